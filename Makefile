@@ -1,0 +1,58 @@
+# dashgen: `make dashboards` renders rendered/ offline; `make test` runs the tests.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Grafana's dashboard JSON schema lives beside the project, never inside it.
+SCHEMA_DIR ?= $(wildcard $(abspath ../shared/schemas))
+export DASHGEN_SCHEMA_DIR := $(SCHEMA_DIR)
+export PYTHONDONTWRITEBYTECODE := 1
+
+.DEFAULT_GOAL := dashboards
+.PHONY: dashboards render test check diff upload stack e2e bench docs tools update-golden git-setup help
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,stack]'
+	@touch $@
+
+dashboards: $(STAMP) ## set up the environment and render rendered/ (offline)
+	$(BIN)/dashgen render
+
+render: dashboards
+
+tools: ## make sure promtool (Debian's prometheus package) is present
+	@scripts/ensure-tools
+
+test: $(STAMP) tools ## run the tests (installs promtool where the machine allows)
+	$(BIN)/pytest -q
+
+update-golden: $(STAMP) ## rewrite rendered/ golden files from the code (review the diff!)
+	$(BIN)/pytest -q tests/test_rendered.py --update-golden
+
+check: $(STAMP) tools ## rendered/ is current and every offline check passes
+	$(BIN)/dashgen render --check
+	$(BIN)/dashgen check
+
+diff: $(STAMP) ## semantic diff against REF (default HEAD) or ENV
+	$(BIN)/dashgen diff $(if $(ENV),--env $(ENV),--against $(or $(REF),HEAD))
+
+upload: $(STAMP) ## sync Grafana (ENV=production); needs GRAFANA_TOKEN
+	$(BIN)/dashgen upload --env $(or $(ENV),$(error set ENV, e.g. make upload ENV=production))
+
+stack: $(STAMP) ## run the local reference stack (Ctrl-C stops it)
+	@echo "the reference stack is not built yet" >&2; exit 2
+
+e2e: $(STAMP) tools ## prove every panel and alert against the reference stack
+	$(BIN)/pytest -q -m e2e
+
+bench: $(STAMP) tools ## print timing figures
+	@for b in bench/*.py; do [ -e "$$b" ] || continue; $(BIN)/python "$$b" || exit 1; done
+
+docs: dashboards ## rendered/docs is written by `dashgen render`
+
+git-setup: ## make `git diff` show rendered/ semantically
+	@echo "not built yet" >&2; exit 2

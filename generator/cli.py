@@ -1,0 +1,95 @@
+"""The dashgen command line: parses, calls the library, prints, sets exit codes.
+
+Exit codes (DESIGN.md): 0 success; 1 a check failed, a diff was found, or an upload
+item failed; 2 usage or configuration error. Only this module prints.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from generator import __version__
+from generator.errors import ConfigError, DashgenError
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def fail(message: str, code: int = EXIT_FAIL) -> "NoReturn":  # noqa: F821
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+class Context:
+    """What every command needs: the project root, found once."""
+
+    def __init__(self, root: Path | None):
+        from generator.project import find_root
+
+        self.root = find_root(root)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dashgen")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="DASHGEN_ROOT",
+    help="Project root holding dashboards/ and alerts/ (default: found from the working directory).",
+)
+@click.pass_context
+def main(click_ctx: click.Context, root: Path | None) -> None:
+    """Raymontology's dashboards and alert rules as code."""
+    try:
+        click_ctx.obj = Context(root)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+
+
+# --- render (core) ----------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder (default: <root>/rendered).")
+@click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 if the output folder is stale.")
+@pass_ctx
+def render(ctx: Context, out: Path | None, check_only: bool) -> None:
+    """Render dashboards, rule files and docs into rendered/."""
+    from generator import render as rendering
+
+    out = out or ctx.root / "rendered"
+    try:
+        files = rendering.render_project(ctx.root)
+        if check_only:
+            stale = rendering.stale_files(files, out)
+            if stale:
+                for name, why in stale:
+                    click.echo(f"stale: {out.name}/{name} ({why})", err=True)
+                click.echo("rendered/ is out of date: run `make dashboards` and commit the result.", err=True)
+                sys.exit(EXIT_FAIL)
+            click.echo(f"{len(files)} files in {out} are current.")
+            return
+        changed = rendering.write_tree(files, out)
+    except DashgenError as exc:
+        fail(str(exc))
+    click.echo(f"rendered {len(files)} files into {out} ({len(changed)} changed).")
+    for name in changed:
+        click.echo(f"  {name}")
+
+
+# --- check (issue 3) --------------------------------------------------------------------
+
+
+# --- diff, textconv (issue 6) -----------------------------------------------------------
+
+
+# --- upload, pull (issue 5) -------------------------------------------------------------
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""The one place every threshold, interval, plan limit, job name and selector lives.
+
+Dashboards and alert rules both read this object, so a number changes in exactly one
+place. Each field's comment names the seed rule it serves ("seed §n", see
+../shared/seed-summary.md) or the alert/panel that reads it. Build functions take a
+`Config` argument, so tests and other stacks can render with `dataclasses.replace`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+
+
+@dataclass(frozen=True)
+class Jobs:
+    """Prometheus scrape job names (DESIGN.md "Default scrape job names")."""
+
+    backend: str = "raymontology-backend"  # FastAPI /metrics (prometheus-fastapi-instrumentator)
+    worker: str = "raymontology-worker"  # Celery task metrics (celery-exporter names)
+    postgres: str = "postgres"  # postgres_exporter
+    redis: str = "redis"  # redis_exporter
+    blackbox: str = "blackbox"  # blackbox_exporter probe of the backend's /health (seed §3)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Railway plan limits: process metrics need a denominator (metrics.md §9).
+
+    Memory is binary (MiB/GiB), chosen once per metrics.md §9; confirm the vCPU
+    count against the Railway plan before relying on the CPU percentage.
+    """
+
+    name: str = "free"
+    memory_limit_bytes: int = 512 * MIB  # seed §1: plan memory limit 512 MB (free)
+    cpu_limit_cores: float = 1.0  # seed gap: no CPU limit given; one vCPU assumed for free
+
+
+#: Known plans; `Config.for_plan("pro")` switches both limits together.
+PLANS = {
+    "free": Plan(),
+    "pro": Plan(name="pro", memory_limit_bytes=8 * GIB, cpu_limit_cores=8.0),  # seed §1: 8 GB (Pro)
+}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Every number from the seed, once. Targets feed dashboards, alerts feed rules."""
+
+    # --- HTTP errors -------------------------------------------------------------------
+    error_ratio_target: float = 0.001  # seed §7: HTTP 5xx error rate < 0.1 % (dashboard line)
+    error_ratio_alert: float = 0.01  # seed §8 HighErrorRate: 5xx errors > 1 % over 5 min
+    error_ratio_window: str = "5m"  # seed §8 HighErrorRate: "over 5 min" (rate window)
+    error_ratio_for: str = "5m"  # seed §8 HighErrorRate: time 5 min
+    error_min_request_rate: float = 0.05  # HighErrorRate guard: ignore < 3 req/min (metrics.md §12)
+
+    # --- HTTP latency --------------------------------------------------------------------
+    latency_mean_target_seconds: float = 0.2  # seed §7: mean response time < 200 ms
+    latency_p95_alert_seconds: float = 1.0  # seed §8 SlowAPIResponse: P95 latency > 1 s
+    latency_p95_for: str = "5m"  # seed §8 SlowAPIResponse: time 5 min
+    latency_window: str = "5m"  # seed §8 SlowAPIResponse: P95 over 5 min (rate window)
+
+    # --- Availability --------------------------------------------------------------------
+    uptime_target: float = 0.999  # seed §7: uptime > 99.9 %
+    health_check_interval_seconds: int = 60  # seed §3: health check interval 1 min
+    health_check_timeout_seconds: int = 30  # seed §3: health check timeout 30 s
+    service_down_failed_checks: int = 3  # seed §8 ServiceDown: health check fails 3 times
+    service_up_recovery_checks: int = 3  # seed §3: incident auto-resolves after 3 good checks
+    scrape_missing_for: str = "3m"  # seed §8 ServiceDown: 3 min; also TargetMissing/absent()
+
+    # --- Resources -----------------------------------------------------------------------
+    cpu_target: float = 0.70  # seed §7: CPU < 70 % (dashboard line)
+    cpu_alert: float = 0.80  # seed §8 HighCPUUsage: CPU > 80 % (seed §1: consider scaling)
+    cpu_for: str = "10m"  # seed §8 HighCPUUsage: time 10 min
+    memory_target: float = 0.85  # seed §7: memory < 85 % (dashboard line)
+    memory_alert: float = 0.85  # seed §8 HighMemoryUsage: memory > 85 % (seed §1)
+    memory_for: str = "5m"  # seed §8 HighMemoryUsage: time 5 min
+    resource_window: str = "5m"  # HighCPUUsage: rate window for process_cpu_seconds_total
+
+    # --- Database ------------------------------------------------------------------------
+    db_connection_failed_for: str = "1m"  # seed §8 DatabaseConnectionFailed: time 1 min
+    slow_query_seconds: float = 1.0  # seed §7: slow queries (> 1 s); an le bucket bound
+    pg_connections_warn: float = 0.80  # PostgresConnectionsHigh: share of max_connections
+    pg_connections_for: str = "10m"  # PostgresConnectionsHigh: sustained, like HighCPUUsage
+    pool_usage_warn: float = 0.90  # DbPoolNearlyExhausted; database panel "pool usage" line
+    pool_usage_for: str = "5m"  # DbPoolNearlyExhausted
+    pg_cache_hit_target: float = 0.99  # database panel "cache hit ratio" line (OLTP rule of thumb)
+    long_transaction_seconds: float = 300.0  # database panel "longest transaction" red line
+
+    # --- Redis ---------------------------------------------------------------------------
+    redis_down_for: str = "1m"  # RedisDown: same urgency as seed §8 DatabaseConnectionFailed
+    redis_memory_warn: float = 0.90  # RedisMemoryHigh: share of maxmemory (when maxmemory > 0)
+    redis_memory_for: str = "5m"  # RedisMemoryHigh
+
+    # --- Celery worker -------------------------------------------------------------------
+    celery_failure_ratio_alert: float = 0.05  # CeleryTaskHighFailRate (celery-mixin, metrics.md §12)
+    celery_failure_window: str = "10m"  # CeleryTaskHighFailRate: increase window
+    celery_failure_for: str = "5m"  # CeleryTaskHighFailRate
+    celery_worker_down_for: str = "5m"  # CeleryWorkerDown (metrics.md §12: 5-15 min)
+    celery_queue_warn: int = 100  # system-health panel "queue length" line
+
+    # --- Business ------------------------------------------------------------------------
+    high_risk_score: float = 0.8  # seed §6: risk_score > 0.8 sends a Slack warning
+    dart_crawl_stale_seconds: int = 86400  # DartCrawlStale: no successful crawl for 1 day
+    dart_crawl_stale_for: str = "10m"  # DartCrawlStale
+    dart_success_target: float = 0.95  # business panel "DART crawl success" line
+
+    @property
+    def service_down_window(self) -> str:
+        """ServiceDown: N failed checks at the check interval (seed §8: fails 3 times)."""
+        return f"{self.service_down_failed_checks * self.health_check_interval_seconds}s"
+
+    @property
+    def service_down_keep_firing(self) -> str:
+        """ServiceDown keep_firing_for: resolve after N good checks (seed §3), one is implied."""
+        return f"{(self.service_up_recovery_checks - 1) * self.health_check_interval_seconds}s"
+
+
+@dataclass(frozen=True)
+class Selectors:
+    """Label values and filters shared by dashboards and rules (metrics.md §11-§12)."""
+
+    # Scrapes of /metrics are counted by the instrumentator; keep them out of traffic panels.
+    excluded_handlers: tuple[str, ...] = ("/metrics",)
+    database: str = "railway"  # Postgres datname on Railway (metrics.md §14: confirm)
+    celery_queue: str = "celery"  # Celery's default queue name
+
+
+@dataclass(frozen=True)
+class Config:
+    jobs: Jobs = field(default_factory=Jobs)
+    plan: Plan = field(default_factory=Plan)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    selectors: Selectors = field(default_factory=Selectors)
+    #: Rules and annotations link here; dashboards never hard-code it.
+    grafana_url: str = "https://raymontology.grafana.net"
+    #: runbook_url = <base>#<alertname lower-case>; rendered/docs/runbooks.md holds the anchors.
+    runbook_base_url: str = "https://github.com/raymontology/dashgen/blob/main/rendered/docs/runbooks.md"
+    #: Rule evaluation interval for every group (Grafana needs a multiple of 10 s).
+    rule_interval: str = "1m"
+    #: Default dashboard time range and refresh.
+    time_from: str = "now-6h"
+    refresh: str = "1m"
+
+    def with_thresholds(self, **changes) -> "Config":
+        return replace(self, thresholds=replace(self.thresholds, **changes))
+
+    def for_plan(self, name: str) -> "Config":
+        return replace(self, plan=PLANS[name])
+
+
+DEFAULT = Config()
