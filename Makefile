@@ -9,7 +9,7 @@ export DASHGEN_SCHEMA_DIR := $(SCHEMA_DIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := dashboards
-.PHONY: dashboards render test check diff upload stack e2e bench docs tools update-golden git-setup help
+.PHONY: dashboards render test check diff upload stack stack-stop e2e bench docs tools update-golden git-setup help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -44,7 +44,10 @@ upload: $(STAMP) ## sync Grafana (ENV=production); needs GRAFANA_TOKEN
 	$(BIN)/dashgen upload --env $(or $(ENV),$(error set ENV, e.g. make upload ENV=production))
 
 stack: $(STAMP) ## run the local reference stack (Ctrl-C stops it)
-	@echo "the reference stack is not built yet" >&2; exit 2
+	$(BIN)/python -m stack.run
+
+stack-stop: ## stop a reference stack started from this checkout
+	$(BIN)/python -m stack.run stop
 
 e2e: $(STAMP) tools ## prove every panel and alert against the reference stack
 	$(BIN)/pytest -q -m e2e
