@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from generator.durations import duration
+
 MIB = 1024 * 1024
 GIB = 1024 * MIB
 
@@ -78,6 +80,7 @@ class Thresholds:
     memory_alert: float = 0.85  # seed §8 HighMemoryUsage: memory > 85 % (seed §1)
     memory_for: str = "5m"  # seed §8 HighMemoryUsage: time 5 min
     resource_window: str = "5m"  # HighCPUUsage: rate window for process_cpu_seconds_total
+    restarts_warn: int = 1  # system-health panel "restarts": any restart in the range is worth a look
 
     # --- Database ------------------------------------------------------------------------
     db_connection_failed_for: str = "1m"  # seed §8 DatabaseConnectionFailed: time 1 min
@@ -88,6 +91,8 @@ class Thresholds:
     pool_usage_for: str = "5m"  # DbPoolNearlyExhausted
     pg_cache_hit_target: float = 0.99  # database panel "cache hit ratio" line (OLTP rule of thumb)
     long_transaction_seconds: float = 300.0  # database panel "longest transaction" red line
+    slow_query_share_warn: float = 0.01  # database panel "slow-query share": 1 % of statements > 1 s
+    deadlocks_warn: int = 1  # database panel "deadlocks": any deadlock in the range
 
     # --- Redis ---------------------------------------------------------------------------
     redis_down_for: str = "1m"  # RedisDown: same urgency as seed §8 DatabaseConnectionFailed
@@ -110,12 +115,12 @@ class Thresholds:
     @property
     def service_down_window(self) -> str:
         """ServiceDown: N failed checks at the check interval (seed §8: fails 3 times)."""
-        return f"{self.service_down_failed_checks * self.health_check_interval_seconds}s"
+        return duration(self.service_down_failed_checks * self.health_check_interval_seconds)
 
     @property
     def service_down_keep_firing(self) -> str:
         """ServiceDown keep_firing_for: resolve after N good checks (seed §3), one is implied."""
-        return f"{(self.service_up_recovery_checks - 1) * self.health_check_interval_seconds}s"
+        return duration((self.service_up_recovery_checks - 1) * self.health_check_interval_seconds)
 
 
 @dataclass(frozen=True)
