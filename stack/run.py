@@ -243,6 +243,9 @@ class Stack:
             "redis-server", "--bind", "127.0.0.1", "--port", str(self.ports["redis"]), "--dir",
             str(self.root / "redis"), "--save", "", "--appendonly", "no", "--daemonize", "no",
             "--protected-mode", "yes", "--loglevel", "warning",
+            # A Celery broker wants a memory cap that never evicts; it also gives
+            # redis_memory_max_bytes a value, as a configured production Redis has.
+            "--maxmemory", "64mb", "--maxmemory-policy", "noeviction",
         ]))
         import redis
 
@@ -404,6 +407,7 @@ class Stack:
     def start_traffic(self) -> None:
         self._spawn(Service("traffic", [
             sys.executable, "-m", "stack.traffic", "--url", self.app_url, "--rate", str(self.traffic_rate),
+            "--workers", "12",
         ]))
 
     def stop(self) -> None:
@@ -452,6 +456,11 @@ class Stack:
         if body.get("status") != "success":
             raise StackError(f"query failed: {expr}: {body.get('errorType')}: {body.get('error')}")
         return body["data"]["result"]
+
+    def label_values(self, label: str, selector: str | None = None) -> list[str]:
+        params = {"match[]": selector} if selector else {}
+        r = requests.get(f"{self.prometheus_url}/api/v1/label/{label}/values", params=params, timeout=10)
+        return r.json()["data"]
 
     def alerts(self) -> list[dict]:
         return requests.get(f"{self.prometheus_url}/api/v1/alerts", timeout=10).json()["data"]["alerts"]

@@ -1,0 +1,105 @@
+"""Fault scenarios: each fault makes the matching rendered alert expression true.
+
+Expressions are the rendered ones, evaluated as written through /api/v1/query; the
+alert's state comes from the stack's Prometheus, which loads the same rule files
+(group interval shortened to the scrape interval). Where `for` is longer than test
+time allows, reaching `pending` is the proof; promtool unit tests cover the durations.
+
+Order matters and is the file order: normal traffic first; then faults whose effects
+linger in 5-minute windows; the outages last. ServiceDown needs three minutes of failed
+probes (max_over_time(...[3m])), so the PostgreSQL and Redis outages run inside that
+wait, one after the other, each checked false before its fault.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from .conftest import wait_for
+
+pytestmark = pytest.mark.e2e
+ACTIVE = {"pending", "firing"}
+
+
+def alert_states(stack, name: str) -> set[str]:
+    return {a["state"] for a in stack.alerts() if a["labels"].get("alertname") == name}
+
+
+def expr_true(stack, rules, name: str) -> list:
+    return stack.query(rules[name]["expr"])
+
+
+def prove(stack, rules, report, name: str, fault: str, started: float, timeout: float,
+          want_firing: bool = False) -> None:
+    """The alert's expression becomes true, then its rule reaches pending (or firing)."""
+    rule = rules.get(name)
+    assert rule, f"no alerting rule named {name} in rendered/alerts"
+    result = wait_for(lambda: expr_true(stack, rules, name), timeout=timeout)
+    assert result, f"{fault}: {name} expression never became true in {timeout:.0f}s:\n  {rule['expr']}"
+    t_true = time.monotonic() - started
+    want = {"firing"} if want_firing else ACTIVE
+    states = wait_for(lambda: alert_states(stack, name) & want, timeout=3 * stack.scrape_interval + 5, interval=0.5)
+    t_state = time.monotonic() - started
+    report["scenarios"].append(
+        f"{fault:<28} -> {name:<25} expr true after {t_true:5.1f}s; state {sorted(states or alert_states(stack, name))}"
+        f" after {t_state:5.1f}s (for: {rule.get('for', '0s')}); value {result[0]['value'][1]}"
+    )
+    assert states, f"{fault}: {name} expression is true but the alert is {alert_states(stack, name) or 'inactive'}"
+
+
+def test_no_alert_expression_true_under_normal_traffic(stack, rules, report):
+    for attempt in range(2):
+        true_now = {name: r for name in sorted(rules) if (r := expr_true(stack, rules, name))}
+        assert not true_now, "alert expressions true under normal traffic:\n" + "\n".join(
+            f"  {name}: {rules[name]['expr']}\n    -> {res[:3]}" for name, res in true_now.items())
+        active = {a["labels"]["alertname"]: a["state"] for a in stack.alerts()}
+        assert not active, f"alerts active under normal traffic: {active}"
+        time.sleep(stack.scrape_interval)
+    report["scenarios"].append(f"{'normal traffic':<28} -> no alert expression true ({len(rules)} alerts)")
+
+
+def test_five_percent_5xx_fires_high_error_rate(stack, rules, report):
+    started = time.monotonic()
+    stack.set_faults(error_rate=0.05)
+    try:
+        prove(stack, rules, report, "HighErrorRate", "5 % of requests fail (5xx)", started, timeout=60)
+    finally:
+        stack.set_faults()
+
+
+def test_latency_above_one_second_fires_slow_api_response(stack, rules, report):
+    started = time.monotonic()
+    stack.set_faults(extra_latency=1.5)
+    try:
+        prove(stack, rules, report, "SlowAPIResponse", "+1.5 s latency on /api/", started, timeout=60)
+    finally:
+        stack.set_faults()
+
+
+def test_outages(stack, rules, report):
+    """App down -> ServiceDown; meanwhile PostgreSQL down -> DatabaseConnectionFailed, Redis down -> RedisDown."""
+    app_stopped = time.monotonic()
+    stack.stop_app()
+    try:
+        assert not expr_true(stack, rules, "DatabaseConnectionFailed"), "DatabaseConnectionFailed true before the fault"
+        started = time.monotonic()
+        stack.stop_postgres()
+        try:
+            prove(stack, rules, report, "DatabaseConnectionFailed", "PostgreSQL stopped", started, timeout=30)
+        finally:
+            stack.start_postgres()
+
+        assert not expr_true(stack, rules, "RedisDown"), "RedisDown true before the fault"
+        started = time.monotonic()
+        stack.stop_redis()
+        try:
+            prove(stack, rules, report, "RedisDown", "Redis stopped", started, timeout=30)
+        finally:
+            stack.start_redis()
+
+        # ServiceDown's window is 3 failed checks at the seed's 1-minute interval: 3m.
+        prove(stack, rules, report, "ServiceDown", "app stopped", app_stopped, timeout=240, want_firing=True)
+    finally:
+        stack.start_app()
