@@ -197,7 +197,7 @@ class Stack:
         STATE_FILE.parent.mkdir(exist_ok=True)
         STATE_FILE.write_text(json.dumps({
             "root": str(self.root), "owner_pid": os.getpid(),
-            "groups": {n: s.proc.pid for n, s in self.services.items() if s.proc is not None},
+            "groups": {n: [s.proc.pid, s.argv[0]] for n, s in self.services.items() if s.proc is not None},
         }))
 
     def _http_ok(self, url: str) -> bool:
@@ -484,6 +484,14 @@ class Stack:
         ])
 
 
+def _is_ours(pid: int, needle: str) -> bool:
+    """The process `pid` still runs what we started (guards against reused pids)."""
+    try:
+        return needle in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+
+
 def stop_from_state() -> int:
     """`python -m stack.run stop`: end the process groups a stack recorded in .stack/state.json."""
     try:
@@ -492,16 +500,15 @@ def stop_from_state() -> int:
         print("no running stack recorded in", STATE_FILE, file=sys.stderr)
         return 0
     owner = state.get("owner_pid")
-    if owner and owner != os.getpid():
-        try:
-            os.kill(owner, signal.SIGTERM)  # the owner stops its own services in order
-            for _ in range(150):
-                os.kill(owner, 0)
-                time.sleep(0.1)
-        except ProcessLookupError:
-            pass
-    for name, pgid in state.get("groups", {}).items():
-        terminate_group(pgid, signal.SIGINT if name == "postgres" else signal.SIGTERM)
+    if owner and owner != os.getpid() and _is_ours(owner, "stack"):
+        os.kill(owner, signal.SIGTERM)  # the owner stops its own services in order
+        for _ in range(150):
+            if not _is_ours(owner, "stack"):
+                break
+            time.sleep(0.1)
+    for name, (pgid, argv0) in state.get("groups", {}).items():
+        if _is_ours(pgid, argv0):
+            terminate_group(pgid, signal.SIGINT if name == "postgres" else signal.SIGTERM)
     if state.get("root"):
         shutil.rmtree(state["root"], ignore_errors=True)
     STATE_FILE.unlink(missing_ok=True)
