@@ -28,6 +28,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+from generator.errors import ConfigError, DashgenError
 from generator.normalize import normalize_dashboard
 from generator.units import format_value, number
 
@@ -786,3 +787,61 @@ def format_json(changes: list[Change]) -> str:
 
 
 FORMATTERS = {"text": format_text, "markdown": format_markdown, "json": format_json}
+
+
+# --- sources ---------------------------------------------------------------------------------
+
+
+def tree_from_dir(folder) -> dict[str, bytes]:
+    """Every file under `folder` (e.g. rendered/ on disk), by path relative to it."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return {}
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _git(root, *args: str, data: bytes | None = None) -> bytes:
+    import subprocess
+
+    try:
+        proc = subprocess.run(["git", "-C", str(root), *args], input=data, capture_output=True, check=False)
+    except FileNotFoundError as exc:
+        raise ConfigError("git is not installed: diff --against needs it") from exc
+    if proc.returncode != 0:
+        raise ConfigError(f"git {' '.join(args[:2])} failed: {proc.stderr.decode(errors='replace').strip()}")
+    return proc.stdout
+
+
+def tree_from_git(root, ref: str, folder: str = "rendered") -> dict[str, bytes]:
+    """The files under `folder` (relative to the project root) as committed at `ref`.
+
+    A ref that predates `folder` gives an empty tree (everything shows as added).
+    Raises ConfigError for an unknown ref or a root outside a git repository.
+    """
+    if ref.startswith("-"):
+        raise ConfigError(f"not a git ref: {ref!r}")
+    try:
+        _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    except ConfigError as exc:
+        raise ConfigError(f"unknown git ref {ref!r} (or {root} is not in a git repository)") from exc
+    prefix = _git(root, "rev-parse", "--show-prefix").decode().strip()
+    base = f"{prefix}{folder}/"
+    listing = _git(root, "ls-tree", "-r", "-z", "--full-tree", "--name-only", ref, "--", base)
+    names = [n for n in listing.decode("utf-8", errors="surrogateescape").split("\0") if n]
+    if not names:
+        return {}
+    batch = "".join(f"{ref}:{n}\n" for n in names).encode("utf-8", errors="surrogateescape")
+    raw = _git(root, "cat-file", "--batch", data=batch)
+    out: dict[str, bytes] = {}
+    pos = 0
+    for name in names:
+        end = raw.index(b"\n", pos)
+        header = raw[pos:end].split()
+        if len(header) != 3:
+            raise DashgenError(f"git cat-file gave no content for {ref}:{name}")
+        size = int(header[2])
+        out[name[len(base):]] = raw[end + 1 : end + 1 + size]
+        pos = end + 1 + size + 1
+    return out
