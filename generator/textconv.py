@@ -21,7 +21,7 @@ from generator.diff import layout, leaves, steps_text
 from generator.normalize import normalize_dashboard
 
 #: git's funcname pattern for the blocks below (`diff.dashgen.xfuncname`).
-XFUNCNAME = "^(dashboard|variable|row|panel|group|alert|record) .*$"
+XFUNCNAME = "^((dashboard|variable|row|panel|group|alert|record) .*)$"
 
 
 def _value(v: Any) -> str:
