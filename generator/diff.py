@@ -128,6 +128,11 @@ def show(value: Any) -> str:
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 3] + "..."
 
 
+def _q(title: str | None) -> str:
+    """A title quoted in a message ("(top)" for panels above the first row)."""
+    return f'"{title}"' if title is not None else "(top)"
+
+
 def leaves(old: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:
     """(dotted path, old, new) for every differing leaf; lists compare as whole values."""
     if isinstance(old, dict) and isinstance(new, dict):
@@ -399,7 +404,7 @@ def diff_dashboard(old: dict, new: dict, path: str) -> list[Change]:
     rmap = _row_map(old_rows, new_rows, old_items, new_items)
     for t, s in sorted(rmap.items()):
         if t != s:
-            add("renamed", "row", f"row renamed {show(t)} -> {show(s)}", row=s, field="title", old=t, new=s)
+            add("renamed", "row", f"row renamed {_q(t)} -> {_q(s)}", row=s, field="title", old=t, new=s)
         a, b = old_rows[t], new_rows[s]
         if bool(a.get("collapsed")) != bool(b.get("collapsed")):
             add("changed", "row", "row collapsed" if b.get("collapsed") else "row expanded", row=s,
@@ -417,7 +422,7 @@ def diff_dashboard(old: dict, new: dict, path: str) -> list[Change]:
         for s in kept_new:
             if s not in stable:
                 before = kept_new.index(s)
-                where = f"after row {show(kept_new[before - 1])}" if before else "to the top"
+                where = f"after row {_q(kept_new[before - 1])}" if before else "to the top"
                 add("moved", "row", f"row moved {where} (row {kept_old.index(s) + 1} -> {before + 1})", row=s,
                     field="position", old=kept_old.index(s) + 1, new=before + 1)
     for t in old_rows:
@@ -478,10 +483,10 @@ def _panel_changes(a: _Panel, b: _Panel, add, inv: dict) -> None:
     """Reports (through `add`) the changes inside one matched pair of panels."""
     at = dict(row=b.row, name=b.title)
     if a.title != b.title:
-        add("renamed", "panel", f"panel renamed {show(a.title)} -> {show(b.title)}", field="title",
+        add("renamed", "panel", f"panel renamed {_q(a.title)} -> {_q(b.title)}", field="title",
             old=a.title, new=b.title, **at)
     if inv.get(b.row, b.row) != a.row:
-        add("moved", "panel", f"moved from row {show(a.row)} to row {show(b.row)} ({_pos(a)} -> {_pos(b)})",
+        add("moved", "panel", f"moved from row {_q(a.row)} to row {_q(b.row)} ({_pos(a)} -> {_pos(b)})",
             field="gridPos", old=a.pos, new=b.pos, **at)
     elif a.rel != b.rel:
         add("moved", "panel", f"moved from {_pos(a)} to {_pos(b)}", field="gridPos", old=a.pos, new=b.pos, **at)
@@ -698,8 +703,12 @@ def _rule_changes(a: dict, b: dict, key: str, add) -> None:
         if p == "severity":
             add("changed", target, f"severity {o or '(none)'} -> {n or '(none)'}", field="labels.severity",
                 old=o, new=n, **at)
+        elif o is None:
+            add("changed", target, f"label {p}={n} added", field=f"labels.{p}", old=o, new=n, **at)
+        elif n is None:
+            add("changed", target, f"label {p}={o} removed", field=f"labels.{p}", old=o, new=n, **at)
         else:
-            add("changed", target, _text_change(f"label {p}", o, n)[0], field=f"labels.{p}", old=o, new=n, **at)
+            add("changed", target, f"label {p} {o} -> {n}", field=f"labels.{p}", old=o, new=n, **at)
     aa, ab = a.get("annotations") or {}, b.get("annotations") or {}
     for p, o, n in leaves(aa, ab):
         msg, segs = _text_change(f"annotation {p}", o, n)
