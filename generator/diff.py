@@ -69,7 +69,7 @@ class Change:
 # --- word diff --------------------------------------------------------------------------
 
 _TOKEN = re.compile(
-    r'\s+|"(?:[^"\\]|\\.)*"|[A-Za-z_:][A-Za-z0-9_:.]*|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?[a-z]*|.',
+    r'\s+|"(?:[^"\\]|\\.)*"|[A-Za-z_:][A-Za-z0-9_:]*|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?[a-z]*|.',
     re.S,
 )
 
@@ -93,7 +93,44 @@ def word_diff(old: str, new: str) -> tuple:
         else:
             add("-", "".join(a[i1:i2]))
             add("+", "".join(b[j1:j2]))
-    return tuple((op, text) for op, text in segs)
+    return _fold_spaces(segs)
+
+
+def _fold_spaces(segs: list[list]) -> tuple:
+    """`[-a-]{+b+} [-c-]{+d+}` reads better as `[-a c-]{+b d+}`: fold lone spaces between changes."""
+    def run_at(i: int, step: int) -> dict:
+        ops: dict = {}
+        while 0 <= i < len(segs) and segs[i][0] != "=":
+            ops.setdefault(segs[i][0], []).append(segs[i][1])
+            i += step
+        return ops
+
+    out: list[list] = []
+    i = 0
+    while i < len(segs):
+        op, text = segs[i]
+        if op == "=" and not text.strip() and out:
+            before, after = _tail(out), run_at(i + 1, 1)
+            if set(before) == set(after) == {"-", "+"}:
+                while out and out[-1][0] != "=":
+                    out.pop()
+                n = sum(len(v) for v in after.values())
+                out.append(["-", before["-"][0] + text + "".join(after["-"])])
+                out.append(["+", before["+"][0] + text + "".join(after["+"])])
+                i += 1 + n
+                continue
+        out.append([op, text])
+        i += 1
+    return tuple((op, text) for op, text in out)
+
+
+def _tail(out: list[list]) -> dict:
+    ops: dict = {}
+    for op, text in reversed(out):
+        if op == "=":
+            break
+        ops.setdefault(op, []).insert(0, text)
+    return {k: ["".join(v)] for k, v in ops.items()}
 
 
 def marked_text(segs: Iterable) -> str:

@@ -202,3 +202,16 @@ def test_docs_derived_files_are_not_reported_but_runbooks_are():
     got = diff.diff_trees(old, new)
     assert [(c.file, c.name, c.message) for c in got] == [
         ("docs/runbooks.md", "HighErrorRate", "text changed (+1 -1 lines)")]
+
+
+@pytest.mark.parametrize("old, new, marked", [
+    ("PostgreSQL cannot be reached.", "PostgreSQL is unreachable.", "PostgreSQL [-cannot be reached-]{+is unreachable+}."),
+    ("sum(a) by (x)", "avg(a) without (x)", "[-sum-]{+avg+}(a) [-by-]{+without+} (x)"),
+    ("up == 0", "up == 0 or absent(up)", "up == 0{+ or absent(up)+}"),
+    ('x{job="a"}', 'x{job="b"}', 'x{job=[-"a"-]{+"b"+}}'),
+])
+def test_word_diff_keeps_both_sides(old, new, marked):
+    segs = diff.word_diff(old, new)
+    assert diff.marked_text(segs) == marked
+    assert "".join(t for op, t in segs if op != "+") == old
+    assert "".join(t for op, t in segs if op != "-") == new
