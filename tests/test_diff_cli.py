@@ -1,4 +1,4 @@
-"""`dashgen diff`: git refs, exit codes, formats and previews, on a throwaway copy of the project."""
+"""`dashgen diff`: git refs, exit codes, formats and previews, on a throwaway copy of the repo_project."""
 
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def make_project(tmp_path_factory) -> Path:
-    """The project's definitions and rendered/ committed in a fresh repository, one level down."""
+    """The repo_project's definitions and rendered/ committed in a fresh repository, one level down."""
     top = tmp_path_factory.mktemp("repo")
-    root = top / "monitoring"  # the project need not be the repository's top level
+    root = top / "monitoring"  # the repo_project need not be the repository's top level
     for name in ("dashboards", "alerts", "rendered"):
         shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "environments.toml", root / "environments.toml")
@@ -39,7 +39,7 @@ def make_project(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
+def repo_project(tmp_path_factory) -> Path:
     return make_project(tmp_path_factory)
 
 
@@ -53,24 +53,24 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
-def test_no_changes_exit_0(project):
-    res = run(project)
+def test_no_changes_exit_0(repo_project):
+    res = run(repo_project)
     assert res.exit_code == 0, res.output
     assert res.output == "no differences\n"
-    res = run(project, "--against", "HEAD", "--format", "json")
+    res = run(repo_project, "--against", "HEAD", "--format", "json")
     assert res.exit_code == 0 and json.loads(res.output)["count"] == 0
 
 
-def test_unknown_ref_and_conflicting_options_exit_2(project):
-    res = run(project, "--against", "no-such-ref")
+def test_unknown_ref_and_conflicting_options_exit_2(repo_project):
+    res = run(repo_project, "--against", "no-such-ref")
     assert res.exit_code == 2 and "unknown git ref 'no-such-ref'" in res.output
-    res = run(project, "--against", "HEAD", "--env", "production")
+    res = run(repo_project, "--against", "HEAD", "--env", "production")
     assert res.exit_code == 2 and "either --against or --env" in res.output
 
 
-def test_env_without_grafana_client_exit_2(project, monkeypatch):
+def test_env_without_grafana_client_exit_2(repo_project, monkeypatch):
     monkeypatch.setitem(sys.modules, "generator.grafana.remote", None)  # import fails as on a build without it
-    res = run(project, "--env", "production")
+    res = run(repo_project, "--env", "production")
     assert res.exit_code == 2
     assert "diff --env needs the Grafana client" in res.output
 
@@ -79,13 +79,13 @@ def test_env_without_grafana_client_exit_2(project, monkeypatch):
 def edited(tmp_path_factory):
     """Code edits, not rendered: a panel renamed and an alert summary reworded.
 
-    A project of its own: definitions are imported once per root and process.
+    A repo_project of its own: definitions are imported once per root and process.
     """
-    project = make_project(tmp_path_factory)
-    edit(project / "dashboards" / "business.py", '"1d": "Daily"', '"1d": "Daily (DAU)"')
-    edit(project / "alerts" / "database.py", 'summary="PostgreSQL cannot be reached."',
+    repo_project = make_project(tmp_path_factory)
+    edit(repo_project / "dashboards" / "business.py", '"1d": "Daily"', '"1d": "Daily (DAU)"')
+    edit(repo_project / "alerts" / "database.py", 'summary="PostgreSQL cannot be reached."',
          'summary="PostgreSQL is unreachable."')
-    return project
+    return repo_project
 
 
 def test_code_changes_show_and_exit_1(edited):
@@ -123,13 +123,13 @@ def test_preview_writes_before_and_after(edited, tmp_path):
     assert 'class="panel changed"' in svg
 
 
-def test_tree_from_git_reads_a_ref(project):
-    committed = diff.tree_from_git(project, "HEAD")
-    assert committed == diff.tree_from_dir(project / "rendered")
-    git(project.parent, "tag", "-f", "before-nothing")
-    assert diff.tree_from_git(project, "before-nothing") == committed
+def test_tree_from_git_reads_a_ref(repo_project):
+    committed = diff.tree_from_git(repo_project, "HEAD")
+    assert committed == diff.tree_from_dir(repo_project / "rendered")
+    git(repo_project.parent, "tag", "-f", "before-nothing")
+    assert diff.tree_from_git(repo_project, "before-nothing") == committed
     with pytest.raises(ConfigError):
-        diff.tree_from_git(project, "--output=/tmp/x")
+        diff.tree_from_git(repo_project, "--output=/tmp/x")
 
 
 def test_ref_without_rendered_is_all_added(tmp_path):
