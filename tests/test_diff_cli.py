@@ -1,4 +1,4 @@
-"""`dashgen diff`: git refs, exit codes, formats and previews, on a throwaway copy of the repo_project."""
+"""`dashgen diff`: git refs, exit codes, formats and previews, on a throwaway copy of the project."""
 
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def make_project(tmp_path_factory) -> Path:
-    """The repo_project's definitions and rendered/ committed in a fresh repository, one level down."""
+    """The project's definitions and rendered/ committed in a fresh repository, one level down."""
     top = tmp_path_factory.mktemp("repo")
-    root = top / "monitoring"  # the repo_project need not be the repository's top level
+    root = top / "monitoring"  # the project need not be the repository's top level
     for name in ("dashboards", "alerts", "rendered"):
         shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "environments.toml", root / "environments.toml")
@@ -79,13 +79,13 @@ def test_env_without_grafana_client_exit_2(repo_project, monkeypatch):
 def edited(tmp_path_factory):
     """Code edits, not rendered: a panel renamed and an alert summary reworded.
 
-    A repo_project of its own: definitions are imported once per root and process.
+    A project of its own: definitions are imported once per root and process.
     """
-    repo_project = make_project(tmp_path_factory)
-    edit(repo_project / "dashboards" / "business.py", '"1d": "Daily"', '"1d": "Daily (DAU)"')
-    edit(repo_project / "alerts" / "database.py", 'summary="PostgreSQL cannot be reached."',
+    project = make_project(tmp_path_factory)
+    edit(project / "dashboards" / "business.py", '"1d": "Daily"', '"1d": "Daily (DAU)"')
+    edit(project / "alerts" / "database.py", 'summary="PostgreSQL cannot be reached."',
          'summary="PostgreSQL is unreachable."')
-    return repo_project
+    return project
 
 
 def test_code_changes_show_and_exit_1(edited):
