@@ -805,7 +805,9 @@ def _md_message(c: Change) -> str:
     if c.marked:
         label = c.message.split(" changed: ", 1)[0]
         body = marked_html(c.marked).replace("\n", "<br>")
-        return f"{html.escape(label, quote=False)} changed: <code>{body}</code>"
+        if (c.field or "").endswith("expr"):  # queries read as code; prose stays prose
+            body = f"<code>{body}</code>"
+        return f"{html.escape(label, quote=False)} changed: {body}"
     return html.escape(c.message, quote=False).replace("\n", "<br>")
 
 
