@@ -129,7 +129,8 @@ def diff_cmd(ctx: Context, ref: str | None, env_name: str | None, fmt: str, on_d
         if preview_dir:
             from generator import preview
 
-            written = preview.write_comparisons(old, new, changes, preview_dir, before=ref, after="working tree")
+            written = preview.write_comparisons(old, new, changes, preview_dir, before=ref,
+                                                 after="rendered/ on disk" if on_disk else "working tree")
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE)
     except DashgenError as exc:

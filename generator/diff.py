@@ -183,12 +183,39 @@ def leaves(old: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:
             else:
                 out.extend(leaves(old[k], new[k], sub))
         return out
+    if isinstance(old, list) and isinstance(new, list) and old != new:
+        key = _list_key(old, new)
+        if key:
+            a, b = {str(x[key]): x for x in old}, {str(x[key]): x for x in new}
+            out = []
+            for k in [*a, *(k for k in b if k not in a)]:
+                out.extend(leaves(a.get(k), b.get(k), f"{path}[{k}]"))
+            return out
+        if len(old) == len(new) and all(isinstance(x, dict) for x in old + new):
+            out = []
+            for n, (x, y) in enumerate(zip(old, new), 1):  # order matters here (e.g. policy routes)
+                out.extend(leaves(x, y, f"{path}#{n}"))
+            return out
     return [] if old == new else [(path, old, new)]
+
+
+def _list_key(old: list, new: list) -> str | None:
+    """A field naming each element of both lists (uid, name, title), if there is one."""
+    for key in ("uid", "name", "title", "receiver"):
+        for items in (old, new):
+            if not all(isinstance(x, dict) and isinstance(x.get(key), (str, int)) for x in items):
+                break
+            if len({str(x[key]) for x in items}) != len(items):
+                break
+        else:
+            return key
+    return None
 
 
 def _text_change(label: str, old: Any, new: Any) -> tuple[str, tuple]:
     """A message for a changed text-like value, with the changed part marked when useful."""
-    if isinstance(old, str) and isinstance(new, str) and old and new:
+    short = all(isinstance(v, str) and len(v) <= 40 and not any(c.isspace() for c in v) for v in (old, new))
+    if isinstance(old, str) and isinstance(new, str) and old and new and not short:
         segs = word_diff(old, new)
         return f"{label} changed: {marked_text(segs)}", segs
     if old is None:

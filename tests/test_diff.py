@@ -215,3 +215,20 @@ def test_word_diff_keeps_both_sides(old, new, marked):
     assert diff.marked_text(segs) == marked
     assert "".join(t for op, t in segs if op != "+") == old
     assert "".join(t for op, t in segs if op != "-") == new
+
+
+def test_other_yaml_files_are_diffed_by_name():
+    """rendered/alerting/: list items named by uid or name, short values as old -> new."""
+    def doc(title: str, repeat: str) -> bytes:
+        return (
+            "apiVersion: 1\npolicies:\n- receiver: slack\n  routes:\n  - receiver: page\n"
+            f"    repeat_interval: {repeat}\ncontactPoints:\n- name: slack\n  receivers:\n  - uid: s-0\n"
+            f"    settings:\n      title: {title}\n"
+        ).encode()
+
+    got = diff.diff_trees({"alerting/x.yaml": doc("Raymontology Alert", "15m")},
+                          {"alerting/x.yaml": doc("Raymontology alert", "30m")})
+    assert [c.message for c in got] == [
+        "contactPoints[slack].receivers[s-0].settings.title changed: Raymontology [-Alert-]{+alert+}",
+        "policies[slack].routes[page].repeat_interval 15m -> 30m",
+    ]
