@@ -98,11 +98,11 @@ def word_diff(old: str, new: str) -> tuple:
 
 def _fold_spaces(segs: list[list]) -> tuple:
     """`[-a-]{+b+} [-c-]{+d+}` reads better as `[-a c-]{+b d+}`: fold lone spaces between changes."""
-    def run_at(i: int, step: int) -> dict:
+    def run_at(i: int) -> dict:
         ops: dict = {}
-        while 0 <= i < len(segs) and segs[i][0] != "=":
+        while i < len(segs) and segs[i][0] != "=":
             ops.setdefault(segs[i][0], []).append(segs[i][1])
-            i += step
+            i += 1
         return ops
 
     out: list[list] = []
@@ -110,7 +110,7 @@ def _fold_spaces(segs: list[list]) -> tuple:
     while i < len(segs):
         op, text = segs[i]
         if op == "=" and not text.strip() and out:
-            before, after = _tail(out), run_at(i + 1, 1)
+            before, after = _tail(out), run_at(i + 1)
             if set(before) == set(after) == {"-", "+"}:
                 while out and out[-1][0] != "=":
                     out.pop()
