@@ -96,7 +96,7 @@ def render(ctx: Context, out: Path | None, check_only: bool) -> None:
               help="markdown: a pull-request comment; json: for tools.")
 @click.option("--on-disk", is_flag=True,
               help="Use the rendered/ files in the working tree as the new side instead of rendering the code.")
-@click.option("--preview", "preview_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--preview", "preview_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Also write DIR/<uid>.svg, the layout before and after side by side, for each changed dashboard.")
 @pass_ctx
 def diff_cmd(ctx: Context, ref: str | None, env_name: str | None, fmt: str, on_disk: bool,
@@ -126,6 +126,7 @@ def diff_cmd(ctx: Context, ref: str | None, env_name: str | None, fmt: str, on_d
             old = differ.tree_from_git(ctx.root, ref)
             label = f"{ref} -> {'rendered/ on disk' if on_disk else 'working tree'}"
         changes = differ.diff_trees(old, new)
+        stale = [] if on_disk else rendering.stale_files(new, ctx.root / "rendered")
         if preview_dir:
             from generator import preview
 
@@ -142,6 +143,9 @@ def diff_cmd(ctx: Context, ref: str | None, env_name: str | None, fmt: str, on_d
     if preview_dir:
         for path in written:
             click.echo(f"preview: {path}", err=True)
+    if stale:
+        click.echo(f"note: rendered/ on disk is not what the code renders ({len(stale)} files): "
+                   "run `make dashboards` and commit the result.", err=True)
     sys.exit(EXIT_FAIL if changes else EXIT_OK)
 
 

@@ -97,16 +97,18 @@ def test_code_changes_show_and_exit_1(edited):
     assert "rule group raymontology-database (alerts/raymontology-database.rules.yaml)" in lines
     assert ("  DatabaseConnectionFailed: annotation summary changed: "
             "PostgreSQL [-cannot be reached-]{+is unreachable+}.") in lines
-    # the rendered files on disk are untouched, so --on-disk sees nothing
+    # the rendered files on disk are untouched, so --on-disk sees nothing; the default run says so
     assert run(edited, "--on-disk").exit_code == 0
+    assert "note: rendered/ on disk is not what the code renders" in res.output
+    assert "note:" not in run(edited, "--on-disk").output
 
 
 def test_markdown_and_json_formats(edited):
     res = run(edited, "--format", "markdown")
     assert res.exit_code == 1
-    assert res.output.startswith("### dashgen diff (HEAD -> working tree)\n")
-    assert res.output.count("<details>") == 3  # business dashboard, database group, runbooks.md
-    doc = json.loads(run(edited, "--format", "json").output)
+    assert res.stdout.startswith("### dashgen diff (HEAD -> working tree)\n")
+    assert res.stdout.count("<details>") == 3  # business dashboard, database group, runbooks.md
+    doc = json.loads(run(edited, "--format", "json").stdout)
     assert {c["target"] for c in doc["changes"]} == {"panel", "alert", "file"}
 
 
