@@ -716,34 +716,50 @@ def _keyed_rules(rules: list) -> dict[str, dict]:
 
 
 def diff_rule_groups(old: Mapping[str, tuple[str, dict]], new: Mapping[str, tuple[str, dict]]) -> list[Change]:
+    """Rule groups by name, rules by alert or record name; a rule that changed group is "moved"."""
     out: list[Change] = []
+    old_rules = {n: _keyed_rules(g.get("rules") or []) for n, (_p, g) in old.items()}
+    new_rules = {n: _keyed_rules(g.get("rules") or []) for n, (_p, g) in new.items()}
+    gone = Counter(k for n, rs in old_rules.items() for k in rs if k not in new_rules.get(n, {}))
+    came = Counter(k for n, rs in new_rules.items() for k in rs if k not in old_rules.get(n, {}))
+    moved = {k for k in gone if gone[k] == 1 and came[k] == 1}
+    origin = {k: n for n, rs in old_rules.items() for k in rs if k in moved and k not in new_rules.get(n, {})}
+
     for name in sorted(set(old) | set(new)):
         if name not in old:
             path, g = new[name]
             out.append(Change("added", "group", path, name, f"rule group added ({len(g.get('rules') or [])} rules)"))
-            continue
-        if name not in new:
+        elif name not in new:
             path, g = old[name]
             out.append(Change("removed", "group", path, name, f"rule group removed ({len(g.get('rules') or [])} rules)"))
-            continue
-        (_pa, ga), (path, gb) = old[name], new[name]
+        path = (new.get(name) or old[name])[0]
 
-        def add(kind, target, message, **kw):
-            out.append(Change(kind, target, path, name, message, **kw))
+        def add(kind, target, message, _path=path, _name=name, **kw):
+            out.append(Change(kind, target, _path, _name, message, **kw))
 
-        for p, o, n in leaves({k: v for k, v in ga.items() if k not in ("rules", "name")},
-                              {k: v for k, v in gb.items() if k not in ("rules", "name")}):
-            add("changed", "group", f"{p} {show(o)} -> {show(n)}", field=p, old=o, new=n)
-        ra, rb = _keyed_rules(ga.get("rules") or []), _keyed_rules(gb.get("rules") or [])
+        if name in old and name in new:
+            ga, gb = old[name][1], new[name][1]
+            for p, o, n in leaves({k: v for k, v in ga.items() if k not in ("rules", "name")},
+                                  {k: v for k, v in gb.items() if k not in ("rules", "name")}):
+                add("changed", "group", f"{p} {show(o)} -> {show(n)}", field=p, old=o, new=n)
+        ra, rb = old_rules.get(name, {}), new_rules.get(name, {})
+        if name not in new:
+            continue  # its rules are reported with the group's removal, or where they moved
         for key in rb:
-            if key not in ra:
-                r = rb[key]
-                target = "alert" if "alert" in r else "record"
-                extra = f" ({(r.get('labels') or {}).get('severity')}" + (f", for {r['for']})" if r.get("for") else ")") \
-                    if target == "alert" else ""
+            if key in ra:
+                continue
+            r = rb[key]
+            target = "alert" if "alert" in r else "record"
+            if key in moved:
+                add("moved", target, f"{target} moved from group {origin[key]}", name=key, field="group",
+                    old=origin[key], new=name)
+                _rule_changes(old_rules[origin[key]][key], r, key, add)
+            elif name in old:
+                extra = (f" ({(r.get('labels') or {}).get('severity')}" + (f", for {r['for']})" if r.get("for") else ")")
+                         if target == "alert" else "")
                 add("added", target, f"{target} added{extra}: {r.get('expr', '')}", name=key, new=r.get("expr"))
         for key in ra:
-            if key not in rb:
+            if key not in rb and key not in moved:
                 target = "alert" if "alert" in ra[key] else "record"
                 add("removed", target, f"{target} removed", name=key, old=ra[key].get("expr"))
         for key in rb:

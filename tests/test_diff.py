@@ -232,3 +232,18 @@ def test_other_yaml_files_are_diffed_by_name():
         "contactPoints[slack].receivers[s-0].settings.title changed: Raymontology [-Alert-]{+alert+}",
         "policies[slack].routes[page].repeat_interval 15m -> 30m",
     ]
+
+
+def test_alert_moved_to_another_group():
+    def group(name: str, *alerts: str) -> dict:
+        return {"groups": [{"name": name, "rules": [
+            {"alert": a, "expr": "up == 0", "for": "5m", "labels": {"severity": "warning"}} for a in alerts]}]}
+
+    old = {"alerts/a.rules.yaml": group("a", "ServiceDown", "TargetMissing"), "alerts/b.rules.yaml": group("b", "RedisDown")}
+    new = {"alerts/a.rules.yaml": group("a", "ServiceDown"), "alerts/b.rules.yaml": group("b", "RedisDown", "TargetMissing")}
+    new["alerts/b.rules.yaml"]["groups"][0]["rules"][1]["for"] = "3m"
+    got = diff.diff_trees(old, new)
+    assert [(c.parent, c.name, c.message) for c in got] == [
+        ("b", "TargetMissing", "alert moved from group a"),
+        ("b", "TargetMissing", "for 5m -> 3m"),
+    ]
