@@ -228,7 +228,7 @@ def _text_change(label: str, old: Any, new: Any) -> tuple[str, tuple]:
 # --- trees ---------------------------------------------------------------------------------
 
 
-def _parse(path: str, data: Any) -> Any:
+def parse_file(path: str, data: Any) -> Any:
     """bytes/str -> parsed JSON or YAML for the file kinds dashgen understands; else text."""
     if not isinstance(data, (bytes, str)):
         return data
@@ -243,7 +243,7 @@ def _parse(path: str, data: Any) -> Any:
     return text
 
 
-def _kind(path: str, doc: Any) -> str:
+def file_kind(path: str, doc: Any) -> str:
     if isinstance(doc, dict) and path.startswith("dashboards/") and path.endswith(".json"):
         return "dashboard"
     if isinstance(doc, dict) and isinstance(doc.get("groups"), list) and path.startswith("alerts/"):
@@ -253,25 +253,24 @@ def _kind(path: str, doc: Any) -> str:
 
 def diff_trees(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
     """Every semantic change from tree `old` to tree `new` (paths relative to rendered/)."""
-    olds = {p: _parse(p, v) for p, v in old.items()}
-    news = {p: _parse(p, v) for p, v in new.items()}
-    sort = {"dashboard": 0, "rules": 1, "file": 2}
+    olds = {p: parse_file(p, v) for p, v in old.items()}
+    news = {p: parse_file(p, v) for p, v in new.items()}
     changes: list[Change] = []
 
-    old_dash = {p: normalize_dashboard(d) for p, d in olds.items() if _kind(p, d) == "dashboard"}
-    new_dash = {p: normalize_dashboard(d) for p, d in news.items() if _kind(p, d) == "dashboard"}
+    old_dash = {p: normalize_dashboard(d) for p, d in olds.items() if file_kind(p, d) == "dashboard"}
+    new_dash = {p: normalize_dashboard(d) for p, d in news.items() if file_kind(p, d) == "dashboard"}
     changes += diff_dashboard_sets(old_dash, new_dash)
 
-    old_groups = _groups({p: d for p, d in olds.items() if _kind(p, d) == "rules"})
-    new_groups = _groups({p: d for p, d in news.items() if _kind(p, d) == "rules"})
+    old_groups = _groups({p: d for p, d in olds.items() if file_kind(p, d) == "rules"})
+    new_groups = _groups({p: d for p, d in news.items() if file_kind(p, d) == "rules"})
     changes += diff_rule_groups(old_groups, new_groups)
 
     for path in sorted(set(olds) | set(news)):
         if DERIVED.match(path):
             continue
         a, b = olds.get(path), news.get(path)
-        if sort[_kind(path, a if a is not None else b)] < 2:
-            continue
+        if file_kind(path, a if a is not None else b) != "file":
+            continue  # covered above
         changes += _file_changes(path, a, b)
     return changes
 

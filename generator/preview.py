@@ -14,7 +14,7 @@ from typing import Iterable, Mapping
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from generator.diff import Change, _kind, _parse, layout
+from generator.diff import Change, file_kind, layout, parse_file
 from generator.normalize import normalize_dashboard
 from generator.units import format_value
 
@@ -149,8 +149,8 @@ def write_comparisons(old_tree: Mapping, new_tree: Mapping, changes: list[Change
     def dashboards(tree: Mapping) -> dict[str, dict]:
         found = {}
         for path, data in tree.items():
-            doc = _parse(path, data)
-            if _kind(path, doc) == "dashboard":
+            doc = parse_file(path, data)
+            if file_kind(path, doc) == "dashboard":
                 found[doc.get("uid") or path] = doc
         return found
 
