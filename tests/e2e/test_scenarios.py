@@ -57,7 +57,15 @@ def test_no_alert_expression_true_under_normal_traffic(stack, rules, report):
         active = {a["labels"]["alertname"]: a["state"] for a in stack.alerts()}
         assert not active, f"alerts active under normal traffic: {active}"
         time.sleep(stack.scrape_interval)
-    report["scenarios"].append(f"{'normal traffic':<28} -> no alert expression true ({len(rules)} alerts)")
+    def value(expr):
+        res = stack.query(expr)
+        return f"{float(res[0]['value'][1]):.4g}" if res else "none"
+
+    report["scenarios"].append(
+        f"{'normal traffic':<28} -> no alert expression true ({len(rules)} alerts); "
+        f"5xx ratio {value('max(raymontology:http_requests_5xx:ratio_rate5m)')}, "
+        f"P95 {value('max(raymontology:http_request_duration_seconds:p95_rate5m)')} s, "
+        f"req/s {value('sum(raymontology:http_requests:rate5m)')}")
 
 
 def test_five_percent_5xx_fires_high_error_rate(stack, rules, report):

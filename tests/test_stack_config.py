@@ -1,0 +1,65 @@
+"""The reference stack's generated configuration, checked offline (no process started).
+
+The e2e suite (`make e2e`) runs the stack itself; these tests pin what it is built from:
+the job names come from generator.config, the blackbox module encodes the seed's health
+contract, and the stack's rule files differ from rendered/alerts only in the group interval.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from generator.config import DEFAULT  # noqa: E402
+from stack.run import HEALTH_BODY_REGEXP, Stack  # noqa: E402
+
+RULES = REPO / "rendered" / "alerts"
+
+
+@pytest.fixture
+def written(tmp_path):
+    st = Stack(rules_dir=RULES, quiet=True)
+    st.root = tmp_path
+    st.ports = {n: 10000 + i for i, n in enumerate(
+        ["postgres", "redis", "app", "worker", "postgres_exporter", "redis_exporter", "blackbox", "prometheus"])}
+    st._write_configs()
+    return st
+
+
+def test_scrape_jobs_are_the_configured_ones(written):
+    prom = yaml.safe_load((written.root / "config" / "prometheus.yml").read_text())
+    jobs = {c["job_name"]: c for c in prom["scrape_configs"]}
+    assert set(jobs) == set(vars(DEFAULT.jobs).values())
+    probe = jobs[DEFAULT.jobs.blackbox]
+    assert probe["metrics_path"] == "/probe"
+    assert probe["static_configs"][0]["targets"] == [written.health_url]
+
+
+def test_blackbox_module_is_the_seed_health_contract(written):
+    module = yaml.safe_load((written.root / "config" / "blackbox.yml").read_text())["modules"]["http_health"]
+    assert module["prober"] == "http" and module["timeout"] == "30s"
+    assert module["http"]["method"] == "GET" and module["http"]["valid_status_codes"] == [200]
+    [regexp] = module["http"]["fail_if_body_not_matches_regexp"]
+    assert regexp == HEALTH_BODY_REGEXP
+    assert re.search(regexp, '{"status":"healthy"}') and re.search(regexp, '{"status": "healthy"}')
+    assert not re.search(regexp, '{"status":"unhealthy"}')
+
+
+@pytest.mark.skipif(not list(RULES.glob("*.rules.yaml")), reason="rendered/alerts is empty")
+def test_stack_rules_differ_only_in_group_interval(written):
+    assert [p.name for p in written.rule_files] == sorted(p.name for p in RULES.glob("*.rules.yaml"))
+    for ours in written.rule_files:
+        theirs = yaml.safe_load((RULES / ours.name).read_text())
+        mine = yaml.safe_load(ours.read_text())
+        for a, b in zip(theirs["groups"], mine["groups"], strict=True):
+            assert b.pop("interval") == f"{written.scrape_interval}s"
+            a.pop("interval", None)
+            assert a == b
