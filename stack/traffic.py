@@ -18,7 +18,7 @@ import time
 
 import requests
 
-from stack.app.db import COMPANY_COUNT, company_name
+from stack.app.db import COMPANY_COUNT, POISON_EVERY, company_name
 
 SEARCH_TERMS = ["삼성", "한빛", "대한", "전자", "화학", "바이오", "Tech", "Holdings", "Korea", "증권", "중공업"]
 NO_RESULT_TERMS = ["zzz", "없는회사", "nonexistent", "qqq"]
@@ -54,10 +54,17 @@ def worker(base: str, rate: float, stop: threading.Event, seed: int, counts: dic
     rnd = random.Random(seed)
     session = requests.Session()
     users = [f"user-{n}" for n in range(250)]
+    sent = 0
     while not stop.is_set():
         started = time.monotonic()
+        sent += 1
         try:
-            code = one_request(session, base, rnd.choice(users), rnd)
+            if seed == 0 and sent == 25:
+                # One early analysis of a broken company, so the 5xx series exists from the
+                # first minute (as it does in production), at a share far below 1 %.
+                code = session.post(f"{base}/api/companies/{POISON_EVERY}/risk-analysis", timeout=10).status_code
+            else:
+                code = one_request(session, base, rnd.choice(users), rnd)
         except requests.RequestException:
             code = 0
         with lock:

@@ -30,7 +30,7 @@ REPORT_KEY = pytest.StashKey[dict]()
 
 
 def pytest_configure(config):
-    config.stash[REPORT_KEY] = {"panels": [], "scenarios": [], "timings": {}}
+    config.stash[REPORT_KEY] = {"panels": [], "selectors": [], "scenarios": [], "timings": {}}
 
 
 def wait_for(predicate, timeout: float, interval: float = 1.0):
@@ -97,7 +97,7 @@ def stack(report):
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     rep = config.stash.get(REPORT_KEY, None)
-    if not rep or not (rep["panels"] or rep["scenarios"]):
+    if not rep or not (rep["panels"] or rep["selectors"] or rep["scenarios"]):
         return
     tr = terminalreporter
     if rep["panels"]:
@@ -109,6 +109,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             tr.write_line(f"{dash:<{w1}} | {panel[:w2]:<{w2}} | {ref:<3} | {count:>6}{'  ' + note if note else ''}")
         empty = sum(1 for r in rep["panels"] if not r[3])
         tr.write_line(f"{len(rep['panels'])} targets, {len(rep['panels']) - empty} non-empty, {empty} empty")
+    if rep["selectors"]:
+        tr.section("reference stack: vector selectors")
+        for source, checked, missing in rep["selectors"]:
+            tr.write_line(f"{source}: {checked} selectors, {len(missing)} matching nothing")
+            for m in missing:
+                tr.write_line(f"    {m}")
     if rep["scenarios"]:
         tr.section("reference stack: fault scenarios")
         for line in rep["scenarios"]:

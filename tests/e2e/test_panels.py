@@ -107,3 +107,59 @@ def test_panel_target_has_data(stack, report, dash, panel, target):
         f"{dash['uid']} / {panel['title']} ({target.get('refId', 'A')}): "
         f"{'only NaN' if result else 'no series'} for\n  {expr}"
     )
+
+
+# --------------------------------------------------------------------------- selectors
+# A panel or rule can show data, or stay quiet, with one of its selectors matching
+# nothing: `x or vector(0)`, `absent(x)`, `a and b`. So every vector selector in every
+# rendered rule and panel target must match at least one series on the stack.
+
+import promql_parser  # noqa: E402
+import yaml  # noqa: E402
+
+from .conftest import RULES_DIR  # noqa: E402
+
+
+def selectors(node, out=None) -> list[str]:
+    """Every vector selector in a parsed PromQL expression, as text."""
+    out = [] if out is None else out
+    if isinstance(node, promql_parser.VectorSelector):
+        out.append(str(node))
+        return out
+    for attr in ("lhs", "rhs", "expr", "vector_selector", "param"):
+        child = getattr(node, attr, None)
+        if child is not None and not isinstance(child, (str, int, float)):
+            selectors(child, out)
+    for arg in getattr(node, "args", None) or []:
+        selectors(arg, out)
+    return out
+
+
+def _sources():
+    out = []
+    for path in sorted(RULES_DIR.glob("*.rules.yaml")):
+        exprs = [(r.get("alert") or r.get("record"), r["expr"])
+                 for g in (yaml.safe_load(path.read_text()) or {}).get("groups", []) for r in g["rules"]]
+        out.append(pytest.param(path.name, None, exprs, id=path.name))
+    for path in sorted(DASHBOARDS_DIR.glob("*.json")):
+        dash = json.loads(path.read_text())
+        exprs = [(f"{p['title']} ({t.get('refId', 'A')})", t["expr"])
+                 for p in _panels(dash.get("panels", [])) for t in p.get("targets", []) if t.get("expr")]
+        out.append(pytest.param(path.name, dash, exprs, id=path.name))
+    return out
+
+
+@pytest.mark.parametrize("source,dash,exprs", _sources())
+def test_every_selector_matches_series(stack, report, source, dash, exprs):
+    if dash is not None:
+        ctx = _time_context(dash, stack)
+        overrides = resolve_variables(dash, stack, ctx)
+        exprs = [(where, templating.expand(e, dash, time=ctx, overrides=overrides)) for where, e in exprs]
+    checked, missing = 0, []
+    for where, expr in exprs:
+        for sel in dict.fromkeys(selectors(promql_parser.parse(expr))):
+            checked += 1
+            if not stack.query(f"count({sel})"):
+                missing.append(f"{where}: {sel}")
+    report["selectors"].append((source, checked, missing))
+    assert not missing, f"{source}: selectors matching no series on the stack:\n  " + "\n  ".join(missing)
