@@ -261,6 +261,7 @@ class Stack:
                                    f"{self.config.selectors.database}",
             "RAYMON_REDIS_URL": f"redis://127.0.0.1:{self.ports['redis']}/0",
             "RAYMON_WORKER_METRICS_PORT": str(self.ports["worker"]),
+            "RAYMON_FAULTS_DIR": str(self.root / "faults"),
             "PYTHONPATH": str(REPO),
         }
 
@@ -349,6 +350,7 @@ class Stack:
         self.root = Path(tempfile.mkdtemp(prefix="dashgen-stack-"))
         os.chmod(self.root, 0o755)  # PostgreSQL runs as another user and must reach its data dir
         (self.root / "logs").mkdir()
+        (self.root / "faults").mkdir()
         for name in ("postgres", "redis", "app", "worker", "postgres_exporter", "redis_exporter", "blackbox",
                      "prometheus"):
             self.ports[name] = free_port()
@@ -439,6 +441,10 @@ class Stack:
         r.raise_for_status()
         return r.json()
 
+    def set_worker_faults(self, parse_fail_rate: float = 0.0) -> None:
+        """The worker reads its fault switches from files at each task."""
+        (self.root / "faults" / "parse_fail_rate").write_text(str(parse_fail_rate))
+
     def query(self, expr: str, at: float | None = None) -> list[dict]:
         params = {"query": expr}
         if at is not None:
@@ -461,6 +467,11 @@ class Stack:
         params = {"match[]": selector} if selector else {}
         r = requests.get(f"{self.prometheus_url}/api/v1/label/{label}/values", params=params, timeout=10)
         return r.json()["data"]
+
+    def rules(self) -> list[dict]:
+        """Every loaded rule with its group, health and lastError (/api/v1/rules)."""
+        groups = requests.get(f"{self.prometheus_url}/api/v1/rules", timeout=10).json()["data"]["groups"]
+        return [{**r, "group": g["name"]} for g in groups for r in g["rules"]]
 
     def alerts(self) -> list[dict]:
         return requests.get(f"{self.prometheus_url}/api/v1/alerts", timeout=10).json()["data"]["alerts"]

@@ -85,9 +85,12 @@ def crawl_disclosures(self, company_id: int):
 
 @app.task(name="dart.parse_filing")
 def parse_filing(company_id: int):
-    """Parse the newest filing; one in 40 is malformed (2.5 %, under the 5 % alert line)."""
+    """Parse the newest filing; one in 40 is malformed (2.5 %, under the 5 % alert line).
+
+    The stack's fault switch `parse_fail_rate` (stack.run.Stack.set_worker_faults) adds more.
+    """
     time.sleep(random.uniform(0.005, 0.05))
-    if next(_parse_counter) % 40 == 25:
+    if next(_parse_counter) % 40 == 25 or random.random() < settings.fault("parse_fail_rate"):
         raise MalformedFiling(f"cannot parse filing of company {company_id}")
     with engine().connect() as conn:
         conn.execute(select(db.disclosures.c.id).where(db.disclosures.c.company_id == company_id)

@@ -8,7 +8,8 @@ time allows, reaching `pending` is the proof; promtool unit tests cover the dura
 Order matters and is the file order: normal traffic first; then faults whose effects
 linger in 5-minute windows; the outages last. ServiceDown needs three minutes of failed
 probes (max_over_time(...[3m])), so the PostgreSQL and Redis outages run inside that
-wait, one after the other, each checked false before its fault.
+wait, one after the other, each checked false before its fault (and a Celery task-failure
+fault too, which needs none of them).
 """
 
 from __future__ import annotations
@@ -49,7 +50,16 @@ def prove(stack, rules, report, name: str, fault: str, started: float, timeout: 
     assert states, f"{fault}: {name} expression is true but the alert is {alert_states(stack, name) or 'inactive'}"
 
 
+def assert_rules_healthy(stack, rules):
+    loaded = stack.rules()
+    assert {r["name"] for r in loaded if r["type"] == "alerting"} == set(rules), "Prometheus loaded other alerts"
+    bad = [f"{r['group']}/{r['name']}: {r.get('health')}: {r.get('lastError')}" for r in loaded
+           if r.get("health") != "ok"]
+    assert not bad, "rules failing to evaluate on real data:\n  " + "\n  ".join(bad)
+
+
 def test_no_alert_expression_true_under_normal_traffic(stack, rules, report):
+    assert_rules_healthy(stack, rules)
     for attempt in range(2):
         true_now = {name: r for name in sorted(rules) if (r := expr_true(stack, rules, name))}
         assert not true_now, "alert expressions true under normal traffic:\n" + "\n".join(
@@ -87,10 +97,20 @@ def test_latency_above_one_second_fires_slow_api_response(stack, rules, report):
 
 
 def test_outages(stack, rules, report):
-    """App down -> ServiceDown; meanwhile PostgreSQL down -> DatabaseConnectionFailed, Redis down -> RedisDown."""
+    """App down -> ServiceDown; meanwhile failing tasks -> CeleryTaskHighFailRate, PostgreSQL down ->
+    DatabaseConnectionFailed, Redis down -> RedisDown."""
     app_stopped = time.monotonic()
     stack.stop_app()
     try:
+        # The worker needs neither the app nor (for a while) anything else: its fault first.
+        assert not expr_true(stack, rules, "CeleryTaskHighFailRate"), "CeleryTaskHighFailRate true before the fault"
+        started = time.monotonic()
+        stack.set_worker_faults(parse_fail_rate=0.5)
+        try:
+            prove(stack, rules, report, "CeleryTaskHighFailRate", "half the parse tasks fail", started, timeout=45)
+        finally:
+            stack.set_worker_faults()
+
         assert not expr_true(stack, rules, "DatabaseConnectionFailed"), "DatabaseConnectionFailed true before the fault"
         started = time.monotonic()
         stack.stop_postgres()
@@ -109,5 +129,6 @@ def test_outages(stack, rules, report):
 
         # ServiceDown's window is 3 failed checks at the seed's 1-minute interval: 3m.
         prove(stack, rules, report, "ServiceDown", "app stopped", app_stopped, timeout=240, want_firing=True)
+        assert_rules_healthy(stack, rules)
     finally:
         stack.start_app()
