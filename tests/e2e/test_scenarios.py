@@ -2,8 +2,10 @@
 
 Expressions are the rendered ones, evaluated as written through /api/v1/query; the
 alert's state comes from the stack's Prometheus, which loads the same rule files
-(group interval shortened to the scrape interval). Where `for` is longer than test
-time allows, reaching `pending` is the proof; promtool unit tests cover the durations.
+(group interval shortened to the scrape interval). DatabaseConnectionFailed and RedisDown
+(`for: 1m`) must reach firing, as their outages fit inside ServiceDown's wait; where `for`
+is longer than test time allows (5m), reaching `pending` is the proof, and promtool unit
+tests cover the durations.
 
 Order matters and is the file order: normal traffic first; then faults whose effects
 linger in 5-minute windows; the outages last. ServiceDown needs three minutes of failed
@@ -14,6 +16,7 @@ fault too, which needs none of them).
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -32,9 +35,18 @@ def expr_true(stack, rules, name: str) -> list:
     return stack.query(rules[name]["expr"])
 
 
+def seconds(duration: str | None) -> float:
+    """A Prometheus duration ("1m", "90s", "1h30m") in seconds."""
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+    return sum(float(n) * units[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)(ms|[smhdwy])", duration or "0s"))
+
+
 def prove(stack, rules, report, name: str, fault: str, started: float, timeout: float,
-          want_firing: bool = False) -> None:
-    """The alert's expression becomes true, then its rule reaches pending (or firing)."""
+          want_firing: bool = False, fire_within: float = 0.0) -> None:
+    """The alert's expression becomes true, then its rule reaches pending (or firing).
+
+    With `fire_within`, an alert whose `for` fits in that many seconds must also fire.
+    """
     rule = rules.get(name)
     assert rule, f"no alerting rule named {name} in rendered/alerts"
     result = wait_for(lambda: expr_true(stack, rules, name), timeout=timeout)
@@ -42,6 +54,9 @@ def prove(stack, rules, report, name: str, fault: str, started: float, timeout: 
     t_true = time.monotonic() - started
     want = {"firing"} if want_firing else ACTIVE
     states = wait_for(lambda: alert_states(stack, name) & want, timeout=3 * stack.scrape_interval + 5, interval=0.5)
+    if states and fire_within and seconds(rule.get("for")) + 2 * stack.scrape_interval <= fire_within:
+        states = wait_for(lambda: alert_states(stack, name) & {"firing"},
+                          timeout=seconds(rule.get("for")) + 3 * stack.scrape_interval + 5, interval=0.5)
     t_state = time.monotonic() - started
     report["scenarios"].append(
         f"{fault:<28} -> {name:<25} expr true after {t_true:5.1f}s; state {sorted(states or alert_states(stack, name))}"
@@ -115,7 +130,8 @@ def test_outages(stack, rules, report):
         started = time.monotonic()
         stack.stop_postgres()
         try:
-            prove(stack, rules, report, "DatabaseConnectionFailed", "PostgreSQL stopped", started, timeout=30)
+            prove(stack, rules, report, "DatabaseConnectionFailed", "PostgreSQL stopped", started, timeout=30,
+                  fire_within=70)
         finally:
             stack.start_postgres()
 
@@ -123,7 +139,7 @@ def test_outages(stack, rules, report):
         started = time.monotonic()
         stack.stop_redis()
         try:
-            prove(stack, rules, report, "RedisDown", "Redis stopped", started, timeout=30)
+            prove(stack, rules, report, "RedisDown", "Redis stopped", started, timeout=30, fire_within=70)
         finally:
             stack.start_redis()
 
