@@ -1,0 +1,156 @@
+"""Dashboard handler: get, save, delete, search and version history, by uid only.
+
+Remote dashboards are compared with local ones after `normalize_dashboard`, the same
+function that writes rendered/, so "unchanged" means exactly "renders to the same file".
+
+Drift guard (how dashgen knows a dashboard was changed in Grafana since it last wrote it):
+every save carries a version message `dashgen <version> commit <sha> dashgen-sha256=<h>`,
+where <h> is the hash of the normalised dashboard written. Later, when the remote content
+differs from the local one, the latest version's message is read: if it carries a mark and
+the remote content still hashes to it, nobody has touched the dashboard since, and the update
+goes ahead with Grafana's own optimistic lock (the seen `version`, `overwrite:false`, so an
+edit in between answers 409/412). Otherwise (a UI save, a restore, another tool, no mark)
+the dashboard has drifted and is not overwritten without --force.
+
+The version listing rewrites the first version's message to "Initial save" (grafana-api.md
+§4.7), so for a dashboard still at its first version the single-version endpoint is read
+instead. Both shapes of the listing (bare array, `{"versions": [...]}`) are accepted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+from generator.grafana.client import GrafanaAPIError, GrafanaClient
+
+try:
+    from generator.normalize import normalize_dashboard
+except ImportError:  # pragma: no cover - until the core's normaliser lands on main
+
+    def normalize_dashboard(d: dict) -> dict:
+        def clean(v):
+            if isinstance(v, dict):
+                return {k: clean(x) for k, x in v.items() if x is not None}
+            if isinstance(v, list):
+                return [clean(x) for x in v]
+            return v
+
+        return clean({k: v for k, v in d.items() if k not in ("id", "version")})
+
+
+MARK = "dashgen-sha256="
+MARK_RE = re.compile(re.escape(MARK) + r"([0-9a-f]{16,64})")
+
+
+def canonical(d: dict) -> str:
+    """The rendered-file text of a dashboard (sorted keys, indent 2, trailing newline)."""
+    return json.dumps(d, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def content_hash(normalised: dict) -> str:
+    return hashlib.sha256(json.dumps(normalised, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:32]
+
+
+def save_message(normalised: dict, tool_version: str, commit: str) -> str:
+    return f"dashgen {tool_version} commit {commit} {MARK}{content_hash(normalised)}"[:500]
+
+
+def recorded_hash(message: str | None) -> str | None:
+    m = MARK_RE.search(message or "")
+    return m.group(1) if m else None
+
+
+@dataclass
+class RemoteDashboard:
+    uid: str
+    dashboard: dict  # normalised
+    version: int
+    folder_uid: str
+    title: str
+
+
+@dataclass
+class VersionInfo:
+    version: int
+    message: str
+    created_by: str
+    created: str
+
+    @property
+    def mark(self) -> str | None:
+        return recorded_hash(self.message)
+
+
+class DashboardHandler:
+    kind = "dashboard"
+
+    def __init__(self, client: GrafanaClient):
+        self.client = client
+
+    def fetch(self, uid: str) -> RemoteDashboard | None:
+        resp = self.client.request("GET", f"/api/dashboards/uid/{uid}", ok=(200, 404))
+        if resp.status_code == 404:
+            return None
+        body = resp.json()
+        raw, meta = body.get("dashboard") or {}, body.get("meta") or {}
+        version = raw.get("version") if isinstance(raw.get("version"), int) else meta.get("version", 0)
+        return RemoteDashboard(uid=uid, dashboard=normalize_dashboard(raw), version=version or 0,
+                               folder_uid=meta.get("folderUid") or "", title=raw.get("title", ""))
+
+    def latest_version(self, uid: str) -> VersionInfo | None:
+        resp = self.client.request("GET", f"/api/dashboards/uid/{uid}/versions", params={"limit": 1}, ok=(200, 404))
+        if resp.status_code == 404:
+            return None
+        body = resp.json()
+        items = body.get("versions", []) if isinstance(body, dict) else body
+        if not items:
+            return None
+        top = max(items, key=lambda v: v.get("version", 0))
+        if top.get("parentVersion", 0) == 0 and not recorded_hash(top.get("message")):
+            # the listing says "Initial save" whatever was posted; the single version does not
+            one = self.client.request("GET", f"/api/dashboards/uid/{uid}/versions/{top['version']}", ok=(200, 404))
+            if one.status_code == 200:
+                top = {**top, "message": one.json().get("message", top.get("message"))}
+        return VersionInfo(int(top.get("version", 0)), str(top.get("message") or ""),
+                           str(top.get("createdBy") or "?"), str(top.get("created") or ""))
+
+    def save(self, dashboard: dict, folder_uid: str, message: str, *, version: int | None) -> dict:
+        """Create or update. With `version` the save is drift-safe (`overwrite:false`: a
+        conflict raises 409/412); without it, the save overwrites (`--force`, or a create)."""
+        body = dict(dashboard)
+        body.pop("id", None)
+        if version is not None:
+            body["version"] = version
+        else:
+            body.pop("version", None)
+        payload = {"dashboard": body, "folderUid": folder_uid, "message": message,
+                   "overwrite": version is None}
+        return self.client.request("POST", "/api/dashboards/db", json_body=payload).json()
+
+    def create(self, dashboard: dict, folder_uid: str, message: str) -> dict:
+        """A create that refuses to clobber: no version, `overwrite:false` (a uid that
+        appeared meanwhile answers 409/412)."""
+        body = {k: v for k, v in dashboard.items() if k not in ("id", "version")}
+        payload = {"dashboard": body, "folderUid": folder_uid, "message": message, "overwrite": False}
+        return self.client.request("POST", "/api/dashboards/db", json_body=payload).json()
+
+    def delete(self, uid: str) -> None:
+        try:
+            self.client.request("DELETE", f"/api/dashboards/uid/{uid}")
+        except GrafanaAPIError as exc:
+            if exc.status != 404:  # already gone (a retried delete that landed): fine
+                raise
+
+    def in_folder(self, folder_uid: str) -> list[dict]:
+        """Search hits for the dashboards directly in `folder_uid` (every page)."""
+        hits, page = [], 1
+        while True:
+            batch = self.client.get_json("/api/search", params={"type": "dash-db", "folderUIDs": folder_uid,
+                                                                "limit": 1000, "page": page})
+            hits.extend(h for h in batch if (h.get("folderUid") or "") == folder_uid)
+            if len(batch) < 1000:
+                return hits
+            page += 1

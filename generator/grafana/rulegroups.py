@@ -1,0 +1,107 @@
+"""Rule-group handlers: the same Prometheus rule groups to one of two targets.
+
+* `ConvertRuleGroups` (default, `alerting = "grafana"`): Grafana-managed alerting through the
+  Prometheus conversion API (grafana-api.md §6). One group per POST, YAML body, the
+  namespace is the *title* of dashgen's innermost folder, found under its parent (the
+  working folder, `X-Grafana-Alerting-Folder-UID`), so rules sit next to the dashboards in a
+  folder whose uid dashgen controls. The data source uid comes from the environment.
+  `X-Disable-Provenance` is not sent: imported rules are locked in the UI, so they cannot
+  drift, and the API keeps their original text, which makes "unchanged" exact.
+* `MimirRuleGroups` (`alerting = "mimir"`, older stacks): the Mimir ruler (§8) with its own
+  host and credentials (instance id + access-policy token, `X-Scope-OrgID`).
+
+Both list every group in their namespace with one GET; dashgen owns the namespace, so a
+group there that is gone from code is dashgen's to prune.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+import yaml
+
+from generator.errors import DashgenError
+from generator.grafana.client import GrafanaClient
+
+CONVERT_BASE = "/api/convert/prometheus/config/v1/rules"
+RULER_BASE = "/prometheus/config/v1/rules"
+YAML_HEADERS = {"Content-Type": "application/yaml", "Accept": "application/yaml, application/json"}
+
+
+def normalize_group(group: dict) -> dict:
+    """A group as both targets keep it: no `limit` (never sent), no empty values."""
+
+    def clean(v):
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items() if x not in (None, {}, [])}
+        if isinstance(v, list):
+            return [clean(x) for x in v]
+        return v
+
+    return clean({k: v for k, v in group.items() if k != "limit"})
+
+
+def group_yaml(group: dict) -> str:
+    return yaml.safe_dump(normalize_group(group), sort_keys=False, allow_unicode=True)
+
+
+def load_local_groups(alerts_dir: Path) -> dict[str, dict]:
+    """Every group in `<rendered>/alerts/*.rules.yaml`, by name (names are unique)."""
+    groups: dict[str, dict] = {}
+    for path in sorted(Path(alerts_dir).glob("*.rules.yaml")):
+        try:
+            doc = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise DashgenError(f"{path}: not valid YAML: {exc}") from None
+        for g in doc.get("groups") or []:
+            name = g.get("name")
+            if not name:
+                raise DashgenError(f"{path}: a rule group has no name")
+            if name in groups:
+                raise DashgenError(f"{path}: rule group {name!r} is defined twice")
+            groups[name] = normalize_group(g)
+    return groups
+
+
+def _parse_namespace(text: str, namespace: str) -> dict[str, dict]:
+    doc = yaml.safe_load(text) or {}
+    return {g["name"]: normalize_group(g) for g in doc.get(namespace) or [] if isinstance(g, dict)}
+
+
+class ConvertRuleGroups:
+    kind = "rule-group"
+
+    def __init__(self, client: GrafanaClient, namespace: str, working_folder_uid: str, datasource_uid: str):
+        self.client, self.namespace = client, namespace
+        self.headers = {"X-Grafana-Alerting-Datasource-UID": datasource_uid}
+        if working_folder_uid:
+            self.headers["X-Grafana-Alerting-Folder-UID"] = working_folder_uid
+        self.where = f"folder {namespace!r}"
+
+    def _path(self, group: str | None = None) -> str:
+        p = f"{CONVERT_BASE}/{quote(self.namespace, safe='')}"
+        return p + (f"/{quote(group, safe='')}" if group else "")
+
+    def fetch_all(self) -> dict[str, dict]:
+        resp = self.client.request("GET", self._path(), headers={**self.headers, "Accept": "application/yaml"},
+                                   ok=(200, 404))
+        return {} if resp.status_code == 404 else _parse_namespace(resp.text, self.namespace)
+
+    def put(self, group: dict) -> None:
+        self.client.request("POST", self._path(), data=group_yaml(group).encode(),
+                            headers={**self.headers, **YAML_HEADERS}, ok=(200, 202))
+
+    def delete(self, name: str) -> None:
+        self.client.request("DELETE", self._path(name), headers=self.headers, ok=(200, 202, 204, 404))
+
+
+class MimirRuleGroups(ConvertRuleGroups):
+    def __init__(self, client: GrafanaClient, namespace: str, tenant: str):
+        self.client, self.namespace = client, namespace
+        self.headers = {"X-Scope-OrgID": tenant}
+        self.where = f"Mimir namespace {namespace!r}"
+
+    def _path(self, group: str | None = None) -> str:
+        p = f"{RULER_BASE}/{quote(self.namespace, safe='')}"
+        return p + (f"/{quote(group, safe='')}" if group else "")

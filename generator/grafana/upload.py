@@ -1,0 +1,327 @@
+"""Make a Grafana stack match rendered/: plan per item, apply concurrently, report.
+
+    report = upload(env, load_local(root / "rendered"), dry_run=False, force=False, prune=False)
+    for item in report.items: ...          # one result per dashboard / rule group / folder
+    report.summary(), report.failed        # the CLI prints these and exits 1 when failed
+
+Per dashboard (one worker each, `concurrency` at a time):
+    GET it -> absent: create | same content and folder: unchanged (no write) |
+    different: read the latest version's mark (see dashboards.py) -> untouched since dashgen
+    wrote it: update with the seen version | else drifted: refused with a remote-vs-local diff
+    (or overwritten with --force).
+A 409/412 on save is checked once more: if what is there now is exactly what we sent (a
+retried request that had landed), the item succeeded; otherwise it drifted meanwhile.
+
+Ownership, for prune: dashgen manages the dashboards in its own folder (uid derived from
+the configured path) whose latest version carries dashgen's mark; a dashboard there without
+the mark is someone else's and is only listed. A managed dashboard edited since dashgen
+wrote it is not pruned without --force. Rule groups: every group in dashgen's namespace.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from generator import __version__
+from generator.environments import Environment
+from generator.errors import DashgenError
+from generator.grafana.client import GrafanaAPIError, GrafanaClient
+from generator.grafana.dashboards import (
+    DashboardHandler, RemoteDashboard, canonical, content_hash, normalize_dashboard, save_message,
+)
+from generator.grafana.folders import FolderHandler, FolderResult, folder_uid
+from generator.grafana.rulegroups import ConvertRuleGroups, MimirRuleGroups, load_local_groups
+
+DEFAULT_CONCURRENCY = 8
+DIFF_LINES = 60
+
+# actions
+CREATE, UPDATE, UNCHANGED, DRIFTED, PRUNE, FOREIGN, FAILED = (
+    "create", "update", "unchanged", "drifted", "prune", "foreign", "failed")
+
+
+@dataclass
+class Local:
+    dashboards: dict[str, dict]  # uid -> normalised dashboard
+    groups: dict[str, dict]  # group name -> normalised group
+
+
+@dataclass
+class Item:
+    kind: str  # dashboard | rule-group | folder
+    key: str  # uid, group name or folder path
+    action: str  # create | update | unchanged | drifted | prune | foreign | failed
+    done: bool = False  # the write happened (False in a dry run, or when refused)
+    detail: str = ""
+    diff: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.action in (FAILED, DRIFTED) and not self.done
+
+
+@dataclass
+class Report:
+    env: str
+    dry_run: bool
+    items: list[Item] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(i.failed for i in self.items)
+
+    def count(self, action: str, kind: str | None = None) -> int:
+        return sum(1 for i in self.items if i.action == action and (kind is None or i.kind == kind))
+
+    def summary(self) -> str:
+        parts = []
+        for action, label in ((CREATE, "created"), (UPDATE, "updated"), (UNCHANGED, "unchanged"),
+                              (DRIFTED, "drifted"), (PRUNE, "pruned"), (FOREIGN, "not managed"),
+                              (FAILED, "failed")):
+            items = [i for i in self.items if i.action == action and i.kind != "folder"]
+            if action == PRUNE:
+                done = sum(1 for i in items if i.done)
+                if done:
+                    parts.append(f"{done} pruned")
+                if len(items) - done:
+                    parts.append(f"{len(items) - done} to prune")
+                continue
+            if action == DRIFTED:
+                forced = sum(1 for i in items if i.done)
+                if forced:
+                    parts.append(f"{forced} overwritten (--force)")
+                if len(items) - forced:
+                    parts.append(f"{len(items) - forced} drifted (refused)")
+                continue
+            if items:
+                if self.dry_run and action in (CREATE, UPDATE):
+                    label = {"create": "to create", "update": "to update"}[action]
+                parts.append(f"{len(items)} {label}")
+        head = f"{self.env}: " + (", ".join(parts) if parts else "nothing to do")
+        return head + (" (dry run: nothing written)" if self.dry_run else "")
+
+
+def load_local(rendered: Path) -> Local:
+    """Dashboards and rule groups as rendered (the reviewed, committed output)."""
+    rendered = Path(rendered)
+    dash_dir = rendered / "dashboards"
+    dashboards = {}
+    for path in sorted(dash_dir.glob("*.json")):
+        try:
+            d = json.loads(path.read_text())
+        except ValueError as exc:
+            raise DashgenError(f"{path}: not valid JSON: {exc}") from None
+        uid = d.get("uid")
+        if not uid:
+            raise DashgenError(f"{path}: dashboard has no uid")
+        dashboards[uid] = normalize_dashboard(d)
+    return Local(dashboards, load_local_groups(rendered / "alerts"))
+
+
+def git_commit(root: Path | None) -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
+                             text=True, timeout=10)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def unified(remote: dict | None, local: dict | None, uid: str) -> str:
+    a = canonical(remote).splitlines(keepends=True) if remote is not None else []
+    b = canonical(local).splitlines(keepends=True) if local is not None else []
+    lines = list(difflib.unified_diff(a, b, f"remote/{uid}", f"local/{uid}", n=2))
+    if len(lines) > DIFF_LINES:
+        lines = lines[:DIFF_LINES] + [f"... ({len(lines) - DIFF_LINES} more diff lines)\n"]
+    return "".join(lines)
+
+
+def make_client(env: Environment, session: requests.Session | None = None, concurrency: int = DEFAULT_CONCURRENCY,
+                **kw) -> GrafanaClient:
+    return GrafanaClient(env.grafana_url, env.token, session=session, pool_size=max(concurrency, 4), **kw)
+
+
+def make_rule_target(env: Environment, client: GrafanaClient, folder_uids: list[str],
+                     session: requests.Session | None = None, **kw):
+    namespace = env.folder_path[-1]
+    if env.alerting == "mimir":
+        ruler = GrafanaClient(env.mimir_url, env.mimir_token, basic_user=env.mimir_user, session=session, **kw)
+        return MimirRuleGroups(ruler, env.mimir_namespace or "/".join(env.folder_path), env.mimir_user)
+    working = folder_uids[-2] if len(folder_uids) > 1 else ""
+    return ConvertRuleGroups(client, namespace, working, env.datasource_uid)
+
+
+class Uploader:
+    def __init__(self, env: Environment, client: GrafanaClient, *, dry_run: bool, force: bool, prune: bool,
+                 commit: str, rule_target=None):
+        self.env, self.client = env, client
+        self.dry_run, self.force, self.prune = dry_run, force, prune
+        self.dashboards = DashboardHandler(client)
+        self.folders = FolderHandler(client)
+        self.commit = commit
+        self.rule_target = rule_target
+        self.folder_uid = ""
+        self._folder_missing = False
+
+    # --- dashboards ----------------------------------------------------------------------
+    def sync_dashboard(self, uid: str, local: dict) -> Item:
+        try:
+            return self._sync_dashboard(uid, local)
+        except GrafanaAPIError as exc:
+            return Item("dashboard", uid, FAILED, detail=f"dashboard {uid!r}: {exc}")
+
+    def _sync_dashboard(self, uid: str, local: dict) -> Item:
+        title = local.get("title", uid)
+        remote = self.dashboards.fetch(uid)
+        message = save_message(local, __version__, self.commit)
+        if remote is None:
+            if not self.dry_run:
+                try:
+                    self.dashboards.create(local, self.folder_uid, message)
+                except GrafanaAPIError as exc:
+                    if not exc.conflict:
+                        raise
+                    return self._after_conflict(uid, local, title, exc)
+            return Item("dashboard", uid, CREATE, done=not self.dry_run, detail=title)
+        if remote.dashboard == local and remote.folder_uid == self.folder_uid:
+            return Item("dashboard", uid, UNCHANGED, done=True, detail=title)
+        if remote.dashboard == local:  # only moved: nothing of anyone's content is lost
+            return self._write(uid, local, message, remote.version, UPDATE, f"{title}: moved back into {self.env.folder}")
+        drift = self._drift(uid, remote)
+        if drift is None:
+            return self._write(uid, local, message, remote.version, UPDATE, title)
+        diff = unified(remote.dashboard, local, uid)
+        if self.force:
+            return self._write(uid, local, message, None, DRIFTED, f"{title}: {drift}; overwritten (--force)", diff)
+        return Item("dashboard", uid, DRIFTED, detail=f"{title}: {drift}; not overwritten (use --force, or "
+                                                      f"`dashgen pull` to adopt the change)", diff=diff)
+
+    def _drift(self, uid: str, remote: RemoteDashboard) -> str | None:
+        """None if the dashboard is as dashgen last wrote it, else why it is not."""
+        info = self.dashboards.latest_version(uid)
+        if info is None:
+            return "no version history"
+        if info.mark is None:
+            return f"changed in Grafana by {info.created_by} (version {info.version}, {info.created or 'unknown time'})"
+        if info.mark != content_hash(remote.dashboard):
+            return f"content differs from what dashgen wrote in version {info.version}"
+        return None
+
+    def _write(self, uid, local, message, version, action, detail, diff="") -> Item:
+        if self.dry_run:
+            return Item("dashboard", uid, action, done=False, detail=detail, diff=diff)
+        try:
+            self.dashboards.save(local, self.folder_uid, message, version=version)
+        except GrafanaAPIError as exc:
+            if not exc.conflict:
+                raise
+            return self._after_conflict(uid, local, local.get("title", uid), exc)
+        return Item("dashboard", uid, action, done=True, detail=detail, diff=diff)
+
+    def _after_conflict(self, uid: str, local: dict, title: str, exc: GrafanaAPIError) -> Item:
+        """409/412: done already (a retried request had landed), or changed meanwhile."""
+        remote = self.dashboards.fetch(uid)
+        if remote is not None and remote.dashboard == local and remote.folder_uid == self.folder_uid:
+            info = self.dashboards.latest_version(uid)
+            if info is not None and info.mark == content_hash(local):
+                return Item("dashboard", uid, UPDATE if remote.version > 1 else CREATE, done=True, detail=title)
+        diff = unified(remote.dashboard if remote else None, local, uid)
+        return Item("dashboard", uid, DRIFTED,
+                    detail=f"{title}: changed in Grafana while uploading ({exc.status}); not overwritten", diff=diff)
+
+    def prune_dashboard(self, hit: dict) -> Item:
+        uid, title = hit["uid"], hit.get("title", hit["uid"])
+        try:
+            info = self.dashboards.latest_version(uid)
+            if info is None or info.mark is None:
+                return Item("dashboard", uid, FOREIGN, done=True,
+                            detail=f"{title}: in dashgen's folder but not written by dashgen; left alone")
+            remote = self.dashboards.fetch(uid)
+            if remote is None:
+                return Item("dashboard", uid, PRUNE, done=True, detail=f"{title}: already gone")
+            if info.mark != content_hash(remote.dashboard) and not self.force:
+                return Item("dashboard", uid, DRIFTED,
+                            detail=f"{title}: no longer in code but edited in Grafana since dashgen wrote it; "
+                                   f"not pruned (use --force)", diff=unified(remote.dashboard, None, uid))
+            if not self.prune or self.dry_run:
+                return Item("dashboard", uid, PRUNE, detail=f"{title}: no longer in code"
+                            + ("" if self.prune else " (use --prune to delete)"))
+            self.dashboards.delete(uid)
+            return Item("dashboard", uid, PRUNE, done=True, detail=f"{title}: deleted (no longer in code)")
+        except GrafanaAPIError as exc:
+            return Item("dashboard", uid, FAILED, detail=f"dashboard {uid!r} (prune): {exc}")
+
+    # --- rule groups ---------------------------------------------------------------------
+    def sync_groups(self, local: dict[str, dict], pool: ThreadPoolExecutor) -> list[Item]:
+        target = self.rule_target
+        try:
+            remote = target.fetch_all() if not (self.dry_run and self._folder_missing) else {}
+        except GrafanaAPIError as exc:
+            return [Item("rule-group", name, FAILED, detail=f"rule group {name!r} in {target.where}: {exc}")
+                    for name in local]
+
+        def one(name: str) -> Item:
+            group = local.get(name)
+            try:
+                if group is None:
+                    if not self.prune or self.dry_run:
+                        return Item("rule-group", name, PRUNE, detail=f"no longer in code"
+                                    + ("" if self.prune else " (use --prune to delete)"))
+                    target.delete(name)
+                    return Item("rule-group", name, PRUNE, done=True, detail=f"deleted from {target.where}")
+                if remote.get(name) == group:
+                    return Item("rule-group", name, UNCHANGED, done=True)
+                action = UPDATE if name in remote else CREATE
+                if not self.dry_run:
+                    target.put(group)
+                return Item("rule-group", name, action, done=not self.dry_run,
+                            detail=f"{len(group.get('rules') or [])} rules in {target.where}")
+            except GrafanaAPIError as exc:
+                return Item("rule-group", name, FAILED, detail=f"rule group {name!r} in {target.where}: {exc}")
+
+        names = sorted(local) + sorted(set(remote) - set(local))
+        return list(pool.map(one, names))
+
+    # --- all -----------------------------------------------------------------------------
+    def run(self, local: Local, concurrency: int) -> Report:
+        report = Report(self.env.name, self.dry_run)
+        self.folder_uid, folder_results = self.folders.ensure(self.env.folder_path, dry_run=self.dry_run)
+        self._folder_missing = any(r.action == CREATE for r in folder_results)
+        report.items += [folder_item(r) for r in folder_results]
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="dashgen-upload") as pool:
+            hits_future = pool.submit(lambda: [] if self._folder_missing else self.dashboards.in_folder(self.folder_uid))
+            items = list(pool.map(lambda kv: self.sync_dashboard(*kv), sorted(local.dashboards.items())))
+            try:
+                strays = [h for h in hits_future.result() if h["uid"] not in local.dashboards]
+                items += list(pool.map(self.prune_dashboard, strays))
+            except GrafanaAPIError as exc:
+                items.append(Item("dashboard", "(prune)", FAILED, detail=f"listing folder {self.env.folder!r}: {exc}"))
+            if self.rule_target is not None:
+                items += self.sync_groups(local.groups, pool)
+        report.items += items
+        return report
+
+
+def folder_item(r: FolderResult) -> Item:
+    return Item("folder", r.path, r.action, done=r.done, detail=r.uid)
+
+
+def upload(env: Environment, local: Local, *, session: requests.Session | None = None, dry_run: bool = False,
+           force: bool = False, prune: bool = False, concurrency: int = DEFAULT_CONCURRENCY,
+           commit: str = "unknown", client_options: dict | None = None) -> Report:
+    """Sync `local` to the environment's stack. Raises AuthError (bad token) or
+    GrafanaAPIError (folders could not be made); every other failure is an item."""
+    opts = client_options or {}
+    client = make_client(env, session, concurrency, **opts)
+    client.check_token()
+    folder_uids = [folder_uid(env.folder_path[: i + 1]) for i in range(len(env.folder_path))]
+    target = make_rule_target(env, client, folder_uids, session, **opts)
+    uploader = Uploader(env, client, dry_run=dry_run, force=force, prune=prune, commit=commit, rule_target=target)
+    return uploader.run(local, concurrency)
