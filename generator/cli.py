@@ -91,5 +91,75 @@ def render(ctx: Context, out: Path | None, check_only: bool) -> None:
 # --- upload, pull (issue 5) -------------------------------------------------------------
 
 
+ACTION_LABELS = {"create": "create", "update": "update", "unchanged": "unchanged", "drifted": "DRIFTED",
+                 "prune": "prune", "foreign": "foreign", "failed": "FAILED"}
+
+
+@main.command()
+@click.option("--env", "env_name", required=True, help="Environment in environments.toml (e.g. production).")
+@click.option("--dry-run", is_flag=True, help="Print the plan (create, update, unchanged, drifted, to prune); write nothing.")
+@click.option("--force", is_flag=True, help="Overwrite dashboards changed in Grafana since dashgen wrote them.")
+@click.option("--prune", is_flag=True, help="Delete dashboards and rule groups dashgen manages that are gone from code.")
+@click.option("--concurrency", type=click.IntRange(1, 32), default=8, show_default=True, help="Requests in flight.")
+@pass_ctx
+def upload(ctx: Context, env_name: str, dry_run: bool, force: bool, prune: bool, concurrency: int) -> None:
+    """Make a Grafana stack match rendered/ (needs GRAFANA_TOKEN)."""
+    from generator.environments import load_environment
+    from generator.grafana import upload as uploading
+
+    try:
+        env = load_environment(ctx.root, env_name)
+        local = uploading.load_local(ctx.root / "rendered")
+        report = uploading.upload(env, local, dry_run=dry_run, force=force, prune=prune,
+                                  concurrency=concurrency, commit=uploading.git_commit(ctx.root))
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    except DashgenError as exc:
+        fail(str(exc))
+    for item in report.items:
+        line = f"{ACTION_LABELS.get(item.action, item.action):<9} {item.kind:<10} {item.key}"
+        if item.detail:
+            line += f"  {item.detail}"
+        click.echo(line, err=item.failed)
+        if item.diff:
+            click.echo(item.diff.rstrip("\n"), err=item.failed)
+    click.echo(report.summary())
+    sys.exit(EXIT_FAIL if report.failed else EXIT_OK)
+
+
+@main.command()
+@click.option("--env", "env_name", required=True, help="Environment in environments.toml.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Write <out>/<uid>.json (default: print to stdout).")
+@click.argument("uids", nargs=-1, required=True)
+@pass_ctx
+def pull(ctx: Context, env_name: str, out: Path | None, uids: tuple[str, ...]) -> None:
+    """Fetch dashboards from Grafana, normalised exactly like rendered output."""
+    from generator.environments import load_environment
+    from generator.grafana.dashboards import canonical
+    from generator.grafana.remote import fetch_remote_dashboards
+
+    try:
+        env = load_environment(ctx.root, env_name)
+        found = fetch_remote_dashboards(env, uids)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    except DashgenError as exc:
+        fail(str(exc))
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+    for uid in dict.fromkeys(uids):
+        if uid not in found:
+            click.echo(f"error: dashboard {uid!r} not found in {env_name}", err=True)
+            continue
+        text = canonical(found[uid])
+        if out:
+            (out / f"{uid}.json").write_text(text)
+            click.echo(f"wrote {out / (uid + '.json')}")
+        else:
+            click.echo(text, nl=False)
+    sys.exit(EXIT_OK if all(u in found for u in uids) else EXIT_FAIL)
+
+
 if __name__ == "__main__":
     main()

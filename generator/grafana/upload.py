@@ -50,7 +50,7 @@ CREATE, UPDATE, UNCHANGED, DRIFTED, PRUNE, FOREIGN, FAILED = (
 @dataclass
 class Local:
     dashboards: dict[str, dict]  # uid -> normalised dashboard
-    groups: dict[str, dict]  # group name -> normalised group
+    groups: dict[str, dict] | None  # group name -> normalised group; None: rules not rendered, left alone
 
 
 @dataclass
@@ -112,6 +112,8 @@ def load_local(rendered: Path) -> Local:
     """Dashboards and rule groups as rendered (the reviewed, committed output)."""
     rendered = Path(rendered)
     dash_dir = rendered / "dashboards"
+    if not dash_dir.is_dir():  # never read "no folder" as "no dashboards": --prune would empty the stack
+        raise DashgenError(f"{dash_dir} not found: run `make dashboards` first")
     dashboards = {}
     for path in sorted(dash_dir.glob("*.json")):
         try:
@@ -122,7 +124,8 @@ def load_local(rendered: Path) -> Local:
         if not uid:
             raise DashgenError(f"{path}: dashboard has no uid")
         dashboards[uid] = normalize_dashboard(d)
-    return Local(dashboards, load_local_groups(rendered / "alerts"))
+    alerts = rendered / "alerts"
+    return Local(dashboards, load_local_groups(alerts) if alerts.is_dir() else None)
 
 
 def git_commit(root: Path | None) -> str:
@@ -303,7 +306,7 @@ class Uploader:
                 items += list(pool.map(self.prune_dashboard, strays))
             except GrafanaAPIError as exc:
                 items.append(Item("dashboard", "(prune)", FAILED, detail=f"listing folder {self.env.folder!r}: {exc}"))
-            if self.rule_target is not None:
+            if self.rule_target is not None and local.groups is not None:
                 items += self.sync_groups(local.groups, pool)
         report.items += items
         return report

@@ -139,7 +139,8 @@ class GrafanaEmulator:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.server.request_queue_size = 64
-        threading.Thread(target=self.server.serve_forever, name="grafana-emulator", daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                         name="grafana-emulator", daemon=True).start()
         return self
 
     def stop(self) -> None:
