@@ -83,8 +83,11 @@ def parse_error(resp: requests.Response) -> tuple[str, str, str]:
         code = str(body.get("status") or body.get("messageId") or body.get("errorType") or "")
         if body.get("accessErrorId"):
             code = code or "access-denied"
-        message = body.get("message") or body.get("error") or body.get("title") or text
-        return code, str(message), str(body.get("traceID") or "")
+        message = str(body.get("message") or body.get("error") or body.get("title") or text)
+        detail = body.get("error")
+        if detail and str(detail) != message:  # the internal error, outside production (§2.2)
+            message += f" ({' '.join(str(detail).split())[:300]})"
+        return code, message, str(body.get("traceID") or "")
     if not text.strip():
         return "", resp.reason or "empty response", ""
     if "<html" in text.lower():  # a proxy's or a waking stack's HTML page: keep it short
@@ -113,7 +116,8 @@ class GrafanaClient:
     def __init__(self, base_url: str, token: str, *, session: requests.Session | None = None,
                  basic_user: str | None = None, extra_headers: dict[str, str] | None = None,
                  timeout: float | tuple[float, float] = DEFAULT_TIMEOUT, retries: int = 4,
-                 backoff: float = 0.5, backoff_cap: float = 30.0, pool_size: int = 16,
+                 backoff: float = 0.5, backoff_cap: float = 30.0, retry_after_cap: float = 120.0,
+                 pool_size: int = 16,
                  sleep: Callable[[float], None] = time.sleep):
         self.base_url = base_url.rstrip("/")
         self._token = token
@@ -132,6 +136,7 @@ class GrafanaClient:
         self.extra_headers = dict(extra_headers or {})
         self.timeout, self.retries = timeout, retries
         self.backoff, self.backoff_cap, self._sleep = backoff, backoff_cap, sleep
+        self.retry_after_cap = retry_after_cap
         self._lock = threading.Lock()
         self.sent: Counter[str] = Counter()  # requests actually sent, by method (retries included)
         self.retried = 0
@@ -179,7 +184,7 @@ class GrafanaClient:
             delay = min(self.backoff_cap, self.backoff * 2 ** attempt)
             delay = random.uniform(delay / 2, delay)  # "equal jitter": never 0, never synchronised
             if wait is not None:
-                delay = min(self.backoff_cap, wait) + random.uniform(0, 0.1 + wait / 10)
+                delay = min(self.retry_after_cap, wait) + random.uniform(0, 0.1 + wait / 10)
             with self._lock:
                 self.retried += 1
             self._sleep(delay)

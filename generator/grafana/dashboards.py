@@ -117,6 +117,21 @@ class DashboardHandler:
         return VersionInfo(int(top.get("version", 0)), str(top.get("message") or ""),
                            str(top.get("createdBy") or "?"), str(top.get("created") or ""))
 
+    def ever_marked(self, uid: str, limit: int = 100) -> bool:
+        """Whether any recent version was written by dashgen (carries its mark)."""
+        resp = self.client.request("GET", f"/api/dashboards/uid/{uid}/versions", params={"limit": limit}, ok=(200, 404))
+        if resp.status_code == 404:
+            return False
+        body = resp.json()
+        items = body.get("versions", []) if isinstance(body, dict) else body
+        if any(recorded_hash(v.get("message")) for v in items):
+            return True
+        first = [v for v in items if v.get("parentVersion", 0) == 0]
+        if first:
+            one = self.client.request("GET", f"/api/dashboards/uid/{uid}/versions/{first[0]['version']}", ok=(200, 404))
+            return one.status_code == 200 and recorded_hash(one.json().get("message")) is not None
+        return False
+
     def save(self, dashboard: dict, folder_uid: str, message: str, *, version: int | None) -> dict:
         """Create or update. With `version` the save is drift-safe (`overwrite:false`: a
         conflict raises 409/412); without it, the save overwrites (`--force`, or a create)."""

@@ -18,12 +18,14 @@ import requests
 from generator.environments import Environment
 from generator.grafana.dashboards import DashboardHandler
 from generator.grafana.folders import folder_uid
-from generator.grafana.upload import DEFAULT_CONCURRENCY, make_client, make_rule_target
+from generator.grafana.upload import DEFAULT_CONCURRENCY, client_options_from_env, make_client, make_rule_target
 
 
 def fetch_remote_dashboards(env: Environment, uids, *, session: requests.Session | None = None,
-                            concurrency: int = DEFAULT_CONCURRENCY) -> dict[str, dict]:
-    client = make_client(env, session, concurrency)
+                            concurrency: int = DEFAULT_CONCURRENCY, client_options: dict | None = None,
+                            ) -> dict[str, dict]:
+    opts = client_options_from_env() if client_options is None else client_options
+    client = make_client(env, session, concurrency, **opts)
     client.check_token()
     handler = DashboardHandler(client)
     uids = list(dict.fromkeys(uids))
@@ -32,8 +34,10 @@ def fetch_remote_dashboards(env: Environment, uids, *, session: requests.Session
     return {uid: r.dashboard for uid, r in zip(uids, found) if r is not None}
 
 
-def fetch_remote_rule_groups(env: Environment, *, session: requests.Session | None = None) -> dict[str, dict]:
-    client = make_client(env, session)
+def fetch_remote_rule_groups(env: Environment, *, session: requests.Session | None = None,
+                             client_options: dict | None = None) -> dict[str, dict]:
+    opts = client_options_from_env() if client_options is None else client_options
+    client = make_client(env, session, **opts)
     client.check_token()
     uids = [folder_uid(env.folder_path[: i + 1]) for i in range(len(env.folder_path))]
-    return make_rule_target(env, client, uids, session).fetch_all()
+    return make_rule_target(env, client, uids, session, **opts).fetch_all()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ import requests
 
 from generator import __version__
 from generator.environments import Environment
-from generator.errors import DashgenError
+from generator.errors import ConfigError, DashgenError
 from generator.grafana.client import GrafanaAPIError, GrafanaClient
 from generator.grafana.dashboards import (
     DashboardHandler, RemoteDashboard, canonical, content_hash, normalize_dashboard, save_message,
@@ -146,6 +147,23 @@ def unified(remote: dict | None, local: dict | None, uid: str) -> str:
     return "".join(lines)
 
 
+def client_options_from_env(environ=None) -> dict:
+    """Operational knobs: DASHGEN_HTTP_TIMEOUT (read timeout, s), DASHGEN_HTTP_RETRIES,
+    DASHGEN_HTTP_BACKOFF (first backoff step, s). Unset means the client's defaults."""
+    environ = os.environ if environ is None else environ
+    opts: dict = {}
+    try:
+        if environ.get("DASHGEN_HTTP_TIMEOUT"):
+            opts["timeout"] = (min(5.0, float(environ["DASHGEN_HTTP_TIMEOUT"])), float(environ["DASHGEN_HTTP_TIMEOUT"]))
+        if environ.get("DASHGEN_HTTP_RETRIES"):
+            opts["retries"] = int(environ["DASHGEN_HTTP_RETRIES"])
+        if environ.get("DASHGEN_HTTP_BACKOFF"):
+            opts["backoff"] = float(environ["DASHGEN_HTTP_BACKOFF"])
+    except ValueError as exc:
+        raise ConfigError(f"DASHGEN_HTTP_*: {exc}") from None
+    return opts
+
+
 def make_client(env: Environment, session: requests.Session | None = None, concurrency: int = DEFAULT_CONCURRENCY,
                 **kw) -> GrafanaClient:
     return GrafanaClient(env.grafana_url, env.token, session=session, pool_size=max(concurrency, 4), **kw)
@@ -243,7 +261,7 @@ class Uploader:
         uid, title = hit["uid"], hit.get("title", hit["uid"])
         try:
             info = self.dashboards.latest_version(uid)
-            if info is None or info.mark is None:
+            if info is None or (info.mark is None and not self.dashboards.ever_marked(uid)):
                 return Item("dashboard", uid, FOREIGN, done=True,
                             detail=f"{title}: in dashgen's folder but not written by dashgen; left alone")
             remote = self.dashboards.fetch(uid)
@@ -251,8 +269,8 @@ class Uploader:
                 return Item("dashboard", uid, PRUNE, done=True, detail=f"{title}: already gone")
             if info.mark != content_hash(remote.dashboard) and not self.force:
                 return Item("dashboard", uid, DRIFTED,
-                            detail=f"{title}: no longer in code but edited in Grafana since dashgen wrote it; "
-                                   f"not pruned (use --force)", diff=unified(remote.dashboard, None, uid))
+                            detail=f"{title}: no longer in code but changed in Grafana by {info.created_by} since "
+                                   f"dashgen wrote it; not pruned (use --force)", diff=unified(remote.dashboard, None, uid))
             if not self.prune or self.dry_run:
                 return Item("dashboard", uid, PRUNE, detail=f"{title}: no longer in code"
                             + ("" if self.prune else " (use --prune to delete)"))
@@ -321,7 +339,7 @@ def upload(env: Environment, local: Local, *, session: requests.Session | None =
            commit: str = "unknown", client_options: dict | None = None) -> Report:
     """Sync `local` to the environment's stack. Raises AuthError (bad token) or
     GrafanaAPIError (folders could not be made); every other failure is an item."""
-    opts = client_options or {}
+    opts = client_options_from_env() if client_options is None else client_options
     client = make_client(env, session, concurrency, **opts)
     client.check_token()
     folder_uids = [folder_uid(env.folder_path[: i + 1]) for i in range(len(env.folder_path))]

@@ -1,0 +1,458 @@
+"""Upload scenarios against the Grafana emulator over real HTTP on loopback (issue 5)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).parent))
+from grafana_emulator import Profile  # noqa: E402
+from grafana_emulator.fixtures import (  # noqa: E402,F401
+    EXPIRED_TOKEN, NOROLE_TOKEN, REVOKED_TOKEN, TOKEN, VIEWER_TOKEN, emulator, make_emulator,
+)
+
+from generator.cli import main  # noqa: E402
+from generator.environments import Environment  # noqa: E402
+from generator.grafana.client import AuthError, GrafanaAPIError  # noqa: E402
+from generator.grafana.dashboards import canonical  # noqa: E402
+from generator.grafana.folders import folder_uid  # noqa: E402
+from generator.grafana.remote import fetch_remote_dashboards, fetch_remote_rule_groups  # noqa: E402
+from generator.grafana.upload import Local, load_local, upload  # noqa: E402
+
+FOLDER = "Raymontology/Production"
+LEAF = folder_uid(("Raymontology", "Production"))
+FAST = {"backoff": 0.01, "backoff_cap": 0.05, "timeout": 2.0}
+
+
+def make_dashboard(i: int, title: str | None = None) -> dict:
+    return {
+        "uid": f"raymontology-d{i:03d}", "title": title or f"Dashboard {i}", "tags": ["raymontology"],
+        "schemaVersion": 41, "editable": True, "time": {"from": "now-6h", "to": "now"}, "refresh": "1m",
+        "templating": {"list": [{"name": "datasource", "type": "datasource", "query": "prometheus"}]},
+        "panels": [{"id": 1, "type": "timeseries", "title": "Requests", "gridPos": {"h": 8, "w": 12, "x": 0, "y": 0},
+                    "datasource": {"type": "prometheus", "uid": "${datasource}"},
+                    "targets": [{"refId": "A", "expr": f"sum(rate(http_requests_total{{i=\"{i}\"}}[$__rate_interval]))"}]}],
+    }
+
+
+def make_group(name: str, expr: str = "up == 0") -> dict:
+    return {"name": name, "interval": "1m", "rules": [
+        {"alert": f"{name.title()}Down", "expr": expr, "for": "5m",
+         "labels": {"severity": "critical"}, "annotations": {"summary": "s", "description": "d", "runbook_url": "u"}}]}
+
+
+def local_set(n: int = 3, groups=("api", "db")) -> Local:
+    return Local({d["uid"]: d for d in (make_dashboard(i) for i in range(n))}, {g: make_group(g) for g in groups})
+
+
+def env_for(emu, token: str = TOKEN, **kw) -> Environment:
+    return Environment("production", emu.url, kw.pop("folder", FOLDER), token=token, **kw)
+
+
+def run(emu, local: Local, **kw) -> "Report":  # noqa: F821
+    kw.setdefault("client_options", FAST)
+    return upload(env_for(emu, kw.pop("token", TOKEN)), local, commit="abc123", **kw)
+
+
+def dashboard_posts(emu) -> list[dict]:
+    return [json.loads(r["body"]) for r in emu.writes() if r["path"] == "/api/dashboards/db"]
+
+
+# --- first upload, re-run, one change ------------------------------------------------------------
+def test_first_upload_creates_everything_in_the_right_folder(emulator):
+    local = local_set()
+    report = run(emulator, local)
+    assert not report.failed
+    assert report.count("create", "dashboard") == 3 and report.count("create", "rule-group") == 2
+    top, leaf = emulator.folders[folder_uid(("Raymontology",))], emulator.folders[LEAF]
+    assert (top["title"], top["parentUid"]) == ("Raymontology", "")
+    assert (leaf["title"], leaf["parentUid"]) == ("Production", top["uid"])
+    assert len(emulator.folders) == 2
+    for uid, d in emulator.dashboards.items():
+        assert d["folderUid"] == LEAF and d["version"] == 1
+    for post in dashboard_posts(emulator):  # §12.1: always uid, folderUid and a message; never folderId
+        assert post["dashboard"]["uid"] and post["folderUid"] == LEAF and "folderId" not in post
+        assert post["message"].startswith("dashgen ") and "commit abc123" in post["message"]
+        assert len(post["message"]) <= 500 and "id" not in post["dashboard"]
+    assert set(emulator.converted[LEAF]) == {"api", "db"}  # rules next to the dashboards
+    assert emulator.converted[LEAF]["api"]["provenance"] == "converted_prometheus"
+    assert all(r["headers"].get("X-Grafana-Alerting-Datasource-UID") == "grafanacloud-prom"
+               for r in emulator.requests("POST", "/api/convert"))
+
+
+def test_a_rerun_with_nothing_changed_makes_zero_writes(emulator):
+    local = local_set()
+    run(emulator, local)
+    emulator.clear_log()
+    report = run(emulator, local)
+    assert emulator.writes() == []
+    assert report.count("unchanged", "dashboard") == 3 and report.count("unchanged", "rule-group") == 2
+    assert not report.failed
+    assert emulator.requests("GET", "/api/dashboards/uid/raymontology-d000/versions") == []  # no history reads
+
+
+def test_one_change_makes_one_write(emulator):
+    local = local_set()
+    run(emulator, local)
+    local.dashboards["raymontology-d001"]["title"] = "Renamed"
+    emulator.clear_log()
+    report = run(emulator, local)
+    writes = emulator.writes()
+    assert len(writes) == 1 and json.loads(writes[0]["body"])["dashboard"]["title"] == "Renamed"
+    assert json.loads(writes[0]["body"])["overwrite"] is False  # drift-safe: the seen version
+    assert report.count("update") == 1 and emulator.dashboards["raymontology-d001"]["version"] == 2
+    local.groups["db"] = make_group("db", "pg_up == 0")
+    emulator.clear_log()
+    run(emulator, local)
+    assert [(w["method"], w["path"]) for w in emulator.writes()] == \
+        [("POST", "/api/convert/prometheus/config/v1/rules/Production")]
+
+
+# --- drift guard ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("profile", [Profile(conflict_status=412, versions_shape="object"),
+                                     Profile(conflict_status=409, versions_shape="array")],
+                         ids=["legacy-412-object", "newest-409-array"])
+def test_a_dashboard_edited_in_the_ui_is_refused_then_overwritten_with_force(profile):
+    emu = make_emulator(profile=profile)
+    try:
+        local = local_set()
+        run(emu, local)
+        emu.edit_in_ui("raymontology-d001", lambda d: d["panels"][0].update(title="Alice's panel"))
+        local.dashboards["raymontology-d002"]["title"] = "Changed in code"
+        emu.clear_log()
+        report = run(emu, local)
+        assert report.failed
+        drifted = [i for i in report.items if i.action == "drifted"]
+        assert [i.key for i in drifted] == ["raymontology-d001"] and not drifted[0].done
+        assert "alice" in drifted[0].detail and "--force" in drifted[0].detail
+        assert '-      "title": "Alice\'s panel",' in drifted[0].diff and '+      "title": "Requests",' in drifted[0].diff
+        assert drifted[0].diff.startswith("--- remote/raymontology-d001\n+++ local/raymontology-d001")
+        # the rest carried on: the other change was written, Alice's edit was not
+        assert [json.loads(w["body"])["dashboard"]["uid"] for w in emu.writes()
+                if w["path"] == "/api/dashboards/db"] == ["raymontology-d002"]
+        assert emu.dashboards["raymontology-d001"]["data"]["panels"][0]["title"] == "Alice's panel"
+        report = run(emu, local, force=True)
+        assert not report.failed
+        assert emu.dashboards["raymontology-d001"]["data"]["panels"][0]["title"] == "Requests"
+        emu.clear_log()
+        assert not run(emu, local).failed and emu.writes() == []  # converged
+    finally:
+        emu.stop()
+
+
+def test_a_dashboard_someone_else_created_with_our_uid_is_not_overwritten(emulator):
+    local = local_set(1, groups=())
+    run(emulator, local)  # makes the folders
+    emulator.requests  # noqa: B018
+    emulator.save_dashboard({"dashboard": {"uid": "raymontology-d009", "title": "Bob's"}, "folderUid": ""}, "bob")
+    local.dashboards["raymontology-d009"] = make_dashboard(9)
+    report = run(emulator, local)
+    item = next(i for i in report.items if i.key == "raymontology-d009")
+    assert item.action == "drifted" and "bob" in item.detail and report.failed
+    assert emulator.dashboards["raymontology-d009"]["data"]["title"] == "Bob's"
+
+
+def test_a_dashboard_moved_in_the_ui_is_moved_back(emulator):
+    local = local_set(1, groups=())
+    run(emulator, local)
+    emulator.dashboards["raymontology-d000"]["folderUid"] = ""
+    report = run(emulator, local)
+    assert report.count("update") == 1 and emulator.dashboards["raymontology-d000"]["folderUid"] == LEAF
+
+
+def test_an_answer_lost_after_a_create_converges_without_a_false_drift(emulator):
+    emulator.set_faults(paths=r"^/api/dashboards/db$", queue=["reset_after"])
+    report = run(emulator, local_set(1, groups=()))
+    assert not report.failed and report.count("create", "dashboard") == 1
+    assert [e["status"] for e in emulator.requests("POST", "/api/dashboards/db")] == ["reset", 412]
+    assert len(emulator.dashboards) == 1 and emulator.dashboards["raymontology-d000"]["version"] == 1
+
+
+# --- dry run and prune ----------------------------------------------------------------------------
+def test_dry_run_prints_the_plan_and_writes_nothing(emulator):
+    local = local_set()
+    report = run(emulator, local, dry_run=True)
+    assert emulator.writes() == [] and not emulator.folders
+    assert report.count("create", "dashboard") == 3 and report.count("create", "folder") == 2
+    assert report.summary() == "production: 5 to create (dry run: nothing written)"
+    run(emulator, local)
+    emulator.edit_in_ui("raymontology-d000", lambda d: d.update(title="UI"))
+    local.dashboards["raymontology-d001"]["title"] = "new"
+    del local.dashboards["raymontology-d002"]
+    del local.groups["db"]
+    emulator.clear_log()
+    report = run(emulator, local, dry_run=True, prune=True)
+    assert emulator.writes() == []
+    actions = {i.key: i.action for i in report.items}
+    assert actions["raymontology-d000"] == "drifted" and actions["raymontology-d001"] == "update"
+    assert actions["raymontology-d002"] == "prune" and actions["db"] == "prune" and actions["api"] == "unchanged"
+    assert "1 to update" in report.summary() and "2 to prune" in report.summary()
+
+
+def test_prune_deletes_only_what_dashgen_manages(emulator):
+    local = local_set(3)
+    run(emulator, local)
+    emulator.save_dashboard({"dashboard": {"uid": "carols", "title": "Carol's"}, "folderUid": LEAF}, "carol")
+    emulator.save_dashboard({"dashboard": {"uid": "elsewhere", "title": "Root"}, "folderUid": ""}, "carol")
+    del local.dashboards["raymontology-d002"]
+    del local.groups["db"]
+    report = run(emulator, local)  # without --prune: listed, not deleted
+    assert report.count("prune") == 2 and not report.failed
+    assert "raymontology-d002" in emulator.dashboards and "db" in emulator.converted[LEAF]
+    emulator.clear_log()
+    report = run(emulator, local, prune=True)
+    assert not report.failed
+    assert "raymontology-d002" not in emulator.dashboards and "db" not in emulator.converted[LEAF]
+    assert "carols" in emulator.dashboards and "elsewhere" in emulator.dashboards
+    assert next(i for i in report.items if i.key == "carols").action == "foreign"
+    assert sorted((w["method"], w["path"]) for w in emulator.writes()) == [
+        ("DELETE", "/api/convert/prometheus/config/v1/rules/Production/db"),
+        ("DELETE", "/api/dashboards/uid/raymontology-d002")]
+
+
+def test_a_removed_dashboard_edited_in_the_ui_is_not_pruned_without_force(emulator):
+    local = local_set(2, groups=())
+    run(emulator, local)
+    emulator.edit_in_ui("raymontology-d001", lambda d: d.update(title="kept by Dave"))
+    del local.dashboards["raymontology-d001"]
+    report = run(emulator, local, prune=True)
+    assert report.failed and "raymontology-d001" in emulator.dashboards
+    assert run(emulator, local, prune=True, force=True).count("prune") == 1
+    assert "raymontology-d001" not in emulator.dashboards
+
+
+# --- resilience -------------------------------------------------------------------------------------
+def test_faults_on_a_third_of_requests_still_converge_with_nothing_lost_or_duplicated(emulator):
+    local = local_set(24, groups=("api", "db", "worker"))
+    emulator.set_faults(ratio=1 / 3, kinds=("429", "503", "502", "504", "reset", "reset_after"), retry_after="0")
+    for attempt in range(6):
+        report = run(emulator, local)
+        if not report.failed:
+            break
+    assert not report.failed, [i.detail for i in report.items if i.failed]
+    assert sum(1 for r in emulator.log if r.get("fault")) > 20  # the faults really happened
+    emulator.set_faults(ratio=0.0)
+    assert len(emulator.folders) == 2  # nothing duplicated
+    assert set(emulator.dashboards) == set(local.dashboards)
+    assert set(emulator.converted[LEAF]) == {"api", "db", "worker"}
+    assert fetch_remote_dashboards(env_for(emulator), list(local.dashboards)) == local.dashboards  # nothing lost
+    emulator.clear_log()
+    assert not run(emulator, local).failed and emulator.writes() == []
+
+
+def test_retry_after_is_honoured(emulator):
+    emulator.set_faults(queue=["429"], retry_after="1")
+    t0 = time.monotonic()
+    report = run(emulator, local_set(1, groups=()))
+    assert time.monotonic() - t0 >= 1.0 and not report.failed
+    assert emulator.log[0]["status"] == 429 and emulator.log[1]["path"] == "/api/org"
+
+
+def test_other_4xx_are_not_retried(emulator):
+    local = Local({"bad uid!": {"uid": "bad uid!", "title": "T"}}, None)
+    report = run(emulator, local)
+    item = next(i for i in report.items if i.kind == "dashboard")
+    assert item.action == "failed" and "uid contains illegal characters" in item.detail and "'bad uid!'" in item.detail
+    assert len(emulator.requests("POST", "/api/dashboards/db")) == 1
+
+
+def test_every_request_has_a_timeout(emulator):
+    emulator.set_faults(queue=["slow"] * 3, slow_seconds=1.0)
+    t0 = time.monotonic()
+    with pytest.raises(GrafanaAPIError, match="timed out after 3 attempts"):
+        run(emulator, local_set(1), client_options={**FAST, "timeout": 0.2, "retries": 2})
+    assert time.monotonic() - t0 < 2.0
+
+
+def test_bounded_concurrency(emulator):
+    emulator.latency = 0.02
+    seen, active, lock = [], [0], __import__("threading").Lock()
+    handler = emulator.server.RequestHandlerClass
+    original = handler.dispatch
+
+    def counting(self, method):
+        with lock:
+            active[0] += 1
+            seen.append(active[0])
+        try:
+            original(self, method)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    handler.dispatch = counting
+    run(emulator, local_set(40, groups=()), concurrency=4)
+    assert max(seen) <= 4 and max(seen) >= 3
+
+
+# --- auth and configuration -------------------------------------------------------------------------
+@pytest.mark.parametrize("token,fragment", [
+    ("glsa_unknownunknownunknownunknownunk_00000000", "invalid"),
+    (EXPIRED_TOKEN, "expired"),
+    (REVOKED_TOKEN, "revoked"),
+    (NOROLE_TOKEN, "lacks a permission: orgs:read"),
+])
+def test_a_bad_token_is_named_before_anything_else(emulator, token, fragment):
+    with pytest.raises(AuthError, match=fragment) as info:
+        run(emulator, local_set(), token=token)
+    assert token not in str(info.value)
+    assert [r["path"] for r in emulator.log] == ["/api/org"]
+
+
+def test_a_token_without_write_permission_names_it(emulator):
+    with pytest.raises(GrafanaAPIError, match="Permissions needed: folders:create"):
+        run(emulator, local_set(), token=VIEWER_TOKEN)
+
+
+# --- CLI -------------------------------------------------------------------------------------------
+ENV_TOML = """
+[production]
+grafana_url = "https://raymontology.grafana.net"
+folder = "Raymontology/Production"
+datasource_uid = "grafanacloud-prom"
+alerting = "grafana"
+
+[staging]
+grafana_url = "https://raymontology.grafana.net"
+folder = "Raymontology/Staging"
+"""
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "environments.toml").write_text(ENV_TOML)
+    (tmp_path / "pyproject.toml").write_text("")
+    write_rendered(tmp_path, local_set())
+    return tmp_path
+
+
+def write_rendered(root: Path, local: Local) -> None:
+    dash = root / "rendered" / "dashboards"
+    alerts = root / "rendered" / "alerts"
+    for d in (dash, alerts):
+        d.mkdir(parents=True, exist_ok=True)
+        for f in d.iterdir():
+            f.unlink()
+    for uid, d in local.dashboards.items():
+        (dash / f"{uid}.json").write_text(canonical(d))
+    for name, g in (local.groups or {}).items():
+        (alerts / f"{name}.rules.yaml").write_text(yaml.safe_dump({"groups": [g]}, sort_keys=False))
+
+
+def cli(project, emu, *args, token=TOKEN):
+    env = {"GRAFANA_URL": emu.url if emu else "", "GRAFANA_TOKEN": token, "DASHGEN_HTTP_BACKOFF": "0.01"}
+    return CliRunner().invoke(main, ["--root", str(project), *args], env=env)
+
+
+def test_cli_upload_prints_a_result_per_item_and_a_summary(project, emulator):
+    r = cli(project, emulator, "upload", "--env", "production")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.count("create    dashboard") == 3
+    assert r.stdout.strip().splitlines()[-1] == "production: 5 created"
+    r = cli(project, emulator, "upload", "--env", "production")
+    assert r.exit_code == 0 and r.stdout.strip().splitlines()[-1] == "production: 5 unchanged"
+    emulator.edit_in_ui("raymontology-d000", lambda d: d.update(title="UI"))
+    r = cli(project, emulator, "upload", "--env", "production", "--dry-run")
+    assert r.exit_code == 1 and "DRIFTED" in r.stderr and '-  "title": "UI",' in r.stderr
+    assert "(dry run: nothing written)" in r.stdout
+    r = cli(project, emulator, "upload", "--env", "production", "--force")
+    assert r.exit_code == 0 and "1 overwritten (--force)" in r.stdout
+
+
+def test_load_local_reads_rendered_files(project):
+    local = load_local(project / "rendered")
+    assert local.dashboards == local_set().dashboards and local.groups == local_set().groups
+
+
+def test_cli_refuses_a_missing_rendered_folder_rather_than_pruning_everything(project, emulator):
+    import shutil
+
+    shutil.rmtree(project / "rendered")
+    r = cli(project, emulator, "upload", "--env", "production", "--prune")
+    assert r.exit_code == 1 and "make dashboards" in r.stderr and emulator.writes() == []
+
+
+def test_cli_unknown_environment_and_missing_token_exit_2(project, emulator):
+    r = cli(project, emulator, "upload", "--env", "nope")
+    assert r.exit_code == 2 and "unknown environment 'nope' (known: production, staging)" in r.stderr
+    r = cli(project, emulator, "upload", "--env", "production", token="")
+    assert r.exit_code == 2 and "GRAFANA_TOKEN is not set" in r.stderr
+    r = cli(project, emulator, "upload", "--env", "production", token=EXPIRED_TOKEN)
+    assert r.exit_code == 2 and "GRAFANA_TOKEN has expired" in r.stderr
+    assert emulator.writes() == []
+
+
+def test_plain_http_is_refused_for_anything_but_loopback(project):
+    r = CliRunner().invoke(main, ["--root", str(project), "upload", "--env", "production"],
+                           env={"GRAFANA_URL": "http://grafana.example.com", "GRAFANA_TOKEN": TOKEN})
+    assert r.exit_code == 2 and "plain http" in r.stderr
+
+
+def test_pull_writes_dashboards_normalised_exactly_like_rendered_output(project, emulator, tmp_path):
+    cli(project, emulator, "upload", "--env", "production")
+    out = tmp_path / "pulled"
+    r = cli(project, emulator, "pull", "--env", "production", "--out", str(out), "raymontology-d001")
+    assert r.exit_code == 0
+    rendered = (project / "rendered" / "dashboards" / "raymontology-d001.json").read_text()
+    assert (out / "raymontology-d001.json").read_text() == rendered
+    r = cli(project, emulator, "pull", "--env", "production", "raymontology-d000", "missing")
+    assert r.exit_code == 1 and "'missing' not found" in r.stderr
+    assert r.stdout == (project / "rendered" / "dashboards" / "raymontology-d000.json").read_text()
+
+
+def test_fetch_remote_rule_groups_returns_what_was_uploaded(emulator):
+    local = local_set()
+    run(emulator, local)
+    assert fetch_remote_rule_groups(env_for(emulator)) == local.groups
+
+
+# --- Mimir ruler -------------------------------------------------------------------------------------
+def test_alerting_mimir_sends_the_same_groups_to_the_ruler():
+    emu = make_emulator(ruler_tokens={"4242": "glc_rulerCanary"})
+    try:
+        env = Environment("old", emu.url, FOLDER, token=TOKEN, alerting="mimir", mimir_url=emu.url,
+                          mimir_user="4242", mimir_token="glc_rulerCanary")
+        local = local_set(1)
+        assert not upload(env, local, client_options=FAST).failed
+        assert emu.ruler["4242"][FOLDER] == local.groups and not emu.converted
+        emu.clear_log()
+        assert upload(env, local, client_options=FAST).count("unchanged", "rule-group") == 2
+        assert emu.writes() == []
+    finally:
+        emu.stop()
+
+
+# --- secrets ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("fault", ["401", "403", "echo500", "timeout", "reset"])
+def test_the_token_never_appears_in_output_or_errors(project, emulator, fault, tmp_path, monkeypatch):
+    token = TOKEN
+    if fault == "401":
+        token = "glsa_CanaryUnknownCanaryUnknownCanar_12345678"
+    elif fault == "403":
+        token = VIEWER_TOKEN
+    elif fault == "echo500":
+        emulator.set_faults(paths=r"^/api/dashboards/db$", queue=["echo500"])
+    elif fault == "timeout":
+        emulator.set_faults(paths=r"^/api/dashboards/uid/", queue=["slow"] * 20, slow_seconds=0.6)
+    elif fault == "reset":
+        emulator.set_faults(paths=r"^/api/dashboards/uid/", queue=["reset"] * 20)
+    monkeypatch.setenv("DASHGEN_HTTP_TIMEOUT", "0.3")
+    monkeypatch.setenv("DASHGEN_HTTP_RETRIES", "1")
+    monkeypatch.setenv("DASHGEN_HTTP_BACKOFF", "0.01")
+    r = cli(project, emulator, "upload", "--env", "production", token=token)
+    r2 = cli(project, emulator, "pull", "--env", "production", "--out", str(tmp_path / "p"), "raymontology-d000",
+             token=token)
+    assert r.exit_code != 0, r.output
+    if fault == "echo500":
+        assert "[REDACTED]" in r.stderr  # the echo was there, and scrubbed
+    for text in (r.stdout, r.stderr, r2.stdout, r2.stderr, repr(r.exception), repr(r2.exception)):
+        assert token not in text
+    for f in tmp_path.rglob("*"):
+        if f.is_file():
+            assert token not in f.read_text()
