@@ -353,6 +353,7 @@ def check_uid(uid: str) -> None:
 # ---------------------------------------------------------------------------------------------
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms stalls
     emulator: GrafanaEmulator
     server_version = "GrafanaEmulator/1"
 
