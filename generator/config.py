@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from generator.durations import duration
+
 MIB = 1024 * 1024
 GIB = 1024 * MIB
 
@@ -78,6 +80,7 @@ class Thresholds:
     memory_alert: float = 0.85  # seed §8 HighMemoryUsage: memory > 85 % (seed §1)
     memory_for: str = "5m"  # seed §8 HighMemoryUsage: time 5 min
     resource_window: str = "5m"  # HighCPUUsage: rate window for process_cpu_seconds_total
+    restarts_warn: int = 1  # system-health panel "restarts": any restart in the range is worth a look
 
     # --- Database ------------------------------------------------------------------------
     db_connection_failed_for: str = "1m"  # seed §8 DatabaseConnectionFailed: time 1 min
@@ -88,6 +91,8 @@ class Thresholds:
     pool_usage_for: str = "5m"  # DbPoolNearlyExhausted
     pg_cache_hit_target: float = 0.99  # database panel "cache hit ratio" line (OLTP rule of thumb)
     long_transaction_seconds: float = 300.0  # database panel "longest transaction" red line
+    slow_query_share_warn: float = 0.01  # database panel "slow-query share": 1 % of statements > 1 s
+    deadlocks_warn: int = 1  # database panel "deadlocks": any deadlock in the range
 
     # --- Redis ---------------------------------------------------------------------------
     redis_down_for: str = "1m"  # RedisDown: same urgency as seed §8 DatabaseConnectionFailed
@@ -110,12 +115,12 @@ class Thresholds:
     @property
     def service_down_window(self) -> str:
         """ServiceDown: N failed checks at the check interval (seed §8: fails 3 times)."""
-        return f"{self.service_down_failed_checks * self.health_check_interval_seconds}s"
+        return duration(self.service_down_failed_checks * self.health_check_interval_seconds)
 
     @property
     def service_down_keep_firing(self) -> str:
         """ServiceDown keep_firing_for: resolve after N good checks (seed §3), one is implied."""
-        return f"{(self.service_up_recovery_checks - 1) * self.health_check_interval_seconds}s"
+        return duration((self.service_up_recovery_checks - 1) * self.health_check_interval_seconds)
 
 
 @dataclass(frozen=True)
@@ -129,11 +134,26 @@ class Selectors:
 
 
 @dataclass(frozen=True)
+class Notifications:
+    """Where alerts go (seed §8 "Action" column, seed §3 escalation). Secrets are never here:
+    only the names of the environment variables that hold them (DESIGN.md)."""
+
+    slack_webhook_env: str = "SLACK_WEBHOOK_URL"  # seed §6: the app's Slack webhook
+    email_addresses_env: str = "RAYMONTOLOGY_ALERT_EMAILS"  # seed §3: e-mail at once
+    sms_webhook_env: str = "RAYMONTOLOGY_SMS_WEBHOOK_URL"  # seed §8 ServiceDown: SMS (paid plans)
+    critical_group_wait: str = "0s"  # seed §3 escalation: e-mail at 0 min
+    warning_group_wait: str = "5m"  # seed §3 escalation: Slack joins at 5 min
+    critical_repeat_interval: str = "15m"  # seed §3 escalation: SMS step at 15 min; remind as often
+    warning_repeat_interval: str = "4h"  # warnings are "monitor" (seed §8): a reminder per half day
+
+
+@dataclass(frozen=True)
 class Config:
     jobs: Jobs = field(default_factory=Jobs)
     plan: Plan = field(default_factory=Plan)
     thresholds: Thresholds = field(default_factory=Thresholds)
     selectors: Selectors = field(default_factory=Selectors)
+    notifications: Notifications = field(default_factory=Notifications)
     #: Rules and annotations link here; dashboards never hard-code it.
     grafana_url: str = "https://raymontology.grafana.net"
     #: runbook_url = <base>#<alertname lower-case>; rendered/docs/runbooks.md holds the anchors.

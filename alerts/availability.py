@@ -1,0 +1,53 @@
+"""Is the service reachable at all: the health probe and every scrape target."""
+
+from generator import queries as q
+from generator.catalog import CATALOG as C
+from generator.config import Config
+from generator.rules import Alert, RuleGroup
+
+SYSTEM_HEALTH = "raymontology-system-health"
+
+
+def build(cfg: Config) -> RuleGroup:
+    t = cfg.thresholds
+    jobs = [cfg.jobs.backend, cfg.jobs.worker, cfg.jobs.postgres, cfg.jobs.redis, cfg.jobs.blackbox]
+    missing = " or ".join(f"absent({C.sel('up', job=j)})" for j in jobs)
+    return RuleGroup("raymontology-availability", [
+        Alert(
+            "ServiceDown",
+            # seed §8: 3 failed one-minute checks = no successful probe in the last 3 minutes.
+            f"max by (instance) (max_over_time({q.probe_success(cfg)}[{t.service_down_window}])) == 0",
+            severity="critical",
+            summary="The Raymontology API fails its health check.",
+            description=(
+                f"GET /health on {{{{ $labels.instance }}}} has failed {t.service_down_failed_checks} checks in a "
+                f"row (no success in {t.service_down_window}): users cannot reach the API."
+            ),
+            keep_firing_for=t.service_down_keep_firing,
+            dashboard=SYSTEM_HEALTH,
+            runbook="""
+1. Open the backend's Railway service: is the latest deploy healthy, is the service running?
+2. `railway logs --service backend | grep ERROR` for crash loops, failed migrations or missing settings.
+3. If PostgreSQL or Redis alerts fire too, fix those first: /health fails when its dependencies do.
+4. Roll back to the last good deploy if the failure started with a release.
+""",
+        ),
+        Alert(
+            "TargetMissing",
+            f"{C.sel('up', q.re_('job', q.regex_union(jobs)))} == 0 or {missing}",
+            severity="warning",
+            for_=t.scrape_missing_for,
+            summary="Prometheus cannot scrape a Raymontology target.",
+            description=(
+                "Job {{ $labels.job }} ({{ $labels.instance }}) has not been scraped successfully for "
+                f"{t.scrape_missing_for}: its panels are empty and its alerts cannot fire."
+            ),
+            dashboard=SYSTEM_HEALTH,
+            runbook="""
+1. Check that the target is running and that its `/metrics` answers (seed §10: the backend exposes
+   `/metrics` in production only).
+2. Check the scraper (Grafana Alloy or the hosted scrape job) and its credentials.
+3. An exporter down (postgres, redis, blackbox) hides the health of what it watches: treat it as urgent.
+""",
+        ),
+    ])

@@ -1,0 +1,58 @@
+"""Reference docs rendered with jinja2 into rendered/docs/: runbooks and the catalog.
+
+Every alert's runbook_url points at an anchor in runbooks.md, so the links in
+notifications always resolve to a section that exists.
+"""
+
+from __future__ import annotations
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from generator.catalog import CATALOG
+from generator.config import Config
+from generator.rules import RuleGroup, dashboard_url, rule_document
+
+_env = Environment(
+    loader=PackageLoader("generator", "templates"),
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _panels(d: dict) -> list[dict]:
+    out, row = [], ""
+    for p in d.get("panels", []):
+        if p.get("type") == "row":
+            row = p.get("title", "")
+            continue
+        defaults = p.get("fieldConfig", {}).get("defaults", {})
+        out.append({
+            "row": row,
+            "title": p.get("title", ""),
+            "type": p.get("type", ""),
+            "unit": defaults.get("unit", ""),
+            "description": p.get("description", ""),
+            "exprs": [t.get("expr", "") for t in p.get("targets", [])],
+        })
+    return out
+
+
+def render_docs(cfg: Config, dashboards: list[tuple[str, dict]], groups: list[tuple[str, RuleGroup]]) -> dict[str, str]:
+    alerts = [
+        {"group": grp.name, "module": rel, "alert": a, "doc": rule_document(cfg, a),
+         "dashboard_url": dashboard_url(cfg, a.dashboard) if a.dashboard else ""}
+        for rel, grp in groups
+        for a in grp.alerts
+    ]
+    records = [{"group": grp.name, "record": r} for _rel, grp in groups for r in grp.records]
+    boards = [{"module": rel, "uid": d["uid"], "title": d.get("title", ""), "description": d.get("description", ""),
+               "panels": _panels(d)} for rel, d in dashboards]
+    metrics = sorted(CATALOG.metrics.values(), key=lambda m: (m.source, m.name))
+    return {
+        "docs/runbooks.md": _env.get_template("runbooks.md.j2").render(alerts=alerts, cfg=cfg),
+        "docs/catalog.md": _env.get_template("catalog.md.j2").render(
+            dashboards=boards, alerts=alerts, records=records, metrics=metrics, cfg=cfg
+        ),
+    }

@@ -1,0 +1,345 @@
+"""House style: small factories over grafanalib that every dashboard module uses.
+
+Every panel gets a title, a description (what it shows and what healthy looks like),
+a unit, thresholds passed in from the config and a readable legend, and queries
+Prometheus through the `datasource` template variable. `dashboard()` lays rows out on
+the 24-column grid, adds the link bar to the other Raymontology dashboards and returns
+a grafanalib Dashboard; `generator.render` turns it into clean, current JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import attr
+from grafanalib import core as g
+
+from generator.normalize import PROMETHEUS_DS
+
+GRID_COLUMNS = 24
+#: Tag every Raymontology dashboard carries: the link bar and ownership use it.
+DASHBOARD_TAG = "raymontology"
+
+GREEN, ORANGE, RED, BLUE = "green", "orange", "red", "blue"
+
+
+# --- thresholds --------------------------------------------------------------------------
+
+
+def bad_above(warn: float, crit: float | None = None) -> list[dict]:
+    """Green below `warn`, orange from `warn`, red from `crit` (lower is better).
+
+    Without `crit`, or when it is not above `warn` (a target equal to its alert), red from `warn`.
+    """
+    if crit is None or crit <= warn:
+        return [{"color": GREEN, "value": None}, {"color": RED, "value": warn}]
+    return [{"color": GREEN, "value": None}, {"color": ORANGE, "value": warn}, {"color": RED, "value": crit}]
+
+
+def good_above(target: float, warn: float | None = None) -> list[dict]:
+    """Red below `warn` (or the target), orange up to the target, green from it (higher is better)."""
+    if warn is None:
+        return [{"color": RED, "value": None}, {"color": GREEN, "value": target}]
+    return [{"color": RED, "value": None}, {"color": ORANGE, "value": warn}, {"color": GREEN, "value": target}]
+
+
+def up_down() -> list[dict]:
+    """For 0/1 health gauges: red at 0, green at 1."""
+    return [{"color": RED, "value": None}, {"color": GREEN, "value": 1}]
+
+
+UP_DOWN_MAPPINGS = [
+    {"type": "value", "options": {"0": {"text": "Down", "color": RED, "index": 0},
+                                  "1": {"text": "Up", "color": GREEN, "index": 1}}},
+]
+
+
+def neutral() -> list[dict]:
+    """No good or bad level: the value is informational."""
+    return [{"color": BLUE, "value": None}]
+
+
+# --- targets -----------------------------------------------------------------------------
+
+
+def target(expr: str, legend: str = "", *, instant: bool = False, fmt: str = "time_series") -> g.Target:
+    return g.Target(expr=expr, legendFormat=legend, instant=instant, format=fmt, datasource=PROMETHEUS_DS)
+
+
+def _targets(targets) -> list[g.Target]:
+    if isinstance(targets, (str, g.Target)):
+        targets = [targets]
+    return [t if isinstance(t, g.Target) else target(t) for t in targets]
+
+
+# --- panels ------------------------------------------------------------------------------
+
+
+def _size(w: int, h: int) -> g.GridPos:
+    if not 1 <= w <= GRID_COLUMNS:
+        raise ValueError(f"panel width {w} is outside 1..{GRID_COLUMNS}")
+    return g.GridPos(h=h, w=w, x=0, y=0)
+
+
+def timeseries(
+    title: str,
+    description: str,
+    targets,
+    unit: str,
+    thresholds: list[dict],
+    *,
+    w: int = 12,
+    h: int = 8,
+    min: float | None = None,
+    max: float | None = None,
+    legend_calcs: Sequence[str] = ("mean", "max", "lastNotNull"),
+    stacked: bool = False,
+    threshold_style: str = "dashed",
+    fill: int = 10,
+) -> g.TimeSeries:
+    """A time series with its thresholds drawn as lines and a table legend."""
+    return g.TimeSeries(
+        title=title,
+        description=description,
+        dataSource=PROMETHEUS_DS,
+        targets=_targets(targets),
+        unit=unit,
+        thresholds=thresholds,
+        thresholdType="absolute",
+        thresholdsStyleMode=threshold_style if len(thresholds) > 1 else "off",
+        legendDisplayMode="table",
+        legendPlacement="bottom",
+        legendCalcs=list(legend_calcs),
+        fillOpacity=fill,
+        valueMin=min,
+        valueMax=max,
+        stacking={"mode": "normal", "group": "A"} if stacked else {"mode": "none", "group": "A"},
+        tooltipMode="multi",
+        tooltipSort="desc",
+        gridPos=_size(w, h),
+        extraJson={"options": {"legend": {"showLegend": True}}},
+    )
+
+
+def stat(
+    title: str,
+    description: str,
+    targets,
+    unit: str,
+    thresholds: list[dict],
+    *,
+    w: int = 6,
+    h: int = 4,
+    reduce: str = "lastNotNull",
+    decimals: int | None = None,
+    graph: bool = True,
+    min: float | None = None,
+    max: float | None = None,
+    mappings: list[dict] | None = None,
+) -> g.Stat:
+    """A single number coloured by its thresholds, with a sparkline."""
+    defaults: dict = {"unit": unit}
+    if decimals is not None:
+        defaults["decimals"] = decimals
+    if min is not None:
+        defaults["min"] = min
+    if max is not None:
+        defaults["max"] = max
+    if mappings:
+        defaults["mappings"] = mappings
+    return g.Stat(
+        title=title,
+        description=description,
+        dataSource=PROMETHEUS_DS,
+        targets=_targets(targets),
+        format=unit,
+        thresholds=thresholds,
+        thresholdType="absolute",
+        colorMode="value",
+        graphMode="area" if graph else "none",
+        reduceCalc=reduce,
+        textMode="value_and_name" if len(_targets(targets)) > 1 else "value",
+        gridPos=_size(w, h),
+        extraJson={
+            "fieldConfig": {"defaults": defaults},
+            "options": {"wideLayout": True, "showPercentChange": False, "justifyMode": "auto"},
+        },
+    )
+
+
+def table(
+    title: str,
+    description: str,
+    targets,
+    unit: str,
+    thresholds: list[dict],
+    *,
+    w: int = 24,
+    h: int = 8,
+    columns: dict[str, str] | None = None,
+    sort_by: str | None = None,
+    hide: Sequence[str] = ("Time",),
+) -> g.Table:
+    """An instant-query table; `columns` renames fields (label or `Value #X`) for reading.
+
+    The unit and thresholds apply to every number column, so keep one kind of number per table.
+    """
+    transformations = [{"id": "merge", "options": {}}] if len(_targets(targets)) > 1 else []
+    transformations.append({
+        "id": "organize",
+        "options": {
+            "excludeByName": {name: True for name in hide},
+            "renameByName": dict(columns or {}),
+        },
+    })
+    return g.Table(
+        title=title,
+        description=description,
+        dataSource=PROMETHEUS_DS,
+        targets=_targets(targets),
+        unit=unit,
+        thresholds=thresholds,
+        thresholdType="absolute",
+        transformations=transformations,
+        sortBy=[g.TableSortByField(displayName=sort_by, desc=True)] if sort_by else [],
+        gridPos=_size(w, h),
+        extraJson={"options": {"cellHeight": "sm", "footer": {"show": False, "reducer": ["sum"]}}},
+    )
+
+
+def heatmap(title: str, description: str, targets, unit: str, *, w: int = 12, h: int = 8) -> g.Heatmap:
+    """A heatmap of pre-bucketed histogram data (format=heatmap, le buckets on the y axis)."""
+    return g.Heatmap(
+        title=title,
+        description=description,
+        dataSource=PROMETHEUS_DS,
+        targets=_targets(targets),
+        gridPos=_size(w, h),
+        options={
+            "calculate": False,
+            "cellGap": 1,
+            "color": {"mode": "scheme", "scheme": "Oranges", "scale": "exponential", "exponent": 0.5,
+                      "steps": 64, "fill": "dark-orange", "reverse": False},
+            "yAxis": {"axisPlacement": "left", "unit": unit, "reverse": False},
+            "rowsFrame": {"layout": "auto"},
+            "tooltip": {"mode": "single", "yHistogram": True, "showColorScale": False},
+            "legend": {"show": True},
+            "filterValues": {"le": 1e-9},
+            "cellValues": {"unit": "short"},
+            "exemplars": {"color": "rgba(255,0,255,0.7)"},
+        },
+        extraJson={"fieldConfig": {"defaults": {"unit": unit}}},
+    )
+
+
+# --- variables ---------------------------------------------------------------------------
+
+
+def datasource_variable() -> g.Template:
+    """The `datasource` variable every query goes through (DESIGN.md), so one JSON fits any stack."""
+    return g.Template(name="datasource", label="Data source", type="datasource", query="prometheus",
+                      default="", hide=0, refresh=1)
+
+
+def query_variable(name: str, label: str, query: str, default: str, *, multi: bool = False) -> g.Template:
+    """A label-values variable whose default comes from the config.
+
+    With `multi`, "All" is offered and means `.*`, so queries must match it with `=~`.
+    """
+    return g.Template(
+        name=name,
+        label=label,
+        type="query",
+        query=query,
+        dataSource=PROMETHEUS_DS,
+        default="$__all" if multi else default,
+        multi=multi,
+        includeAll=multi,
+        allValue=".*" if multi else None,
+        refresh=2,
+        sort=1,
+        hide=0,
+    )
+
+
+# --- layout ------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    title: str
+    panels: list = field(default_factory=list)
+
+
+def row(title: str, *panels) -> Row:
+    return Row(title, list(panels))
+
+
+def layout(rows: Sequence[Row]) -> list:
+    """Row panels followed by their panels, flowed left to right on the 24-column grid."""
+    out, y = [], 0
+    for r in rows:
+        out.append(g.RowPanel(title=r.title, gridPos=g.GridPos(h=1, w=GRID_COLUMNS, x=0, y=y)))
+        y += 1
+        x, line_h = 0, 0
+        for p in r.panels:
+            w, h = p.gridPos.w, p.gridPos.h
+            if x + w > GRID_COLUMNS:
+                x, y, line_h = 0, y + line_h, 0
+            out.append(attr.evolve(p, gridPos=g.GridPos(h=h, w=w, x=x, y=y)))
+            x += w
+            line_h = max(line_h, h)
+        y += line_h
+    return out
+
+
+def dashboard(
+    uid: str,
+    title: str,
+    description: str,
+    rows: Sequence[Row],
+    *,
+    variables: Sequence[g.Template] = (),
+    tags: Sequence[str] = (),
+    time_from: str = "now-6h",
+    refresh: str = "1m",
+) -> g.Dashboard:
+    """A Raymontology dashboard: datasource variable first, link bar to its siblings."""
+    return g.Dashboard(
+        title=title,
+        uid=uid,
+        description=description,
+        tags=[DASHBOARD_TAG, *tags],
+        timezone="browser",
+        graphTooltip=1,  # shared crosshair
+        refresh=refresh,
+        time=g.Time(time_from, "now"),
+        templating=g.Templating([datasource_variable(), *variables]),
+        links=[
+            g.DashboardLink(
+                title="Raymontology",
+                type="dashboards",
+                tags=[DASHBOARD_TAG],
+                asDropdown=False,
+                includeVars=False,
+                keepTime=True,
+                icon="external link",
+                tooltip="Other Raymontology dashboards",
+            )
+        ],
+        panels=layout(rows),
+        annotations=g.Annotations(
+            list=[
+                {
+                    "builtIn": 1,
+                    "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+                    "enable": True,
+                    "hide": True,
+                    "iconColor": "rgba(0, 211, 255, 1)",
+                    "name": "Annotations & Alerts",
+                    "type": "dashboard",
+                }
+            ]
+        ),
+    )

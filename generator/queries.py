@@ -1,0 +1,110 @@
+"""PromQL shared by panels and rules, written once and parameterised.
+
+A dashboard passes `job="$job"` and `window="$__rate_interval"`; a rule passes the
+literal job from the config and the seed's window. Either way the expression has the
+same shape, and every selector goes through the metric catalog. Recording rules for the
+queries that panels and alerts share are declared here too (`records()`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from generator.catalog import CATALOG as C
+from generator.catalog import eq, ne, nre, re_
+from generator.config import Config
+from generator.rules import Record
+
+
+
+_REGEX_META = re.compile(r"([.^$*+?{}\[\]\\|()])")
+
+
+def regex_union(values) -> str:
+    """Values as a RE2 alternation, metacharacters escaped (dashes need none)."""
+    return "|".join(_REGEX_META.sub(r"\\\1", v) for v in values)
+
+
+def _handler_filter(cfg: Config) -> str:
+    handlers = cfg.selectors.excluded_handlers
+    return ne("handler", handlers[0]) if len(handlers) == 1 else nre("handler", regex_union(handlers))
+
+
+def http_requests(cfg: Config, job: str, *matchers: str) -> str:
+    """http_requests_total for `job`, without scrapes of /metrics (metrics.md §11.1)."""
+    return C.sel("http_requests_total", _handler_filter(cfg), *matchers, job=job)
+
+
+def request_rate(cfg: Config, job: str, window: str, *matchers: str, by: str = "") -> str:
+    by_clause = f" by ({by}) " if by else ""
+    return f"sum{by_clause}(rate({http_requests(cfg, job, *matchers)}[{window}]))"
+
+
+def error_ratio(cfg: Config, job: str, window: str, *matchers: str, by: str = "") -> str:
+    """5xx share of requests; 0 (not NaN) with traffic but no 5xx, nothing without traffic."""
+    errors = request_rate(cfg, job, window, re_("status", "5.."), *matchers, by=by)
+    total = request_rate(cfg, job, window, *matchers, by=by)
+    zero = "vector(0)" if not by else f"{total} * 0"
+    return f"({errors} or {zero})\n/\nclamp_min({total}, 1e-9)"
+
+
+def mean_latency(cfg: Config, job: str, window: str, *matchers: str) -> str:
+    s = C.sel("http_request_duration_seconds_sum", _handler_filter(cfg), *matchers, job=job)
+    c = C.sel("http_request_duration_seconds_count", _handler_filter(cfg), *matchers, job=job)
+    return f"sum(rate({s}[{window}]))\n/\nsum(rate({c}[{window}]))"
+
+
+def p95_latency(job: str, window: str, by: str = "") -> str:
+    """P95 from the high-resolution histogram: the coarse one tops out at 1 s (metrics.md §0.2)."""
+    b = C.sel("http_request_duration_highr_seconds_bucket", job=job)
+    return f"histogram_quantile(0.95, sum by ({', '.join(filter(None, [by, 'le']))}) (rate({b}[{window}])))"
+
+
+def cpu_usage(cfg: Config, job_matcher: str, window: str) -> str:
+    """CPU seconds per second as a share of the plan's cores (metrics.md §9)."""
+    sel = C.sel("process_cpu_seconds_total", job_matcher)
+    return f"sum by (job) (rate({sel}[{window}])) / {cfg.plan.cpu_limit_cores:g}"
+
+
+def memory_usage(cfg: Config, job_matcher: str) -> str:
+    """Resident memory as a share of the plan's memory (metrics.md §9)."""
+    sel = C.sel("process_resident_memory_bytes", job_matcher)
+    return f"sum by (job) ({sel}) / {cfg.plan.memory_limit_bytes}"
+
+
+def app_jobs(cfg: Config) -> str:
+    """Matcher for the backend and worker processes."""
+    return re_("job", regex_union([cfg.jobs.backend, cfg.jobs.worker]))
+
+
+def probe_success(cfg: Config) -> str:
+    return C.sel("probe_success", job=cfg.jobs.blackbox)
+
+
+# Recording rules (level:metric:operations, metrics.md §12); names carry their window.
+
+
+def request_rate_record(cfg: Config) -> str:
+    return f"raymontology:http_requests:rate{cfg.thresholds.error_ratio_window}"
+
+
+def error_ratio_record(cfg: Config) -> str:
+    return f"raymontology:http_requests_5xx:ratio_rate{cfg.thresholds.error_ratio_window}"
+
+
+def p95_record(cfg: Config) -> str:
+    return f"raymontology:http_request_duration_seconds:p95_rate{cfg.thresholds.latency_window}"
+
+
+def records(cfg: Config) -> list[Record]:
+    """Recording rules the seed's HTTP alerts and their dashboard panels share."""
+    job, t = cfg.jobs.backend, cfg.thresholds
+    return [
+        Record(request_rate_record(cfg), request_rate(cfg, job, t.error_ratio_window, by="job")),
+        Record(error_ratio_record(cfg), error_ratio(cfg, job, t.error_ratio_window, by="job")),
+        Record(p95_record(cfg), p95_latency(job, t.latency_window, by="job")),
+    ]
+
+
+def recorded(name: str, job: str) -> str:
+    return f"{name}{{{eq('job', job)}}}"

@@ -1,0 +1,131 @@
+"""Prometheus alerting and recording rules as data, rendered to promtool-valid YAML.
+
+Alert modules build `RuleGroup`s of `Alert` and `Record`; `group_document()` adds the
+annotations every alert carries (runbook_url, dashboard_url) in one pass, so no module
+can forget them, and `dumps()` writes them with a fixed key order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import yaml
+
+from generator.config import Config
+from generator.durations import duration, seconds  # noqa: F401  (re-exported for definitions)
+
+SEVERITIES = ("critical", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Alert:
+    name: str  # CamelCase alertname
+    expr: str
+    severity: str
+    summary: str  # a static sentence ending in a period
+    description: str  # may use {{ $value }} and {{ $labels.x }}
+    for_: str = "0m"
+    keep_firing_for: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    dashboard: str | None = None  # uid the alert's dashboard_url points at
+    runbook: str = ""  # Markdown steps, rendered into rendered/docs/runbooks.md
+
+    @property
+    def anchor(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class Record:
+    record: str  # level:metric:operations
+    expr: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RuleGroup:
+    name: str
+    rules: tuple
+    interval: str | None = None  # None: the config's rule_interval
+
+    def __init__(self, name: str, rules: Iterable, interval: str | None = None):
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "rules", tuple(rules))
+        object.__setattr__(self, "interval", interval)
+
+    @property
+    def alerts(self) -> list[Alert]:
+        return [r for r in self.rules if isinstance(r, Alert)]
+
+    @property
+    def records(self) -> list[Record]:
+        return [r for r in self.rules if isinstance(r, Record)]
+
+
+def _clean(expr: str) -> str:
+    """Multi-line expressions keep their lines; trailing spaces go."""
+    lines = [ln.rstrip() for ln in expr.strip("\n").splitlines()]
+    indent = min((len(ln) - len(ln.lstrip()) for ln in lines if ln.strip()), default=0)
+    return "\n".join(ln[indent:] for ln in lines)
+
+
+def runbook_url(cfg: Config, alert: Alert) -> str:
+    return f"{cfg.runbook_base_url}#{alert.anchor}"
+
+
+def dashboard_url(cfg: Config, uid: str) -> str:
+    return f"{cfg.grafana_url.rstrip('/')}/d/{uid}"
+
+
+def rule_document(cfg: Config, rule) -> dict:
+    if isinstance(rule, Record):
+        doc = {"record": rule.record, "expr": _clean(rule.expr)}
+        if rule.labels:
+            doc["labels"] = dict(rule.labels)
+        return doc
+    doc = {"alert": rule.name, "expr": _clean(rule.expr)}
+    if rule.for_ and rule.for_ not in ("0", "0s", "0m"):
+        doc["for"] = rule.for_
+    if rule.keep_firing_for:
+        doc["keep_firing_for"] = rule.keep_firing_for
+    doc["labels"] = {"severity": rule.severity, **rule.labels}
+    annotations = {
+        "summary": rule.summary,
+        "description": rule.description,
+        "runbook_url": runbook_url(cfg, rule),
+    }
+    if rule.dashboard:
+        annotations["dashboard_url"] = dashboard_url(cfg, rule.dashboard)
+    doc["annotations"] = annotations
+    return doc
+
+
+def group_document(cfg: Config, group: RuleGroup) -> dict:
+    return {
+        "groups": [
+            {
+                "name": group.name,
+                "interval": group.interval or cfg.rule_interval,
+                "rules": [rule_document(cfg, r) for r in group.rules],
+            }
+        ]
+    }
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _str(dumper: yaml.SafeDumper, value: str):
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def dumps(document: dict, header: str = "") -> str:
+    body = yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000,
+                     default_flow_style=False)
+    return header + body

@@ -1,0 +1,58 @@
+"""Shared fixtures: the project root, a scratch copy of it, and the golden-file flag."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite rendered/ from the current code instead of comparing (review the diff!)")
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A scratch copy of the project's definitions and rendered output."""
+    dst = tmp_path / "project"
+    for name in ("dashboards", "alerts", "rendered"):
+        shutil.copytree(ROOT / name, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return dst
+
+
+def dashgen(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the CLI in a subprocess, as a user would."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd or ROOT, env=full_env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def schema_dir() -> Path:
+    """Grafana's dashboard schema folder, from DASHGEN_SCHEMA_DIR or ../shared/schemas."""
+    candidates = [os.environ.get("DASHGEN_SCHEMA_DIR"), str(ROOT.parent / "shared" / "schemas")]
+    for c in candidates:
+        if c and (Path(c) / "dashboard.jsonschema.json").is_file():
+            return Path(c)
+    pytest.skip("Grafana's dashboard JSON schema is not here: set DASHGEN_SCHEMA_DIR to the folder "
+                "holding dashboard.jsonschema.json (../shared/schemas in a full checkout)")
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    path = shutil.which("promtool")
+    if not path:
+        pytest.fail("promtool is missing: install Debian's 'prometheus' package (make test does it as root)")
+    return path

@@ -1,0 +1,43 @@
+"""The catalog knows exactly what the app and exporters emit, and refuses the rest."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+
+from generator import appmetrics
+from generator.catalog import CATALOG, CatalogError, build_catalog, ne, re_
+
+
+def test_business_metrics_from_the_app_objects():
+    m = CATALOG.metric("risk_score_distribution_bucket")
+    assert m.type == "histogram" and m.le_values[-3:] == ("0.9", "1.0", "+Inf") and "0.8" in m.le_values
+    assert CATALOG.metric("raymontology_company_searches_total").labels == ("result",)
+    assert CATALOG.metric("raymontology_db_query_duration_seconds_sum").buckets[7] == 1.0
+
+
+def test_exposed_names_match_the_catalog():
+    """What prometheus_client really writes is what the catalog declares."""
+    registry = CollectorRegistry()
+    app = appmetrics.create(registry)
+    app.company_searches.labels(result="hit").inc()
+    app.risk_scores.observe(0.75)
+    app.active_users.labels(window="1d").set(3)
+    cat = build_catalog(vars(app).values())
+    exposed = {line.split("{")[0].split(" ")[0] for line in generate_latest(registry).decode().splitlines()
+               if line and not line.startswith("#")}
+    exposed = {n for n in exposed if not n.endswith("_created")}
+    assert exposed <= set(cat.series_names())
+    assert 'le="0.8"' in generate_latest(registry).decode()
+
+
+def test_selector_builder_validates_names_and_labels():
+    assert CATALOG.sel("http_requests_total", ne("handler", "/metrics"), job="x") == \
+        'http_requests_total{job="x", handler!="/metrics"}'
+    assert CATALOG.sel("up") == "up"
+    with pytest.raises(CatalogError, match="unknown metric"):
+        CATALOG.sel("http_request_total")
+    with pytest.raises(CatalogError, match="no label 'stauts'"):
+        CATALOG.sel("http_requests_total", re_("stauts", "5.."))
+    with pytest.raises(CatalogError, match="no label 'le'"):
+        CATALOG.sel("http_request_duration_seconds_sum", le="1.0")
