@@ -21,6 +21,7 @@ from generator.cli import main  # noqa: E402
 from generator.environments import Environment  # noqa: E402
 from generator.grafana.client import AuthError, GrafanaAPIError  # noqa: E402
 from generator.grafana.dashboards import canonical  # noqa: E402
+from generator.normalize import normalize_dashboard  # noqa: E402
 from generator.grafana.folders import folder_uid  # noqa: E402
 from generator.grafana.remote import fetch_remote_dashboards, fetch_remote_rule_groups  # noqa: E402
 from generator.grafana.upload import Local, load_local, upload  # noqa: E402
@@ -49,6 +50,10 @@ def make_group(name: str, expr: str = "up == 0") -> dict:
 
 def local_set(n: int = 3, groups=("api", "db")) -> Local:
     return Local({d["uid"]: d for d in (make_dashboard(i) for i in range(n))}, {g: make_group(g) for g in groups})
+
+
+def normalised(local: Local) -> dict:
+    return {uid: normalize_dashboard(d) for uid, d in local.dashboards.items()}
 
 
 def env_for(emu, token: str = TOKEN, **kw) -> Environment:
@@ -241,7 +246,7 @@ def test_faults_on_a_third_of_requests_still_converge_with_nothing_lost_or_dupli
     assert len(emulator.folders) == 2  # nothing duplicated
     assert set(emulator.dashboards) == set(local.dashboards)
     assert set(emulator.converted[LEAF]) == {"api", "db", "worker"}
-    assert fetch_remote_dashboards(env_for(emulator), list(local.dashboards)) == local.dashboards  # nothing lost
+    assert fetch_remote_dashboards(env_for(emulator), list(local.dashboards)) == normalised(local)  # nothing lost
     emulator.clear_log()
     assert not run(emulator, local).failed and emulator.writes() == []
 
@@ -325,9 +330,11 @@ folder = "Raymontology/Staging"
 
 
 @pytest.fixture
-def project(tmp_path):
+def synthetic(tmp_path):
+    """A synthetic project (the core's `project` fixture copies the real one)."""
     (tmp_path / "environments.toml").write_text(ENV_TOML)
-    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "dashboards").mkdir()
+    (tmp_path / "alerts").mkdir()
     write_rendered(tmp_path, local_set())
     return tmp_path
 
@@ -340,7 +347,7 @@ def write_rendered(root: Path, local: Local) -> None:
         for f in d.iterdir():
             f.unlink()
     for uid, d in local.dashboards.items():
-        (dash / f"{uid}.json").write_text(canonical(d))
+        (dash / f"{uid}.json").write_text(canonical(normalize_dashboard(d)))
     for name, g in (local.groups or {}).items():
         (alerts / f"{name}.rules.yaml").write_text(yaml.safe_dump({"groups": [g]}, sort_keys=False))
 
@@ -350,60 +357,60 @@ def cli(project, emu, *args, token=TOKEN):
     return CliRunner().invoke(main, ["--root", str(project), *args], env=env)
 
 
-def test_cli_upload_prints_a_result_per_item_and_a_summary(project, emulator):
-    r = cli(project, emulator, "upload", "--env", "production")
+def test_cli_upload_prints_a_result_per_item_and_a_summary(synthetic, emulator):
+    r = cli(synthetic, emulator, "upload", "--env", "production")
     assert r.exit_code == 0, r.output
     assert r.stdout.count("create    dashboard") == 3
     assert r.stdout.strip().splitlines()[-1] == "production: 5 created"
-    r = cli(project, emulator, "upload", "--env", "production")
+    r = cli(synthetic, emulator, "upload", "--env", "production")
     assert r.exit_code == 0 and r.stdout.strip().splitlines()[-1] == "production: 5 unchanged"
     emulator.edit_in_ui("raymontology-d000", lambda d: d.update(title="UI"))
-    r = cli(project, emulator, "upload", "--env", "production", "--dry-run")
+    r = cli(synthetic, emulator, "upload", "--env", "production", "--dry-run")
     assert r.exit_code == 1 and "DRIFTED" in r.stderr and '-  "title": "UI",' in r.stderr
     assert "(dry run: nothing written)" in r.stdout
-    r = cli(project, emulator, "upload", "--env", "production", "--force")
+    r = cli(synthetic, emulator, "upload", "--env", "production", "--force")
     assert r.exit_code == 0 and "1 overwritten (--force)" in r.stdout
 
 
-def test_load_local_reads_rendered_files(project):
-    local = load_local(project / "rendered")
-    assert local.dashboards == local_set().dashboards and local.groups == local_set().groups
+def test_load_local_reads_rendered_files(synthetic):
+    local = load_local(synthetic / "rendered")
+    assert local.dashboards == normalised(local_set()) and local.groups == local_set().groups
 
 
-def test_cli_refuses_a_missing_rendered_folder_rather_than_pruning_everything(project, emulator):
+def test_cli_refuses_a_missing_rendered_folder_rather_than_pruning_everything(synthetic, emulator):
     import shutil
 
-    shutil.rmtree(project / "rendered")
-    r = cli(project, emulator, "upload", "--env", "production", "--prune")
+    shutil.rmtree(synthetic / "rendered")
+    r = cli(synthetic, emulator, "upload", "--env", "production", "--prune")
     assert r.exit_code == 1 and "make dashboards" in r.stderr and emulator.writes() == []
 
 
-def test_cli_unknown_environment_and_missing_token_exit_2(project, emulator):
-    r = cli(project, emulator, "upload", "--env", "nope")
+def test_cli_unknown_environment_and_missing_token_exit_2(synthetic, emulator):
+    r = cli(synthetic, emulator, "upload", "--env", "nope")
     assert r.exit_code == 2 and "unknown environment 'nope' (known: production, staging)" in r.stderr
-    r = cli(project, emulator, "upload", "--env", "production", token="")
+    r = cli(synthetic, emulator, "upload", "--env", "production", token="")
     assert r.exit_code == 2 and "GRAFANA_TOKEN is not set" in r.stderr
-    r = cli(project, emulator, "upload", "--env", "production", token=EXPIRED_TOKEN)
+    r = cli(synthetic, emulator, "upload", "--env", "production", token=EXPIRED_TOKEN)
     assert r.exit_code == 2 and "GRAFANA_TOKEN has expired" in r.stderr
     assert emulator.writes() == []
 
 
-def test_plain_http_is_refused_for_anything_but_loopback(project):
-    r = CliRunner().invoke(main, ["--root", str(project), "upload", "--env", "production"],
+def test_plain_http_is_refused_for_anything_but_loopback(synthetic):
+    r = CliRunner().invoke(main, ["--root", str(synthetic), "upload", "--env", "production"],
                            env={"GRAFANA_URL": "http://grafana.example.com", "GRAFANA_TOKEN": TOKEN})
     assert r.exit_code == 2 and "plain http" in r.stderr
 
 
-def test_pull_writes_dashboards_normalised_exactly_like_rendered_output(project, emulator, tmp_path):
-    cli(project, emulator, "upload", "--env", "production")
+def test_pull_writes_dashboards_normalised_exactly_like_rendered_output(synthetic, emulator, tmp_path):
+    cli(synthetic, emulator, "upload", "--env", "production")
     out = tmp_path / "pulled"
-    r = cli(project, emulator, "pull", "--env", "production", "--out", str(out), "raymontology-d001")
+    r = cli(synthetic, emulator, "pull", "--env", "production", "--out", str(out), "raymontology-d001")
     assert r.exit_code == 0
-    rendered = (project / "rendered" / "dashboards" / "raymontology-d001.json").read_text()
+    rendered = (synthetic / "rendered" / "dashboards" / "raymontology-d001.json").read_text()
     assert (out / "raymontology-d001.json").read_text() == rendered
-    r = cli(project, emulator, "pull", "--env", "production", "raymontology-d000", "missing")
+    r = cli(synthetic, emulator, "pull", "--env", "production", "raymontology-d000", "missing")
     assert r.exit_code == 1 and "'missing' not found" in r.stderr
-    assert r.stdout == (project / "rendered" / "dashboards" / "raymontology-d000.json").read_text()
+    assert r.stdout == (synthetic / "rendered" / "dashboards" / "raymontology-d000.json").read_text()
 
 
 def test_fetch_remote_rule_groups_returns_what_was_uploaded(emulator):
@@ -430,7 +437,7 @@ def test_alerting_mimir_sends_the_same_groups_to_the_ruler():
 
 # --- secrets ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("fault", ["401", "403", "echo500", "timeout", "reset"])
-def test_the_token_never_appears_in_output_or_errors(project, emulator, fault, tmp_path, monkeypatch):
+def test_the_token_never_appears_in_output_or_errors(synthetic, emulator, fault, tmp_path, monkeypatch):
     token = TOKEN
     if fault == "401":
         token = "glsa_CanaryUnknownCanaryUnknownCanar_12345678"
@@ -445,8 +452,8 @@ def test_the_token_never_appears_in_output_or_errors(project, emulator, fault, t
     monkeypatch.setenv("DASHGEN_HTTP_TIMEOUT", "0.3")
     monkeypatch.setenv("DASHGEN_HTTP_RETRIES", "1")
     monkeypatch.setenv("DASHGEN_HTTP_BACKOFF", "0.01")
-    r = cli(project, emulator, "upload", "--env", "production", token=token)
-    r2 = cli(project, emulator, "pull", "--env", "production", "--out", str(tmp_path / "p"), "raymontology-d000",
+    r = cli(synthetic, emulator, "upload", "--env", "production", token=token)
+    r2 = cli(synthetic, emulator, "pull", "--env", "production", "--out", str(tmp_path / "p"), "raymontology-d000",
              token=token)
     assert r.exit_code != 0, r.output
     if fault == "echo500":
@@ -456,3 +463,18 @@ def test_the_token_never_appears_in_output_or_errors(project, emulator, fault, t
     for f in tmp_path.rglob("*"):
         if f.is_file():
             assert token not in f.read_text()
+
+
+def test_the_real_rendered_project_round_trips(project, emulator):
+    """The core's rendered/ (3 dashboards, the seed's rule groups) through the emulator."""
+    (project / "environments.toml").write_text(ENV_TOML)
+    r = cli(project, emulator, "upload", "--env", "production")
+    assert r.exit_code == 0, r.output
+    n_dash = len(list((project / "rendered" / "dashboards").glob("*.json")))
+    assert len(emulator.dashboards) == n_dash >= 3 and "raymontology-system-health" in emulator.dashboards
+    assert emulator.converted[LEAF]
+    emulator.clear_log()
+    r = cli(project, emulator, "upload", "--env", "production")
+    assert r.exit_code == 0 and emulator.writes() == [], r.output
+    r = cli(project, emulator, "pull", "--env", "production", "raymontology-business")
+    assert r.stdout == (project / "rendered" / "dashboards" / "raymontology-business.json").read_text()

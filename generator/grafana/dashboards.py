@@ -26,28 +26,15 @@ from dataclasses import dataclass
 
 from generator.grafana.client import GrafanaAPIError, GrafanaClient
 
-try:
-    from generator.normalize import normalize_dashboard
-except ImportError:  # pragma: no cover - until the core's normaliser lands on main
-
-    def normalize_dashboard(d: dict) -> dict:
-        def clean(v):
-            if isinstance(v, dict):
-                return {k: clean(x) for k, x in v.items() if x is not None}
-            if isinstance(v, list):
-                return [clean(x) for x in v]
-            return v
-
-        return clean({k: v for k, v in d.items() if k not in ("id", "version")})
-
+from generator.normalize import dumps, normalize_dashboard
 
 MARK = "dashgen-sha256="
 MARK_RE = re.compile(re.escape(MARK) + r"([0-9a-f]{16,64})")
 
 
 def canonical(d: dict) -> str:
-    """The rendered-file text of a dashboard (sorted keys, indent 2, trailing newline)."""
-    return json.dumps(d, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    """The rendered-file text of a dashboard: exactly what `dashgen render` writes."""
+    return dumps(d)
 
 
 def content_hash(normalised: dict) -> str:

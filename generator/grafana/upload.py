@@ -38,7 +38,7 @@ from generator.grafana.dashboards import (
     DashboardHandler, RemoteDashboard, canonical, content_hash, normalize_dashboard, save_message,
 )
 from generator.grafana.folders import FolderHandler, FolderResult, folder_uid
-from generator.grafana.rulegroups import ConvertRuleGroups, MimirRuleGroups, load_local_groups
+from generator.grafana.rulegroups import ConvertRuleGroups, MimirRuleGroups, load_local_groups, normalize_group
 
 DEFAULT_CONCURRENCY = 8
 DIFF_LINES = 60
@@ -340,6 +340,8 @@ def upload(env: Environment, local: Local, *, session: requests.Session | None =
     """Sync `local` to the environment's stack. Raises AuthError (bad token) or
     GrafanaAPIError (folders could not be made); every other failure is an item."""
     opts = client_options_from_env() if client_options is None else client_options
+    local = Local({uid: normalize_dashboard(d) for uid, d in local.dashboards.items()},
+                  None if local.groups is None else {n: normalize_group(g) for n, g in local.groups.items()})
     client = make_client(env, session, concurrency, **opts)
     client.check_token()
     folder_uids = [folder_uid(env.folder_path[: i + 1]) for i in range(len(env.folder_path))]

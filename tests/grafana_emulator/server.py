@@ -383,6 +383,7 @@ class _Handler(BaseHTTPRequestHandler):
             raw = body.encode() if isinstance(body, str) else body
         else:
             raw = json.dumps(body).encode()
+        self.entry["status"] = status  # before the answer leaves: a test may read the log at once
         self.send_response(status)
         if raw or content_type != "application/json":
             self.send_header("Content-Type", content_type)
@@ -392,17 +393,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(raw)
-        self.entry["status"] = status
 
     def drop(self):
         """Close the connection without an answer (a reset, as far as the client can tell)."""
         self.close_connection = True
+        self.entry["status"] = "reset"
         try:
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-        self.entry["status"] = "reset"
 
     def dispatch(self, method: str):
         emu = self.emulator
