@@ -427,10 +427,23 @@ def test_alerting_mimir_sends_the_same_groups_to_the_ruler():
                           mimir_user="4242", mimir_token="glc_rulerCanary")
         local = local_set(1)
         assert not upload(env, local, client_options=FAST).failed
-        assert emu.ruler["4242"][FOLDER] == local.groups and not emu.converted
+        assert emu.ruler["4242"]["dashgen-old"] == local.groups and not emu.converted
         emu.clear_log()
         assert upload(env, local, client_options=FAST).count("unchanged", "rule-group") == 2
         assert emu.writes() == []
+        assert all(r["headers"]["X-Scope-OrgID"] == "4242" for r in emu.requests(path="/prometheus/"))
+        del local.groups["db"]
+        assert upload(env, local, prune=True, client_options=FAST).count("prune", "rule-group") == 1
+        assert list(emu.ruler["4242"]["dashgen-old"]) == ["api"]
+        cloud_style = Environment("old", emu.url, FOLDER, token=TOKEN, alerting="mimir", mimir_url=emu.url + "/api/prom",
+                                  mimir_user="4242", mimir_token="glc_rulerCanary")
+        emu.clear_log()
+        assert upload(cloud_style, local, client_options=FAST).count("unchanged", "rule-group") == 1
+        assert emu.requests("GET", "/api/prom/config/v1/rules/dashgen-old")
+        emu.profile.ruler_available = False  # a new stack: no data-source-managed alerting
+        report = upload(env, local, client_options=FAST)
+        item = next(i for i in report.items if i.kind == "rule-group")
+        assert report.failed and "no Mimir ruler answers" in item.detail and "glc_rulerCanary" not in item.detail
     finally:
         emu.stop()
 

@@ -101,7 +101,22 @@ class MimirRuleGroups(ConvertRuleGroups):
         self.client, self.namespace = client, namespace
         self.headers = {"X-Scope-OrgID": tenant}
         self.where = f"Mimir namespace {namespace!r}"
+        # MIMIR_URL may be the bare host (mimirtool's /prometheus prefix) or Cloud's query
+        # URL ending in /api/prom (whose ruler lives under /api/prom/config/v1/rules).
+        self.base = "/config/v1/rules" if client.base_url.endswith("/api/prom") else RULER_BASE
 
     def _path(self, group: str | None = None) -> str:
-        p = f"{RULER_BASE}/{quote(self.namespace, safe='')}"
+        p = f"{self.base}/{quote(self.namespace, safe='')}"
         return p + (f"/{quote(group, safe='')}" if group else "")
+
+    def fetch_all(self) -> dict[str, dict]:
+        # An empty namespace is 200 `{}`; a 404 means no ruler here (a new stack without
+        # data-source-managed alerting), except old Cortex's "no rule groups found".
+        resp = self.client.request("GET", self._path(), headers={**self.headers, "Accept": "application/yaml"},
+                                   ok=(200, 404))
+        if resp.status_code == 404:
+            if "no rule groups found" in resp.text:
+                return {}
+            raise DashgenError(f"no Mimir ruler answers at {self.client.base_url}{self._path()} (404): "
+                               f"use alerting = \"grafana\" for this stack")
+        return _parse_namespace(resp.text, self.namespace)

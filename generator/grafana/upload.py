@@ -174,7 +174,7 @@ def make_rule_target(env: Environment, client: GrafanaClient, folder_uids: list[
     namespace = env.folder_path[-1]
     if env.alerting == "mimir":
         ruler = GrafanaClient(env.mimir_url, env.mimir_token, basic_user=env.mimir_user, session=session, **kw)
-        return MimirRuleGroups(ruler, env.mimir_namespace or "/".join(env.folder_path), env.mimir_user)
+        return MimirRuleGroups(ruler, env.mimir_namespace or f"dashgen-{env.name}", env.mimir_user)
     working = folder_uids[-2] if len(folder_uids) > 1 else ""
     return ConvertRuleGroups(client, namespace, working, env.datasource_uid)
 
@@ -284,7 +284,7 @@ class Uploader:
         target = self.rule_target
         try:
             remote = target.fetch_all() if not (self.dry_run and self._folder_missing) else {}
-        except GrafanaAPIError as exc:
+        except DashgenError as exc:
             return [Item("rule-group", name, FAILED, detail=f"rule group {name!r} in {target.where}: {exc}")
                     for name in local]
 
