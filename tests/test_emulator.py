@@ -367,3 +367,37 @@ def test_latency_and_slow_faults_delay_answers():
         assert time.monotonic() - t0 < 0.3
     finally:
         emu.stop()
+
+
+# --- §7 provisioning: contact points and policies ----------------------------------------------
+def test_contact_points_redact_secure_settings_and_answer_202(emulator):
+    base = "/api/v1/provisioning/contact-points"
+    cp = {"uid": "cp1", "name": "team", "type": "slack", "settings": {"url": "https://hooks/secret", "title": "t"}}
+    r = call(emulator, "POST", base, json=cp)
+    assert r.status_code == 202 and r.json()["settings"] == {"url": "[REDACTED]", "title": "t"}
+    assert r.json()["provenance"] == "api"
+    listed = [c for c in call(emulator, "GET", base).json() if c["uid"] == "cp1"]
+    assert listed[0]["settings"]["url"] == "[REDACTED]"
+    assert call(emulator, "GET", base, params={"name": "team"}).json()[0]["uid"] == "cp1"
+    r = call(emulator, "PUT", f"{base}/cp1", json={**cp, "settings": {"url": "https://hooks/new"}})
+    assert (r.status_code, r.json()) == (202, {"message": "contactpoint updated"})
+    unlock = call(emulator, "PUT", f"{base}/cp1", json=cp, headers={"X-Disable-Provenance": "true"})
+    assert (unlock.status_code, unlock.json()) == (400, {"message": "cannot change provenance from 'api' to ''"})
+    bad = call(emulator, "POST", base, json={"name": "x", "type": "slack", "settings": {}})
+    assert bad.status_code == 400
+    r = call(emulator, "DELETE", f"{base}/cp1")
+    assert (r.status_code, r.json()) == (202, {"message": "contactpoint deleted"})
+
+
+def test_policy_tree_is_one_object_replaced_by_put(emulator):
+    base = "/api/v1/provisioning/policies"
+    assert call(emulator, "GET", base).json()["receiver"] == "grafana-default-email"
+    missing = call(emulator, "PUT", base, json={"receiver": "nobody"})
+    assert (missing.status_code, missing.json()) == (
+        400, {"message": "invalid object specification: receiver 'nobody' does not exist"})
+    tree = {"receiver": "grafana-default-email", "routes": [{"receiver": "grafana-default-email",
+                                                            "object_matchers": [["severity", "=", "critical"]]}]}
+    r = call(emulator, "PUT", base, json=tree)
+    assert (r.status_code, r.json()) == (202, {"message": "policies updated"})
+    got = call(emulator, "GET", base).json()
+    assert got["routes"] == tree["routes"] and got["provenance"] == "api"

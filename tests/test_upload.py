@@ -478,16 +478,57 @@ def test_the_token_never_appears_in_output_or_errors(synthetic, emulator, fault,
             assert token not in f.read_text()
 
 
-def test_the_real_rendered_project_round_trips(project, emulator):
-    """The core's rendered/ (3 dashboards, the seed's rule groups) through the emulator."""
+SECRETS = {"SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T000/B000/CanarySlackSecret",
+           "RAYMONTOLOGY_ALERT_EMAILS": "oncall-canary@raymontology.example",
+           "RAYMONTOLOGY_SMS_WEBHOOK_URL": "https://sms.example/hook?key=CanarySmsSecret"}
+
+
+def test_the_real_rendered_project_round_trips(project, emulator, monkeypatch):
+    """The core's rendered/ (dashboards, the seed's rule groups, contact points, policies)."""
     (project / "environments.toml").write_text(ENV_TOML)
+    for k, v in SECRETS.items():
+        monkeypatch.setenv(k, v)
     r = cli(project, emulator, "upload", "--env", "production")
     assert r.exit_code == 0, r.output
     n_dash = len(list((project / "rendered" / "dashboards").glob("*.json")))
     assert len(emulator.dashboards) == n_dash >= 3 and "raymontology-system-health" in emulator.dashboards
     assert emulator.converted[LEAF]
+    slack = emulator.contact_points["raymontology-slack-0-slack"]
+    assert slack["settings"]["url"] == SECRETS["SLACK_WEBHOOK_URL"] and slack["provenance"] == "api"
+    assert emulator.policies["receiver"] == "raymontology-slack" and emulator.policies["routes"]
+    for secret in SECRETS.values():
+        assert secret not in r.output
     emulator.clear_log()
     r = cli(project, emulator, "upload", "--env", "production")
     assert r.exit_code == 0 and emulator.writes() == [], r.output
     r = cli(project, emulator, "pull", "--env", "production", "raymontology-business")
     assert r.stdout == (project / "rendered" / "dashboards" / "raymontology-business.json").read_text()
+
+
+def test_contact_points_need_their_secrets_and_never_show_them(project, emulator, monkeypatch):
+    (project / "environments.toml").write_text(ENV_TOML)
+    for k, v in SECRETS.items():
+        if k != "RAYMONTOLOGY_SMS_WEBHOOK_URL":
+            monkeypatch.setenv(k, v)
+    monkeypatch.delenv("RAYMONTOLOGY_SMS_WEBHOOK_URL", raising=False)
+    r = cli(project, emulator, "upload", "--env", "production")
+    assert r.exit_code == 1
+    assert "contact point 'raymontology-page' (webhook, uid raymontology-page-2-webhook): environment variable " \
+           "RAYMONTOLOGY_SMS_WEBHOOK_URL is not set" in r.stderr
+    assert "raymontology-page-2-webhook" not in emulator.contact_points
+    monkeypatch.setenv("RAYMONTOLOGY_SMS_WEBHOOK_URL", SECRETS["RAYMONTOLOGY_SMS_WEBHOOK_URL"])
+    emulator.set_faults(paths=r"^/api/v1/provisioning/contact-points", queue=["echo500"])
+    r = cli(project, emulator, "upload", "--env", "production")
+    assert r.exit_code == 1 and "[REDACTED]" in r.stderr  # the server echoed the secret; it was scrubbed
+    for secret in SECRETS.values():
+        assert secret not in r.output
+    r = cli(project, emulator, "upload", "--env", "production")  # converges
+    assert r.exit_code == 0, r.output
+    emulator.clear_log()
+    rotated = "https://hooks.slack.com/services/T000/B000/RotatedSecret"
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", rotated)
+    r = cli(project, emulator, "upload", "--env", "production")  # a redacted field cannot be compared
+    assert emulator.writes() == []
+    r = cli(project, emulator, "upload", "--env", "production", "--force")
+    assert r.exit_code == 0 and emulator.contact_points["raymontology-slack-0-slack"]["settings"]["url"] == rotated
+    assert rotated not in r.output

@@ -144,8 +144,15 @@ class GrafanaClient:
     def __repr__(self) -> str:
         return f"GrafanaClient({self.base_url!r})"
 
+    def add_secret(self, value: str) -> None:
+        """Also keep `value` (a contact-point secret sent in a body) out of every error."""
+        if value and value not in self._secrets:
+            with self._lock:
+                self._secrets.append(value)
+                self._secrets.sort(key=len, reverse=True)  # longest first: no partial leftovers
+
     def scrub(self, text: str) -> str:
-        for secret in self._secrets:
+        for secret in list(self._secrets):
             text = text.replace(secret, REDACTED)
         return text
 

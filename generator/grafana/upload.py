@@ -34,6 +34,9 @@ from generator import __version__
 from generator.environments import Environment
 from generator.errors import ConfigError, DashgenError
 from generator.grafana.client import GrafanaAPIError, GrafanaClient
+from generator.grafana.contactpoints import (
+    ContactPointHandler, MissingSecret, PolicyHandler, clean_route, load_alerting,
+)
 from generator.grafana.dashboards import (
     DashboardHandler, RemoteDashboard, canonical, content_hash, normalize_dashboard, save_message,
 )
@@ -52,6 +55,8 @@ CREATE, UPDATE, UNCHANGED, DRIFTED, PRUNE, FOREIGN, FAILED = (
 class Local:
     dashboards: dict[str, dict]  # uid -> normalised dashboard
     groups: dict[str, dict] | None  # group name -> normalised group; None: rules not rendered, left alone
+    #: (receivers, policy tree) from rendered/alerting/; None: not rendered, left alone
+    alerting: tuple[list[dict], dict | None] | None = None
 
 
 @dataclass
@@ -126,7 +131,8 @@ def load_local(rendered: Path) -> Local:
             raise DashgenError(f"{path}: dashboard has no uid")
         dashboards[uid] = normalize_dashboard(d)
     alerts = rendered / "alerts"
-    return Local(dashboards, load_local_groups(alerts) if alerts.is_dir() else None)
+    return Local(dashboards, load_local_groups(alerts) if alerts.is_dir() else None,
+                 load_alerting(rendered / "alerting"))
 
 
 def git_commit(root: Path | None) -> str:
@@ -181,13 +187,14 @@ def make_rule_target(env: Environment, client: GrafanaClient, folder_uids: list[
 
 class Uploader:
     def __init__(self, env: Environment, client: GrafanaClient, *, dry_run: bool, force: bool, prune: bool,
-                 commit: str, rule_target=None):
+                 commit: str, rule_target=None, environ=None):
         self.env, self.client = env, client
         self.dry_run, self.force, self.prune = dry_run, force, prune
         self.dashboards = DashboardHandler(client)
         self.folders = FolderHandler(client)
         self.commit = commit
         self.rule_target = rule_target
+        self.environ = environ
         self.folder_uid = ""
         self._folder_missing = False
 
@@ -310,6 +317,46 @@ class Uploader:
         names = sorted(local) + sorted(set(remote) - set(local))
         return list(pool.map(one, names))
 
+    # --- contact points and the policy tree ------------------------------------------------
+    def sync_notifications(self, receivers: list[dict], policy: dict | None) -> list[Item]:
+        """Contact points first (the tree names them), then the tree. --force re-sends every
+        contact point, which is how a rotated secret in a redacted field reaches Grafana."""
+        handler = ContactPointHandler(self.client, self.environ)
+        try:
+            remote = handler.fetch_all() if receivers else {}
+        except GrafanaAPIError as exc:
+            return [Item("contact-point", "(all)", FAILED, detail=f"listing contact points: {exc}")]
+        items = []
+        for r in receivers:
+            key = f"{r['name']}/{r['uid']}"
+            try:
+                body = handler.prepare(r)
+                current = remote.get(r["uid"])
+                if current is not None and not self.force and handler.same(current, body):
+                    items.append(Item("contact-point", key, UNCHANGED, done=True, detail=r["type"]))
+                    continue
+                if not self.dry_run:
+                    (handler.update if current is not None else handler.create)(body)
+                items.append(Item("contact-point", key, UPDATE if current is not None else CREATE,
+                                  done=not self.dry_run, detail=r["type"]))
+            except MissingSecret as exc:
+                items.append(Item("contact-point", key, FAILED, detail=str(exc)))
+            except DashgenError as exc:
+                items.append(Item("contact-point", key, FAILED, detail=f"contact point {key!r}: {exc}"))
+        if policy is not None:
+            ph = PolicyHandler(self.client)
+            try:
+                if ph.fetch() == clean_route(policy):
+                    items.append(Item("policies", "notification policy tree", UNCHANGED, done=True))
+                else:
+                    if not self.dry_run:
+                        ph.put(policy)
+                    items.append(Item("policies", "notification policy tree", UPDATE, done=not self.dry_run,
+                                      detail=f"root receiver {policy.get('receiver')!r}"))
+            except GrafanaAPIError as exc:
+                items.append(Item("policies", "notification policy tree", FAILED, detail=f"notification policies: {exc}"))
+        return items
+
     # --- all -----------------------------------------------------------------------------
     def run(self, local: Local, concurrency: int) -> Report:
         report = Report(self.env.name, self.dry_run)
@@ -326,6 +373,8 @@ class Uploader:
                 items.append(Item("dashboard", "(prune)", FAILED, detail=f"listing folder {self.env.folder!r}: {exc}"))
             if self.rule_target is not None and local.groups is not None:
                 items += self.sync_groups(local.groups, pool)
+        if local.alerting is not None:
+            items += self.sync_notifications(*local.alerting)
         report.items += items
         return report
 
@@ -336,15 +385,17 @@ def folder_item(r: FolderResult) -> Item:
 
 def upload(env: Environment, local: Local, *, session: requests.Session | None = None, dry_run: bool = False,
            force: bool = False, prune: bool = False, concurrency: int = DEFAULT_CONCURRENCY,
-           commit: str = "unknown", client_options: dict | None = None) -> Report:
+           commit: str = "unknown", client_options: dict | None = None, environ=None) -> Report:
     """Sync `local` to the environment's stack. Raises AuthError (bad token) or
     GrafanaAPIError (folders could not be made); every other failure is an item."""
     opts = client_options_from_env() if client_options is None else client_options
     local = Local({uid: normalize_dashboard(d) for uid, d in local.dashboards.items()},
-                  None if local.groups is None else {n: normalize_group(g) for n, g in local.groups.items()})
+                  None if local.groups is None else {n: normalize_group(g) for n, g in local.groups.items()},
+                  local.alerting)
     client = make_client(env, session, concurrency, **opts)
     client.check_token()
     folder_uids = [folder_uid(env.folder_path[: i + 1]) for i in range(len(env.folder_path))]
     target = make_rule_target(env, client, folder_uids, session, **opts)
-    uploader = Uploader(env, client, dry_run=dry_run, force=force, prune=prune, commit=commit, rule_target=target)
+    uploader = Uploader(env, client, dry_run=dry_run, force=force, prune=prune, commit=commit, rule_target=target,
+                        environ=environ)
     return uploader.run(local, concurrency)

@@ -37,9 +37,17 @@ CONVERT_PREFIXES = ("/api/convert/prometheus/config/v1/rules", "/api/convert/api
 RULER_PREFIXES = ("/prometheus/config/v1/rules", "/api/prom/config/v1/rules")
 ACCEPTED = {"status": "success", "errorType": "", "error": ""}
 RULER_ACCEPTED = {"status": "success", "data": None, "errorType": "", "error": ""}
+#: Settings Grafana stores encrypted and answers as "[REDACTED]" (per integration type).
+SECURE_SETTINGS = {"slack": {"url", "token"}, "webhook": {"password", "authorization_credentials"},
+                   "pagerduty": {"integrationKey"}, "telegram": {"bottoken"}, "email": set(),
+                   "teams": {"url"}, "opsgenie": {"apiKey"}}
+REQUIRED_SETTINGS = {"slack": ("url", "token"), "webhook": ("url",), "email": ("addresses",),
+                     "pagerduty": ("integrationKey",), "teams": ("url",), "telegram": ("bottoken",),
+                     "opsgenie": ("apiKey",)}
+DEFAULT_POLICY = {"receiver": "grafana-default-email", "group_by": ["grafana_folder", "alertname"]}
 DURATION_RE = re.compile(r"^(?:\d+(?:ms|s|m|h|d|w|y))+$")
 
-READ_PERMS = {"orgs:read", "dashboards:read", "folders:read", "alert.rules:read"}
+READ_PERMS = {"orgs:read", "dashboards:read", "folders:read", "alert.rules:read", "alert.provisioning:read"}
 WRITE_PERMS = {"dashboards:write", "dashboards:create", "dashboards:delete", "folders:create",
                "folders:write", "folders:delete", "alert.rules:write", "alert.provisioning:write"}
 ROLE_PERMS = {"Admin": READ_PERMS | WRITE_PERMS, "Editor": READ_PERMS | WRITE_PERMS,
@@ -127,6 +135,10 @@ class GrafanaEmulator:
         self.versions: dict[str, list[dict]] = {}
         self.converted: dict[str, dict[str, dict]] = {}  # folder uid -> group name -> record
         self.ruler: dict[str, dict[str, dict[str, dict]]] = {}  # tenant -> ns -> group -> group
+        self.contact_points: dict[str, dict] = {"default-email": {
+            "uid": "default-email", "name": "grafana-default-email", "type": "email",
+            "settings": {"addresses": "<example@email.com>"}, "disableResolveMessage": False, "provenance": ""}}
+        self.policies: dict = {**copy.deepcopy(DEFAULT_POLICY), "provenance": ""}
         self.server: ThreadingHTTPServer | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -529,6 +541,10 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, self.search(query), "application/json"
         if segs[:2] == ["api", "folders"]:
             return self.folders(user, method, segs[2:], query, body)
+        if segs[:3] == ["api", "v1", "provisioning"]:
+            if body is ValueError:
+                raise ApiError(400, {"message": "bad request data"})
+            return self.provisioning(user, method, segs[3:], query, headers, body)
         raise ApiError(404, {"message": "Not Found"})
 
     def dashboard_uid(self, user, method, uid, rest, query, body):
@@ -688,6 +704,82 @@ class _Handler(BaseHTTPRequestHandler):
             uid = self.emulator.folders.get(uid, {}).get("parentUid", "")
         return False
 
+    # --- alerting provisioning (§7): contact points and the policy tree ----------------------
+    def provisioning(self, user, method, rest, query, headers, body):
+        emu = self.emulator
+        hdr = {k.lower() for k in headers}
+        requested = "" if "x-disable-provenance" in hdr else "api"
+
+        def check_provenance(stored: str):
+            if stored and stored != requested:
+                raise ApiError(400, {"message": f"cannot change provenance from '{stored}' to '{requested}'"})
+
+        def redacted(cp: dict) -> dict:
+            secure = SECURE_SETTINGS.get(cp["type"], set())
+            out = copy.deepcopy(cp)
+            out["settings"] = {k: ("[REDACTED]" if k in secure else v) for k, v in cp["settings"].items()}
+            return out
+
+        def validate(cp: dict):
+            if not isinstance(cp, dict) or not str(cp.get("name") or "").strip():
+                raise ApiError(400, {"message": "invalid object specification: name must be specified"})
+            if cp.get("type") not in REQUIRED_SETTINGS:
+                raise ApiError(400, {"message": f"invalid object specification: unknown type '{cp.get('type')}'"})
+            settings = cp.get("settings") or {}
+            if not any(settings.get(k) for k in REQUIRED_SETTINGS[cp["type"]]):
+                raise ApiError(400, {"message": f"invalid object specification: {' or '.join(REQUIRED_SETTINGS[cp['type']])} must be specified"})
+            if cp.get("uid"):
+                check_uid(cp["uid"])
+
+        if rest == ["contact-points"] and method == "GET":
+            self.need(user, "alert.provisioning:read")
+            name = query.get("name", [None])[0]
+            return 200, [redacted(cp) for cp in emu.contact_points.values() if name in (None, cp["name"])], "application/json"
+        if rest == ["contact-points"] and method == "POST":
+            self.need(user, "alert.provisioning:write")
+            validate(body)
+            uid = body.get("uid") or f"c{emu.next_id():012d}"
+            if uid in emu.contact_points:
+                raise ApiError(400, {"message": "contact point with the same uid already exists"})
+            cp = {"uid": uid, "name": body["name"].strip(), "type": body["type"], "settings": dict(body.get("settings") or {}),
+                  "disableResolveMessage": bool(body.get("disableResolveMessage")), "provenance": requested}
+            emu.contact_points[uid] = cp
+            return 202, redacted(cp), "application/json"
+        if len(rest) == 2 and rest[0] == "contact-points" and method in ("PUT", "DELETE"):
+            self.need(user, "alert.provisioning:write")
+            cp = emu.contact_points.get(rest[1])
+            if cp is None:
+                raise ApiError(404, {"message": "contact point not found"})
+            check_provenance(cp["provenance"])
+            if method == "DELETE":
+                if any(r == cp["name"] for r in route_receivers(emu.policies)) and \
+                        sum(1 for c in emu.contact_points.values() if c["name"] == cp["name"]) == 1:
+                    raise ApiError(409, {"message": "contact point is used by a notification policy"})
+                del emu.contact_points[rest[1]]
+                return 202, {"message": "contactpoint deleted"}, "application/json"
+            validate(body)
+            cp.update(name=body["name"].strip(), type=body["type"], settings=dict(body.get("settings") or {}),
+                      disableResolveMessage=bool(body.get("disableResolveMessage")), provenance=requested)
+            return 202, {"message": "contactpoint updated"}, "application/json"
+        if rest == ["policies"] and method == "GET":
+            self.need(user, "alert.provisioning:read")
+            return 200, copy.deepcopy(emu.policies), "application/json"
+        if rest == ["policies"] and method in ("PUT", "DELETE"):
+            self.need(user, "alert.provisioning:write")
+            check_provenance(emu.policies.get("provenance", ""))
+            if method == "DELETE":
+                emu.policies = {**copy.deepcopy(DEFAULT_POLICY), "provenance": ""}
+                return 202, {"message": "policies resetted"}, "application/json"
+            if not isinstance(body, dict) or not body.get("receiver"):
+                raise ApiError(400, {"message": "invalid object specification: root route must have a receiver"})
+            names = {c["name"] for c in emu.contact_points.values()}
+            for r in route_receivers(body):
+                if r not in names:
+                    raise ApiError(400, {"message": f"invalid object specification: receiver '{r}' does not exist"})
+            emu.policies = {**copy.deepcopy(body), "provenance": requested}
+            return 202, {"message": "policies updated"}, "application/json"
+        raise ApiError(404, {"message": "Not Found"})
+
     # --- conversion API (§6) ------------------------------------------------------------
     def convert(self, user, method, rest, headers, raw):
         emu = self.emulator
@@ -831,6 +923,13 @@ class _Handler(BaseHTTPRequestHandler):
                 del store[segs[0]]
             return 202, RULER_ACCEPTED, "application/json"
         return 404, "404 page not found\n", "text/plain"
+
+
+def route_receivers(route: dict):
+    if route.get("receiver"):
+        yield route["receiver"]
+    for child in route.get("routes") or []:
+        yield from route_receivers(child)
 
 
 def validate_group(group, *, grafana: bool) -> None:
