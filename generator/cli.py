@@ -123,6 +123,8 @@ def upload(ctx: Context, env_name: str, dry_run: bool, force: bool, prune: bool,
         click.echo(line, err=item.failed)
         if item.diff:
             click.echo(item.diff.rstrip("\n"), err=item.failed)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     click.echo(report.summary())
     sys.exit(EXIT_FAIL if report.failed else EXIT_OK)
 

@@ -532,3 +532,72 @@ def test_contact_points_need_their_secrets_and_never_show_them(project, emulator
     r = cli(project, emulator, "upload", "--env", "production", "--force")
     assert r.exit_code == 0 and emulator.contact_points["raymontology-slack-0-slack"]["settings"]["url"] == rotated
     assert rotated not in r.output
+
+
+# --- edge cases of the drift guard, folders and contact points -------------------------------------
+def test_a_ui_save_that_changed_nothing_is_not_drift(emulator):
+    local = local_set(1, groups=())
+    run(emulator, local)
+    emulator.edit_in_ui("raymontology-d000", lambda d: None)  # "Save" without a change: version 2, no mark
+    local.dashboards["raymontology-d000"]["title"] = "Changed in code"
+    report = run(emulator, local)
+    assert not report.failed and report.count("update", "dashboard") == 1
+
+
+def test_a_restore_of_an_older_dashgen_version_is_drift(emulator):
+    local = local_set(1, groups=())
+    run(emulator, local)
+    local.dashboards["raymontology-d000"]["title"] = "v2"
+    run(emulator, local)
+    import requests
+
+    requests.post(emulator.url + "/api/dashboards/uid/raymontology-d000/restore", json={"version": 1},
+                  headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
+    local.dashboards["raymontology-d000"]["title"] = "v3"
+    report = run(emulator, local)
+    item = next(i for i in report.items if i.kind == "dashboard")
+    assert item.action == "drifted" and emulator.dashboards["raymontology-d000"]["data"]["title"] == "Dashboard 0"
+
+
+def test_a_duplicate_title_before_11_3_is_a_failure_not_drift():
+    emu = make_emulator(profile=Profile(unique_titles=True))
+    try:
+        local = local_set(2, groups=())
+        local.dashboards["raymontology-d001"]["title"] = "Dashboard 0"
+        report = run(emu, local)
+        failed = [i for i in report.items if i.action == "failed"]
+        assert len(failed) == 1 and "A dashboard with the same name in the folder already exists" in failed[0].detail
+    finally:
+        emu.stop()
+
+
+def test_folders_renamed_or_moved_in_the_ui_are_put_back_without_duplicates(emulator):
+    local = local_set(1)
+    run(emulator, local)
+    emulator.folders[LEAF]["title"] = "Prod (renamed)"
+    emulator.folders[LEAF]["parentUid"] = ""
+    report = run(emulator, local)
+    assert not report.failed and report.count("update", "folder") == 1
+    leaf = emulator.folders[LEAF]
+    assert (leaf["title"], leaf["parentUid"]) == ("Production", folder_uid(("Raymontology",)))
+    assert len(emulator.folders) == 2
+    emulator.clear_log()
+    assert not run(emulator, local).failed and emulator.writes() == []
+
+
+def test_more_rules_than_cloud_free_allows_is_warned_about(emulator):
+    local = Local({}, {f"g{i}": make_group(f"g{i}") for i in range(101)})
+    report = run(emulator, local)
+    assert report.warnings == ["101 Grafana-managed alert rules: Grafana Cloud Free allows at most 100 (grafana-api.md §1)"]
+    assert not run(emulator, local_set(1)).warnings
+
+
+def test_a_contact_point_create_whose_answer_was_lost_converges(emulator):
+    receivers = [{"uid": "cp-slack", "name": "team", "type": "slack", "settings": {"url": "$HOOK"},
+                  "disableResolveMessage": False}]
+    local = Local({}, None, (receivers, {"receiver": "team"}))
+    emulator.set_faults(paths=r"^/api/v1/provisioning/contact-points$", queue=["ok", "reset_after"])  # GET, POST
+    report = upload(env_for(emulator), local, client_options=FAST, environ={"HOOK": "https://hooks/x"})
+    assert not report.failed, [i.detail for i in report.items]
+    assert [e["status"] for e in emulator.requests("POST", "/api/v1/provisioning/contact-points")] == ["reset", 400]
+    assert emulator.policies["receiver"] == "team"

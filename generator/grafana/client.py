@@ -60,8 +60,9 @@ class GrafanaAPIError(DashgenError):
 
     @property
     def conflict(self) -> bool:
-        """409 and 412 both mean "changed by someone else" (grafana-api.md §1)."""
-        return self.status in (409, 412)
+        """409 and 412 both mean "changed by someone else" (grafana-api.md §1), except a
+        pre-11.3 duplicate title and a plugin's dashboard, which are plain failures."""
+        return self.status in (409, 412) and self.code not in ("name-exists", "plugin-dashboard")
 
 
 class GrafanaUnreachable(GrafanaAPIError):

@@ -104,20 +104,23 @@ class DashboardHandler:
         return VersionInfo(int(top.get("version", 0)), str(top.get("message") or ""),
                            str(top.get("createdBy") or "?"), str(top.get("created") or ""))
 
-    def ever_marked(self, uid: str, limit: int = 100) -> bool:
-        """Whether any recent version was written by dashgen (carries its mark)."""
+    def last_mark(self, uid: str, limit: int = 50) -> VersionInfo | None:
+        """The newest of the last `limit` versions that dashgen wrote (carries its mark)."""
         resp = self.client.request("GET", f"/api/dashboards/uid/{uid}/versions", params={"limit": limit}, ok=(200, 404))
         if resp.status_code == 404:
-            return False
+            return None
         body = resp.json()
-        items = body.get("versions", []) if isinstance(body, dict) else body
-        if any(recorded_hash(v.get("message")) for v in items):
-            return True
-        first = [v for v in items if v.get("parentVersion", 0) == 0]
-        if first:
-            one = self.client.request("GET", f"/api/dashboards/uid/{uid}/versions/{first[0]['version']}", ok=(200, 404))
-            return one.status_code == 200 and recorded_hash(one.json().get("message")) is not None
-        return False
+        items = sorted(body.get("versions", []) if isinstance(body, dict) else body,
+                       key=lambda v: v.get("version", 0), reverse=True)
+        for v in items:
+            if recorded_hash(v.get("message")) is None and v.get("parentVersion", 0) == 0:
+                one = self.client.request("GET", f"/api/dashboards/uid/{uid}/versions/{v['version']}", ok=(200, 404))
+                if one.status_code == 200:
+                    v = {**v, "message": one.json().get("message", "")}
+            if recorded_hash(v.get("message")):
+                return VersionInfo(int(v.get("version", 0)), str(v["message"]), str(v.get("createdBy") or "?"),
+                                   str(v.get("created") or ""))
+        return None
 
     def save(self, dashboard: dict, folder_uid: str, message: str, *, version: int | None) -> dict:
         """Create or update. With `version` the save is drift-safe (`overwrite:false`: a

@@ -44,6 +44,7 @@ from generator.grafana.folders import FolderHandler, FolderResult, folder_uid
 from generator.grafana.rulegroups import ConvertRuleGroups, MimirRuleGroups, load_local_groups, normalize_group
 
 DEFAULT_CONCURRENCY = 8
+FREE_TIER_RULES = 100  # Grafana Cloud Free's limit on Grafana-managed rules
 DIFF_LINES = 60
 
 # actions
@@ -78,6 +79,7 @@ class Report:
     env: str
     dry_run: bool
     items: list[Item] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -232,15 +234,20 @@ class Uploader:
                                                       f"`dashgen pull` to adopt the change)", diff=diff)
 
     def _drift(self, uid: str, remote: RemoteDashboard) -> str | None:
-        """None if the dashboard is as dashgen last wrote it, else why it is not."""
+        """None if the content is as dashgen last wrote it, else who changed it and how."""
         info = self.dashboards.latest_version(uid)
         if info is None:
             return "no version history"
-        if info.mark is None:
-            return f"changed in Grafana by {info.created_by} (version {info.version}, {info.created or 'unknown time'})"
-        if info.mark != content_hash(remote.dashboard):
+        if info.mark is not None:
+            if info.mark == content_hash(remote.dashboard):
+                return None
             return f"content differs from what dashgen wrote in version {info.version}"
-        return None
+        last = self.dashboards.last_mark(uid)
+        if last is None:
+            return f"not written by dashgen (latest version {info.version} by {info.created_by})"
+        if last.mark == content_hash(remote.dashboard):
+            return None  # saved since (a no-op save in the UI, a restore of dashgen's version): same content
+        return f"changed in Grafana by {info.created_by} (version {info.version}, {info.created or 'unknown time'})"
 
     def _write(self, uid, local, message, version, action, detail, diff="") -> Item:
         if self.dry_run:
@@ -268,13 +275,14 @@ class Uploader:
         uid, title = hit["uid"], hit.get("title", hit["uid"])
         try:
             info = self.dashboards.latest_version(uid)
-            if info is None or (info.mark is None and not self.dashboards.ever_marked(uid)):
+            last = info if info is not None and info.mark else self.dashboards.last_mark(uid)
+            if info is None or last is None:
                 return Item("dashboard", uid, FOREIGN, done=True,
                             detail=f"{title}: in dashgen's folder but not written by dashgen; left alone")
             remote = self.dashboards.fetch(uid)
             if remote is None:
                 return Item("dashboard", uid, PRUNE, done=True, detail=f"{title}: already gone")
-            if info.mark != content_hash(remote.dashboard) and not self.force:
+            if last.mark != content_hash(remote.dashboard) and not self.force:
                 return Item("dashboard", uid, DRIFTED,
                             detail=f"{title}: no longer in code but changed in Grafana by {info.created_by} since "
                                    f"dashgen wrote it; not pruned (use --force)", diff=unified(remote.dashboard, None, uid))
@@ -336,7 +344,14 @@ class Uploader:
                     items.append(Item("contact-point", key, UNCHANGED, done=True, detail=r["type"]))
                     continue
                 if not self.dry_run:
-                    (handler.update if current is not None else handler.create)(body)
+                    if current is not None:
+                        handler.update(body)
+                    else:
+                        try:
+                            handler.create(body)
+                        except GrafanaAPIError as exc:  # a retried create that had landed?
+                            if exc.status not in (400, 409) or not handler.same(handler.fetch_all().get(r["uid"]) or {}, body):
+                                raise
                 items.append(Item("contact-point", key, UPDATE if current is not None else CREATE,
                                   done=not self.dry_run, detail=r["type"]))
             except MissingSecret as exc:
@@ -398,4 +413,9 @@ def upload(env: Environment, local: Local, *, session: requests.Session | None =
     target = make_rule_target(env, client, folder_uids, session, **opts)
     uploader = Uploader(env, client, dry_run=dry_run, force=force, prune=prune, commit=commit, rule_target=target,
                         environ=environ)
-    return uploader.run(local, concurrency)
+    report = uploader.run(local, concurrency)
+    n_rules = sum(len(g.get("rules") or []) for g in (local.groups or {}).values())
+    if env.alerting == "grafana" and n_rules > FREE_TIER_RULES:
+        report.warnings.append(f"{n_rules} Grafana-managed alert rules: Grafana Cloud Free allows at most "
+                               f"{FREE_TIER_RULES} (grafana-api.md §1)")
+    return report

@@ -89,7 +89,7 @@ class Faults:
     retry_after: str = "0"
     slow_seconds: float = 0.5
     paths: str = ""  # regex; only matching paths get faults ("" = all but /api/health)
-    queue: list[str] = field(default_factory=list)
+    queue: list[str] = field(default_factory=list)  # e.g. ["ok", "reset_after"]: the 2nd request fails
     seed: int = 1234
 
 
@@ -463,7 +463,8 @@ class _Handler(BaseHTTPRequestHandler):
         if f.paths and not re.search(f.paths, path):
             return None
         if f.queue:
-            return f.queue.pop(0)
+            kind = f.queue.pop(0)
+            return None if kind == "ok" else kind  # "ok" lets one matching request through
         if f.ratio and self.emulator._rng.random() < f.ratio:
             return self.emulator._rng.choice(f.kinds)
         return None
