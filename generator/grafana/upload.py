@@ -12,10 +12,19 @@ Per dashboard (one worker each, `concurrency` at a time):
 A 409/412 on save is checked once more: if what is there now is exactly what we sent (a
 retried request that had landed), the item succeeded; otherwise it drifted meanwhile.
 
+Retries: the client retries every call on connection errors, timeouts, 429 and 502/503/504,
+writes included, because every dashgen write is keyed and cannot duplicate: a dashboard
+save carries its uid (a repeat answers 409/412 and is verified as above), a folder create
+its uid (a repeat answers 409 and is fetched), a rule-group POST replaces the group, a
+contact point create carries its uid (verified like a dashboard), PUT and DELETE are
+idempotent. So a re-run after any failure converges, and so does a run with lost answers.
+
 Ownership, for prune: dashgen manages the dashboards in its own folder (uid derived from
-the configured path) whose latest version carries dashgen's mark; a dashboard there without
-the mark is someone else's and is only listed. A managed dashboard edited since dashgen
-wrote it is not pruned without --force. Rule groups: every group in dashgen's namespace.
+the configured path) that it wrote, i.e. whose recent history holds a version carrying
+dashgen's mark; a dashboard there without one is someone else's and is only listed. A
+managed dashboard changed since dashgen wrote it is not pruned without --force. Rule
+groups: every group in dashgen's namespace (its folder, or its Mimir namespace). Contact
+points and the policy tree are never pruned.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import difflib
 import json
 import os
 import subprocess
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,16 +72,32 @@ class Local:
 
 @dataclass
 class Item:
-    kind: str  # dashboard | rule-group | folder
-    key: str  # uid, group name or folder path
+    kind: str  # dashboard | rule-group | contact-point | policies | folder
+    key: str  # uid, group name, contact point name/uid or folder path
     action: str  # create | update | unchanged | drifted | prune | foreign | failed
     done: bool = False  # the write happened (False in a dry run, or when refused)
     detail: str = ""
     diff: str = ""
+    forced: bool = False  # drifted, and overwritten (or to be, in a dry run) because of --force
 
     @property
     def failed(self) -> bool:
-        return self.action in (FAILED, DRIFTED) and not self.done
+        return not self.done and (self.action == FAILED or (self.action == DRIFTED and not self.forced))
+
+    @property
+    def label(self) -> str:
+        """How the summary counts this item."""
+        if self.action == DRIFTED:
+            if self.forced:
+                return "overwritten (--force)" if self.done else "to overwrite (--force)"
+            return "drifted (refused)"
+        done, planned = {CREATE: ("created", "to create"), UPDATE: ("updated", "to update"),
+                         PRUNE: ("pruned", "to prune")}.get(self.action, (self.action, self.action))
+        return done if self.done else planned
+
+
+SUMMARY_ORDER = ("created", "to create", "updated", "to update", "unchanged", "overwritten (--force)",
+                 "to overwrite (--force)", "drifted (refused)", "pruned", "to prune", "foreign", "failed")
 
 
 @dataclass
@@ -89,29 +115,10 @@ class Report:
         return sum(1 for i in self.items if i.action == action and (kind is None or i.kind == kind))
 
     def summary(self) -> str:
-        parts = []
-        for action, label in ((CREATE, "created"), (UPDATE, "updated"), (UNCHANGED, "unchanged"),
-                              (DRIFTED, "drifted"), (PRUNE, "pruned"), (FOREIGN, "not managed"),
-                              (FAILED, "failed")):
-            items = [i for i in self.items if i.action == action and i.kind != "folder"]
-            if action == PRUNE:
-                done = sum(1 for i in items if i.done)
-                if done:
-                    parts.append(f"{done} pruned")
-                if len(items) - done:
-                    parts.append(f"{len(items) - done} to prune")
-                continue
-            if action == DRIFTED:
-                forced = sum(1 for i in items if i.done)
-                if forced:
-                    parts.append(f"{forced} overwritten (--force)")
-                if len(items) - forced:
-                    parts.append(f"{len(items) - forced} drifted (refused)")
-                continue
-            if items:
-                if self.dry_run and action in (CREATE, UPDATE):
-                    label = {"create": "to create", "update": "to update"}[action]
-                parts.append(f"{len(items)} {label}")
+        """One line: counts of every item but folders, e.g. `production: 1 updated, 4 unchanged`."""
+        counts = Counter(i.label for i in self.items if i.kind != "folder")
+        parts = [f"{counts[label]} {label.replace('foreign', 'not managed by dashgen')}"
+                 for label in SUMMARY_ORDER if counts[label]]
         head = f"{self.env}: " + (", ".join(parts) if parts else "nothing to do")
         return head + (" (dry run: nothing written)" if self.dry_run else "")
 
@@ -229,7 +236,8 @@ class Uploader:
             return self._write(uid, local, message, remote.version, UPDATE, title)
         diff = unified(remote.dashboard, local, uid)
         if self.force:
-            return self._write(uid, local, message, None, DRIFTED, f"{title}: {drift}; overwritten (--force)", diff)
+            return self._write(uid, local, message, None, DRIFTED, f"{title}: {drift}; overwritten (--force)", diff,
+                               forced=True)
         return Item("dashboard", uid, DRIFTED, detail=f"{title}: {drift}; not overwritten (use --force, or "
                                                       f"`dashgen pull` to adopt the change)", diff=diff)
 
@@ -249,16 +257,16 @@ class Uploader:
             return None  # saved since (a no-op save in the UI, a restore of dashgen's version): same content
         return f"changed in Grafana by {info.created_by} (version {info.version}, {info.created or 'unknown time'})"
 
-    def _write(self, uid, local, message, version, action, detail, diff="") -> Item:
+    def _write(self, uid, local, message, version, action, detail, diff="", forced=False) -> Item:
         if self.dry_run:
-            return Item("dashboard", uid, action, done=False, detail=detail, diff=diff)
+            return Item("dashboard", uid, action, done=False, detail=detail, diff=diff, forced=forced)
         try:
             self.dashboards.save(local, self.folder_uid, message, version=version)
         except GrafanaAPIError as exc:
             if not exc.conflict:
                 raise
             return self._after_conflict(uid, local, local.get("title", uid), exc)
-        return Item("dashboard", uid, action, done=True, detail=detail, diff=diff)
+        return Item("dashboard", uid, action, done=True, detail=detail, diff=diff, forced=forced)
 
     def _after_conflict(self, uid: str, local: dict, title: str, exc: GrafanaAPIError) -> Item:
         """409/412: done already (a retried request had landed), or changed meanwhile."""
