@@ -197,7 +197,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(emulator):
     actions = {i.key: i.action for i in report.items}
     assert actions["raymontology-d000"] == "drifted" and actions["raymontology-d001"] == "update"
     assert actions["raymontology-d002"] == "prune" and actions["db"] == "prune" and actions["api"] == "unchanged"
-    assert report.summary() == ("production: 1 to update, 2 unchanged, 1 drifted (refused), 2 to prune "
+    assert report.summary() == ("production: 1 to update, 1 unchanged, 1 drifted (refused), 2 to prune "
                                 "(dry run: nothing written)")
     report = run(emulator, local, dry_run=True, force=True)
     assert not report.failed and "1 to overwrite (--force)" in report.summary() and emulator.writes() == []
