@@ -117,7 +117,7 @@ def upload(ctx: Context, env_name: str, dry_run: bool, force: bool, prune: bool,
     except DashgenError as exc:
         fail(str(exc))
     for item in report.items:
-        line = f"{ACTION_LABELS.get(item.action, item.action):<9} {item.kind:<10} {item.key}"
+        line = f"{ACTION_LABELS.get(item.action, item.action):<9} {item.kind:<13} {item.key}"
         if item.detail:
             line += f"  {item.detail}"
         click.echo(line, err=item.failed)

@@ -41,6 +41,11 @@ def test_health_needs_no_auth_and_org_needs_a_token(emulator):
     assert r.status_code == 200 and r.headers["Content-Type"] == "application/json; charset=UTF-8"
     assert set(r.json()) == {"database", "version", "commit"} and r.json()["database"] == "ok"
     assert "\n" in r.text  # indented
+    assert requests.head(emulator.url + "/api/health", timeout=5).status_code == 200
+    emulator.health_failing = True
+    failing = requests.get(emulator.url + "/api/health", timeout=5)
+    assert failing.status_code == 503 and failing.json()["database"] == "failing"
+    assert requests.get(emulator.url + "/healthz", timeout=5).text == "Ok"
     org = call(emulator, "GET", "/api/org")
     assert org.status_code == 200
     assert org.json() == {"id": 1, "name": "Main Org.", "address": {"address1": "", "address2": "", "city": "",

@@ -363,7 +363,7 @@ def cli(project, emu, *args, token=TOKEN):
 def test_cli_upload_prints_a_result_per_item_and_a_summary(synthetic, emulator):
     r = cli(synthetic, emulator, "upload", "--env", "production")
     assert r.exit_code == 0, r.output
-    assert r.stdout.count("create    dashboard") == 3
+    assert r.stdout.count("create    dashboard     raymontology-d") == 3
     assert r.stdout.strip().splitlines()[-1] == "production: 5 created"
     r = cli(synthetic, emulator, "upload", "--env", "production")
     assert r.exit_code == 0 and r.stdout.strip().splitlines()[-1] == "production: 5 unchanged"
