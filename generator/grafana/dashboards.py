@@ -77,14 +77,19 @@ class DashboardHandler:
     def __init__(self, client: GrafanaClient):
         self.client = client
 
-    def fetch(self, uid: str) -> RemoteDashboard | None:
+    def fetch(self, uid: str, expected: dict | None = None) -> RemoteDashboard | None:
+        """The remote dashboard, normalised. `expected` (a normalised dashboard) is a fast
+        path: when the stored JSON is exactly it plus server-set fields, as after dashgen's
+        own save, normalising is skipped (normalize is idempotent, so the result is equal)."""
         resp = self.client.request("GET", f"/api/dashboards/uid/{uid}", ok=(200, 404))
         if resp.status_code == 404:
             return None
         body = resp.json()
         raw, meta = body.get("dashboard") or {}, body.get("meta") or {}
         version = raw.get("version") if isinstance(raw.get("version"), int) else meta.get("version", 0)
-        return RemoteDashboard(uid=uid, dashboard=normalize_dashboard(raw), version=version or 0,
+        stripped = {k: v for k, v in raw.items() if k not in ("id", "version")}
+        normalised = expected if expected is not None and stripped == expected else normalize_dashboard(raw)
+        return RemoteDashboard(uid=uid, dashboard=normalised, version=version or 0,
                                folder_uid=meta.get("folderUid") or "", title=raw.get("title", ""))
 
     def latest_version(self, uid: str) -> VersionInfo | None:

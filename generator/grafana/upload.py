@@ -68,6 +68,7 @@ class Local:
     groups: dict[str, dict] | None  # group name -> normalised group; None: rules not rendered, left alone
     #: (receivers, policy tree) from rendered/alerting/; None: not rendered, left alone
     alerting: tuple[list[dict], dict | None] | None = None
+    normalised: bool = False  # True: dashboards and groups are in canonical form already
 
 
 @dataclass
@@ -141,7 +142,7 @@ def load_local(rendered: Path) -> Local:
         dashboards[uid] = normalize_dashboard(d)
     alerts = rendered / "alerts"
     return Local(dashboards, load_local_groups(alerts) if alerts.is_dir() else None,
-                 load_alerting(rendered / "alerting"))
+                 load_alerting(rendered / "alerting"), normalised=True)
 
 
 def git_commit(root: Path | None) -> str:
@@ -216,7 +217,7 @@ class Uploader:
 
     def _sync_dashboard(self, uid: str, local: dict) -> Item:
         title = local.get("title", uid)
-        remote = self.dashboards.fetch(uid)
+        remote = self.dashboards.fetch(uid, expected=local)
         message = save_message(local, __version__, self.commit)
         if remote is None:
             if not self.dry_run:
@@ -412,9 +413,10 @@ def upload(env: Environment, local: Local, *, session: requests.Session | None =
     """Sync `local` to the environment's stack. Raises AuthError (bad token) or
     GrafanaAPIError (folders could not be made); every other failure is an item."""
     opts = client_options_from_env() if client_options is None else client_options
-    local = Local({uid: normalize_dashboard(d) for uid, d in local.dashboards.items()},
-                  None if local.groups is None else {n: normalize_group(g) for n, g in local.groups.items()},
-                  local.alerting)
+    if not local.normalised:
+        local = Local({uid: normalize_dashboard(d) for uid, d in local.dashboards.items()},
+                      None if local.groups is None else {n: normalize_group(g) for n, g in local.groups.items()},
+                      local.alerting, normalised=True)
     client = make_client(env, session, concurrency, **opts)
     client.check_token()
     folder_uids = [folder_uid(env.folder_path[: i + 1]) for i in range(len(env.folder_path))]

@@ -337,8 +337,8 @@ class GrafanaEmulator:
                         folderUrl=f"/dashboards/f/{f['uid']}/{slugify(f['title'])}")
         else:
             meta.update(folderId=0, folderUid="", folderTitle="General", folderUrl="")
-        data = copy.deepcopy(d["data"])
-        data.update(id=d["id"], uid=d["uid"], version=d["version"])
+        # a shallow copy is enough: stored JSON is replaced on save, never changed in place
+        data = {**d["data"], "id": d["id"], "uid": d["uid"], "version": d["version"]}
         return {"dashboard": data, "meta": meta}
 
     def version_item(self, v: dict, listing: bool) -> dict:
@@ -426,6 +426,8 @@ class _Handler(BaseHTTPRequestHandler):
         logged_headers = {k: ("[REDACTED]" if k.lower() == "authorization" else v) for k, v in headers.items()}
         self.entry = {"method": method, "path": path, "query": query, "headers": logged_headers,
                       "body": raw.decode("utf-8", "replace"), "status": None}
+        if path.startswith("/__emulator/"):  # control endpoints for out-of-process use (bench)
+            return self.control(method, path)
         with emu.lock:
             emu.log.append(self.entry)
             fault = self.pick_fault(path)
@@ -455,6 +457,17 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "reset_after":  # the server did the work, the answer is lost
             return self.drop()
         self.send(status, body, ctype)
+
+    def control(self, method: str, path: str):
+        emu = self.emulator
+        if path == "/__emulator/log" and method == "GET":
+            with emu.lock:
+                log = [{k: e[k] for k in ("method", "path", "status")} | {"fault": e.get("fault")} for e in emu.log]
+            return self.send(200, log)
+        if path == "/__emulator/clear" and method == "POST":
+            emu.clear_log()
+            return self.send(200, {"cleared": True})
+        return self.send(404, {"message": "Not Found"})
 
     def pick_fault(self, path: str) -> str | None:
         f = self.emulator.faults
