@@ -406,3 +406,22 @@ def test_policy_tree_is_one_object_replaced_by_put(emulator):
     assert (r.status_code, r.json()) == (202, {"message": "policies updated"})
     got = call(emulator, "GET", base).json()
     assert got["routes"] == tree["routes"] and got["provenance"] == "api"
+
+
+def test_the_emulator_runs_in_its_own_process_for_the_benchmark():
+    import os
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    proc = subprocess.Popen([sys.executable, "-m", "grafana_emulator", "--token", TOKEN], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        url = proc.stdout.readline().strip()
+        assert requests.get(url + "/api/org", headers=AUTH, timeout=5).status_code == 200
+        log = requests.get(url + "/__emulator/log", timeout=5).json()
+        assert log == [{"method": "GET", "path": "/api/org", "status": 200, "fault": None}]
+        requests.post(url + "/__emulator/clear", timeout=5)
+        assert requests.get(url + "/__emulator/log", timeout=5).json() == []
+    finally:
+        proc.stdin.close()
+        assert proc.wait(timeout=10) == 0
