@@ -604,3 +604,40 @@ def test_a_contact_point_create_whose_answer_was_lost_converges(emulator):
     assert not report.failed, [i.detail for i in report.items]
     assert [e["status"] for e in emulator.requests("POST", "/api/v1/provisioning/contact-points")] == ["reset", 400]
     assert emulator.policies["receiver"] == "team"
+
+
+@pytest.mark.parametrize("rewrites", [False, True], ids=["single-version-raw", "single-version-rewritten"])
+def test_dashgen_recognises_its_first_version_whatever_the_history_says(rewrites):
+    emu = make_emulator(profile=Profile(single_version_rewrites=rewrites))
+    try:
+        local = local_set(2, groups=())
+        run(emu, local)
+        stored = emu.dashboards["raymontology-d000"]["data"]
+        assert set(stored["__dashgen"]) == {"sha256"}  # the embedded mark...
+        assert "__dashgen" not in fetch_remote_dashboards(env_for(emu), ["raymontology-d000"])["raymontology-d000"]
+        local.dashboards["raymontology-d000"]["title"] = "Changed in code"
+        report = run(emu, local)  # ...lets the first change after a create go through
+        assert not report.failed and report.count("update", "dashboard") == 1
+        emu.edit_in_ui("raymontology-d001", lambda d: d.update(title="Alice"))  # a UI edit keeping the key
+        local.dashboards["raymontology-d001"]["title"] = "Changed in code too"
+        assert run(emu, local).count("drifted") == 1
+
+        def scenes_edit(d):  # a UI that rebuilds the JSON drops unknown keys
+            d.pop("__dashgen")
+            d["title"] = "Bob"
+
+        emu.edit_in_ui("raymontology-d000", scenes_edit)
+        assert run(emu, local).count("drifted") == 2
+    finally:
+        emu.stop()
+
+
+def test_a_save_as_copy_in_dashgens_folder_is_never_pruned(emulator):
+    local = local_set(1, groups=())
+    run(emulator, local)
+    copy_ = dict(emulator.dashboards["raymontology-d000"]["data"], uid="copy-of-d000", title="Copy")
+    copy_.pop("id"), copy_.pop("version")
+    emulator.save_dashboard({"dashboard": copy_, "folderUid": LEAF}, "erin")  # carries __dashgen
+    report = run(emulator, local, prune=True, force=True)
+    assert next(i for i in report.items if i.key == "copy-of-d000").action == "foreign"
+    assert "copy-of-d000" in emulator.dashboards

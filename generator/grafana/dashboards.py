@@ -15,6 +15,13 @@ the dashboard has drifted and is not overwritten without --force.
 The version listing rewrites the first version's message to "Initial save" (grafana-api.md
 §4.7), so for a dashboard still at its first version the single-version endpoint is read
 instead. Both shapes of the listing (bare array, `{"versions": [...]}`) are accepted.
+
+Whether the single-version endpoint rewrites too is not pinned down, so the same hash also
+travels inside the saved JSON as `"__dashgen": {"sha256": <h>}` (Grafana stores dashboard
+JSON as posted). It is read first, stripped before normalising (so it never shows in a
+comparison, a diff or `pull`), and survives a UI save in some Grafana versions but not in
+others (Scenes rebuilds the JSON); either way it is compared with the content, so a UI edit
+that kept it is still drift. When it is absent, the version history decides.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from generator.grafana.client import GrafanaAPIError, GrafanaClient
 from generator.normalize import dumps, normalize_dashboard
 
 MARK = "dashgen-sha256="
+EMBEDDED = "__dashgen"  # top-level key carrying {"sha256": <hash>} in the saved JSON
 MARK_RE = re.compile(re.escape(MARK) + r"([0-9a-f]{16,64})")
 
 
@@ -57,6 +65,7 @@ class RemoteDashboard:
     version: int
     folder_uid: str
     title: str
+    embedded_mark: str | None = None  # the hash dashgen put in the JSON, if it is still there
 
 
 @dataclass
@@ -87,10 +96,13 @@ class DashboardHandler:
         body = resp.json()
         raw, meta = body.get("dashboard") or {}, body.get("meta") or {}
         version = raw.get("version") if isinstance(raw.get("version"), int) else meta.get("version", 0)
-        stripped = {k: v for k, v in raw.items() if k not in ("id", "version")}
-        normalised = expected if expected is not None and stripped == expected else normalize_dashboard(raw)
+        embedded = raw.get(EMBEDDED)
+        mark = embedded.get("sha256") if isinstance(embedded, dict) else None
+        stripped = {k: v for k, v in raw.items() if k not in ("id", "version", EMBEDDED)}
+        normalised = expected if expected is not None and stripped == expected else normalize_dashboard(stripped)
         return RemoteDashboard(uid=uid, dashboard=normalised, version=version or 0,
-                               folder_uid=meta.get("folderUid") or "", title=raw.get("title", ""))
+                               folder_uid=meta.get("folderUid") or "", title=raw.get("title", ""),
+                               embedded_mark=mark if isinstance(mark, str) else None)
 
     def latest_version(self, uid: str) -> VersionInfo | None:
         resp = self.client.request("GET", f"/api/dashboards/uid/{uid}/versions", params={"limit": 1}, ok=(200, 404))
@@ -130,8 +142,8 @@ class DashboardHandler:
     def save(self, dashboard: dict, folder_uid: str, message: str, *, version: int | None) -> dict:
         """Create or update. With `version` the save is drift-safe (`overwrite:false`: a
         conflict raises 409/412); without it, the save overwrites (`--force`, or a create)."""
-        body = dict(dashboard)
-        body.pop("id", None)
+        body = {k: v for k, v in dashboard.items() if k != "id"}
+        body[EMBEDDED] = {"sha256": content_hash(dashboard)}
         if version is not None:
             body["version"] = version
         else:
@@ -144,6 +156,7 @@ class DashboardHandler:
         """A create that refuses to clobber: no version, `overwrite:false` (a uid that
         appeared meanwhile answers 409/412)."""
         body = {k: v for k, v in dashboard.items() if k not in ("id", "version")}
+        body[EMBEDDED] = {"sha256": content_hash(dashboard)}
         payload = {"dashboard": body, "folderUid": folder_uid, "message": message, "overwrite": False}
         return self.client.request("POST", "/api/dashboards/db", json_body=payload).json()
 

@@ -244,19 +244,29 @@ class Uploader:
 
     def _drift(self, uid: str, remote: RemoteDashboard) -> str | None:
         """None if the content is as dashgen last wrote it, else who changed it and how."""
+        managed, untouched, why = self._provenance(uid, remote)
+        return None if managed and untouched else why
+
+    def _provenance(self, uid: str, remote: RemoteDashboard) -> tuple[bool, bool, str]:
+        """(dashgen wrote it, its content is what dashgen last wrote, why not).
+
+        The newest readable mark in the history decides (a restore of an older dashgen
+        version is a change); the mark embedded in the JSON stands in when the history
+        shows none (the first version's message, where a server rewrites it)."""
+        content = content_hash(remote.dashboard)
         info = self.dashboards.latest_version(uid)
-        if info is None:
-            return "no version history"
-        if info.mark is not None:
-            if info.mark == content_hash(remote.dashboard):
-                return None
-            return f"content differs from what dashgen wrote in version {info.version}"
-        last = self.dashboards.last_mark(uid)
-        if last is None:
-            return f"not written by dashgen (latest version {info.version} by {info.created_by})"
-        if last.mark == content_hash(remote.dashboard):
-            return None  # saved since (a no-op save in the UI, a restore of dashgen's version): same content
-        return f"changed in Grafana by {info.created_by} (version {info.version}, {info.created or 'unknown time'})"
+        last = info if info is not None and info.mark else self.dashboards.last_mark(uid)
+        if last is not None:
+            if last.mark == content:
+                return True, True, ""
+            if last is info:
+                return True, False, f"content differs from what dashgen wrote in version {info.version}"
+            return True, False, (f"changed in Grafana by {info.created_by} "
+                                 f"(version {info.version}, {info.created or 'unknown time'})")
+        if remote.embedded_mark is not None and remote.embedded_mark == content:
+            return True, True, ""
+        who = f"latest version {info.version} by {info.created_by}" if info else "no version history"
+        return False, False, f"not written by dashgen ({who})"
 
     def _write(self, uid, local, message, version, action, detail, diff="", forced=False) -> Item:
         if self.dry_run:
@@ -281,20 +291,22 @@ class Uploader:
                     detail=f"{title}: changed in Grafana while uploading ({exc.status}); not overwritten", diff=diff)
 
     def prune_dashboard(self, hit: dict) -> Item:
+        """A dashboard in dashgen's folder that is not in code: dashgen's to delete only if
+        dashgen wrote it (its history or JSON carries dashgen's hash, which covers the uid,
+        so a "Save as" copy never qualifies) and nobody changed it since (else --force)."""
         uid, title = hit["uid"], hit.get("title", hit["uid"])
         try:
-            info = self.dashboards.latest_version(uid)
-            last = info if info is not None and info.mark else self.dashboards.last_mark(uid)
-            if info is None or last is None:
-                return Item("dashboard", uid, FOREIGN, done=True,
-                            detail=f"{title}: in dashgen's folder but not written by dashgen; left alone")
             remote = self.dashboards.fetch(uid)
             if remote is None:
                 return Item("dashboard", uid, PRUNE, done=True, detail=f"{title}: already gone")
-            if last.mark != content_hash(remote.dashboard) and not self.force:
-                return Item("dashboard", uid, DRIFTED,
-                            detail=f"{title}: no longer in code but changed in Grafana by {info.created_by} since "
-                                   f"dashgen wrote it; not pruned (use --force)", diff=unified(remote.dashboard, None, uid))
+            managed, untouched, why = self._provenance(uid, remote)
+            if not managed:
+                return Item("dashboard", uid, FOREIGN, done=True,
+                            detail=f"{title}: in dashgen's folder but {why}; left alone")
+            if not untouched and not self.force:
+                return Item("dashboard", uid, DRIFTED, detail=f"{title}: no longer in code but {why}; "
+                                                              f"not pruned (use --force)",
+                            diff=unified(remote.dashboard, None, uid))
             if not self.prune or self.dry_run:
                 return Item("dashboard", uid, PRUNE, detail=f"{title}: no longer in code"
                             + ("" if self.prune else " (use --prune to delete)"))

@@ -75,6 +75,7 @@ class Profile:
     ruler_available: bool = True
     ruler_limits: tuple[int, int] = (20, 70)  # rules per group, groups per tenant
     max_depth: int = 4
+    single_version_rewrites: bool = False  # does GET versions/{n} also say "Initial save"? (uncertain)
     datasources: set[str] = field(default_factory=lambda: {"grafanacloud-prom"})
     version: str = "12.3.0"
 
@@ -588,7 +589,7 @@ class _Handler(BaseHTTPRequestHandler):
                 match = [v for v in versions if str(v["version"]) == rest[1]]
                 if not match:
                     raise ApiError(404, {"message": "Dashboard version not found"})
-                return 200, emu.version_item(match[0], listing=False), "application/json"
+                return 200, emu.version_item(match[0], listing=emu.profile.single_version_rewrites), "application/json"
             start = int(query.get("start", ["0"])[0] or 0)
             limit = int(query.get("limit", ["0"])[0] or 0)
             items = versions[start:]
