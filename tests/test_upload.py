@@ -443,6 +443,13 @@ def test_alerting_mimir_sends_the_same_groups_to_the_ruler():
         emu.clear_log()
         assert upload(cloud_style, local, client_options=FAST).count("unchanged", "rule-group") == 1
         assert emu.requests("GET", "/api/prom/config/v1/rules/dashgen-old")
+        odd = Local({}, {"odd": {"name": "odd", "interval": "60s", "rules": [
+            {"alert": "X", "expr": "up == 0", "for": "90s", "keep_firing_for": "0s"}]}})
+        upload(env, odd, client_options=FAST)
+        assert emu.ruler["4242"]["dashgen-old"]["odd"]["rules"][0] == {"alert": "X", "expr": "up == 0", "for": "1m30s"}
+        emu.clear_log()
+        assert upload(env, odd, client_options=FAST).count("unchanged", "rule-group") == 1  # no rewrite every run
+        assert emu.writes() == []
         emu.profile.ruler_available = False  # a new stack: no data-source-managed alerting
         report = upload(env, local, client_options=FAST)
         item = next(i for i in report.items if i.kind == "rule-group")

@@ -923,7 +923,7 @@ class _Handler(BaseHTTPRequestHandler):
             total = sum(len(g) for g in store.values()) + (0 if group["name"] in store.get(segs[0], {}) else 1)
             if total > per_tenant:
                 return 400, f"per-user rule groups limit (limit: {per_tenant} actual: {total}) exceeded\n", "text/plain"
-            store.setdefault(segs[0], {})[group["name"]] = group
+            store.setdefault(segs[0], {})[group["name"]] = remarshal(group)
             return 202, RULER_ACCEPTED, "application/json"
         if method == "DELETE" and segs:
             if segs[0] not in store:
@@ -938,6 +938,35 @@ class _Handler(BaseHTTPRequestHandler):
                 del store[segs[0]]
             return 202, RULER_ACCEPTED, "application/json"
         return 404, "404 page not found\n", "text/plain"
+
+
+def prom_duration_string(text: str) -> str:
+    """How Prometheus' model.Duration prints a duration (Mimir re-marshals stored groups)."""
+    ms = sum(int(n) * {"ms": 1, "s": 1000, "m": 60000, "h": 3600000, "d": 86400000, "w": 604800000,
+                       "y": 31536000000}[u] for n, u in re.findall(r"(\d+)(ms|s|m|h|d|w|y)", text))
+    if ms == 0:
+        return "0s"
+    out = ""
+    for unit, size, exact in (("y", 31536000000, True), ("w", 604800000, True), ("d", 86400000, False),
+                              ("h", 3600000, False), ("m", 60000, False), ("s", 1000, False), ("ms", 1, False)):
+        if exact and ms % size:
+            continue
+        if ms // size:
+            out += f"{ms // size}{unit}"
+            ms %= size
+    return out
+
+
+def remarshal(group: dict) -> dict:
+    """A group as the Mimir ruler gives it back: durations re-printed, zero `for` dropped."""
+    g = copy.deepcopy(group)
+    for d in [g, *(r for r in g.get("rules") or [] if isinstance(r, dict))]:
+        for k in ("interval", "for", "keep_firing_for", "query_offset"):
+            if k in d:
+                d[k] = prom_duration_string(str(d[k]))
+                if d[k] == "0s" and k in ("for", "keep_firing_for"):
+                    del d[k]
+    return g
 
 
 def route_receivers(route: dict):
