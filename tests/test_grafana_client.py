@@ -178,3 +178,13 @@ def test_rule_durations_are_written_the_way_prometheus_prints_them(given, canoni
     g = normalize_group({"name": "g", "interval": "60s", "limit": 3,
                          "rules": [{"alert": "A", "expr": "up", "for": "0s", "labels": {}}]})
     assert g == {"name": "g", "interval": "1m", "rules": [{"alert": "A", "expr": "up"}]}
+
+
+def test_a_netrc_entry_never_replaces_the_token(emulator, tmp_path, monkeypatch):
+    host = emulator.url.split("//")[1].split(":")[0]
+    (tmp_path / ".netrc").write_text(f"machine {host} login someone password other\n")
+    (tmp_path / ".netrc").chmod(0o600)
+    monkeypatch.setenv("NETRC", str(tmp_path / ".netrc"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert GrafanaClient(emulator.url, TOKEN, retries=0).request("GET", "/api/org").status_code == 200
+    assert TOKEN not in repr(GrafanaClient(emulator.url, TOKEN))

@@ -27,6 +27,7 @@ from collections import Counter
 from typing import Any, Callable, Iterable
 
 import requests
+import requests.auth
 from requests.adapters import HTTPAdapter
 
 from generator.errors import ConfigError, DashgenError
@@ -111,6 +112,21 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+class _HeaderAuth(requests.auth.AuthBase):
+    """Sets Authorization per request. Passed as `auth=`, so requests never substitutes
+    credentials from ~/.netrc (which it does when no `auth` is given)."""
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def __call__(self, r):
+        r.headers["Authorization"] = self._value
+        return r
+
+    def __repr__(self) -> str:
+        return "_HeaderAuth([REDACTED])"
+
+
 class GrafanaClient:
     """Requests against one Grafana stack (or one Mimir ruler) with one credential."""
 
@@ -127,6 +143,7 @@ class GrafanaClient:
         else:
             self._auth = "Basic " + base64.b64encode(f"{basic_user}:{token}".encode()).decode()
         self._secrets = [s for s in (token, self._auth.split(" ", 1)[1]) if s]
+        self._header_auth = _HeaderAuth(self._auth)
         if session is None:
             session = requests.Session()
             adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
@@ -162,7 +179,7 @@ class GrafanaClient:
                 ok: Iterable[int] = (200,), idempotent: bool = True) -> requests.Response:
         """Send, retrying what may be retried; return the response if its status is in `ok`."""
         ok = tuple(ok)
-        hdrs = {"Authorization": self._auth, "Accept": "application/json", **self.extra_headers, **(headers or {})}
+        hdrs = {"Accept": "application/json", **self.extra_headers, **(headers or {})}
         url = self.base_url + path
         attempt = 0
         while True:
@@ -170,8 +187,8 @@ class GrafanaClient:
             try:
                 with self._lock:
                     self.sent[method] += 1
-                resp = self.session.request(method, url, params=params, json=json_body, data=data,
-                                            headers=hdrs, timeout=self.timeout, allow_redirects=False)
+                resp = self.session.request(method, url, params=params, json=json_body, data=data, headers=hdrs,
+                                            auth=self._header_auth, timeout=self.timeout, allow_redirects=False)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 kind = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
                 if not idempotent or attempt >= self.retries:
