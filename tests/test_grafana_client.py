@@ -188,3 +188,20 @@ def test_a_netrc_entry_never_replaces_the_token(emulator, tmp_path, monkeypatch)
     monkeypatch.setenv("HOME", str(tmp_path))
     assert GrafanaClient(emulator.url, TOKEN, retries=0).request("GET", "/api/org").status_code == 200
     assert TOKEN not in repr(GrafanaClient(emulator.url, TOKEN))
+
+
+@pytest.mark.parametrize("body", [
+    '{"message":"Internal Server Error","error":"settings: {\\"url\\":\\"https://h/x?a=1\\u0026key=S3cr3t\\"}"}',
+    "plain echo https://h/x?a=1&key=S3cr3t " + "x" * 400,
+    '{"message":"' + "y" * 290 + ' https://h/x?a=1&key=S3cr3t"}',
+])
+def test_secrets_are_scrubbed_before_truncation_and_after_json_decoding(body):
+    import requests as rq
+
+    from generator.grafana.client import parse_error
+
+    resp = rq.Response()
+    resp.status_code, resp._content, resp.encoding = 500, body.encode(), "utf-8"
+    secret = "https://h/x?a=1&key=S3cr3t"
+    code, message, trace = parse_error(resp, lambda t: t.replace(secret, "[REDACTED]"))
+    assert "S3cr3t" not in message and "[REDACTED]" in message

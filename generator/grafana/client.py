@@ -74,22 +74,27 @@ class AuthError(ConfigError):
     """The token is missing, invalid, expired or revoked, or lacks a permission (exit 2)."""
 
 
-def parse_error(resp: requests.Response) -> tuple[str, str, str]:
-    """(code, message, traceID) from any of Grafana's error shapes (grafana-api.md §2.2)."""
+def parse_error(resp: requests.Response, scrub: Callable[[str], str] = lambda t: t) -> tuple[str, str, str]:
+    """(code, message, traceID) from any of Grafana's error shapes (grafana-api.md §2.2).
+
+    `scrub` runs on every string before anything is shortened (a secret cut in half is no
+    longer recognisable) and after JSON decoding (Go escapes `&`, `<`, `>` as `\\u0026`...,
+    so a secret echoed in JSON only matches once decoded)."""
     text = resp.text or ""
     try:
         body = json.loads(text) if text.strip() else None
     except ValueError:
         body = None
     if isinstance(body, dict):
-        code = str(body.get("status") or body.get("messageId") or body.get("errorType") or "")
+        code = scrub(str(body.get("status") or body.get("messageId") or body.get("errorType") or ""))
         if body.get("accessErrorId"):
             code = code or "access-denied"
-        message = str(body.get("message") or body.get("error") or body.get("title") or text)
+        message = scrub(str(body.get("message") or body.get("error") or body.get("title") or scrub(text)))
         detail = body.get("error")
-        if detail and str(detail) != message:  # the internal error, outside production (§2.2)
-            message += f" ({' '.join(str(detail).split())[:300]})"
-        return code, message, str(body.get("traceID") or "")
+        if detail and scrub(str(detail)) != message:  # the internal error, outside production (§2.2)
+            message += f" ({' '.join(scrub(str(detail)).split())[:300]})"
+        return code, message, scrub(str(body.get("traceID") or ""))
+    text = scrub(text)
     if not text.strip():
         return "", resp.reason or "empty response", ""
     if "<html" in text.lower():  # a proxy's or a waking stack's HTML page: keep it short
@@ -203,9 +208,8 @@ class GrafanaClient:
                     wait = retry_after_seconds(resp.headers.get("Retry-After"))
                     resp.close()
                 else:
-                    code, message, trace = parse_error(resp)
-                    raise GrafanaAPIError(method, path, resp.status_code, self.scrub(message),
-                                          self.scrub(code), self.scrub(trace))
+                    code, message, trace = parse_error(resp, self.scrub)
+                    raise GrafanaAPIError(method, path, resp.status_code, message, code, trace)
             delay = min(self.backoff_cap, self.backoff * 2 ** attempt)
             delay = random.uniform(delay / 2, delay)  # "equal jitter": never 0, never synchronised
             if wait is not None:
