@@ -648,3 +648,12 @@ def test_a_save_as_copy_in_dashgens_folder_is_never_pruned(emulator):
     report = run(emulator, local, prune=True, force=True)
     assert next(i for i in report.items if i.key == "copy-of-d000").action == "foreign"
     assert "copy-of-d000" in emulator.dashboards
+
+
+def test_an_html_page_with_status_200_fails_the_item_without_crashing(emulator):
+    emulator.set_faults(paths=r"^/api/dashboards/uid/raymontology-d001$|^/api/convert/", queue=["html200", "html200"])
+    report = run(emulator, local_set(2, groups=("api",)))
+    failed = {i.key: i.detail for i in report.items if i.action == "failed"}
+    assert "unexpected answer: not JSON" in failed["raymontology-d001"]
+    assert "not a YAML mapping" in failed["api"]
+    assert next(i for i in report.items if i.key == "raymontology-d000").action == "create"

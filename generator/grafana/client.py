@@ -25,6 +25,7 @@ import threading
 import time
 from collections import Counter
 from typing import Any, Callable, Iterable
+from urllib.parse import urlsplit
 
 import requests
 import requests.auth
@@ -219,8 +220,23 @@ class GrafanaClient:
             self._sleep(delay)
             attempt += 1
 
-    def get_json(self, path: str, **kw) -> Any:
-        return self.request("GET", path, **kw).json()
+    def decode(self, resp: requests.Response, kind: type = dict) -> Any:
+        """The JSON body of a successful answer, of the expected `kind` (dict or list), else a
+        GrafanaAPIError (a proxy's HTML page with status 200 must not crash the run)."""
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, kind):
+            method = resp.request.method if resp.request is not None else "?"
+            path = urlsplit(resp.url).path if resp.url else "?"
+            got = "not JSON" if body is None else f"a JSON {type(body).__name__}"
+            raise GrafanaAPIError(method, path, resp.status_code, f"unexpected answer: {got}, "
+                                  f"expected a JSON {'object' if kind is dict else 'array'}")
+        return body
+
+    def get_json(self, path: str, kind: type = dict, **kw) -> Any:
+        return self.decode(self.request("GET", path, **kw), kind)
 
     def check_token(self) -> dict:
         """GET /api/org; an AuthError names what is wrong (missing, invalid, expired, permission)."""

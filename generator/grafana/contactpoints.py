@@ -105,7 +105,8 @@ class ContactPointHandler:
         return body
 
     def fetch_all(self) -> dict[str, dict]:
-        return {cp["uid"]: cp for cp in self.client.get_json(f"{BASE}/contact-points") if cp.get("uid")}
+        return {cp["uid"]: cp for cp in self.client.get_json(f"{BASE}/contact-points", list)
+                if isinstance(cp, dict) and cp.get("uid")}
 
     @staticmethod
     def same(remote: dict, local: dict, *, compare_secrets: bool = False) -> bool:

@@ -93,7 +93,7 @@ class DashboardHandler:
         resp = self.client.request("GET", f"/api/dashboards/uid/{uid}", ok=(200, 404))
         if resp.status_code == 404:
             return None
-        body = resp.json()
+        body = self.client.decode(resp)
         raw, meta = body.get("dashboard") or {}, body.get("meta") or {}
         version = raw.get("version") if isinstance(raw.get("version"), int) else meta.get("version", 0)
         embedded = raw.get(EMBEDDED)
@@ -108,7 +108,7 @@ class DashboardHandler:
         resp = self.client.request("GET", f"/api/dashboards/uid/{uid}/versions", params={"limit": 1}, ok=(200, 404))
         if resp.status_code == 404:
             return None
-        body = resp.json()
+        body = self.client.decode(resp, (dict, list))
         items = body.get("versions", []) if isinstance(body, dict) else body
         if not items:
             return None
@@ -117,7 +117,7 @@ class DashboardHandler:
             # the listing says "Initial save" whatever was posted; the single version does not
             one = self.client.request("GET", f"/api/dashboards/uid/{uid}/versions/{top['version']}", ok=(200, 404))
             if one.status_code == 200:
-                top = {**top, "message": one.json().get("message", top.get("message"))}
+                top = {**top, "message": self.client.decode(one).get("message", top.get("message"))}
         return VersionInfo(int(top.get("version", 0)), str(top.get("message") or ""),
                            str(top.get("createdBy") or "?"), str(top.get("created") or ""))
 
@@ -126,14 +126,14 @@ class DashboardHandler:
         resp = self.client.request("GET", f"/api/dashboards/uid/{uid}/versions", params={"limit": limit}, ok=(200, 404))
         if resp.status_code == 404:
             return None
-        body = resp.json()
+        body = self.client.decode(resp, (dict, list))
         items = sorted(body.get("versions", []) if isinstance(body, dict) else body,
                        key=lambda v: v.get("version", 0), reverse=True)
         for v in items:
             if recorded_hash(v.get("message")) is None and v.get("parentVersion", 0) == 0:
                 one = self.client.request("GET", f"/api/dashboards/uid/{uid}/versions/{v['version']}", ok=(200, 404))
                 if one.status_code == 200:
-                    v = {**v, "message": one.json().get("message", "")}
+                    v = {**v, "message": self.client.decode(one).get("message", "")}
             if recorded_hash(v.get("message")):
                 return VersionInfo(int(v.get("version", 0)), str(v["message"]), str(v.get("createdBy") or "?"),
                                    str(v.get("created") or ""))
@@ -150,7 +150,7 @@ class DashboardHandler:
             body.pop("version", None)
         payload = {"dashboard": body, "folderUid": folder_uid, "message": message,
                    "overwrite": version is None}
-        return self.client.request("POST", "/api/dashboards/db", json_body=payload).json()
+        return self.client.decode(self.client.request("POST", "/api/dashboards/db", json_body=payload))
 
     def create(self, dashboard: dict, folder_uid: str, message: str) -> dict:
         """A create that refuses to clobber: no version, `overwrite:false` (a uid that
@@ -158,7 +158,7 @@ class DashboardHandler:
         body = {k: v for k, v in dashboard.items() if k not in ("id", "version")}
         body[EMBEDDED] = {"sha256": content_hash(dashboard)}
         payload = {"dashboard": body, "folderUid": folder_uid, "message": message, "overwrite": False}
-        return self.client.request("POST", "/api/dashboards/db", json_body=payload).json()
+        return self.client.decode(self.client.request("POST", "/api/dashboards/db", json_body=payload))
 
     def delete(self, uid: str) -> None:
         try:
@@ -171,7 +171,7 @@ class DashboardHandler:
         """Search hits for the dashboards directly in `folder_uid` (every page)."""
         hits, page = [], 1
         while True:
-            batch = self.client.get_json("/api/search", params={"type": "dash-db", "folderUIDs": folder_uid,
+            batch = self.client.get_json("/api/search", list, params={"type": "dash-db", "folderUIDs": folder_uid,
                                                                 "limit": 1000, "page": page})
             hits.extend(h for h in batch if (h.get("folderUid") or "") == folder_uid)
             if len(batch) < 1000:

@@ -37,7 +37,7 @@ class FolderHandler:
 
     def fetch(self, uid: str) -> dict | None:
         resp = self.client.request("GET", f"/api/folders/{uid}", ok=(200, 404))
-        return resp.json() if resp.status_code == 200 else None
+        return self.client.decode(resp) if resp.status_code == 200 else None
 
     def ensure(self, path: tuple[str, ...], *, dry_run: bool = False) -> tuple[str, list[FolderResult]]:
         """Make `path` exist; return the innermost folder's uid and what was done per level."""

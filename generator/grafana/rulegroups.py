@@ -102,8 +102,13 @@ def load_local_groups(alerts_dir: Path) -> dict[str, dict]:
 
 
 def _parse_namespace(text: str, namespace: str) -> dict[str, dict]:
-    doc = yaml.safe_load(text) or {}
-    return {g["name"]: normalize_group(g) for g in doc.get(namespace) or [] if isinstance(g, dict)}
+    try:
+        doc = yaml.safe_load(text) or {}
+    except yaml.YAMLError:
+        doc = None
+    if not isinstance(doc, dict):
+        raise DashgenError(f"namespace {namespace!r}: unexpected answer, not a YAML mapping of rule groups")
+    return {g["name"]: normalize_group(g) for g in doc.get(namespace) or [] if isinstance(g, dict) and g.get("name")}
 
 
 class ConvertRuleGroups:

@@ -446,6 +446,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self.send(int(fault), f"<html><body><h1>{fault} Bad Gateway</h1></body></html>", "text/html")
             elif fault == "503":
                 return self.send(503, "<html><head><title>Grafana is loading</title></head><body>Grafana is loading...</body></html>", "text/html")
+            elif fault == "html200":  # a captive portal or misrouted proxy answering for Grafana
+                return self.send(200, "<html><body>Sign in to the proxy</body></html>", "text/html")
             elif fault == "echo500":
                 echo = {"message": "Internal Server Error", "error": f"request was {method} {self.path} "
                         f"headers={json.dumps(headers)} body={raw.decode('utf-8', 'replace')}"}
