@@ -1,0 +1,190 @@
+"""Metric catalog: selectors name declared metrics and labels; histograms and counters used right.
+
+Series written by the project's recording rules are accepted as metrics (any label) and
+count as gauges: their rates are already taken.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+import promql_parser as pp
+
+from generator.catalog import CATALOG, COUNTER, GAUGE, HISTOGRAM, SUFFIXES
+from generator.checks import check
+from generator.checks.exprs import (RANGE_FUNCTIONS, func_name, matchers, metric_name, op_text, parsed,
+                                    selectors, unwrap, walk)
+
+
+def _composite_base(name: str):
+    """The histogram or summary whose base name this is (they expose only suffixed series)."""
+    m = CATALOG.metrics.get(name)
+    return m if m is not None and m.type in SUFFIXES else None
+
+
+def _keeps_le(agg: pp.AggregateExpr) -> bool:
+    mod = agg.modifier
+    if mod is None:
+        return False
+    labels = list(mod.labels or [])
+    if mod.type == pp.AggModifierType.By:
+        return "le" in labels
+    return "le" not in labels
+
+
+@check("catalog/unknown-metric")
+def unknown_metric(project):
+    """Every selector names a metric declared in the catalog (or a recorded series)."""
+    known = set(CATALOG.series_names()) | project.recorded
+    for q, ast in parsed(project):
+        for vs, _parents in selectors(ast):
+            name = metric_name(vs)
+            if name is None:
+                yield q.loc, (f"selector {vs} has no literal metric name; match __name__ exactly "
+                              "(regex name selectors also catch _created series, metrics.md §13.12)")
+                continue
+            if name in known or _composite_base(name):
+                continue
+            near = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f"; did you mean {near[0]}?" if near else ""
+            yield q.loc, f"metric {name} is not in the metric catalog (generator/catalog.py){hint}"
+
+
+@check("catalog/unknown-label")
+def unknown_label(project):
+    """Every label matcher names a label the selected metric has."""
+    for q, ast in parsed(project):
+        for vs, _parents in selectors(ast):
+            name = metric_name(vs)
+            hit = CATALOG.lookup(name) if name else None
+            if hit is None:
+                continue
+            metric, labels = hit
+            for m in matchers(vs):
+                if m.name in labels:
+                    continue
+                if m.name == "le":
+                    continue  # reported by catalog/histogram-series
+                yield q.loc, (f"{name} has no label {m.name!r} (it has: {', '.join(labels)}); "
+                              f"matcher {m.name}{op_text(m)}\"{m.value}\"")
+
+
+@check("catalog/histogram-series")
+def histogram_series(project):
+    """Histograms are queried as _bucket (with le), _sum and _count; le appears only on _bucket."""
+    for q, ast in parsed(project):
+        for vs, parents in selectors(ast):
+            name = metric_name(vs)
+            if not name:
+                continue
+            base = _composite_base(name)
+            if base is not None:
+                suffixes = ", ".join(name + s for s in SUFFIXES[base.type])
+                yield q.loc, f"{name} is a {base.type}: it exposes only {suffixes}"
+                continue
+            hit = CATALOG.lookup(name)
+            if hit is None:
+                continue
+            metric, labels = hit
+            has_le = any(m.name == "le" for m in matchers(vs))
+            if has_le and "le" not in labels:
+                yield q.loc, (f"le is a label of histogram _bucket series only; {name} has none "
+                              f"({metric.type} {metric.name})")
+                continue
+            if metric.type == HISTOGRAM and name.endswith("_bucket") and not has_le:
+                if any(func_name(p) == "histogram_quantile" for p in parents):
+                    continue
+                agg = next((p for p in reversed(parents) if isinstance(p, pp.AggregateExpr)), None)
+                if agg is not None and not _keeps_le(agg):
+                    yield q.loc, (f"{agg.op} over {name} without `by (le)` adds up every bucket: keep le, "
+                                  "or select one bucket with an le matcher")
+
+
+@check("catalog/le-bound")
+def le_bound(project):
+    """A bucket filter (le="...") names a bucket bound the histogram declares, spelled as exposed."""
+    for q, ast in parsed(project):
+        for vs, _parents in selectors(ast):
+            name = metric_name(vs)
+            hit = CATALOG.lookup(name) if name else None
+            if hit is None or not name.endswith("_bucket"):
+                continue
+            metric = hit[0]
+            for m in matchers(vs):
+                if m.name != "le":
+                    continue
+                bounds = metric.le_values
+                if m.op == pp.MatchOp.Equal and m.value not in bounds:
+                    yield q.loc, (f'le="{m.value}" is not a bucket bound of {metric.name} '
+                                  f"(bounds: {', '.join(bounds)}; Python writes 1.0, not 1)")
+                elif m.op == pp.MatchOp.Re:
+                    try:
+                        rx = re.compile(m.value)
+                    except re.error as exc:
+                        yield q.loc, f'le=~"{m.value}" is not a valid regular expression: {exc}'
+                        continue
+                    if not any(rx.fullmatch(b) for b in bounds):
+                        yield q.loc, (f'le=~"{m.value}" matches no bucket bound of {metric.name} '
+                                      f"(bounds: {', '.join(bounds)})")
+
+
+def _series_kind(project, name: str) -> str | None:
+    """'counter', 'gauge', 'recorded' or None (unknown: another check reports it)."""
+    if name in project.recorded:
+        return "recorded"
+    hit = CATALOG.lookup(name)
+    if hit is None:
+        return None
+    metric = hit[0]
+    if metric.type == COUNTER or metric.type in SUFFIXES:
+        return "counter"  # histogram and summary series (_bucket, _sum, _count) are counters
+    return GAUGE if metric.type == GAUGE else metric.type
+
+
+@check("catalog/rate-on-gauge")
+def rate_on_gauge(project):
+    """rate(), irate() and increase() only take counters (histogram series included), never a gauge."""
+    for q, ast in parsed(project):
+        for node, _parents in walk(ast):
+            fn = func_name(node)
+            if fn not in RANGE_FUNCTIONS or not node.args:
+                continue
+            arg = unwrap(node.args[0])
+            if isinstance(arg, pp.MatrixSelector):
+                inner = [arg.vector_selector]
+            elif isinstance(arg, pp.SubqueryExpr) and isinstance(unwrap(arg.expr), pp.VectorSelector):
+                inner = [unwrap(arg.expr)]
+            else:
+                continue
+            for vs in inner:
+                name = metric_name(vs)
+                kind = _series_kind(project, name) if name else None
+                if kind == GAUGE:
+                    yield q.loc, (f"{fn}() of {name}, a gauge: rates only make sense on counters; "
+                                  "use deriv(), delta() or *_over_time() (metrics.md §13.1)")
+                elif kind == "recorded":
+                    yield q.loc, (f"{fn}() of {name}, a recorded series (already a rate or ratio, so a "
+                                  "gauge): query it directly")
+
+
+@check("catalog/histogram-quantile")
+def histogram_quantile(project):
+    """histogram_quantile() takes rate()d _bucket series aggregated with le kept (metrics.md §13.3)."""
+    for q, ast in parsed(project):
+        for node, _parents in walk(ast):
+            if func_name(node) != "histogram_quantile" or len(node.args) < 2:
+                continue
+            arg = unwrap(node.args[1])
+            for vs, parents in selectors(arg):
+                name = metric_name(vs)
+                if not name or name in project.recorded:
+                    continue
+                if not name.endswith("_bucket"):
+                    yield q.loc, f"histogram_quantile() over {name}: it needs _bucket series"
+                elif not any(func_name(p) in RANGE_FUNCTIONS for p in parents):
+                    yield q.loc, (f"histogram_quantile() over raw {name}: take rate() of the buckets first "
+                                  "(cumulative counts since start otherwise)")
+            agg = next((n for n, _p in walk(arg) if isinstance(n, pp.AggregateExpr)), None)
+            if agg is not None and not _keeps_le(agg):
+                yield q.loc, f"histogram_quantile() over {agg.op}(...) that drops le: write {agg.op} by (le, ...)"

@@ -1,0 +1,164 @@
+"""promtool: `check rules` on the rule files as rendered, `test rules` on the project's rule tests.
+
+The rule files are written from the loaded groups into a temporary folder, with the same
+names as under rendered/alerts/, and the tests (`tests/rules/*.test.yaml`, which name
+their rule files by base name) are copied beside them, so both promtool runs see exactly
+what `dashgen render` would write. The two runs go in parallel.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from generator import rules
+from generator.checks import WARNING, Location, check
+from generator.errors import ConfigError
+
+TEST_GLOB = "*.test.yaml"
+TIMEOUT = 60
+
+
+def promtool_path(project) -> str:
+    path = project.promtool or shutil.which("promtool")
+    if not path:
+        raise ConfigError("promtool is not installed: install Debian's 'prometheus' package "
+                          "(`make tools` does it as root), or leave out the promtool/ checks")
+    return path
+
+
+def rule_file_name(group) -> str:
+    return f"{group.name}.rules.yaml"
+
+
+def test_files(project) -> list[Path]:
+    d = project.tests_dir
+    return sorted(d.glob(TEST_GLOB)) if d is not None and d.is_dir() else []
+
+
+def _run(project) -> dict:
+    """Both promtool runs, once per project: {'check': (rc, out), 'test': (rc, out) or None}."""
+    if "promtool" in project._cache:
+        return project._cache["promtool"]
+    binary = promtool_path(project)
+    results: dict = {"check": None, "test": None}
+    with tempfile.TemporaryDirectory(prefix="dashgen-check-") as tmp:
+        folder = Path(tmp)
+        names = []
+        for _rel, g in project.groups:
+            name = rule_file_name(g)
+            (folder / name).write_text(rules.dumps(rules.group_document(project.cfg, g)), encoding="utf-8")
+            names.append(name)
+        tests = []
+        for t in test_files(project):
+            shutil.copyfile(t, folder / t.name)
+            tests.append(t.name)
+        procs = {}
+        if names:
+            procs["check"] = subprocess.Popen([binary, "check", "rules", *names], cwd=folder,
+                                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if tests:
+            procs["test"] = subprocess.Popen([binary, "test", "rules", *tests], cwd=folder,
+                                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for key, proc in procs.items():
+            try:
+                out, _ = proc.communicate(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, _ = proc.communicate()
+                out = f"promtool timed out after {TIMEOUT} s\n{out}"
+                proc.returncode = proc.returncode or 1
+            results[key] = (proc.returncode, out.replace(str(folder) + "/", ""))
+    project._cache["promtool"] = results
+    return results
+
+
+def _sections(output: str, marker: str) -> dict[str, str]:
+    """promtool's output split per file, by its 'Checking X' / 'Unit Testing: X' headers."""
+    out: dict[str, list[str]] = {}
+    current = ""
+    for line in output.splitlines():
+        if line.startswith(marker):
+            current = line[len(marker):].strip()
+            out.setdefault(current, [])
+        else:
+            out.setdefault(current, []).append(line)
+    return {k: "\n".join(v).strip() for k, v in out.items()}
+
+
+@check("promtool/check-rules")
+def check_rules(project):
+    """`promtool check rules` accepts every rule file as rendered."""
+    result = _run(project)["check"]
+    if result is None or result[0] == 0:
+        return
+    rc, output = result
+    by_file = {rule_file_name(g): (rel, g) for rel, g in project.groups}
+    sections = _sections(output, "Checking ")
+    reported = False
+    for name, text in sections.items():
+        if name in by_file and ("FAILED" in text or "error" in text.lower()):
+            rel, g = by_file[name]
+            yield Location(file=rel, group=g.name), f"promtool check rules rejects {name}: {' '.join(text.split())}"
+            reported = True
+    if not reported:
+        yield Location(), f"promtool check rules failed (exit {rc}): {' '.join(output.split())[:2000]}"
+
+
+@check("promtool/test-rules")
+def test_rules(project):
+    """`promtool test rules` passes every rule unit test under tests/rules/."""
+    result = _run(project)["test"]
+    if result is None or result[0] == 0:
+        return
+    rc, output = result
+    sections = _sections(output, "Unit Testing:")
+    reported = False
+    for name, text in sections.items():
+        if name and "FAILED" in text:
+            yield Location(file=f"tests/rules/{name}"), f"promtool test rules fails:\n{text}"
+            reported = True
+    if not reported:
+        yield Location(file="tests/rules/"), f"promtool test rules failed (exit {rc}):\n{output.strip()[:4000]}"
+
+
+def _load_tests(project):
+    for path in test_files(project):
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            yield path, None, str(exc)
+            continue
+        yield path, doc, None
+
+
+@check("promtool/test-coverage")
+def test_coverage(project):
+    """Every alert has a rule unit test where it fires and one where it stays silent."""
+    alerts = [(rel, g, a) for rel, g, a in project.alerts()]
+    if not alerts:
+        return
+    if not test_files(project):
+        yield (Location(file="tests/rules/"), f"no rule unit tests ({TEST_GLOB}) under "
+               f"{project.tests_dir}: nothing proves the alerts fire", WARNING)
+        return
+    fires: set[str] = set()
+    silent: set[str] = set()
+    for path, doc, error in _load_tests(project):
+        if error:
+            yield Location(file=f"tests/rules/{path.name}"), f"not valid YAML: {error}"
+            continue
+        for test in doc.get("tests") or []:
+            for case in test.get("alert_rule_test") or []:
+                name = case.get("alertname")
+                (fires if case.get("exp_alerts") else silent).add(name)
+    for rel, g, a in alerts:
+        loc = Location(file=rel, group=g.name, rule=a.name)
+        if a.name not in fires:
+            yield loc, "no rule unit test shows this alert firing (alert_rule_test with exp_alerts)"
+        if a.name not in silent:
+            yield loc, "no rule unit test shows this alert silent (alert_rule_test with empty exp_alerts)"

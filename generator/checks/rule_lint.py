@@ -1,0 +1,152 @@
+"""Rule lint: names, severities, annotations, runbooks, `for` from the config, group size, records."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import fields
+
+from generator.checks import WARNING, Location, check
+from generator.config import Thresholds
+from generator.durations import duration
+from generator.errors import DefinitionError
+from generator.rules import SEVERITIES, rule_document, runbook_url
+
+ALERT_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+MAX_ALERT_NAME = 40
+MAX_RULES_PER_GROUP = 20
+#: level:metric:operations (Prometheus naming practice; metrics.md §12).
+RECORD_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_]+(?::[a-zA-Z0-9_]+)*$")
+REQUIRED_ANNOTATIONS = ("summary", "description", "runbook_url")
+NO_FOR = ("", "0", "0s", "0m", None)
+
+
+def _loc(rel, g, name) -> Location:
+    return Location(file=rel, group=g.name, rule=name)
+
+
+@check("rule/alert-name")
+def alert_name(project):
+    """Alert names are CamelCase ([A-Z][A-Za-z0-9]*), at most 40 characters."""
+    for rel, g, a in project.alerts():
+        if not ALERT_NAME.match(a.name or ""):
+            yield _loc(rel, g, a.name), f"alert name {a.name!r} is not CamelCase (like HighErrorRate)"
+        elif len(a.name) > MAX_ALERT_NAME:
+            yield _loc(rel, g, a.name), f"alert name has {len(a.name)} characters (at most {MAX_ALERT_NAME})"
+
+
+@check("rule/severity")
+def severity(project):
+    """Every alert has a severity label: critical, warning or info."""
+    for rel, g, a in project.alerts():
+        doc = rule_document(project.cfg, a)
+        value = (doc.get("labels") or {}).get("severity")
+        if not value:
+            yield _loc(rel, g, a.name), "alert has no severity (critical, warning or info)"
+        elif value not in SEVERITIES:
+            yield _loc(rel, g, a.name), f"severity {value!r} is not one of {', '.join(SEVERITIES)}"
+
+
+@check("rule/annotations")
+def annotations(project):
+    """Every alert carries summary, description and runbook_url annotations, none of them empty."""
+    for rel, g, a in project.alerts():
+        ann = rule_document(project.cfg, a).get("annotations") or {}
+        for key in REQUIRED_ANNOTATIONS:
+            if not str(ann.get(key) or "").strip():
+                yield _loc(rel, g, a.name), f"alert has no {key} annotation"
+
+
+@check("rule/summary-style", severity=WARNING)
+def summary_style(project):
+    """A summary is one static sentence: capitalised, ending in a period, no template variables."""
+    for rel, g, a in project.alerts():
+        s = (a.summary or "").strip()
+        if not s:
+            continue  # rule/annotations reports it
+        if not s[0].isupper() or not s.endswith("."):
+            yield _loc(rel, g, a.name), f"summary {s!r} should be a capitalised sentence ending in a period"
+        if "{{" in s:
+            yield _loc(rel, g, a.name), "summary uses a template; put values in the description"
+
+
+@check("rule/runbook")
+def runbook(project):
+    """Every alert has runbook steps, and its runbook_url points at its section of the runbooks page."""
+    for rel, g, a in project.alerts():
+        expected = runbook_url(project.cfg, a)
+        got = (rule_document(project.cfg, a).get("annotations") or {}).get("runbook_url")
+        if not (a.runbook or "").strip():
+            yield _loc(rel, g, a.name), (f"alert has no runbook steps: its runbook_url ({expected}) would open "
+                                         "an empty section; write Alert(runbook=...)")
+        if got and got != expected:
+            yield _loc(rel, g, a.name), f"runbook_url {got!r} is not the alert's section {expected!r}"
+
+
+def _for_fields() -> list[str]:
+    return [f.name for f in fields(Thresholds) if f.name.endswith("_for") and f.type in (str, "str")]
+
+
+def _perturbed(cfg):
+    """The config with every Thresholds *_for duration moved to a unique odd value."""
+    changes, sentinel = {}, {}
+    for i, name in enumerate(_for_fields()):
+        value = duration(3 * 3600 + 17 * 60 + 7 * i + 1)  # e.g. 3h17m1s: nobody writes that by hand
+        changes[name] = value
+        sentinel[value] = name
+    return cfg.with_thresholds(**changes), sentinel
+
+
+@check("rule/for-config")
+def for_from_config(project):
+    """Every alert's `for` is a Thresholds *_for field of the config, never a literal in the rule."""
+    from generator.loader import load
+
+    with_for = [(rel, g, a) for rel, g, a in project.alerts() if a.for_ not in NO_FOR]
+    if not with_for:
+        return
+    moved_cfg, sentinel = _perturbed(project.cfg)
+    try:
+        moved = load(project.root, moved_cfg)
+    except DefinitionError as exc:
+        yield Location(file=exc.module), f"cannot rebuild the rules with changed *_for durations: {exc.cause}", WARNING
+        return
+    moved_for = {(g.name, a.name): a.for_ for _rel, g in moved.groups for a in g.alerts}
+    for rel, g, a in with_for:
+        other = moved_for.get((g.name, a.name))
+        if other in sentinel:
+            continue
+        if other == a.for_:
+            yield _loc(rel, g, a.name), (f"for: {a.for_} is written into the rule: read it from a "
+                                         "cfg.thresholds.*_for field")
+        else:
+            yield _loc(rel, g, a.name), (f"for: {a.for_} is computed, not a cfg.thresholds.*_for field "
+                                         f"(with changed fields it became {other!r})")
+
+
+@check("rule/group-size")
+def group_size(project):
+    """A rule group holds at most 20 rules (mixtool; large groups evaluate late)."""
+    for rel, g in project.groups:
+        if len(g.rules) > MAX_RULES_PER_GROUP:
+            yield Location(file=rel, group=g.name), (f"group has {len(g.rules)} rules; split it "
+                                                     f"(at most {MAX_RULES_PER_GROUP})")
+
+
+@check("rule/duplicate-alert")
+def duplicate_alert(project):
+    """No two alerts share a name across all groups (alertname identifies the page and the runbook)."""
+    seen: dict[str, str] = {}
+    for rel, g, a in project.alerts():
+        if a.name in seen:
+            yield _loc(rel, g, a.name), f"alert {a.name} is also defined in {seen[a.name]}"
+        else:
+            seen[a.name] = f"{rel} (group {g.name})"
+
+
+@check("rule/record-name")
+def record_name(project):
+    """Recording rules are named level:metric:operations."""
+    for rel, g, r in project.records():
+        if not RECORD_NAME.match(r.record or ""):
+            yield _loc(rel, g, r.record), (f"record name {r.record!r} is not level:metric:operations "
+                                           "(like job:http_requests:rate5m)")
