@@ -86,7 +86,7 @@ def risk(cfg: Config):
                      "percentunit", p.neutral(), w=9, min=0),
         p.heatmap("Risk score distribution", "How many analyses fell in each score bucket (0.1 wide) per "
                   "interval. Healthy: a stable shape.",
-                  p.target(f"sum by (le) (increase({C.sel('risk_score_distribution_bucket')}[$__interval]))",
+                  p.target(f"sum by (le) (increase({C.sel('risk_score_distribution_bucket')}[{RATE}]))",
                            "{{le}}", fmt="heatmap"),
                   "none", w=24),
     ]
