@@ -128,7 +128,7 @@ def check_cmd(ctx: Context, fmt: str, schema_dir: Path | None, exclusions: Path 
         for f in report.findings:
             click.echo(str(f))
         click.echo(f"{len(report.checks)} checks: {errors} errors, {warnings} warnings, "
-                   f"{len(report.excluded)} excluded.", err=bool(report.findings))
+                   f"{len(report.excluded)} excluded.")
     sys.exit(EXIT_FAIL if errors else EXIT_OK)
 
 

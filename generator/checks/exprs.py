@@ -134,8 +134,11 @@ def matchers(vs: pp.VectorSelector) -> list:
 
 
 def op_text(m) -> str:
-    return {pp.MatchOp.Equal: "=", pp.MatchOp.NotEqual: "!=", pp.MatchOp.Re: "=~",
-            pp.MatchOp.NotRe: "!~"}.get(m.op, str(m.op))
+    for op, text in ((pp.MatchOp.Equal, "="), (pp.MatchOp.NotEqual, "!="), (pp.MatchOp.Re, "=~"),
+                     (pp.MatchOp.NotRe, "!~")):
+        if m.op == op:
+            return text
+    return str(m.op)
 
 
 def unwrap(node):

@@ -163,8 +163,8 @@ def test_coverage(project):
     if not alerts:
         return
     if not test_files(project):
-        yield (Location(file="tests/rules/"), f"no rule unit tests ({TEST_GLOB}) under "
-               f"{project.tests_dir}: nothing proves the alerts fire", WARNING)
+        yield (Location(file="tests/rules/"), f"no rule unit tests ({TEST_GLOB}): nothing proves "
+               f"that the {len(alerts)} alerts fire", WARNING)
         return
     fires: set[str] = set()
     silent: set[str] = set()
