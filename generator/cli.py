@@ -110,6 +110,8 @@ def check_cmd(ctx: Context, fmt: str, schema_dir: Path | None, exclusions: Path 
         if list_checks:
             for c in checks.select(None):
                 click.echo(f"{c.name:30} {c.severity:8} {c.doc}")
+            for name, doc in checks.META_CHECKS.items():
+                click.echo(f"{name:30} {'error':8} {doc}")
             return
         report = checks.run_report(ctx.root, only=only or None, exclusions_file=exclusions,
                                    schema_dir=checks.find_schema_dir(schema_dir))

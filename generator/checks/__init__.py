@@ -184,6 +184,11 @@ def select(names: Iterable[str] | None) -> list[Check]:
 
 
 LOAD_CHECK = "definitions/load"
+#: Findings that come from the machinery rather than from a registered check.
+META_CHECKS = {
+    LOAD_CHECK: "Every module under dashboards/ and alerts/ imports and builds (nothing else runs if one fails).",
+    "exclusions/unused": "Every exclusion in dashgen-check.toml still matches a finding of a check that ran.",
+}
 
 
 def find_schema_dir(explicit: Path | None = None) -> Path | None:
