@@ -134,11 +134,26 @@ class Selectors:
 
 
 @dataclass(frozen=True)
+class Notifications:
+    """Where alerts go (seed §8 "Action" column, seed §3 escalation). Secrets are never here:
+    only the names of the environment variables that hold them (DESIGN.md)."""
+
+    slack_webhook_env: str = "SLACK_WEBHOOK_URL"  # seed §6: the app's Slack webhook
+    email_addresses_env: str = "RAYMONTOLOGY_ALERT_EMAILS"  # seed §3: e-mail at once
+    sms_webhook_env: str = "RAYMONTOLOGY_SMS_WEBHOOK_URL"  # seed §8 ServiceDown: SMS (paid plans)
+    critical_group_wait: str = "0s"  # seed §3 escalation: e-mail at 0 min
+    warning_group_wait: str = "5m"  # seed §3 escalation: Slack joins at 5 min
+    critical_repeat_interval: str = "15m"  # seed §3 escalation: SMS step at 15 min; remind as often
+    warning_repeat_interval: str = "4h"  # warnings are "monitor" (seed §8): a reminder per half day
+
+
+@dataclass(frozen=True)
 class Config:
     jobs: Jobs = field(default_factory=Jobs)
     plan: Plan = field(default_factory=Plan)
     thresholds: Thresholds = field(default_factory=Thresholds)
     selectors: Selectors = field(default_factory=Selectors)
+    notifications: Notifications = field(default_factory=Notifications)
     #: Rules and annotations link here; dashboards never hard-code it.
     grafana_url: str = "https://raymontology.grafana.net"
     #: runbook_url = <base>#<alertname lower-case>; rendered/docs/runbooks.md holds the anchors.
