@@ -206,7 +206,8 @@ def run_report(root: Path, cfg: Config = DEFAULT, *, only: Iterable[str] | None 
     from generator.checks import exclusions as excl
 
     chosen = select(only)
-    rules = excl.load_exclusions(exclusions_file if exclusions_file is not None else root / excl.DEFAULT_FILE)
+    exclusions_file = exclusions_file if exclusions_file is not None else root / excl.DEFAULT_FILE
+    rules = excl.load_exclusions(exclusions_file)
     try:
         project = load_project(root, cfg, schema_dir=schema_dir, promtool=promtool,
                                tests_dir=tests_dir if tests_dir is not None else root / "tests" / "rules")
@@ -222,7 +223,8 @@ def run_report(root: Path, cfg: Config = DEFAULT, *, only: Iterable[str] | None 
         except Exception as exc:  # a crashing check must not hide the others' findings
             raw.append(Finding(c.name, ERROR, Location(), f"the check itself failed: {type(exc).__name__}: {exc}"))
     raw = list(dict.fromkeys(raw))  # one finding per distinct (check, location, message)
-    kept, excluded, unused = excl.apply(rules, raw, [c.name for c in chosen])
+    source = exclusions_file.name if exclusions_file.parent == root else str(exclusions_file)
+    kept, excluded, unused = excl.apply(rules, raw, [c.name for c in chosen], source)
     return Report(kept + unused, excluded, [c.name for c in chosen])
 
 

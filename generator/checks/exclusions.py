@@ -76,9 +76,9 @@ def load_exclusions(path: Path) -> list[Exclusion]:
     return out
 
 
-def apply(exclusions: list[Exclusion], findings: list, ran: list[str]):
+def apply(exclusions: list[Exclusion], findings: list, ran: list[str], source: str = DEFAULT_FILE):
     """(kept, excluded, unused-exclusion findings). Only exclusions for checks that ran can be unused."""
-    from generator.checks import WARNING, ERROR, Finding, Location  # noqa: F401
+    from generator.checks import ERROR, Finding, Location
 
     used: set[int] = set()
     kept, excluded = [], []
@@ -90,7 +90,7 @@ def apply(exclusions: list[Exclusion], findings: list, ran: list[str]):
             used.add(hit.index)
             excluded.append(f)
     unused = [
-        Finding(UNUSED_CHECK, ERROR, Location(file=DEFAULT_FILE),
+        Finding(UNUSED_CHECK, ERROR, Location(file=source),
                 f"{e.describe()} matches no finding any more: remove it")
         for e in exclusions
         if e.index not in used and any(fnmatch.fnmatchcase(name, e.check) for name in ran)
