@@ -6,8 +6,6 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
-
 from checks_fixtures import ROOT, cli, findings, project, real_dashboard
 from generator.checks import CHECKS, run_report, select
 from generator.config import DEFAULT

@@ -151,10 +151,6 @@ def func_name(node) -> str | None:
     return node.func.name if isinstance(node, pp.Call) else None
 
 
-def seconds(td: timedelta) -> float:
-    return td.total_seconds()
-
-
 def window_text(td: timedelta) -> str:
     """A range as the dashboard author wrote it: the macro's name when a macro produced it."""
     s = td.total_seconds()
