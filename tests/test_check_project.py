@@ -115,6 +115,17 @@ def test_the_real_rules_read_for_from_the_config():
     assert run_report(ROOT, only=["rule/for-config"]).findings == []
 
 
+def test_a_hard_coded_alert_threshold_is_caught(project):
+    path = project / "alerts" / "resources.py"
+    text = path.read_text()
+    assert "> {t.cpu_alert:g}" in text
+    path.write_text(text.replace("> {t.cpu_alert:g}", "> 0.8"))
+    report = run_report(project, only=["rule/threshold-config"])
+    assert [(f.location.rule, f.check) for f in report.findings] == [("HighCPUUsage", "rule/threshold-config")]
+    assert "0.8" in report.findings[0].message
+    assert run_report(ROOT, only=["rule/threshold-config"]).findings == []
+
+
 # --- promtool -----------------------------------------------------------------------------------
 
 

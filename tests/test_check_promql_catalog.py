@@ -42,6 +42,14 @@ RULE_CASES = [
     ("catalog/rate-on-gauge", "rate(pg_stat_database_deadlocks[5m])", 0),  # a counter without _total
     ("catalog/rate-on-gauge", "rate(http_request_duration_seconds_bucket[5m])", 0),
     ("catalog/rate-on-gauge", "deriv(pg_database_size_bytes[1h])", 0),
+    ("catalog/raw-counter", "sum(http_requests_total)", 1),
+    ("catalog/raw-counter", "risk_score_distribution_count > 5", 1),
+    ("catalog/raw-counter", "sum(increase(http_requests_total[1h]))", 0),
+    ("catalog/raw-counter", "absent(http_requests_total)", 0),
+    ("catalog/raw-counter", "count(http_requests_total)", 0),
+    ("catalog/raw-counter", "resets(process_cpu_seconds_total[1h])", 0),
+    ("catalog/raw-counter", "raymontology:http_requests:rate5m > 1", 0),
+    ("catalog/raw-counter", 'up == 0', 0),
     ("catalog/histogram-quantile",
      "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_highr_seconds_bucket[5m])))", 0),
     ("catalog/histogram-quantile",
@@ -69,7 +77,7 @@ def test_rule_expressions(check, expr, count):
 def test_the_real_recording_rules_are_clean():
     proj = project()
     for name in ("promql/parse", "catalog/unknown-metric", "catalog/unknown-label", "catalog/histogram-series",
-                 "catalog/rate-on-gauge", "catalog/histogram-quantile"):
+                 "catalog/rate-on-gauge", "catalog/histogram-quantile", "catalog/raw-counter"):
         assert findings(name, proj) == []
 
 

@@ -168,6 +168,27 @@ def rate_on_gauge(project):
                                   "gauge): query it directly")
 
 
+#: Functions and aggregations under which a raw counter (or histogram series) makes sense.
+COUNTER_SAFE_CALLS = RANGE_FUNCTIONS | {"resets", "absent", "absent_over_time", "present_over_time", "timestamp"}
+COUNTER_SAFE_AGGREGATIONS = {"count", "group"}
+
+
+@check("catalog/raw-counter")
+def raw_counter(project):
+    """Counters are read through rate(), irate() or increase(), never plotted or compared raw (metrics.md §13.8)."""
+    for q, ast in parsed(project):
+        for vs, parents in selectors(ast):
+            name = metric_name(vs)
+            if not name or _series_kind(project, name) != "counter":
+                continue
+            if any(func_name(p) in COUNTER_SAFE_CALLS for p in parents):
+                continue
+            if any(isinstance(p, pp.AggregateExpr) and str(p.op) in COUNTER_SAFE_AGGREGATIONS for p in parents):
+                continue
+            yield q.loc, (f"{name} is a counter used raw: it only grows and resets on restart; "
+                          "take rate() or increase() over a window")
+
+
 @check("catalog/histogram-quantile")
 def histogram_quantile(project):
     """histogram_quantile() takes rate()d _bucket series aggregated with le kept (metrics.md §13.3)."""

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import fields
+from dataclasses import fields, replace
 
 from generator.checks import WARNING, Location, check
 from generator.config import Thresholds
 from generator.durations import duration
 from generator.errors import DefinitionError
-from generator.rules import SEVERITIES, rule_document, runbook_url
+from generator.rules import SEVERITIES, RuleGroup, rule_document, runbook_url
 
 ALERT_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 MAX_ALERT_NAME = 40
@@ -96,21 +96,37 @@ def _perturbed(cfg):
     return cfg.with_thresholds(**changes), sentinel
 
 
+def _alerts_with(project, cfg) -> dict:
+    """{(group, alert name): Alert} built from the project's alert modules with `cfg`.
+
+    Only alerts/ is rebuilt: dashboards may refuse an odd config (a threshold that is not
+    a bucket bound) and are not what these checks compare. DefinitionError propagates.
+    """
+    from generator.loader import _call_build, module_files  # the loader's per-module build
+
+    out = {}
+    for path in module_files(project.root, "alerts"):
+        _rel, built = _call_build(project.root, "alerts", path, cfg)
+        groups = [built] if isinstance(built, RuleGroup) else built if isinstance(built, (list, tuple)) else []
+        for g in groups:
+            if isinstance(g, RuleGroup):
+                out.update({(g.name, a.name): a for a in g.alerts})
+    return out
+
+
 @check("rule/for-config")
 def for_from_config(project):
     """Every alert's `for` is a Thresholds *_for field of the config, never a literal in the rule."""
-    from generator.loader import load
-
     with_for = [(rel, g, a) for rel, g, a in project.alerts() if a.for_ not in NO_FOR]
     if not with_for:
         return
     moved_cfg, sentinel = _perturbed(project.cfg)
     try:
-        moved = load(project.root, moved_cfg)
+        moved = _alerts_with(project, moved_cfg)
     except DefinitionError as exc:
         yield Location(file=exc.module), f"cannot rebuild the rules with changed *_for durations: {exc.cause}", WARNING
         return
-    moved_for = {(g.name, a.name): a.for_ for _rel, g in moved.groups for a in g.alerts}
+    moved_for = {key: a.for_ for key, a in moved.items()}
     for rel, g, a in with_for:
         other = moved_for.get((g.name, a.name))
         if other in sentinel:
@@ -121,6 +137,64 @@ def for_from_config(project):
         else:
             yield _loc(rel, g, a.name), (f"for: {a.for_} is computed, not a cfg.thresholds.*_for field "
                                          f"(with changed fields it became {other!r})")
+
+
+def _number_fields():
+    return [f.name for f in fields(Thresholds) if f.type in (int, float, "int", "float")]
+
+
+def _moved_numbers(cfg):
+    """The config with every numeric threshold and plan limit moved (ints stay whole)."""
+    changes = {}
+    for name in _number_fields():
+        v = getattr(cfg.thresholds, name)
+        changes[name] = v + 7 if isinstance(v, int) else v * 1.0371 + 0.0013
+    moved = cfg.with_thresholds(**changes)
+    plan = replace(cfg.plan, memory_limit_bytes=cfg.plan.memory_limit_bytes + 4096,
+                   cpu_limit_cores=cfg.plan.cpu_limit_cores * 1.5)
+    return replace(moved, plan=plan)
+
+
+#: Comparison results that are part of the question, not a threshold: "is it down?", "is it set?".
+TRIVIAL_BOUNDS = (0.0, 1.0)
+
+
+def _comparison_numbers(expr: str) -> list[float] | None:
+    import promql_parser as pp
+
+    from generator.checks.exprs import walk
+
+    try:
+        ast = pp.parse(expr)
+    except Exception:
+        return None  # promql/parse reports it
+    out = []
+    for node, _p in walk(ast):
+        if isinstance(node, pp.BinaryExpr) and str(node.op) in ("==", "!=", ">", "<", ">=", "<="):
+            for side in (node.lhs, node.rhs):
+                if isinstance(side, pp.NumberLiteral):
+                    out.append(float(side.val))
+    return out
+
+
+@check("rule/threshold-config")
+def threshold_from_config(project):
+    """Every number an alert compares against comes from the config (0 and 1 aside): it moves when the config does."""
+    try:
+        moved = _alerts_with(project, _moved_numbers(project.cfg))
+    except DefinitionError as exc:
+        yield Location(file=exc.module), f"cannot rebuild the rules with changed thresholds: {exc.cause}", WARNING
+        return
+    for rel, g, a in project.alerts():
+        before = _comparison_numbers(a.expr)
+        other = moved.get((g.name, a.name))
+        after = _comparison_numbers(other.expr) if other is not None else None
+        if before is None or after is None or len(before) != len(after):
+            continue
+        for old, new in zip(before, after):
+            if old == new and old not in TRIVIAL_BOUNDS:
+                yield _loc(rel, g, a.name), (f"the comparison with {old:g} is written into the rule: take the "
+                                             "number from cfg.thresholds so panels and alerts move together")
 
 
 @check("rule/group-size")
