@@ -54,5 +54,5 @@ bench: $(STAMP) tools ## print timing figures
 
 docs: dashboards ## rendered/docs is written by `dashgen render`
 
-git-setup: ## make `git diff` show rendered/ semantically
-	@echo "not built yet" >&2; exit 2
+git-setup: $(STAMP) ## make `git diff` and `git log -p` show rendered/ semantically
+	@scripts/git-setup

@@ -137,6 +137,113 @@ def check_cmd(ctx: Context, fmt: str, schema_dir: Path | None, exclusions: Path 
 # --- diff, textconv (issue 6) -----------------------------------------------------------
 
 
+@main.command("diff")
+@click.option("--against", "ref", metavar="GITREF",
+              help="Compare with rendered/ as committed at GITREF (the default, with HEAD).")
+@click.option("--env", "env_name", metavar="ENV", help="Compare with what Grafana holds in ENV (needs GRAFANA_TOKEN).")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True,
+              help="markdown: a pull-request comment; json: for tools.")
+@click.option("--on-disk", is_flag=True,
+              help="Use the rendered/ files in the working tree as the new side instead of rendering the code.")
+@click.option("--preview", "preview_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Also write DIR/<uid>.svg, the layout before and after side by side, for each changed dashboard.")
+@pass_ctx
+def diff_cmd(ctx: Context, ref: str | None, env_name: str | None, fmt: str, on_disk: bool,
+             preview_dir: Path | None) -> None:
+    """Semantic diff of dashboards and alert rules; exit 1 when anything differs.
+
+    The new side is what the current code renders (edits not yet rendered included), or
+    rendered/ as it is on disk with --on-disk. The old side is rendered/ at GITREF
+    (--against, default HEAD) or the dashboards and rule groups in Grafana (--env).
+    Changes are named by dashboard, row and panel title, and by rule group and alert;
+    ids, versions and key order never show. Exit codes: 0 no differences, 1 differences,
+    2 usage or configuration error.
+    """
+    from generator import diff as differ
+    from generator import render as rendering
+
+    if ref and env_name:
+        fail("use either --against or --env, not both", EXIT_USAGE)
+    if preview_dir and env_name:
+        fail("--preview works with --against only", EXIT_USAGE)
+    try:
+        new = (differ.tree_from_dir(ctx.root / "rendered") if on_disk else rendering.render_project(ctx.root))
+        if env_name:
+            old, new, label = _remote_tree(ctx, env_name, new)
+        else:
+            ref = ref or "HEAD"
+            old = differ.tree_from_git(ctx.root, ref)
+            label = f"{ref} -> {'rendered/ on disk' if on_disk else 'working tree'}"
+        changes = differ.diff_trees(old, new)
+        stale = [] if on_disk else rendering.stale_files(new, ctx.root / "rendered")
+        if preview_dir:
+            from generator import preview
+
+            written = preview.write_comparisons(old, new, changes, preview_dir, before=ref,
+                                                 after="rendered/ on disk" if on_disk else "working tree")
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    except DashgenError as exc:
+        fail(str(exc))
+    if fmt == "markdown":
+        click.echo(differ.format_markdown(changes, title=f"dashgen diff ({label})"), nl=False)
+    else:
+        click.echo(differ.FORMATTERS[fmt](changes), nl=False)
+    if preview_dir:
+        for path in written:
+            click.echo(f"preview: {path}", err=True)
+    if stale:
+        click.echo(f"note: rendered/ on disk is not what the code renders ({len(stale)} files): "
+                   "run `make dashboards` and commit the result.", err=True)
+    sys.exit(EXIT_FAIL if changes else EXIT_OK)
+
+
+def _remote_tree(ctx: Context, env_name: str, local: dict) -> tuple[dict, dict, str]:
+    """(remote tree, local tree, label) for `diff --env`: the seam to the Grafana client."""
+    import json
+
+    try:
+        from generator.environments import load_environment
+        from generator.grafana.remote import fetch_remote_dashboards
+    except ImportError:
+        fail("diff --env needs the Grafana client (generator.grafana), which this build does not have", EXIT_USAGE)
+    env = load_environment(ctx.root, env_name)
+    dashboards = {p: v for p, v in local.items() if p.startswith("dashboards/") and p.endswith(".json")}
+    uids = [json.loads(v)["uid"] for v in dashboards.values()]
+    remote = {f"dashboards/{uid}.json": d for uid, d in fetch_remote_dashboards(env, uids).items()}
+    new = dict(dashboards)
+    try:
+        from generator.grafana.remote import fetch_remote_rule_groups
+        from generator.grafana.rulegroups import normalize_group
+    except ImportError:
+        pass  # dashboards only
+    else:
+        import yaml
+
+        for name, group in fetch_remote_rule_groups(env).items():
+            remote[f"alerts/{name}.rules.yaml"] = {"groups": [normalize_group(group)]}
+        for p, v in local.items():
+            if p.startswith("alerts/") and p.endswith(".rules.yaml"):
+                doc = yaml.safe_load(v)
+                new[p] = {"groups": [normalize_group(g) for g in doc.get("groups") or []]}
+    return remote, new, f"Grafana {env_name} -> working tree"
+
+
+@main.command()
+@click.argument("file", type=click.File("rb"))
+def textconv(file) -> None:
+    """Print FILE (a rendered dashboard or rule file) in the semantic form `git diff` shows.
+
+    Set up with `make git-setup`: .gitattributes maps rendered/ to the `dashgen` diff
+    driver, and `git config diff.dashgen.textconv` points that driver at this command.
+    Other files are printed unchanged.
+    """
+    from generator.textconv import textconv as convert
+
+    sys.stdout.buffer.write(convert(file.read()))
+    sys.stdout.buffer.flush()
+
+
 # --- upload, pull (issue 5) -------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
 
-from generator import docs, notifications, rules
+from generator import docs, notifications, preview, rules
 from generator.config import DEFAULT, Config
 from generator.errors import DashgenError, DefinitionError
 from generator.loader import Loaded, load
@@ -102,6 +102,7 @@ def render_project(root: Path, cfg: Config = DEFAULT) -> dict[str, bytes]:
         files["alerting/contact-points.yaml"] = rules.dumps(notifications.contact_points_document(n), header)
         files["alerting/policies.yaml"] = rules.dumps(notifications.policies_document(n), header)
     files.update(docs.render_docs(cfg, dashboards, loaded.groups))
+    files.update(preview.render_previews(dashboards))  # docs/<uid>.svg layout previews (issue 6)
     return {name: text.encode("utf-8") for name, text in sorted(files.items())}
 
 

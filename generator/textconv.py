@@ -1,0 +1,147 @@
+"""The semantic text form of a rendered file, for `git diff` and `git log -p` (git textconv).
+
+A dashboard becomes one block per variable, row and panel; every panel's header line names
+its row and title (so git's hunk header says which panel a change is in), and its body lists
+type, place in its row, unit, thresholds (in the panel's unit), queries and every other
+setting as `path: value` lines. Ids, versions and key order are gone (the file first goes
+through `normalize_dashboard`), and positions are relative to the row, so inserting a panel
+above does not rewrite every panel below. A rule file becomes one block per group, alert and
+recording rule. Anything else, or anything that does not parse, passes through unchanged:
+textconv must never make `git diff` fail.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+
+from generator.diff import layout, leaves, steps_text
+from generator.normalize import normalize_dashboard
+
+#: git's funcname pattern for the blocks below (`diff.dashgen.xfuncname`).
+XFUNCNAME = "^((dashboard|variable|row|panel|group|alert|record) .*)$"
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, str):
+        return v.replace("\n", "\n    ")
+    return json.dumps(v, sort_keys=True, ensure_ascii=False)
+
+
+def _lines_of(rest: dict, prefix: str = "") -> list[str]:
+    return [f"  {prefix}{p}: {_value(n)}" for p, _o, n in leaves({}, rest)] if rest else []
+
+
+def _flat(d: dict) -> dict:
+    """Nested dicts as dotted keys, for `path: value` lines."""
+    return {p: n for p, _o, n in leaves({}, d)}
+
+
+def dashboard_text(d: dict) -> str:
+    d = normalize_dashboard(d)
+    out = [f'dashboard "{d.get("title", "")}"', f"  uid: {d.get('uid', '')}"]
+    rest = {k: v for k, v in d.items() if k not in ("title", "uid", "panels", "templating", "schemaVersion")}
+    for k, v in sorted(rest.items()):
+        if isinstance(v, dict) and k != "time":
+            for p, n in sorted(_flat(v).items()):
+                out.append(f"  {k}.{p}: {_value(n)}")
+        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+            out.extend(f"  {k}: {_value(x)}" for x in v)
+        else:
+            out.append(f"  {k}: {_value(v)}")
+    for var in d.get("templating", {}).get("list", []):
+        out.append(f"variable ${var.get('name', '?')}")
+        out.extend(f"  {p}: {_value(n)}" for p, n in sorted(_flat({k: v for k, v in var.items() if k != "name"}).items()))
+    rows, items = layout(d)
+    for r in rows:
+        title = r.get("title", "")
+        out.append(f'row "{title}"' + (" (collapsed)" if r.get("collapsed") else ""))
+        for p, n in sorted(_flat({k: v for k, v in r.items() if k not in ("id", "panels", "gridPos", "title", "type", "collapsed")}).items()):
+            out.append(f"  {p}: {_value(n)}")
+        out.extend(_panel_lines(i) for i in items if i.row == title)
+    out.extend(_panel_lines(i) for i in items if i.row is None)
+    return "\n".join(out) + "\n"
+
+
+def _panel_lines(i) -> str:
+    p = i.panel
+    x, y = i.rel
+    y = y - 1 if i.row is not None else y  # 0 = the first line under the row's header
+    w, h = i.size
+    where = f"{i.row} / {i.title}" if i.row else i.title
+    out = [f'panel "{where}"', f"  type: {p.get('type', '')}", f"  position: x={x} y={y} in row, {w}x{h}"]
+    fc = p.get("fieldConfig") or {}
+    defaults = dict(fc.get("defaults") or {})
+    unit = defaults.pop("unit", None)
+    if unit:
+        out.append(f"  unit: {unit}")
+    th = defaults.pop("thresholds", None)
+    if th:
+        out.append(f"  thresholds ({th.get('mode', 'absolute')}): {steps_text(th.get('steps') or [], unit)}")
+    if p.get("description"):
+        out.append(f"  description: {_value(p['description'])}")
+    for t in p.get("targets", []):
+        ref = t.get("refId", "?")
+        out.append(f"  query {ref}: {_value(t.get('expr', ''))}")
+        for k, v in sorted(_flat({k: v for k, v in t.items() if k not in ("expr", "refId")}).items()):
+            out.append(f"  query {ref} {k}: {_value(v)}")
+    for k, v in sorted(_flat(defaults).items()):
+        out.append(f"  field {k}: {_value(v)}")
+    for o in fc.get("overrides") or []:
+        out.append(f"  override: {_value(o)}")
+    for k, v in sorted(_flat(p.get("options") or {}).items()):
+        out.append(f"  option {k}: {_value(v)}")
+    done = {"id", "title", "gridPos", "type", "description", "targets", "fieldConfig", "options"}
+    for k, v in sorted(_flat({k: v for k, v in p.items() if k not in done}).items()):
+        out.append(f"  {k}: {_value(v)}")
+    return "\n".join(out)
+
+
+def rules_text(doc: dict) -> str:
+    out = []
+    for g in doc.get("groups") or []:
+        out.append(f"group {g.get('name', '?')}")
+        for k, v in sorted(_flat({k: v for k, v in g.items() if k not in ("name", "rules")}).items()):
+            out.append(f"  {k}: {_value(v)}")
+        for r in g.get("rules") or []:
+            kind = "alert" if "alert" in r else "record"
+            out.append(f"{kind} {r.get(kind, '?')}" + (f"  (group {g.get('name')})" if kind == "alert" else ""))
+            out.append(f"  expr: {_value(r.get('expr', ''))}")
+            for k in ("for", "keep_firing_for"):
+                if k in r:
+                    out.append(f"  {k}: {_value(r[k])}")
+            for k, v in (r.get("labels") or {}).items():
+                out.append(f"  label {k}: {_value(v)}")
+            for k, v in (r.get("annotations") or {}).items():
+                out.append(f"  annotation {k}: {_value(v)}")
+            done = {"alert", "record", "expr", "for", "keep_firing_for", "labels", "annotations"}
+            for k, v in sorted(_flat({k: v for k, v in r.items() if k not in done}).items()):
+                out.append(f"  {k}: {_value(v)}")
+    return "\n".join(out) + "\n"
+
+
+def textconv(data: bytes) -> bytes:
+    """The semantic form of a rendered file's bytes; other content comes back unchanged.
+
+    The kind is taken from the content, not the name: git hands textconv temporary files.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+    stripped = text.lstrip()
+    try:
+        if stripped.startswith("{"):
+            doc = json.loads(text)
+            if isinstance(doc, dict) and isinstance(doc.get("panels", []), list) and ("uid" in doc or "panels" in doc):
+                return dashboard_text(doc).encode("utf-8")
+            return data
+        if "groups:" in text:
+            doc = yaml.safe_load(text)
+            if isinstance(doc, dict) and isinstance(doc.get("groups"), list):
+                return rules_text(doc).encode("utf-8")
+    except Exception:  # noqa: BLE001 - any surprise: show the file as it is
+        return data
+    return data
