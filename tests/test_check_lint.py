@@ -134,6 +134,13 @@ def test_rule_cases(check, rule, text):
     assert got[0].location.group == "test"
 
 
+def test_alert_dashboard_must_exist():
+    proj = project([real_dashboard()], rules=[alert(dashboard="raymontology-system-health")])
+    assert findings("rule/dashboard-link", proj) == []
+    (f,) = findings("rule/dashboard-link", project([real_dashboard()], rules=[alert(dashboard="raymontology-gone")]))
+    assert "raymontology-gone" in f.message and "raymontology-system-health" in f.message
+
+
 def test_summary_style_is_a_warning():
     (f,) = findings("rule/summary-style", project(rules=[alert(summary="cpu is high")]))
     assert f.severity == "warning"

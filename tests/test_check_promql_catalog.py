@@ -42,6 +42,13 @@ RULE_CASES = [
     ("catalog/rate-on-gauge", "rate(pg_stat_database_deadlocks[5m])", 0),  # a counter without _total
     ("catalog/rate-on-gauge", "rate(http_request_duration_seconds_bucket[5m])", 0),
     ("catalog/rate-on-gauge", "deriv(pg_database_size_bytes[1h])", 0),
+    ("catalog/grouping-label", "sum by (handlr) (rate(http_requests_total[5m]))", 1),
+    ("catalog/grouping-label", "sum by (handler, status) (rate(http_requests_total[5m]))", 0),
+    ("catalog/grouping-label", "sum by (le, job) (rate(risk_score_distribution_bucket[5m]))", 0),
+    ("catalog/grouping-label", "sum by (instance) (up)", 0),
+    ("catalog/grouping-label", "sum by (job) (raymontology:http_requests:rate5m)", 0),  # recorded: not declared
+    ("catalog/grouping-label",
+     'sum by (route) (label_replace(rate(http_requests_total[5m]), "route", "$1", "handler", "(.*)"))', 0),
     ("catalog/raw-counter", "sum(http_requests_total)", 1),
     ("catalog/raw-counter", "risk_score_distribution_count > 5", 1),
     ("catalog/raw-counter", "sum(increase(http_requests_total[1h]))", 0),
@@ -77,7 +84,8 @@ def test_rule_expressions(check, expr, count):
 def test_the_real_recording_rules_are_clean():
     proj = project()
     for name in ("promql/parse", "catalog/unknown-metric", "catalog/unknown-label", "catalog/histogram-series",
-                 "catalog/rate-on-gauge", "catalog/histogram-quantile", "catalog/raw-counter"):
+                 "catalog/rate-on-gauge", "catalog/histogram-quantile", "catalog/raw-counter",
+                 "catalog/grouping-label"):
         assert findings(name, proj) == []
 
 

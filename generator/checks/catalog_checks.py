@@ -168,6 +168,40 @@ def rate_on_gauge(project):
                                   "gauge): query it directly")
 
 
+#: Functions that add or rename labels: grouping by their output cannot be checked against the catalog.
+LABEL_MAKERS = {"label_replace", "label_join"}
+
+
+@check("catalog/grouping-label")
+def grouping_label(project):
+    """Labels in by (...) name labels the aggregated metrics have (a typo silently merges every series)."""
+    for q, ast in parsed(project):
+        for node, _parents in walk(ast):
+            if not isinstance(node, pp.AggregateExpr) or node.modifier is None:
+                continue
+            if node.modifier.type != pp.AggModifierType.By:
+                continue
+            inner = [n for n, _p in walk(node.expr)]
+            if any(func_name(n) in LABEL_MAKERS for n in inner):
+                continue
+            available: set[str] = set()
+            names = []
+            for vs, _p in selectors(node.expr):
+                name = metric_name(vs)
+                hit = CATALOG.lookup(name) if name else None
+                if hit is None:
+                    available = None  # a recorded or unknown series: its labels are not declared
+                    break
+                available.update(hit[1])
+                names.append(name)
+            if not available:
+                continue
+            for label in node.modifier.labels or []:
+                if label not in available:
+                    yield q.loc, (f"{node.op} by ({label}): none of {', '.join(sorted(set(names)))} has a "
+                                  f"label {label!r}, so every series lands in one group")
+
+
 #: Functions and aggregations under which a raw counter (or histogram series) makes sense.
 COUNTER_SAFE_CALLS = RANGE_FUNCTIONS | {"resets", "absent", "absent_over_time", "present_over_time", "timestamp"}
 COUNTER_SAFE_AGGREGATIONS = {"count", "group"}

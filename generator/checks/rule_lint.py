@@ -82,6 +82,17 @@ def runbook(project):
             yield _loc(rel, g, a.name), f"runbook_url {got!r} is not the alert's section {expected!r}"
 
 
+@check("rule/dashboard-link")
+def dashboard_link(project):
+    """An alert's dashboard (dashboard_url) is a dashboard uid this project defines."""
+    uids = {d.get("uid") for _rel, d in project.dashboards}
+    for rel, g, a in project.alerts():
+        if a.dashboard and a.dashboard not in uids:
+            yield _loc(rel, g, a.name), (f"dashboard {a.dashboard!r} is not defined here (dashboards: "
+                                         f"{', '.join(sorted(u for u in uids if u)) or 'none'}): the link in "
+                                         "the notification would 404")
+
+
 def _for_fields() -> list[str]:
     return [f.name for f in fields(Thresholds) if f.name.endswith("_for") and f.type in (str, "str")]
 
