@@ -94,6 +94,20 @@ def test_dashboard_mutations(check, mutate, text):
     assert any(text in f.message for f in got), [f.message for f in got]
 
 
+@pytest.mark.parametrize("query, bad", [
+    ("label_values(http_requests_total, job)", False),
+    ('label_values(http_requests_total{job="$job"}, handler)', False),
+    ("label_values(http_request_total, job)", True),
+    ('label_values(http_requests_total{job="$job"}, route)', True),
+    ("label_values(job)", False),
+])
+def test_variable_queries(query, bad):
+    d = real_dashboard()
+    next(v for v in d["templating"]["list"] if v["name"] == "handler")["query"] = query
+    got = findings("catalog/variable-query", project([d]))
+    assert bool(got) is bad, got
+
+
 def test_duplicate_uid_points_at_the_second_dashboard():
     got = findings("dashboard/uid-unique", project([real_dashboard(), real_dashboard()]))
     assert [(f.location.file, f.location.dashboard) for f in got] == [("dashboards/d1.py", "raymontology-system-health")]

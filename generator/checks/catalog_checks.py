@@ -168,6 +168,47 @@ def rate_on_gauge(project):
                                   "gauge): query it directly")
 
 
+_LABEL_VALUES = re.compile(r"^\s*label_values\(\s*(?:(?P<sel>.+?)\s*,\s*)?(?P<label>[a-zA-Z_][a-zA-Z0-9_]*)\s*\)\s*$", re.S)
+
+
+@check("catalog/variable-query")
+def variable_query(project):
+    """Template variables' label_values(metric, label) name a catalogued metric and one of its labels."""
+    from generator.checks import Location
+    from generator.checks.exprs import PROBE_TIME
+    from generator.templating import expand
+
+    for rel, d in project.dashboards:
+        for v in d.get("templating", {}).get("list", []):
+            query = v.get("query")
+            if isinstance(query, dict):
+                query = query.get("query")
+            if v.get("type") != "query" or not isinstance(query, str):
+                continue
+            loc = Location(file=rel, dashboard=str(d.get("uid") or ""))
+            m = _LABEL_VALUES.match(query)
+            if not m:
+                continue  # other query forms (query_result, metrics) are not checked
+            label, sel = m.group("label"), m.group("sel")
+            if sel is None:
+                continue
+            try:
+                ast = pp.parse(expand(sel, d, time=PROBE_TIME))
+            except Exception as exc:
+                yield loc, f"variable ${v.get('name')}: {sel} does not parse: {exc}"
+                continue
+            for vs, _p in selectors(ast):
+                name = metric_name(vs)
+                hit = CATALOG.lookup(name) if name else None
+                if hit is None:
+                    if name not in project.recorded:
+                        yield loc, f"variable ${v.get('name')}: metric {name} is not in the metric catalog"
+                    continue
+                if label not in hit[1]:
+                    yield loc, (f"variable ${v.get('name')}: {name} has no label {label!r} "
+                                f"(it has: {', '.join(hit[1])}); the drop-down would be empty")
+
+
 #: Functions that add or rename labels: grouping by their output cannot be checked against the catalog.
 LABEL_MAKERS = {"label_replace", "label_join"}
 
