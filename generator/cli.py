@@ -85,6 +85,55 @@ def render(ctx: Context, out: Path | None, check_only: bool) -> None:
 # --- check (issue 3) --------------------------------------------------------------------
 
 
+@main.command("check")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Findings as text lines, or as one JSON document for tools.")
+@click.option("--schema-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder holding Grafana's dashboard.jsonschema.json (default: $DASHGEN_SCHEMA_DIR).")
+@click.option("--exclusions", type=click.Path(dir_okay=False, path_type=Path),
+              help="Exclusions file (default: <root>/dashgen-check.toml).")
+@click.option("--only", "only", multiple=True, metavar="NAME",
+              help="Run only this check (repeatable; a family prefix such as `rule/` selects the family).")
+@click.option("--list", "list_checks", is_flag=True, help="List the checks with their one-line docs and exit.")
+@pass_ctx
+def check_cmd(ctx: Context, fmt: str, schema_dir: Path | None, exclusions: Path | None, only: tuple[str, ...],
+              list_checks: bool) -> None:
+    """Every offline check: PromQL, metric catalog, dashboard and rule lint, promtool, schema.
+
+    Exit 0 when no error-level finding remains after exclusions, 1 otherwise, 2 on usage errors.
+    """
+    import json
+
+    from generator import checks
+
+    try:
+        if list_checks:
+            for c in checks.select(None):
+                click.echo(f"{c.name:30} {c.severity:8} {c.doc}")
+            for name, doc in checks.META_CHECKS.items():
+                click.echo(f"{name:30} {'error':8} {doc}")
+            return
+        report = checks.run_report(ctx.root, only=only or None, exclusions_file=exclusions,
+                                   schema_dir=checks.find_schema_dir(schema_dir))
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    except DashgenError as exc:
+        fail(str(exc))
+    errors, warnings = len(report.errors), len(report.warnings)
+    if fmt == "json":
+        click.echo(json.dumps({
+            "findings": [f.to_dict() for f in report.findings],
+            "summary": {"errors": errors, "warnings": warnings, "excluded": len(report.excluded),
+                        "checks": len(report.checks)},
+        }, indent=2, ensure_ascii=False))
+    else:
+        for f in report.findings:
+            click.echo(str(f))
+        click.echo(f"{len(report.checks)} checks: {errors} errors, {warnings} warnings, "
+                   f"{len(report.excluded)} excluded.")
+    sys.exit(EXIT_FAIL if errors else EXIT_OK)
+
+
 # --- diff, textconv (issue 6) -----------------------------------------------------------
 
 
