@@ -238,20 +238,33 @@ def test_a_removed_dashboard_edited_in_the_ui_is_not_pruned_without_force(emulat
 # --- resilience -------------------------------------------------------------------------------------
 def test_faults_on_a_third_of_requests_still_converge_with_nothing_lost_or_duplicated(emulator):
     local = local_set(24, groups=("api", "db", "worker"))
+    receivers = [{"uid": f"cp-{i}", "name": f"team-{i}", "type": "slack", "settings": {"url": "$HOOK"},
+                  "disableResolveMessage": False} for i in range(3)]
+    local.alerting = (receivers, {"receiver": "team-0", "routes": [{"receiver": "team-1"}, {"receiver": "team-2"}]})
+    environ = {"HOOK": "https://hooks.example/secret"}
     emulator.set_faults(ratio=1 / 3, kinds=("429", "503", "502", "504", "reset", "reset_after"), retry_after="0")
-    for attempt in range(6):
-        report = run(emulator, local)
+    report = None
+    for attempt in range(8):  # what an operator (or CI) does: run again until it is clean
+        try:
+            report = run(emulator, local, environ=environ)
+        except GrafanaAPIError:  # the token check or a folder ran out of retries: a run-level failure
+            continue
         if not report.failed:
             break
-    assert not report.failed, [i.detail for i in report.items if i.failed]
-    assert sum(1 for r in emulator.log if r.get("fault")) > 20  # the faults really happened
+    assert report is not None and not report.failed, [i.detail for i in report.items if i.failed]
+    assert sum(1 for r in emulator.log if r.get("fault")) > len(emulator.log) / 5  # the faults really happened
+    assert any(r.get("fault") == "reset_after" and r["method"] == "POST" for r in emulator.log)
     emulator.set_faults(ratio=0.0)
     assert len(emulator.folders) == 2  # nothing duplicated
     assert set(emulator.dashboards) == set(local.dashboards)
+    assert all(d["folderUid"] == LEAF for d in emulator.dashboards.values())
     assert set(emulator.converted[LEAF]) == {"api", "db", "worker"}
+    assert sorted(c["uid"] for c in emulator.contact_points.values() if c["uid"].startswith("cp-")) == \
+        ["cp-0", "cp-1", "cp-2"]
+    assert emulator.policies["routes"] == [{"receiver": "team-1"}, {"receiver": "team-2"}]
     assert fetch_remote_dashboards(env_for(emulator), list(local.dashboards)) == normalised(local)  # nothing lost
     emulator.clear_log()
-    assert not run(emulator, local).failed and emulator.writes() == []
+    assert not run(emulator, local, environ=environ).failed and emulator.writes() == []
 
 
 def test_retry_after_is_honoured(emulator):
