@@ -425,3 +425,53 @@ def test_the_emulator_runs_in_its_own_process_for_the_benchmark():
     finally:
         proc.stdin.close()
         assert proc.wait(timeout=10) == 0
+
+
+# --- the emulator's wording is the reference's wording -----------------------------------------
+REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "grafana-api.md"
+
+#: Every server string the emulator answers with that grafana-api.md pins (its backticked text).
+PINNED = [
+    "Invalid API key", "Expired API key", "Revoked API key", "API key does not belong to a service account",
+    "api-key.invalid", "api-key.expired", "api-key.revoked", "auth.unauthorized",
+    "You'll need additional permissions to perform this action. Permissions needed: <evaluator>",
+    "bad request data", "Dashboard title cannot be empty", "Dashboard title cannot contain more than 5 000 characters",
+    "message too long, max 500 characters", "uid contains illegal characters", "uid too long, max 40 characters",
+    "folder not found", "Dashboard not found", "A dashboard with the same uid already exists",
+    "Dashboard cannot be changed to a folder", "The dashboard has been changed by someone else",
+    "Dashboard already exists. Use overwrite flag to update.",
+    "A dashboard with the same name in the folder already exists", "Use folders endpoint for saving folders.",
+    "Use folders endpoint for deleting folders.", "Limit is above maximum allowed (5000), use page parameter to access hits beyond limit",
+    "folder title cannot be empty", "invalid uid for folder provided", "a folder/dashboard with the same uid already exists",
+    "folder cannot be parent of itself", "Maximum nested folder depth reached", "the folder has been changed by someone else",
+    "Missing datasource UID header: X-Grafana-Alerting-Datasource-UID", "alerting.datasourceUIDHeaderMissing",
+    "Invalid value for header <name>: must be 'true' or 'false'", "Rule group not found", "Initial save",
+    "Initial save (created by migration)", "group does not exist", "group namespace does not exist",
+    "unable to decode rule group", "invalid rules configuration: rule group name must not be empty",
+    "invalid rules configuration: rule group '<g>' has no rules",
+    "per-user rules per rule group limit (limit: %d actual: %d) exceeded",
+    "per-user rule groups limit (limit: %d actual: %d) exceeded", "no valid org id found",
+    "only one of 'record' and 'alert' must be set", "one of 'record' or 'alert' must be set",
+    "field 'expr' must be set in rule", "invalid field '<f>' in recording rule", "Groupname must not be empty",
+    "contactpoint updated", "contactpoint deleted", "policies updated", "Too Many Requests",
+]
+
+
+def test_every_string_the_emulator_pins_is_the_references_wording():
+    if not REFERENCE.exists():
+        pytest.skip(f"{REFERENCE} is not here (the reference sits beside the project in a full checkout)")
+    text = REFERENCE.read_text()
+    missing = [s for s in PINNED if s not in text]
+    assert not missing, f"not in grafana-api.md: {missing}"
+    source = (Path(__file__).parent / "grafana_emulator" / "server.py").read_text()
+    templated = {"<evaluator>": "{perm}", "<name>": "{h}", "<g>": "{group['name']}", "<f>": "{k}",
+                 "%d actual: %d": "{per_group} actual: {len(group['rules'])}"}
+    absent = []
+    for s in PINNED:
+        if s.startswith("per-user rule groups limit"):
+            s = "per-user rule groups limit (limit: {per_tenant} actual: {total}) exceeded"
+        for placeholder, code in templated.items():
+            s = s.replace(placeholder, code)
+        if s not in source:
+            absent.append(s)
+    assert not absent, f"the emulator does not answer with: {absent}"
