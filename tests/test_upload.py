@@ -24,7 +24,7 @@ from generator.grafana.dashboards import canonical  # noqa: E402
 from generator.normalize import normalize_dashboard  # noqa: E402
 from generator.grafana.folders import folder_uid  # noqa: E402
 from generator.grafana.remote import fetch_remote_dashboards, fetch_remote_rule_groups  # noqa: E402
-from generator.grafana.upload import Local, load_local, upload  # noqa: E402
+from generator.grafana.upload import Local, Report, load_local, upload  # noqa: E402
 
 FOLDER = "Raymontology/Production"
 LEAF = folder_uid(("Raymontology", "Production"))
@@ -60,7 +60,7 @@ def env_for(emu, token: str = TOKEN, **kw) -> Environment:
     return Environment("production", emu.url, kw.pop("folder", FOLDER), token=token, **kw)
 
 
-def run(emu, local: Local, **kw) -> "Report":  # noqa: F821
+def run(emu, local: Local, **kw) -> Report:
     kw.setdefault("client_options", FAST)
     return upload(env_for(emu, kw.pop("token", TOKEN)), local, commit="abc123", **kw)
 

@@ -329,7 +329,7 @@ class Uploader:
             try:
                 if group is None:
                     if not self.prune or self.dry_run:
-                        return Item("rule-group", name, PRUNE, detail=f"no longer in code"
+                        return Item("rule-group", name, PRUNE, detail="no longer in code"
                                     + ("" if self.prune else " (use --prune to delete)"))
                     target.delete(name)
                     return Item("rule-group", name, PRUNE, done=True, detail=f"deleted from {target.where}")
