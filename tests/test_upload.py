@@ -154,7 +154,6 @@ def test_a_dashboard_edited_in_the_ui_is_refused_then_overwritten_with_force(pro
 def test_a_dashboard_someone_else_created_with_our_uid_is_not_overwritten(emulator):
     local = local_set(1, groups=())
     run(emulator, local)  # makes the folders
-    emulator.requests  # noqa: B018
     emulator.save_dashboard({"dashboard": {"uid": "raymontology-d009", "title": "Bob's"}, "folderUid": ""}, "bob")
     local.dashboards["raymontology-d009"] = make_dashboard(9)
     report = run(emulator, local)
