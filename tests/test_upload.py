@@ -669,3 +669,26 @@ def test_an_html_page_with_status_200_fails_the_item_without_crashing(emulator):
     assert "unexpected answer: not JSON" in failed["raymontology-d001"]
     assert "not a YAML mapping" in failed["api"]
     assert next(i for i in report.items if i.key == "raymontology-d000").action == "create"
+
+
+@pytest.mark.parametrize("conflict", [412, 409])
+def test_an_edit_between_the_check_and_the_save_is_caught_by_grafanas_lock(conflict):
+    emu = make_emulator(profile=Profile(conflict_status=conflict))
+    try:
+        local = local_set(1, groups=())
+        run(emu, local)
+        local.dashboards["raymontology-d000"]["title"] = "Changed in code"
+
+        def someone_saves(entry):
+            if entry["path"].startswith("/api/dashboards/uid/raymontology-d000/versions") and emu.after_request:
+                emu.after_request = None
+                emu.edit_in_ui("raymontology-d000", lambda d: d.update(description="typed meanwhile"))
+
+        emu.after_request = someone_saves
+        report = run(emu, local)
+        item = next(i for i in report.items if i.kind == "dashboard")
+        assert item.action == "drifted" and f"changed in Grafana while uploading ({conflict})" in item.detail
+        assert '"description": "typed meanwhile"' in item.diff
+        assert emu.dashboards["raymontology-d000"]["data"]["description"] == "typed meanwhile"
+    finally:
+        emu.stop()

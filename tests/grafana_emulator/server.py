@@ -129,6 +129,7 @@ class GrafanaEmulator:
         self.lock = threading.RLock()
         self.log: list[dict] = []
         self.health_failing = False
+        self.after_request = None  # callable(log entry), run after a request is handled, before it is answered
         self._ids = iter(range(1, 10**9))
         self._rng = random.Random(self.faults.seed)
         self.folders: dict[str, dict] = {}
@@ -457,6 +458,8 @@ class _Handler(BaseHTTPRequestHandler):
                 status, body, ctype = self.route(method, path, query, headers, raw)
         except ApiError as exc:
             status, body, ctype = exc.status, exc.body, exc.content_type
+        if emu.after_request is not None:  # a test's hook: e.g. someone edits between two calls
+            emu.after_request(self.entry)
         if fault == "reset_after":  # the server did the work, the answer is lost
             return self.drop()
         self.send(status, body, ctype)
