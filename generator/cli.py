@@ -168,6 +168,8 @@ def diff_cmd(ctx: Context, ref: str | None, env_name: str | None, fmt: str, on_d
         fail("--preview works with --against only", EXIT_USAGE)
     try:
         new = (differ.tree_from_dir(ctx.root / "rendered") if on_disk else rendering.render_project(ctx.root))
+        # Compare with rendered/ before --env turns `new` into parsed objects.
+        stale = [] if on_disk else rendering.stale_files(new, ctx.root / "rendered")
         if env_name:
             old, new, label = _remote_tree(ctx, env_name, new)
         else:
@@ -175,7 +177,6 @@ def diff_cmd(ctx: Context, ref: str | None, env_name: str | None, fmt: str, on_d
             old = differ.tree_from_git(ctx.root, ref)
             label = f"{ref} -> {'rendered/ on disk' if on_disk else 'working tree'}"
         changes = differ.diff_trees(old, new)
-        stale = [] if on_disk else rendering.stale_files(new, ctx.root / "rendered")
         if preview_dir:
             from generator import preview
 

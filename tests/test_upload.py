@@ -525,6 +525,9 @@ def test_the_real_rendered_project_round_trips(project, emulator, monkeypatch):
     assert r.exit_code == 0 and emulator.writes() == [], r.output
     r = cli(project, emulator, "pull", "--env", "production", "raymontology-business")
     assert r.stdout == (project / "rendered" / "dashboards" / "raymontology-business.json").read_text()
+    r = cli(project, emulator, "diff", "--env", "production")
+    assert r.exit_code == 0, r.output
+    assert "not what the code renders" not in r.output  # rendered/ is current: no stale note
 
 
 def test_contact_points_need_their_secrets_and_never_show_them(project, emulator, monkeypatch):
