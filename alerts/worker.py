@@ -41,7 +41,12 @@ def build(cfg: Config) -> RuleGroup:
             severity="warning",
             for_=t.celery_worker_down_for,
             summary="No Celery worker is consuming tasks.",
-            description=f"No worker heartbeat from {{{{ $labels.hostname }}}} for {t.celery_worker_down_for}.",
+            # The absent() branch has no hostname label: say "no worker" rather than "from ".
+            description=(
+                "{{ if $labels.hostname }}No heartbeat from worker {{ $labels.hostname }}"
+                "{{ else }}No Celery worker reports at all{{ end }}"
+                f" for {t.celery_worker_down_for}."
+            ),
             dashboard=SYSTEM_HEALTH,
             runbook="""
 1. Railway: is the worker service running? `railway logs --service worker`.

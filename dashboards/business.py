@@ -84,9 +84,9 @@ def risk(cfg: Config):
                      p.target(f"1 - sum(rate({bucket}[1h])) / clamp_min(sum(rate({count}[1h])), 1e-9)",
                               f"score > {t.high_risk_score:g}"),
                      "percentunit", p.neutral(), w=9, min=0),
-        p.heatmap("Risk score distribution", "How many analyses fell in each score bucket (0.1 wide) per "
-                  "interval. Healthy: a stable shape.",
-                  p.target(f"sum by (le) (increase({C.sel('risk_score_distribution_bucket')}[$__interval]))",
+        p.heatmap("Risk score distribution", "Analyses per second in each score bucket (0.1 wide); "
+                  "a rate, so overlapping windows do not double-count. Healthy: a stable shape.",
+                  p.target(f"sum by (le) (rate({C.sel('risk_score_distribution_bucket')}[{RATE}]))",
                            "{{le}}", fmt="heatmap"),
                   "none", w=24),
     ]

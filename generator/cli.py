@@ -85,6 +85,55 @@ def render(ctx: Context, out: Path | None, check_only: bool) -> None:
 # --- check (issue 3) --------------------------------------------------------------------
 
 
+@main.command("check")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Findings as text lines, or as one JSON document for tools.")
+@click.option("--schema-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder holding Grafana's dashboard.jsonschema.json (default: $DASHGEN_SCHEMA_DIR).")
+@click.option("--exclusions", type=click.Path(dir_okay=False, path_type=Path),
+              help="Exclusions file (default: <root>/dashgen-check.toml).")
+@click.option("--only", "only", multiple=True, metavar="NAME",
+              help="Run only this check (repeatable; a family prefix such as `rule/` selects the family).")
+@click.option("--list", "list_checks", is_flag=True, help="List the checks with their one-line docs and exit.")
+@pass_ctx
+def check_cmd(ctx: Context, fmt: str, schema_dir: Path | None, exclusions: Path | None, only: tuple[str, ...],
+              list_checks: bool) -> None:
+    """Every offline check: PromQL, metric catalog, dashboard and rule lint, promtool, schema.
+
+    Exit 0 when no error-level finding remains after exclusions, 1 otherwise, 2 on usage errors.
+    """
+    import json
+
+    from generator import checks
+
+    try:
+        if list_checks:
+            for c in checks.select(None):
+                click.echo(f"{c.name:30} {c.severity:8} {c.doc}")
+            for name, doc in checks.META_CHECKS.items():
+                click.echo(f"{name:30} {'error':8} {doc}")
+            return
+        report = checks.run_report(ctx.root, only=only or None, exclusions_file=exclusions,
+                                   schema_dir=checks.find_schema_dir(schema_dir))
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    except DashgenError as exc:
+        fail(str(exc))
+    errors, warnings = len(report.errors), len(report.warnings)
+    if fmt == "json":
+        click.echo(json.dumps({
+            "findings": [f.to_dict() for f in report.findings],
+            "summary": {"errors": errors, "warnings": warnings, "excluded": len(report.excluded),
+                        "checks": len(report.checks)},
+        }, indent=2, ensure_ascii=False))
+    else:
+        for f in report.findings:
+            click.echo(str(f))
+        click.echo(f"{len(report.checks)} checks: {errors} errors, {warnings} warnings, "
+                   f"{len(report.excluded)} excluded.")
+    sys.exit(EXIT_FAIL if errors else EXIT_OK)
+
+
 # --- diff, textconv (issue 6) -----------------------------------------------------------
 
 
@@ -119,6 +168,8 @@ def diff_cmd(ctx: Context, ref: str | None, env_name: str | None, fmt: str, on_d
         fail("--preview works with --against only", EXIT_USAGE)
     try:
         new = (differ.tree_from_dir(ctx.root / "rendered") if on_disk else rendering.render_project(ctx.root))
+        # Compare with rendered/ before --env turns `new` into parsed objects.
+        stale = [] if on_disk else rendering.stale_files(new, ctx.root / "rendered")
         if env_name:
             old, new, label = _remote_tree(ctx, env_name, new)
         else:
@@ -126,7 +177,6 @@ def diff_cmd(ctx: Context, ref: str | None, env_name: str | None, fmt: str, on_d
             old = differ.tree_from_git(ctx.root, ref)
             label = f"{ref} -> {'rendered/ on disk' if on_disk else 'working tree'}"
         changes = differ.diff_trees(old, new)
-        stale = [] if on_disk else rendering.stale_files(new, ctx.root / "rendered")
         if preview_dir:
             from generator import preview
 
@@ -196,6 +246,78 @@ def textconv(file) -> None:
 
 
 # --- upload, pull (issue 5) -------------------------------------------------------------
+
+
+ACTION_LABELS = {"create": "create", "update": "update", "unchanged": "unchanged", "drifted": "DRIFTED",
+                 "prune": "prune", "foreign": "foreign", "failed": "FAILED"}
+
+
+@main.command()
+@click.option("--env", "env_name", required=True, help="Environment in environments.toml (e.g. production).")
+@click.option("--dry-run", is_flag=True, help="Print the plan (create, update, unchanged, drifted, to prune); write nothing.")
+@click.option("--force", is_flag=True, help="Overwrite dashboards changed in Grafana since dashgen wrote them.")
+@click.option("--prune", is_flag=True, help="Delete dashboards and rule groups dashgen manages that are gone from code.")
+@click.option("--concurrency", type=click.IntRange(1, 32), default=8, show_default=True, help="Requests in flight.")
+@pass_ctx
+def upload(ctx: Context, env_name: str, dry_run: bool, force: bool, prune: bool, concurrency: int) -> None:
+    """Make a Grafana stack match rendered/ (needs GRAFANA_TOKEN)."""
+    from generator.environments import load_environment
+    from generator.grafana import upload as uploading
+
+    try:
+        env = load_environment(ctx.root, env_name)
+        local = uploading.load_local(ctx.root / "rendered")
+        report = uploading.upload(env, local, dry_run=dry_run, force=force, prune=prune,
+                                  concurrency=concurrency, commit=uploading.git_commit(ctx.root))
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    except DashgenError as exc:
+        fail(str(exc))
+    for item in report.items:
+        line = f"{ACTION_LABELS.get(item.action, item.action):<9} {item.kind:<13} {item.key}"
+        if item.detail:
+            line += f"  {item.detail}"
+        click.echo(line, err=item.failed)
+        if item.diff:
+            click.echo(item.diff.rstrip("\n"), err=item.failed)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(report.summary())
+    sys.exit(EXIT_FAIL if report.failed else EXIT_OK)
+
+
+@main.command()
+@click.option("--env", "env_name", required=True, help="Environment in environments.toml.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Write <out>/<uid>.json (default: print to stdout).")
+@click.argument("uids", nargs=-1, required=True)
+@pass_ctx
+def pull(ctx: Context, env_name: str, out: Path | None, uids: tuple[str, ...]) -> None:
+    """Fetch dashboards from Grafana, normalised exactly like rendered output."""
+    from generator.environments import load_environment
+    from generator.grafana.dashboards import canonical
+    from generator.grafana.remote import fetch_remote_dashboards
+
+    try:
+        env = load_environment(ctx.root, env_name)
+        found = fetch_remote_dashboards(env, uids)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    except DashgenError as exc:
+        fail(str(exc))
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+    for uid in dict.fromkeys(uids):
+        if uid not in found:
+            click.echo(f"error: dashboard {uid!r} not found in {env_name}", err=True)
+            continue
+        text = canonical(found[uid])
+        if out:
+            (out / f"{uid}.json").write_text(text)
+            click.echo(f"wrote {out / (uid + '.json')}")
+        else:
+            click.echo(text, nl=False)
+    sys.exit(EXIT_OK if all(u in found for u in uids) else EXIT_FAIL)
 
 
 if __name__ == "__main__":

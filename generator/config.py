@@ -114,8 +114,13 @@ class Thresholds:
 
     @property
     def service_down_window(self) -> str:
-        """ServiceDown: N failed checks at the check interval (seed §8: fails 3 times)."""
-        return duration(self.service_down_failed_checks * self.health_check_interval_seconds)
+        """ServiceDown: a window holding exactly the last N checks (seed §8: fails 3 times).
+
+        N - 1/2 intervals: the Nth-newest check is inside and the one before it is not, whether
+        ranges include their left edge (Prometheus 2) or not (Prometheus 3), with half an
+        interval of slack for scrape jitter. 3 checks a minute apart -> 2m30s.
+        """
+        return duration((self.service_down_failed_checks - 0.5) * self.health_check_interval_seconds)
 
     @property
     def service_down_keep_firing(self) -> str:

@@ -16,14 +16,14 @@ def seconds(duration: str) -> float:
 
 
 def duration(seconds_: float) -> str:
-    """Seconds as the shortest Prometheus duration: 180 -> "3m", 5400 -> "1h30m", 172800 -> "2d"."""
-    total = int(seconds_)
-    if total != seconds_ or total < 0:
-        raise ValueError(f"not a whole number of seconds: {seconds_!r}")
+    """Seconds as the shortest Prometheus duration: 180 -> "3m", 150 -> "2m30s", 0.25 -> "250ms"."""
+    total = round(seconds_ * 1000)
+    if total < 0:
+        raise ValueError(f"negative duration: {seconds_!r}")
     if total == 0:
         return "0s"
     out = ""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)):
         n, total = divmod(total, size)
         if n:
             out += f"{n}{unit}"

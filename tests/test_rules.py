@@ -57,7 +57,7 @@ def test_seed_thresholds_and_durations(alerts):
     assert alerts["HighMemoryUsage"]["for"] == "5m" and "> 0.85" in alerts["HighMemoryUsage"]["expr"]
     assert alerts["SlowAPIResponse"]["for"] == "5m" and alerts["SlowAPIResponse"]["expr"].endswith("> 1")
     assert alerts["DatabaseConnectionFailed"]["for"] == "1m"
-    assert "[3m]" in alerts["ServiceDown"]["expr"] and "for" not in alerts["ServiceDown"]
+    assert "[2m30s]" in alerts["ServiceDown"]["expr"] and "for" not in alerts["ServiceDown"]
     assert alerts["ServiceDown"]["keep_firing_for"] == "2m"
 
 

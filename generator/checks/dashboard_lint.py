@@ -1,0 +1,322 @@
+"""Dashboard lint: identity, layout, house style, data sources, thresholds, windows, variables."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import fields
+
+import promql_parser as pp
+
+from generator.catalog import CATALOG
+from generator.checks import Location, check
+from generator.checks.exprs import (RANGE_FUNCTIONS, func_name, iter_panels, metric_name, parse, queries,
+                                    selectors, unwrap, walk, window_text)
+from generator.panels import GRID_COLUMNS
+from generator.templating import used_variables
+
+MAX_UID = 40
+UID_PATTERN = re.compile(r"^[a-zA-Z0-9_-]+$")
+DATASOURCE_VARIABLE = "datasource"
+#: Range windows a dashboard may use for rate/irate/increase.
+ALLOWED_WINDOWS = ("$__rate_interval", "$__range")
+NO_UNIT_TYPES = {"row", "text", "news", "dashlist", "alertlist"}
+
+
+def _loc(rel: str, d: dict, panel: dict | None = None) -> Location:
+    return Location(file=rel, dashboard=str(d.get("uid") or ""), panel=(panel or {}).get("title", ""))
+
+
+def _content_panels(d: dict):
+    return [p for p in iter_panels(d) if p.get("type") != "row"]
+
+
+@check("dashboard/title")
+def title(project):
+    """Every dashboard has a non-empty title (Grafana answers 400 otherwise)."""
+    for rel, d in project.dashboards:
+        if not isinstance(d.get("title"), str) or not d["title"].strip():
+            yield _loc(rel, d), "dashboard has no title"
+
+
+@check("dashboard/uid")
+def uid(project):
+    """Every dashboard has a uid of at most 40 characters from [a-zA-Z0-9_-]."""
+    for rel, d in project.dashboards:
+        value = d.get("uid")
+        if not value or not isinstance(value, str):
+            yield _loc(rel, d), "dashboard has no uid: every upload would create a new dashboard"
+        elif len(value) > MAX_UID:
+            yield _loc(rel, d), f"uid {value!r} has {len(value)} characters; Grafana allows at most {MAX_UID}"
+        elif not UID_PATTERN.match(value):
+            bad = "".join(sorted({c for c in value if not re.match(r"[a-zA-Z0-9_-]", c)}))
+            yield _loc(rel, d), f"uid {value!r} has characters Grafana refuses: {bad!r} (allowed: a-z A-Z 0-9 _ -)"
+
+
+@check("dashboard/uid-unique")
+def uid_unique(project):
+    """No two dashboards share a uid (one would overwrite the other on upload)."""
+    seen: dict[str, str] = {}
+    for rel, d in project.dashboards:
+        value = d.get("uid")
+        if not value:
+            continue
+        if value in seen:
+            yield _loc(rel, d), f"uid {value!r} is already used by {seen[value]}"
+        else:
+            seen[value] = rel
+
+
+@check("dashboard/panel-id-unique")
+def panel_id_unique(project):
+    """Panel ids (rows and their children included) are unique within a dashboard."""
+    for rel, d in project.dashboards:
+        seen: dict = {}
+        for p in iter_panels(d):
+            pid = p.get("id")
+            if pid is None:
+                yield _loc(rel, d, p), "panel has no id"
+            elif pid in seen:
+                yield _loc(rel, d, p), f"panel id {pid} is also used by panel {seen[pid]!r}"
+            else:
+                seen[pid] = p.get("title", "")
+
+
+@check("dashboard/refid-unique")
+def refid_unique(project):
+    """Every target of a panel has its own refId."""
+    for rel, d in project.dashboards:
+        for p in _content_panels(d):
+            seen = set()
+            for t in p.get("targets", []):
+                ref = t.get("refId")
+                if not ref:
+                    yield _loc(rel, d, p), "a target has no refId"
+                elif ref in seen:
+                    yield _loc(rel, d, p), f"refId {ref!r} is used by two targets"
+                seen.add(ref)
+
+
+def _box(p: dict):
+    g = p.get("gridPos") or {}
+    return g.get("x", 0), g.get("y", 0), g.get("w", 0), g.get("h", 0)
+
+
+@check("dashboard/grid-bounds")
+def grid_bounds(project):
+    """Every panel has a gridPos inside the 24-column grid, with positive width and height."""
+    for rel, d in project.dashboards:
+        for p in iter_panels(d):
+            if "gridPos" not in p:
+                yield _loc(rel, d, p), "panel has no gridPos"
+                continue
+            x, y, w, h = _box(p)
+            if w < 1 or h < 1:
+                yield _loc(rel, d, p), f"gridPos w={w} h={h}: width and height must be at least 1"
+            if x < 0 or y < 0 or x + w > GRID_COLUMNS:
+                yield _loc(rel, d, p), (f"gridPos x={x} w={w} reaches column {x + w}; the grid has "
+                                        f"{GRID_COLUMNS} columns")
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    ax, ay, aw, ah = _box(a)
+    bx, by, bw, bh = _box(b)
+    return ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah
+
+
+@check("dashboard/grid-overlap")
+def grid_overlap(project):
+    """No two panels (rows included) cover the same grid cell."""
+    for rel, d in project.dashboards:
+        groups = [d.get("panels", [])]
+        groups += [p.get("panels", []) for p in d.get("panels", []) if p.get("type") == "row" and p.get("panels")]
+        for group in groups:
+            placed = [p for p in group if "gridPos" in p]
+            for i, a in enumerate(placed):
+                for b in placed[i + 1:]:
+                    if _overlap(a, b):
+                        yield _loc(rel, d, b), (f"overlaps panel {a.get('title', '')!r}: "
+                                                f"x={_box(b)[0]} y={_box(b)[1]} w={_box(b)[2]} h={_box(b)[3]} vs "
+                                                f"x={_box(a)[0]} y={_box(a)[1]} w={_box(a)[2]} h={_box(a)[3]}")
+
+
+@check("dashboard/panel-unit")
+def panel_unit(project):
+    """Every data panel sets a unit (fieldConfig.defaults.unit); "none" is a unit, blank is not."""
+    for rel, d in project.dashboards:
+        for p in _content_panels(d):
+            if p.get("type") in NO_UNIT_TYPES:
+                continue
+            unit = ((p.get("fieldConfig") or {}).get("defaults") or {}).get("unit")
+            if not unit:
+                yield _loc(rel, d, p), "panel has no unit: say what the number is (s, bytes, percentunit, none...)"
+
+
+@check("dashboard/panel-description")
+def panel_description(project):
+    """Every panel has a title and a description saying what it shows and what healthy looks like."""
+    for rel, d in project.dashboards:
+        for p in _content_panels(d):
+            if not (p.get("title") or "").strip():
+                yield _loc(rel, d, p), "panel has no title"
+            if not (p.get("description") or "").strip():
+                yield _loc(rel, d, p), "panel has no description"
+
+
+def _is_ds_var(ds, names: set[str]) -> bool:
+    uid_ = ds.get("uid") if isinstance(ds, dict) else ds
+    if not isinstance(uid_, str):
+        return False
+    used = used_variables(uid_)
+    return bool(used) and used <= names and uid_.strip().startswith(("$", "[["))
+
+
+@check("dashboard/datasource-variable")
+def datasource_variable(project):
+    """Queries go through the `datasource` template variable (type datasource, Prometheus), never a fixed uid."""
+    for rel, d in project.dashboards:
+        variables = d.get("templating", {}).get("list", [])
+        ds_vars = {v.get("name") for v in variables if v.get("type") == "datasource"}
+        var = next((v for v in variables if v.get("name") == DATASOURCE_VARIABLE), None)
+        if var is None or var.get("type") != "datasource" or var.get("query") != "prometheus":
+            yield _loc(rel, d), (f"dashboard needs a template variable {DATASOURCE_VARIABLE!r} of type "
+                                 "datasource with query prometheus")
+        for p in _content_panels(d):
+            targets = p.get("targets", [])
+            if not targets:
+                continue
+            if not _is_ds_var(p.get("datasource"), ds_vars):
+                yield _loc(rel, d, p), (f"panel data source {p.get('datasource')!r} is not the "
+                                        f"${{{DATASOURCE_VARIABLE}}} variable")
+            for t in targets:
+                if "datasource" in t and not _is_ds_var(t["datasource"], ds_vars):
+                    yield _loc(rel, d, p), (f"target {t.get('refId', '?')} data source {t['datasource']!r} is not "
+                                            f"the ${{{DATASOURCE_VARIABLE}}} variable")
+
+
+def config_numbers(cfg) -> list[float]:
+    """Every number the config holds for dashboards: thresholds and plan limits."""
+    out = []
+    for obj in (cfg.thresholds, cfg.plan):
+        for f in fields(obj):
+            v = getattr(obj, f.name)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                out.append(float(v))
+    return out
+
+
+def _queries_up_down(project, panel: dict, d: dict) -> bool:
+    """Whether the panel queries a 0/1 health series (up, pg_up, probe_success, ...)."""
+    for q in queries(project):
+        if q.panel is not panel:
+            continue
+        ast, _ = parse(project, q.text)
+        for vs, _p in selectors(ast) if ast is not None else ():
+            hit = CATALOG.lookup(metric_name(vs) or "")
+            if hit and hit[0].unit == "0/1":
+                return True
+    return False
+
+
+def _steps(p: dict):
+    fc = p.get("fieldConfig") or {}
+    yield "thresholds", ((fc.get("defaults") or {}).get("thresholds") or {}).get("steps") or []
+    for o in fc.get("overrides") or []:
+        for prop in o.get("properties") or []:
+            if prop.get("id") == "thresholds" and isinstance(prop.get("value"), dict):
+                yield "override thresholds", prop["value"].get("steps") or []
+
+
+@check("dashboard/thresholds-config")
+def thresholds_config(project):
+    """Every threshold step value is a number from the config (Thresholds or Plan); 0/1 only on up/down stats."""
+    allowed = config_numbers(project.cfg)
+    for rel, d in project.dashboards:
+        for p in _content_panels(d):
+            for where, steps in _steps(p):
+                for s in steps:
+                    v = s.get("value")
+                    if v is None or not isinstance(v, (int, float)):
+                        continue
+                    if any(math.isclose(v, a, rel_tol=1e-9, abs_tol=1e-12) for a in allowed):
+                        continue
+                    if v in (0, 1) and _queries_up_down(project, p, d):
+                        continue
+                    yield _loc(rel, d, p), (f"{where} step {v:g} ({s.get('color')}) is not a config value: "
+                                            "take it from cfg.thresholds so panels and alerts move together")
+
+
+@check("dashboard/rate-interval")
+def rate_interval(project):
+    """rate(), irate() and increase() in dashboards use [$__rate_interval] (or [$__range] for range totals)."""
+    for q in queries(project):
+        if q.kind != "panel":
+            continue
+        ast, _ = parse(project, q.text)
+        if ast is None:
+            continue
+        for node, _parents in walk(ast):
+            fn = func_name(node)
+            if fn not in RANGE_FUNCTIONS or not node.args:
+                continue
+            arg = unwrap(node.args[0])
+            if not isinstance(arg, pp.MatrixSelector):
+                continue
+            w = window_text(arg.range)
+            if w in ALLOWED_WINDOWS:
+                continue
+            why = ("it can hold fewer than two samples, and then the panel is empty" if w == "$__interval"
+                   else "a fixed window is blind to the scrape interval and the zoom level")
+            yield q.loc, f"{fn}() over [{w}]: use [$__rate_interval] ({why})"
+
+
+def _variable_refs(d: dict):
+    """(variable name, panel or None) for every place a dashboard refers to a variable."""
+    for v in d.get("templating", {}).get("list", []):
+        query = v.get("query")
+        if isinstance(query, dict):
+            query = query.get("query", "")
+        texts = [query if isinstance(query, str) and v.get("type") == "query" else "",
+                 (v.get("datasource") or {}).get("uid", "") if isinstance(v.get("datasource"), dict) else ""]
+        for text in texts:
+            for name in used_variables(text or ""):
+                yield name, None
+    for p in iter_panels(d):
+        texts = [p.get("title", ""), p.get("repeat", "")]
+        ds = p.get("datasource")
+        texts.append(ds.get("uid", "") if isinstance(ds, dict) else ds or "")
+        for t in p.get("targets", []):
+            texts.append(t.get("expr", ""))
+            tds = t.get("datasource")
+            texts.append(tds.get("uid", "") if isinstance(tds, dict) else tds or "")
+        for text in texts:
+            for name in used_variables(text if isinstance(text, str) else ""):
+                yield name, p
+        if p.get("repeat"):
+            yield p["repeat"], p
+
+
+@check("dashboard/variables-defined")
+def variables_defined(project):
+    """Every variable a query, title or data source refers to is defined in the dashboard's templating."""
+    for rel, d in project.dashboards:
+        defined = {v.get("name") for v in d.get("templating", {}).get("list", [])}
+        reported = set()
+        for name, panel in _variable_refs(d):
+            if name.startswith("__") or name in defined:
+                continue
+            key = (name, (panel or {}).get("title"))
+            if key not in reported:
+                reported.add(key)
+                yield _loc(rel, d, panel), f"${name} is used but not defined in the dashboard's templating"
+
+
+@check("dashboard/variables-used")
+def variables_used(project):
+    """Every template variable the dashboard defines is used somewhere (queries, titles, data sources)."""
+    for rel, d in project.dashboards:
+        used = {name for name, _p in _variable_refs(d)}
+        for v in d.get("templating", {}).get("list", []):
+            name = v.get("name")
+            if name and name not in used:
+                yield _loc(rel, d), f"variable ${name} is defined but nothing uses it"

@@ -1,0 +1,202 @@
+"""promtool: `check rules` on the rule files as rendered, `test rules` on the project's rule tests.
+
+The rule files are written from the loaded groups into a temporary folder, with the same
+names as under rendered/alerts/, so promtool sees exactly what `dashgen render` writes.
+The tests (`tests/rules/*.test.yaml`, which name their rule files by base name) run in a
+second folder against the same files minus their annotations (see `without_annotations`).
+The two runs go in parallel.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from generator import rules
+from generator.checks import WARNING, Location, check
+from generator.errors import ConfigError
+
+TEST_GLOB = "*.test.yaml"
+TIMEOUT = 60
+
+
+def promtool_path(project) -> str:
+    path = project.promtool or shutil.which("promtool")
+    if not path:
+        raise ConfigError("promtool is not installed: install Debian's 'prometheus' package "
+                          "(`make tools` does it as root), or leave out the promtool/ checks")
+    return path
+
+
+def rule_file_name(group) -> str:
+    return f"{group.name}.rules.yaml"
+
+
+def test_files(project) -> list[Path]:
+    d = project.tests_dir
+    return sorted(d.glob(TEST_GLOB)) if d is not None and d.is_dir() else []
+
+
+def without_annotations(doc: dict) -> dict:
+    """The rule document with alert annotations removed, for unit tests.
+
+    promtool compares annotations exactly, so tests would have to repeat every description
+    (with its rendered $value) and every wording change would break them. The tests prove
+    when alerts fire and with which labels; `promtool check rules` and the rule/ checks
+    cover the annotations.
+    """
+    return {"groups": [
+        {**g, "rules": [{k: v for k, v in r.items() if k != "annotations"} for r in g["rules"]]}
+        for g in doc["groups"]
+    ]}
+
+
+def _run(project) -> dict:
+    """The promtool runs, once per project: {'check': (rc, out) | None, 'test': [(file, rc, out)] | None}."""
+    if "promtool" in project._cache:
+        return project._cache["promtool"]
+    binary = promtool_path(project)
+    results: dict = {"check": None, "test": None}
+    with tempfile.TemporaryDirectory(prefix="dashgen-check-") as tmp:
+        checked, tested = Path(tmp) / "check", Path(tmp) / "test"
+        checked.mkdir()
+        tested.mkdir()
+        names = []
+        for _rel, g in project.groups:
+            name = rule_file_name(g)
+            doc = rules.group_document(project.cfg, g)
+            (checked / name).write_text(rules.dumps(doc), encoding="utf-8")
+            (tested / name).write_text(rules.dumps(without_annotations(doc)), encoding="utf-8")
+            names.append(name)
+        tests = []
+        for t in test_files(project):
+            shutil.copyfile(t, tested / t.name)
+            tests.append(t.name)
+        # The test files in one batch per CPU, all batches and the check at once.
+        procs = []
+        if names:
+            procs.append(("check", (), subprocess.Popen(
+                [binary, "check", "rules", *names], cwd=checked,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)))
+        for batch in _batches([tested / t for t in tests], os.cpu_count() or 2):
+            procs.append(("test", batch, subprocess.Popen(
+                [binary, "test", "rules", *batch], cwd=tested,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)))
+        results["test"] = [] if tests else None
+        for key, batch, proc in procs:
+            try:
+                out, _ = proc.communicate(timeout=TIMEOUT)
+                rc = proc.returncode
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, _ = proc.communicate()
+                out, rc = f"promtool timed out after {TIMEOUT} s\n{out}", 1
+            out = out.replace(str(checked) + "/", "").replace(str(tested) + "/", "")
+            if key == "check":
+                results["check"] = (rc, out)
+            elif rc == 0:
+                results["test"].extend((name, 0, "") for name in batch)
+            else:
+                sections = _sections(out, "Unit Testing:")
+                for name in batch:
+                    text = sections.get(name, "")
+                    failed = "FAILED" in text or name not in sections
+                    results["test"].append((name, 1 if failed else 0, text or out))
+    project._cache["promtool"] = results
+    return results
+
+
+def _batches(paths: list[Path], n: int) -> list[list[str]]:
+    """File names in at most `n` batches of about equal size (largest first, into the lightest)."""
+    batches: list[list[str]] = [[] for _ in range(max(1, min(n, len(paths))))]
+    load = [0] * len(batches)
+    for p in sorted(paths, key=lambda p: p.stat().st_size, reverse=True):
+        i = load.index(min(load))
+        batches[i].append(p.name)
+        load[i] += p.stat().st_size
+    return [b for b in batches if b]
+
+
+def _sections(output: str, marker: str) -> dict[str, str]:
+    """promtool's output split per file, by its 'Checking X' / 'Unit Testing: X' headers."""
+    out: dict[str, list[str]] = {}
+    current = ""
+    for line in output.splitlines():
+        if line.startswith(marker):
+            current = line[len(marker):].strip()
+            out.setdefault(current, [])
+        else:
+            out.setdefault(current, []).append(line)
+    return {k: "\n".join(v).strip() for k, v in out.items()}
+
+
+@check("promtool/check-rules")
+def check_rules(project):
+    """`promtool check rules` accepts every rule file as rendered."""
+    result = _run(project)["check"]
+    if result is None or result[0] == 0:
+        return
+    rc, output = result
+    by_file = {rule_file_name(g): (rel, g) for rel, g in project.groups}
+    sections = _sections(output, "Checking ")
+    reported = False
+    for name, text in sections.items():
+        if name in by_file and ("FAILED" in text or "error" in text.lower()):
+            rel, g = by_file[name]
+            yield Location(file=rel, group=g.name), f"promtool check rules rejects {name}: {' '.join(text.split())}"
+            reported = True
+    if not reported:
+        yield Location(), f"promtool check rules failed (exit {rc}): {' '.join(output.split())[:2000]}"
+
+
+@check("promtool/test-rules")
+def test_rules(project):
+    """`promtool test rules` passes every rule unit test under tests/rules/."""
+    for name, rc, output in _run(project)["test"] or []:
+        if rc == 0:
+            continue
+        text = output.split("FAILED:", 1)[1] if "FAILED:" in output else output
+        yield Location(file=f"tests/rules/{name}"), f"promtool test rules fails (exit {rc}):\n{text.strip()[:4000]}"
+
+
+def _load_tests(project):
+    for path in test_files(project):
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            yield path, None, str(exc)
+            continue
+        yield path, doc, None
+
+
+@check("promtool/test-coverage")
+def test_coverage(project):
+    """Every alert has a rule unit test where it fires and one where it stays silent."""
+    alerts = [(rel, g, a) for rel, g, a in project.alerts()]
+    if not alerts:
+        return
+    if not test_files(project):
+        yield (Location(file="tests/rules/"), f"no rule unit tests ({TEST_GLOB}): nothing proves "
+               f"that the {len(alerts)} alerts fire", WARNING)
+        return
+    fires: set[str] = set()
+    silent: set[str] = set()
+    for path, doc, error in _load_tests(project):
+        if error:
+            yield Location(file=f"tests/rules/{path.name}"), f"not valid YAML: {error}"
+            continue
+        for test in doc.get("tests") or []:
+            for case in test.get("alert_rule_test") or []:
+                name = case.get("alertname")
+                (fires if case.get("exp_alerts") else silent).add(name)
+    for rel, g, a in alerts:
+        loc = Location(file=rel, group=g.name, rule=a.name)
+        if a.name not in fires:
+            yield loc, "no rule unit test shows this alert firing (alert_rule_test with exp_alerts)"
+        if a.name not in silent:
+            yield loc, "no rule unit test shows this alert silent (alert_rule_test with empty exp_alerts)"

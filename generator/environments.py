@@ -1,0 +1,128 @@
+"""Grafana Cloud stacks per environment: environments.toml plus secrets from the environment.
+
+    env = load_environment(root, "production")        # reads <root>/environments.toml
+    env.grafana_url, env.folder_path, env.datasource_uid, env.alerting
+
+Secrets come only from process environment variables (DESIGN.md "Environments and secrets"):
+`GRAFANA_TOKEN` (service-account token), `GRAFANA_URL` (overrides `grafana_url`), and for
+`alerting = "mimir"` also `MIMIR_URL`, `MIMIR_USER`, `MIMIR_TOKEN`. Tokens are kept out of
+`repr()` so a traceback or a debug print of an Environment never shows them.
+
+Plain http:// is refused for anything but loopback: a token must not cross a network in clear.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlsplit
+
+from generator.errors import ConfigError
+
+ENV_FILE = "environments.toml"
+ALERTING_MODES = ("grafana", "mimir")
+KNOWN_KEYS = {"grafana_url", "folder", "datasource_uid", "alerting", "mimir_url", "mimir_namespace"}
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    grafana_url: str
+    folder: str  # "Raymontology/Production": nested folders, outermost first
+    datasource_uid: str = "grafanacloud-prom"
+    alerting: str = "grafana"
+    token: str = field(default="", repr=False)
+    mimir_url: str = ""
+    mimir_user: str = ""
+    mimir_token: str = field(default="", repr=False)
+    mimir_namespace: str = ""
+
+    @property
+    def folder_path(self) -> tuple[str, ...]:
+        return tuple(p.strip() for p in self.folder.split("/") if p.strip())
+
+
+def check_url(url: str, what: str) -> str:
+    """Return `url` without a trailing slash; refuse anything but https, or http on loopback."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{what} {url!r} is not an http(s) URL")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ConfigError(
+            f"{what} {url!r} uses plain http: refused for anything but loopback (use https://)"
+        )
+    return url.rstrip("/")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load_environments(root: Path) -> dict[str, dict]:
+    path = Path(root) / ENV_FILE
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    return {k: v for k, v in data.items() if isinstance(v, dict)}
+
+
+def load_environment(root: Path, name: str, environ: Mapping[str, str] | None = None) -> Environment:
+    """The environment `name`, validated, with secrets and overrides from `environ`."""
+    environ = os.environ if environ is None else environ
+    envs = load_environments(root)
+    if name not in envs:
+        known = ", ".join(sorted(envs)) or "none"
+        raise ConfigError(f"unknown environment {name!r} (known: {known}) in {ENV_FILE}")
+    table = envs[name]
+    unknown = set(table) - KNOWN_KEYS
+    if unknown:
+        raise ConfigError(f"[{name}] in {ENV_FILE}: unknown keys {', '.join(sorted(unknown))}")
+    url = environ.get("GRAFANA_URL") or table.get("grafana_url", "")
+    if not url:
+        raise ConfigError(f"[{name}] in {ENV_FILE}: grafana_url is missing (or set GRAFANA_URL)")
+    url = check_url(url, "GRAFANA_URL" if environ.get("GRAFANA_URL") else f"[{name}] grafana_url")
+    folder = str(table.get("folder", "")).strip()
+    if not [p for p in folder.split("/") if p.strip()]:
+        raise ConfigError(f"[{name}] in {ENV_FILE}: folder is missing or empty")
+    alerting = table.get("alerting", "grafana")
+    if alerting not in ALERTING_MODES:
+        raise ConfigError(f"[{name}] in {ENV_FILE}: alerting must be one of {', '.join(ALERTING_MODES)}, not {alerting!r}")
+    token = environ.get("GRAFANA_TOKEN", "").strip()
+    if not token:
+        raise ConfigError(
+            f"GRAFANA_TOKEN is not set: export a Grafana service-account token for environment {name!r}"
+        )
+    mimir_url = mimir_user = mimir_token = ""
+    if alerting == "mimir":
+        mimir_url = environ.get("MIMIR_URL") or table.get("mimir_url", "")
+        mimir_user = environ.get("MIMIR_USER", "").strip()
+        mimir_token = environ.get("MIMIR_TOKEN", "").strip()
+        missing = [n for n, v in (("MIMIR_URL", mimir_url), ("MIMIR_USER", mimir_user), ("MIMIR_TOKEN", mimir_token)) if not v]
+        if missing:
+            raise ConfigError(f"environment {name!r} uses alerting = \"mimir\": set {', '.join(missing)}")
+        mimir_url = check_url(mimir_url, "MIMIR_URL")
+    return Environment(
+        name=name,
+        grafana_url=url,
+        folder=folder,
+        datasource_uid=table.get("datasource_uid", "grafanacloud-prom"),
+        alerting=alerting,
+        token=token,
+        mimir_url=mimir_url,
+        mimir_user=mimir_user,
+        mimir_token=mimir_token,
+        mimir_namespace=table.get("mimir_namespace", ""),
+    )

@@ -1,0 +1,10 @@
+"""Talking to Grafana: an HTTP client, one handler per resource kind, and the upload.
+
+    client.py      session, auth, timeouts, retries, typed errors (never holding the token)
+    folders.py     the configured folder path, created level by level with derived uids
+    dashboards.py  get/save/delete/search/versions, normalised like rendered output
+    rulegroups.py  rule groups via the conversion API (Grafana-managed) or the Mimir ruler
+    contactpoints.py  contact points and the notification policy tree (provisioning API)
+    upload.py      plan (create/update/unchanged/drifted/prune) and apply, concurrently
+    remote.py      read-only helpers other commands use (pull, diff --env)
+"""

@@ -1,0 +1,43 @@
+"""Read-only access to what an environment's stack holds, normalised like rendered output.
+
+For `dashgen pull` and `dashgen diff --env`:
+
+    fetch_remote_dashboards(env, ["raymontology-business"])   # {uid: normalised dashboard}
+    fetch_remote_rule_groups(env)                              # {group name: normalised group}
+
+A uid that is not on the server is absent from the result (callers report it). The token
+is checked first, so a bad token raises AuthError rather than a 401 per dashboard.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from generator.environments import Environment
+from generator.grafana.dashboards import DashboardHandler
+from generator.grafana.folders import folder_uid
+from generator.grafana.upload import DEFAULT_CONCURRENCY, client_options_from_env, make_client, make_rule_target
+
+
+def fetch_remote_dashboards(env: Environment, uids, *, session: requests.Session | None = None,
+                            concurrency: int = DEFAULT_CONCURRENCY, client_options: dict | None = None,
+                            ) -> dict[str, dict]:
+    opts = client_options_from_env() if client_options is None else client_options
+    client = make_client(env, session, concurrency, **opts)
+    client.check_token()
+    handler = DashboardHandler(client)
+    uids = list(dict.fromkeys(uids))
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        found = list(pool.map(handler.fetch, uids))
+    return {uid: r.dashboard for uid, r in zip(uids, found) if r is not None}
+
+
+def fetch_remote_rule_groups(env: Environment, *, session: requests.Session | None = None,
+                             client_options: dict | None = None) -> dict[str, dict]:
+    opts = client_options_from_env() if client_options is None else client_options
+    client = make_client(env, session, **opts)
+    client.check_token()
+    uids = [folder_uid(env.folder_path[: i + 1]) for i in range(len(env.folder_path))]
+    return make_rule_target(env, client, uids, session, **opts).fetch_all()

@@ -1,0 +1,164 @@
+"""Rule-group handlers: the same Prometheus rule groups to one of two targets.
+
+* `ConvertRuleGroups` (default, `alerting = "grafana"`): Grafana-managed alerting through the
+  Prometheus conversion API (grafana-api.md §6). One group per POST, YAML body, the
+  namespace is the *title* of dashgen's innermost folder, found under its parent (the
+  working folder, `X-Grafana-Alerting-Folder-UID`), so rules sit next to the dashboards in a
+  folder whose uid dashgen controls. The data source uid comes from the environment.
+  `X-Disable-Provenance` is not sent: imported rules are locked in the UI, so they cannot
+  drift, and the API keeps their original text, which makes "unchanged" exact.
+* `MimirRuleGroups` (`alerting = "mimir"`, older stacks): the Mimir ruler (§8) with its own
+  host and credentials (instance id + access-policy token, `X-Scope-OrgID`).
+
+Both list every group in their namespace with one GET; dashgen owns the namespace, so a
+group there that is gone from code is dashgen's to prune.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import quote
+
+import yaml
+
+from generator.errors import DashgenError
+from generator.grafana.client import GrafanaClient
+
+CONVERT_BASE = "/api/convert/prometheus/config/v1/rules"
+RULER_BASE = "/prometheus/config/v1/rules"
+YAML_HEADERS = {"Content-Type": "application/yaml", "Accept": "application/yaml, application/json"}
+
+
+DURATION_KEYS = ("interval", "for", "keep_firing_for", "query_offset")
+_UNITS_MS = (("y", 31_536_000_000, True), ("w", 604_800_000, True), ("d", 86_400_000, False),
+             ("h", 3_600_000, False), ("m", 60_000, False), ("s", 1000, False), ("ms", 1, False))
+_DURATION_RE = re.compile(r"^(?:\d+(?:ms|s|m|h|d|w|y))+$")
+
+
+def prom_duration(text: str) -> str:
+    """A duration the way Prometheus' rulefmt writes it back (Mimir stores groups that way):
+    "90s" -> "1m30s", "60m" -> "1h", "14d" -> "2w". Anything unparsable is left alone."""
+    text = str(text)
+    if not _DURATION_RE.match(text):
+        return text
+    ms = sum(int(n) * dict((u, m) for u, m, _ in _UNITS_MS)[u] for n, u in re.findall(r"(\d+)(ms|s|m|h|d|w|y)", text))
+    if ms == 0:
+        return "0s"
+    out = ""
+    for unit, size, exact in _UNITS_MS:
+        if exact and ms % size:
+            continue  # years and weeks only when they divide exactly ("90d", not "12w6d")
+        n, ms = divmod(ms, size)
+        if n:
+            out += f"{n}{unit}"
+    return out
+
+
+def normalize_group(group: dict) -> dict:
+    """A group as both targets keep it: no `limit` (never sent), no empty values, durations
+    in canonical form and zero `for`/`keep_firing_for` left out (the default)."""
+
+    def clean(v):
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items() if x not in (None, {}, [])}
+        if isinstance(v, list):
+            return [clean(x) for x in v]
+        return v
+
+    def durations(d: dict) -> dict:
+        out = {k: (prom_duration(v) if k in DURATION_KEYS and v is not None else v) for k, v in d.items()}
+        for k in ("for", "keep_firing_for"):
+            if out.get(k) == "0s":
+                del out[k]
+        return out
+
+    g = durations({k: v for k, v in group.items() if k != "limit"})
+    if isinstance(g.get("rules"), list):
+        g["rules"] = [durations(r) if isinstance(r, dict) else r for r in g["rules"]]
+    return clean(g)
+
+
+def group_yaml(group: dict) -> str:
+    return yaml.safe_dump(normalize_group(group), sort_keys=False, allow_unicode=True)
+
+
+def load_local_groups(alerts_dir: Path) -> dict[str, dict]:
+    """Every group in `<rendered>/alerts/*.rules.yaml`, by name (names are unique)."""
+    groups: dict[str, dict] = {}
+    for path in sorted(Path(alerts_dir).glob("*.rules.yaml")):
+        try:
+            doc = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise DashgenError(f"{path}: not valid YAML: {exc}") from None
+        for g in doc.get("groups") or []:
+            name = g.get("name")
+            if not name:
+                raise DashgenError(f"{path}: a rule group has no name")
+            if name in groups:
+                raise DashgenError(f"{path}: rule group {name!r} is defined twice")
+            groups[name] = normalize_group(g)
+    return groups
+
+
+def _parse_namespace(text: str, namespace: str) -> dict[str, dict]:
+    try:
+        doc = yaml.safe_load(text) or {}
+    except yaml.YAMLError:
+        doc = None
+    if not isinstance(doc, dict):
+        raise DashgenError(f"namespace {namespace!r}: unexpected answer, not a YAML mapping of rule groups")
+    return {g["name"]: normalize_group(g) for g in doc.get(namespace) or [] if isinstance(g, dict) and g.get("name")}
+
+
+class ConvertRuleGroups:
+    kind = "rule-group"
+
+    def __init__(self, client: GrafanaClient, namespace: str, working_folder_uid: str, datasource_uid: str):
+        self.client, self.namespace = client, namespace
+        self.headers = {"X-Grafana-Alerting-Datasource-UID": datasource_uid}
+        if working_folder_uid:
+            self.headers["X-Grafana-Alerting-Folder-UID"] = working_folder_uid
+        self.where = f"folder {namespace!r}"
+
+    def _path(self, group: str | None = None) -> str:
+        p = f"{CONVERT_BASE}/{quote(self.namespace, safe='')}"
+        return p + (f"/{quote(group, safe='')}" if group else "")
+
+    def fetch_all(self) -> dict[str, dict]:
+        resp = self.client.request("GET", self._path(), headers={**self.headers, "Accept": "application/yaml"},
+                                   ok=(200, 404))
+        return {} if resp.status_code == 404 else _parse_namespace(resp.text, self.namespace)
+
+    def put(self, group: dict) -> None:
+        self.client.request("POST", self._path(), data=group_yaml(group).encode(),
+                            headers={**self.headers, **YAML_HEADERS}, ok=(200, 202))
+
+    def delete(self, name: str) -> None:
+        self.client.request("DELETE", self._path(name), headers=self.headers, ok=(200, 202, 204, 404))
+
+
+class MimirRuleGroups(ConvertRuleGroups):
+    def __init__(self, client: GrafanaClient, namespace: str, tenant: str):
+        self.client, self.namespace = client, namespace
+        self.headers = {"X-Scope-OrgID": tenant}
+        self.where = f"Mimir namespace {namespace!r}"
+        # MIMIR_URL may be the bare host (mimirtool's /prometheus prefix) or Cloud's query
+        # URL ending in /api/prom (whose ruler lives under /api/prom/config/v1/rules).
+        self.base = "/config/v1/rules" if client.base_url.endswith("/api/prom") else RULER_BASE
+
+    def _path(self, group: str | None = None) -> str:
+        p = f"{self.base}/{quote(self.namespace, safe='')}"
+        return p + (f"/{quote(group, safe='')}" if group else "")
+
+    def fetch_all(self) -> dict[str, dict]:
+        # An empty namespace is 200 `{}`; a 404 means no ruler here (a new stack without
+        # data-source-managed alerting), except old Cortex's "no rule groups found".
+        resp = self.client.request("GET", self._path(), headers={**self.headers, "Accept": "application/yaml"},
+                                   ok=(200, 404))
+        if resp.status_code == 404:
+            if "no rule groups found" in resp.text:
+                return {}
+            raise DashgenError(f"no Mimir ruler answers at {self.client.base_url}{self._path()} (404): "
+                               f"use alerting = \"grafana\" for this stack")
+        return _parse_namespace(resp.text, self.namespace)
