@@ -428,6 +428,30 @@ class Stack:
             pass
         self.log("stopped; no process left")
 
+    def leftovers(self) -> list[str]:
+        """After stop(): anything of ours still alive (a process in one of our groups, one
+        naming our directory, or a listener on one of our ports). Empty when clean."""
+        pgids = {s.proc.pid for s in self.services.values() if s.proc is not None}
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()
+            state, pgid = fields[0], int(fields[2])
+            if state != "Z" and (pgid in pgids or (self.root and str(self.root) in cmd)):
+                found.append(f"pid {entry.name} (group {pgid}): {cmd[:120]}")
+        for name, port in self.ports.items():
+            with socket.socket() as sock:
+                sock.settimeout(0.2)
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    found.append(f"port {port} ({name}) still accepts connections")
+        return found
+
     def __enter__(self) -> "Stack":
         return self.start()
 

@@ -93,6 +93,9 @@ def stack(report):
         t1 = time.monotonic()
         st.stop()
         report["timings"]["stack stop"] = time.monotonic() - t1
+    left = st.leftovers()
+    assert not left, "stopping the stack left these behind:\n  " + "\n  ".join(left)
+    report["scenarios"].append(f"{'stack stopped':<28} -> no process, directory or port of the stack left")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
