@@ -114,7 +114,7 @@ def test_latency_above_one_second_fires_slow_api_response(stack, rules, report):
 def test_outages(stack, rules, report):
     """App down -> ServiceDown; meanwhile failing tasks -> CeleryTaskHighFailRate, PostgreSQL down ->
     DatabaseConnectionFailed, Redis down -> RedisDown."""
-    app_stopped = time.monotonic()
+    app_stopped, app_stopped_wall = time.monotonic(), time.time()
     stack.stop_app()
     try:
         # The worker needs neither the app nor (for a while) anything else: its fault first.
@@ -145,6 +145,9 @@ def test_outages(stack, rules, report):
 
         # ServiceDown's window is 3 failed checks at the seed's 1-minute interval: 3m.
         prove(stack, rules, report, "ServiceDown", "app stopped", app_stopped, timeout=240, want_firing=True)
+        samples = stack.query(f"probe_success{{job=\"{stack.config.jobs.blackbox}\"}}[5m]")[0]["values"]
+        last_ok = max(float(t) for t, v in samples if v == "1")
+        report["scenarios"].append(f"{'':<28}    last successful probe {last_ok - app_stopped_wall:+.1f}s from the app stop")
         assert_rules_healthy(stack, rules)
     finally:
         stack.start_app()
