@@ -459,9 +459,13 @@ class Stack:
         self.stop()
 
     # ------------------------------------------------------------------ e2e helpers
-    def set_faults(self, error_rate: float = 0.0, extra_latency: float = 0.0) -> dict:
-        r = requests.post(f"{self.app_url}/admin/faults",
-                          json={"error_rate": error_rate, "extra_latency": extra_latency}, timeout=5)
+    def set_faults(self, error_rate: float = 0.0, extra_latency: float = 0.0, hold_memory_mb: int = 0,
+                   hold_connections: int = 0) -> dict:
+        """Switch the app's faults; called with no arguments, everything back to normal."""
+        r = requests.post(f"{self.app_url}/admin/faults", json={
+            "error_rate": error_rate, "extra_latency": extra_latency, "hold_memory_mb": hold_memory_mb,
+            "hold_connections": hold_connections,
+        }, timeout=30)
         r.raise_for_status()
         return r.json()
 

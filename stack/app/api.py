@@ -5,8 +5,9 @@ defaults), plus the catalog's business metrics from generator.appmetrics, which 
 prometheus_client's global registry and so appear on the same /metrics.
 
 Fault switches for the e2e scenarios: GET/POST /admin/faults with
-{"error_rate": 0.05, "extra_latency": 1.5}; they act on /api/ routes only, inside the
-instrumentator's middleware, so injected failures and delays are measured like real ones.
+{"error_rate": 0.05, "extra_latency": 1.5, "hold_memory_mb": 0, "hold_connections": 0}.
+Errors and latency act on /api/ routes only, inside the instrumentator's middleware, so
+they are measured like real ones; the other two hold memory or pool connections.
 """
 
 from __future__ import annotations
@@ -38,11 +39,32 @@ cache = redis.Redis.from_url(settings.redis_url(), socket_timeout=0.5, socket_co
 
 
 class Faults(BaseModel):
-    error_rate: float = 0.0
-    extra_latency: float = 0.0
+    error_rate: float = 0.0  # share of /api/ requests answered 500
+    extra_latency: float = 0.0  # seconds added to every /api/ request
+    hold_memory_mb: int = 0  # resident memory the process holds on to
+    hold_connections: int = 0  # pool connections checked out and kept
 
 
 faults = Faults()
+_ballast: bytearray | None = None
+_held: list = []
+
+
+def _apply_resource_faults() -> None:
+    global _ballast
+    mb = faults.hold_memory_mb
+    if mb <= 0:
+        _ballast = None
+    elif _ballast is None or len(_ballast) != mb << 20:
+        _ballast = None
+        _ballast = bytearray(b"\x01") * (mb << 20)  # written, so it is resident
+    while len(_held) > max(faults.hold_connections, 0):
+        _held.pop().close()
+    while len(_held) < faults.hold_connections:
+        try:
+            _held.append(engine.connect())
+        except SQLAlchemyError:
+            break
 
 
 def _day_key(day: dt.date) -> str:
@@ -123,8 +145,9 @@ def get_faults() -> Faults:
 
 @app.post("/admin/faults")
 def set_faults(new: Faults) -> Faults:
-    faults.error_rate = new.error_rate
-    faults.extra_latency = new.extra_latency
+    for name in Faults.model_fields:
+        setattr(faults, name, getattr(new, name))
+    _apply_resource_faults()
     log.warning("faults now %s", faults)
     return faults
 

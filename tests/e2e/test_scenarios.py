@@ -111,6 +111,38 @@ def test_latency_above_one_second_fires_slow_api_response(stack, rules, report):
         stack.set_faults()
 
 
+def test_memory_above_85_percent_fires_high_memory_usage(stack, rules, report):
+    """RSS above 85 % of the plan's memory (generator.config: plan.memory_limit_bytes)."""
+    target_mb = int(stack.config.plan.memory_limit_bytes * (stack.config.thresholds.memory_alert + 0.05)) >> 20
+    started = time.monotonic()
+    stack.set_faults(hold_memory_mb=target_mb)
+    try:
+        prove(stack, rules, report, "HighMemoryUsage", f"backend holds {target_mb} MiB", started, timeout=30)
+    finally:
+        stack.set_faults()
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "DbPoolNearlyExhausted sums checked-out connections over every pool (backend and worker), "
+    "so an exhausted backend pool reads 50 %; it needs `by (job, pool)`"))
+def test_exhausted_pool_fires_db_pool_nearly_exhausted(stack, rules, report):
+    from stack.app.db import MAX_OVERFLOW, POOL_SIZE
+
+    started = time.monotonic()
+    stack.set_faults(hold_connections=POOL_SIZE + MAX_OVERFLOW)
+    try:
+        prove(stack, rules, report, "DbPoolNearlyExhausted", "backend pool exhausted", started, timeout=15)
+    except AssertionError:
+        lhs = rules["DbPoolNearlyExhausted"]["expr"].rsplit(">", 1)[0]
+        value = stack.query(lhs)
+        report["scenarios"].append(
+            f"{'backend pool exhausted':<28} -> DbPoolNearlyExhausted     NOT true after 15s: "
+            f"{lhs.strip()} = {value[0]['value'][1] if value else 'none'} (known, xfail)")
+        raise
+    finally:
+        stack.set_faults()
+
+
 def test_outages(stack, rules, report):
     """App down -> ServiceDown; meanwhile failing tasks -> CeleryTaskHighFailRate, PostgreSQL down ->
     DatabaseConnectionFailed, Redis down -> RedisDown."""
