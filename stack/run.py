@@ -280,6 +280,9 @@ class Stack:
         self._wait("worker", lambda: self._http_ok(f"http://127.0.0.1:{self.ports['worker']}/metrics"),
                    service="worker")
 
+    def stop_worker(self) -> None:
+        self._stop_service("worker")
+
     def _write_configs(self) -> None:
         cfg = self.root / "config"
         cfg.mkdir()

@@ -144,38 +144,72 @@ def test_exhausted_pool_fires_db_pool_nearly_exhausted(stack, rules, report):
 
 
 def test_outages(stack, rules, report):
-    """App down -> ServiceDown; meanwhile failing tasks -> CeleryTaskHighFailRate, PostgreSQL down ->
-    DatabaseConnectionFailed, Redis down -> RedisDown."""
+    """App down -> ServiceDown, which needs minutes of failed probes. Meanwhile, one at a time,
+    each checked false first: the app's scrape target missing -> TargetMissing; failing tasks ->
+    CeleryTaskHighFailRate; the worker stopped -> CeleryWorkerDown; most PostgreSQL connections
+    taken -> PostgresConnectionsHigh; Redis nearly full -> RedisMemoryHigh; PostgreSQL stopped ->
+    DatabaseConnectionFailed (fires); Redis stopped -> RedisDown (fires)."""
+    import psycopg
+    import redis
+
+    def step(name: str, fault: str, start, undo, **kw) -> None:
+        assert not expr_true(stack, rules, name), f"{name} true before its fault"
+        started = time.monotonic()
+        start()
+        try:
+            prove(stack, rules, report, name, fault, started, **kw)
+        finally:
+            undo()
+
     app_stopped, app_stopped_wall = time.monotonic(), time.time()
     stack.stop_app()
     try:
-        # The worker needs neither the app nor (for a while) anything else: its fault first.
-        assert not expr_true(stack, rules, "CeleryTaskHighFailRate"), "CeleryTaskHighFailRate true before the fault"
-        started = time.monotonic()
-        stack.set_worker_faults(parse_fail_rate=0.5)
-        try:
-            prove(stack, rules, report, "CeleryTaskHighFailRate", "half the parse tasks fail", started, timeout=45)
-        finally:
-            stack.set_worker_faults()
+        prove(stack, rules, report, "TargetMissing", "app stopped", app_stopped, timeout=20)
 
-        assert not expr_true(stack, rules, "DatabaseConnectionFailed"), "DatabaseConnectionFailed true before the fault"
-        started = time.monotonic()
-        stack.stop_postgres()
-        try:
-            prove(stack, rules, report, "DatabaseConnectionFailed", "PostgreSQL stopped", started, timeout=30,
-                  fire_within=70)
-        finally:
-            stack.start_postgres()
+        step("CeleryTaskHighFailRate", "half the parse tasks fail", lambda: stack.set_worker_faults(parse_fail_rate=0.5),
+             stack.set_worker_faults, timeout=45)
 
-        assert not expr_true(stack, rules, "RedisDown"), "RedisDown true before the fault"
-        started = time.monotonic()
-        stack.stop_redis()
-        try:
-            prove(stack, rules, report, "RedisDown", "Redis stopped", started, timeout=30, fire_within=70)
-        finally:
-            stack.start_redis()
+        step("CeleryWorkerDown", "worker stopped", stack.stop_worker, stack.start_worker, timeout=20)
 
-        # ServiceDown's window is 3 failed checks at the seed's 1-minute interval: 3m.
+        held: list = []
+        pg_max = int(float(stack.query(f'max(pg_settings_max_connections{{job="{stack.config.jobs.postgres}"}})')[0]["value"][1]))
+        share = stack.config.thresholds.pg_connections_warn + 0.05
+
+        def take_connections():
+            dsn = f"host=127.0.0.1 port={stack.ports['postgres']} user=postgres dbname={stack.config.selectors.database}"
+            held.extend(psycopg.connect(dsn) for _ in range(int(pg_max * share)))
+
+        def release_connections():
+            while held:
+                held.pop().close()
+
+        step("PostgresConnectionsHigh", f"{int(pg_max * share)} of {pg_max} connections taken", take_connections,
+             release_connections, timeout=20)
+
+        client = redis.Redis(port=stack.ports["redis"])
+        maxmemory = int(client.config_get("maxmemory")["maxmemory"])
+        chunk = 1 << 20
+
+        def fill_redis():
+            target = int(maxmemory * (stack.config.thresholds.redis_memory_warn + 0.04))
+            n = 0
+            while client.info("memory")["used_memory"] < target:
+                client.set(f"dashgen:ballast:{n}", b"\x01" * chunk)
+                n += 1
+
+        def empty_redis():
+            keys = list(client.scan_iter("dashgen:ballast:*"))
+            if keys:
+                client.delete(*keys)
+
+        step("RedisMemoryHigh", "Redis filled above 90 %", fill_redis, empty_redis, timeout=20)
+
+        step("DatabaseConnectionFailed", "PostgreSQL stopped", stack.stop_postgres, stack.start_postgres,
+             timeout=30, fire_within=70)
+
+        step("RedisDown", "Redis stopped", stack.stop_redis, stack.start_redis, timeout=30, fire_within=70)
+
+        # ServiceDown's window is N failed checks at the seed's 1-minute interval.
         prove(stack, rules, report, "ServiceDown", "app stopped", app_stopped, timeout=240, want_firing=True)
         samples = stack.query(f"probe_success{{job=\"{stack.config.jobs.blackbox}\"}}[5m]")[0]["values"]
         last_ok = max(float(t) for t, v in samples if v == "1")
