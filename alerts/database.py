@@ -50,14 +50,18 @@ def build(cfg: Config) -> RuleGroup:
         ),
         Alert(
             "DbPoolNearlyExhausted",
-            f"sum({C.sel('raymontology_db_pool_checked_out_connections')}) / "
-            f"clamp_min(sum({C.sel('raymontology_db_pool_max_connections')}), 1) > {t.pool_usage_warn:g}",
+            # Per pool: every process (API replica, worker) has its own, and one can be exhausted
+            # while the others idle.
+            f"sum by (job, instance, pool) ({C.sel('raymontology_db_pool_checked_out_connections')})\n/\n"
+            f"clamp_min(sum by (job, instance, pool) ({C.sel('raymontology_db_pool_max_connections')}), 1)\n"
+            f"> {t.pool_usage_warn:g}",
             severity="warning",
             for_=t.pool_usage_for,
             summary="The application's database pool is almost exhausted.",
             description=(
-                f"{{{{ $value | humanizePercentage }}}} of the SQLAlchemy pool (size + overflow) is checked out; "
-                "requests will queue for a connection."
+                f"{{{{ $value | humanizePercentage }}}} of the SQLAlchemy pool {{{{ $labels.pool }}}} of "
+                "{{ $labels.job }} ({{ $labels.instance }}), size + overflow, is checked out; requests will "
+                "queue for a connection."
             ),
             dashboard=DATABASE,
             runbook="""

@@ -69,10 +69,11 @@ def pool_and_queries(cfg: Config):
                      [p.target(f"sum({out})", "checked out"), p.target(f"sum({size})", "pool size"),
                       p.target(f"sum({maximum})", "size + overflow")],
                      "short", p.neutral(), w=8, min=0),
-        p.stat("Pool usage", f"Checked-out share of size plus overflow. Healthy: below {t.pool_usage_warn:.0%}; "
-               "requests queue for a connection when it reaches 100 %.",
-               f"sum({out}) / clamp_min(sum({maximum}), 1)", "percentunit", p.bad_above(t.pool_usage_warn),
-               w=4, h=8, min=0, max=1),
+        p.stat("Fullest pool usage", "Checked-out share of size plus overflow in the fullest pool (each "
+               f"process has its own). Healthy: below {t.pool_usage_warn:.0%}; requests queue for a connection "
+               "when it reaches 100 %.",
+               f"max(sum by (job, instance, pool) ({out}) / clamp_min(sum by (job, instance, pool) ({maximum}), 1))",
+               "percentunit", p.bad_above(t.pool_usage_warn), w=4, h=8, min=0, max=1),
         p.timeseries(f"Slow-query share (> {t.slow_query_seconds:g} s)", "Share of statements slower than "
                      f"{t.slow_query_seconds:g} s (seed §7), from the application's query-duration histogram. "
                      f"Healthy: below {t.slow_query_share_warn:.0%}.",

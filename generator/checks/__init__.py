@@ -131,16 +131,9 @@ def load_project(root: Path, cfg: Config = DEFAULT, **options) -> Project:
     Unlike `render.build_outputs`, identity problems (a duplicate uid) are left to the
     checks, so they are reported as findings next to everything else.
     """
-    from generator.loader import load
-    from generator.render import dashboard_json
+    from generator.render import build_outputs
 
-    loaded = load(root, cfg)
-    dashboards = []
-    for rel, dash in loaded.dashboards:
-        try:
-            dashboards.append((rel, dashboard_json(dash)))
-        except Exception as exc:
-            raise DefinitionError(rel, f"cannot be turned into dashboard JSON: {type(exc).__name__}: {exc}") from exc
+    loaded, dashboards = build_outputs(root, cfg, check_identity=False)
     return Project(root=root, cfg=cfg, dashboards=dashboards, groups=list(loaded.groups), **options)
 
 
