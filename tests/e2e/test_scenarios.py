@@ -4,14 +4,16 @@ Expressions are the rendered ones, evaluated as written through /api/v1/query; t
 alert's state comes from the stack's Prometheus, which loads the same rule files
 (group interval shortened to the scrape interval). DatabaseConnectionFailed and RedisDown
 (`for: 1m`) must reach firing, as their outages fit inside ServiceDown's wait; where `for`
-is longer than test time allows (5m), reaching `pending` is the proof, and promtool unit
-tests cover the durations.
+is longer than test time allows (3m-10m), reaching `pending` is the proof, and promtool
+unit tests cover the durations. HighCPUUsage (a 5-minute CPU average) and DartCrawlStale
+(a day without a crawl) have no scenario here: the selector check and "no alert under
+normal traffic" are what the stack proves about them.
 
-Order matters and is the file order: normal traffic first; then faults whose effects
-linger in 5-minute windows; the outages last. ServiceDown needs three minutes of failed
-probes (max_over_time(...[3m])), so the PostgreSQL and Redis outages run inside that
-wait, one after the other, each checked false before its fault (and a Celery task-failure
-fault too, which needs none of them).
+Order matters and is the file order: normal traffic first; then the faults that need the
+app, whose effects linger in 5-minute windows; the outages last. ServiceDown needs minutes
+of failed probes (max_over_time(probe_success[...])), so the other outages and the worker,
+PostgreSQL and Redis faults run inside that wait, one after the other, each checked false
+before its fault.
 """
 
 from __future__ import annotations
