@@ -156,7 +156,7 @@ class Stack:
     def _spawn(self, svc: Service) -> None:
         logf = open(self.root / "logs" / f"{svc.name}.log", "ab")
         env = {**os.environ, **svc.env}
-        env.setdefault("PYTHONPATH", str(REPO))
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
         svc.proc = subprocess.Popen(
             svc.argv, env=env, cwd=self.root, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
             start_new_session=True, user=svc.user, preexec_fn=_die_with_parent,
@@ -262,7 +262,6 @@ class Stack:
             "RAYMON_REDIS_URL": f"redis://127.0.0.1:{self.ports['redis']}/0",
             "RAYMON_WORKER_METRICS_PORT": str(self.ports["worker"]),
             "RAYMON_FAULTS_DIR": str(self.root / "faults"),
-            "PYTHONPATH": str(REPO),
         }
 
     def start_app(self) -> None:
@@ -348,7 +347,24 @@ class Stack:
                 raise StackError(f"promtool rejects the rule files:\n{res.stdout}{res.stderr}")
 
     # ------------------------------------------------------------------ lifecycle
+    @staticmethod
+    def missing_tools() -> list[str]:
+        """Debian packages whose programs the stack needs and cannot find."""
+        needs = {
+            "postgresql": [str(PG_BIN / "postgres"), str(PG_BIN / "initdb")],
+            "redis-server": ["redis-server"],
+            "prometheus": ["prometheus"],
+            "prometheus-postgres-exporter": ["prometheus-postgres-exporter"],
+            "prometheus-redis-exporter": ["prometheus-redis-exporter"],
+            "prometheus-blackbox-exporter": ["prometheus-blackbox-exporter"],
+        }
+        return [pkg for pkg, progs in needs.items() if not all(shutil.which(p) for p in progs)]
+
     def start(self) -> "Stack":
+        missing = self.missing_tools()
+        if missing:
+            raise StackError(f"missing Debian packages: {' '.join(missing)} "
+                             f"(apt-get install {' '.join(missing)}; .ci/run does it)")
         t0 = time.monotonic()
         self.root = Path(tempfile.mkdtemp(prefix="dashgen-stack-"))
         os.chmod(self.root, 0o755)  # PostgreSQL runs as another user and must reach its data dir
@@ -373,7 +389,6 @@ class Stack:
             conn.execute(f'CREATE DATABASE "{self.config.selectors.database}"')
         from sqlalchemy import create_engine
 
-        os.environ.update(self._app_env())
         from stack.app import db
 
         eng = create_engine(self._app_env()["RAYMON_DATABASE_URL"])
