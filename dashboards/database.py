@@ -65,9 +65,11 @@ def pool_and_queries(cfg: Config):
     fast = C.sel("raymontology_db_query_duration_seconds_bucket", le=slow_le)
     return [
         p.timeseries("Pool checked out vs size", "SQLAlchemy connections in use against the pool size and "
-                     "the size plus overflow. Healthy: checked out well below the size.",
-                     [p.target(f"sum({out})", "checked out"), p.target(f"sum({size})", "pool size"),
-                      p.target(f"sum({maximum})", "size + overflow")],
+                     "the size plus overflow, per process pool (a sum would hide one exhausted pool). "
+                     "Healthy: checked out well below the size.",
+                     [p.target(f"sum by (job, pool) ({out})", "{{job}} {{pool}} checked out"),
+                      p.target(f"sum by (job, pool) ({size})", "{{job}} {{pool}} size"),
+                      p.target(f"sum by (job, pool) ({maximum})", "{{job}} {{pool}} size + overflow")],
                      "short", p.neutral(), w=8, min=0),
         p.stat("Fullest pool usage", "Checked-out share of size plus overflow in the fullest pool (each "
                f"process has its own). Healthy: below {t.pool_usage_warn:.0%}; requests queue for a connection "
