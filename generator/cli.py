@@ -200,33 +200,11 @@ def diff_cmd(ctx: Context, ref: str | None, env_name: str | None, fmt: str, on_d
 
 
 def _remote_tree(ctx: Context, env_name: str, local: dict) -> tuple[dict, dict, str]:
-    """(remote tree, local tree, label) for `diff --env`: the seam to the Grafana client."""
-    import json
+    """(remote tree, local tree, label) for `diff --env`."""
+    from generator.environments import load_environment
+    from generator.grafana.remote import remote_and_local_trees
 
-    try:
-        from generator.environments import load_environment
-        from generator.grafana.remote import fetch_remote_dashboards
-    except ImportError:
-        fail("diff --env needs the Grafana client (generator.grafana), which this build does not have", EXIT_USAGE)
-    env = load_environment(ctx.root, env_name)
-    dashboards = {p: v for p, v in local.items() if p.startswith("dashboards/") and p.endswith(".json")}
-    uids = [json.loads(v)["uid"] for v in dashboards.values()]
-    remote = {f"dashboards/{uid}.json": d for uid, d in fetch_remote_dashboards(env, uids).items()}
-    new = dict(dashboards)
-    try:
-        from generator.grafana.remote import fetch_remote_rule_groups
-        from generator.grafana.rulegroups import normalize_group
-    except ImportError:
-        pass  # dashboards only
-    else:
-        import yaml
-
-        for name, group in fetch_remote_rule_groups(env).items():
-            remote[f"alerts/{name}.rules.yaml"] = {"groups": [normalize_group(group)]}
-        for p, v in local.items():
-            if p.startswith("alerts/") and p.endswith(".rules.yaml"):
-                doc = yaml.safe_load(v)
-                new[p] = {"groups": [normalize_group(g) for g in doc.get("groups") or []]}
+    remote, new = remote_and_local_trees(load_environment(ctx.root, env_name), local)
     return remote, new, f"Grafana {env_name} -> working tree"
 
 

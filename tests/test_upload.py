@@ -695,3 +695,22 @@ def test_an_edit_between_the_check_and_the_save_is_caught_by_grafanas_lock(confl
         assert emu.dashboards["raymontology-d000"]["data"]["description"] == "typed meanwhile"
     finally:
         emu.stop()
+
+
+def test_diff_env_shows_a_ui_edit_in_reviewer_words(project, emulator, monkeypatch):
+    """`dashgen diff --env` against a real (emulated) Grafana: only the UI edit shows, by panel title."""
+    (project / "environments.toml").write_text(ENV_TOML)
+    for k, v in SECRETS.items():
+        monkeypatch.setenv(k, v)
+    assert cli(project, emulator, "upload", "--env", "production").exit_code == 0
+
+    def raise_target(d):
+        panel = next(p for p in d["panels"] if p.get("title") == "5xx error ratio")
+        panel["fieldConfig"]["defaults"]["thresholds"]["steps"][1]["value"] = 0.005
+
+    emulator.edit_in_ui("raymontology-system-health", raise_target)
+    r = cli(project, emulator, "diff", "--env", "production")
+    assert r.exit_code == 1, r.output
+    changes = [ln for ln in r.stdout.splitlines() if ln.startswith("  ")]
+    assert changes == ["  Traffic and errors / 5xx error ratio: threshold orange 0.5 % -> 0.1 %"], r.stdout
+    assert "version" not in r.stdout and "__dashgen" not in r.stdout

@@ -11,13 +11,16 @@ is checked first, so a bad token raises AuthError rather than a 401 per dashboar
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
+import yaml
 
 from generator.environments import Environment
 from generator.grafana.dashboards import DashboardHandler
 from generator.grafana.folders import folder_uid
+from generator.grafana.rulegroups import normalize_group
 from generator.grafana.upload import DEFAULT_CONCURRENCY, client_options_from_env, make_client, make_rule_target
 
 
@@ -41,3 +44,21 @@ def fetch_remote_rule_groups(env: Environment, *, session: requests.Session | No
     client.check_token()
     uids = [folder_uid(env.folder_path[: i + 1]) for i in range(len(env.folder_path))]
     return make_rule_target(env, client, uids, session, **opts).fetch_all()
+
+
+def remote_and_local_trees(env: Environment, local: dict[str, bytes], *,
+                           session: requests.Session | None = None) -> tuple[dict, dict]:
+    """What `diff --env` compares: Grafana's dashboards and rule groups, and the local ones,
+    keyed like rendered/ files and normalised the same way on both sides."""
+    dashboards = {p: v for p, v in local.items() if p.startswith("dashboards/") and p.endswith(".json")}
+    uids = [json.loads(v)["uid"] for v in dashboards.values()]
+    remote: dict = {f"dashboards/{uid}.json": d
+                    for uid, d in fetch_remote_dashboards(env, uids, session=session).items()}
+    for name, group in fetch_remote_rule_groups(env, session=session).items():
+        remote[f"alerts/{name}.rules.yaml"] = {"groups": [normalize_group(group)]}
+    new: dict = dict(dashboards)
+    for p, v in local.items():
+        if p.startswith("alerts/") and p.endswith(".rules.yaml"):
+            doc = yaml.safe_load(v)
+            new[p] = {"groups": [normalize_group(g) for g in doc.get("groups") or []]}
+    return remote, new
