@@ -39,10 +39,8 @@ def postgres(cfg: Config):
     used = f"sum({C.sel('pg_stat_activity_count', job=job)})"
     maximum = f"max({C.sel('pg_settings_max_connections', job=job)})"
     return [
-        p.stat("PostgreSQL up", "Whether the exporter can connect to PostgreSQL. DatabaseConnectionFailed fires "
-               f"after {t.db_connection_failed_for} down (seed §8).",
-               f"min({C.sel('pg_up', job=job)})", "none", p.up_down(), w=4, h=8, graph=False,
-               mappings=p.UP_DOWN_MAPPINGS),
+        p.up_stat("PostgreSQL up", "Whether the exporter can connect to PostgreSQL. DatabaseConnectionFailed "
+                  f"fires after {t.db_connection_failed_for} down (seed §8).", C.sel("pg_up", job=job)),
         p.timeseries("Connections used vs max", "Server sessions (all states) against max_connections. Healthy: "
                      f"below {t.pg_connections_warn:.0%} of the maximum.",
                      [p.target(used, "used"), p.target(maximum, "max_connections")],
@@ -126,10 +124,8 @@ def redis(cfg: Config):
     hits = f"sum(rate({C.sel('redis_keyspace_hits_total', job=job)}[{RATE}]))"
     misses = f"sum(rate({C.sel('redis_keyspace_misses_total', job=job)}[{RATE}]))"
     return [
-        p.stat("Redis up", "Whether the exporter can reach Redis (the Celery broker and cache). RedisDown fires "
-               f"after {t.redis_down_for}.",
-               f"min({C.sel('redis_up', job=job)})", "none", p.up_down(), w=4, h=8, graph=False,
-               mappings=p.UP_DOWN_MAPPINGS),
+        p.up_stat("Redis up", "Whether the exporter can reach Redis (the Celery broker and cache). RedisDown "
+                  f"fires after {t.redis_down_for}.", C.sel("redis_up", job=job)),
         p.timeseries("Redis memory used vs max", f"Memory used against maxmemory (drawn only when a limit is set). "
                      f"Healthy: below {t.redis_memory_warn:.0%} of the limit; at the limit Redis evicts or "
                      "refuses writes.",

@@ -168,6 +168,12 @@ def stat(
     )
 
 
+def up_stat(title: str, description: str, selector: str, *, w: int = 4, h: int = 8) -> g.Stat:
+    """Up or Down for a 0/1 health gauge; the worst target wins (`min`)."""
+    return stat(title, description, f"min({selector})", "none", up_down(), w=w, h=h, graph=False,
+                mappings=UP_DOWN_MAPPINGS)
+
+
 def table(
     title: str,
     description: str,
