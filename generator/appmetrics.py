@@ -31,7 +31,23 @@ QUERY_OPERATIONS = ("select", "insert", "update", "delete", "other")
 
 
 def create(registry: CollectorRegistry | None = REGISTRY) -> SimpleNamespace:
-    """Build every application metric, registered in `registry`."""
+    """Build every application metric, registered in `registry`.
+
+    Counters and histograms with a fixed label set start with every child at zero: a
+    series that first appears at 1 is never counted by rate() or increase(), so the first
+    failed search or crawl would otherwise be invisible (found by the reference stack).
+    """
+    m = _build(registry)
+    for result in SEARCH_RESULTS:
+        m.company_searches.labels(result=result)
+    for result in CRAWL_RESULTS:
+        m.dart_crawls.labels(result=result)
+    for operation in QUERY_OPERATIONS:
+        m.db_query_duration.labels(operation=operation)
+    return m
+
+
+def _build(registry: CollectorRegistry | None) -> SimpleNamespace:
     r = registry
     return SimpleNamespace(
         risk_analyses=Counter("risk_analysis_total", "Total risk analyses performed", registry=r),

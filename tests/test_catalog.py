@@ -41,3 +41,14 @@ def test_selector_builder_validates_names_and_labels():
         CATALOG.sel("http_requests_total", re_("stauts", "5.."))
     with pytest.raises(CatalogError, match="no label 'le'"):
         CATALOG.sel("http_request_duration_seconds_sum", le="1.0")
+
+
+def test_label_children_start_at_zero():
+    """The first failure must be countable: its series exists (at 0) before it happens."""
+    registry = CollectorRegistry()
+    appmetrics.create(registry)
+    text = generate_latest(registry).decode()
+    for line in ('raymontology_company_searches_total{result="error"} 0.0',
+                 'raymontology_dart_crawls_total{result="failure"} 0.0',
+                 'raymontology_db_query_duration_seconds_count{operation="delete"} 0.0'):
+        assert line in text, line
