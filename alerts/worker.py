@@ -2,7 +2,8 @@
 
 from generator.catalog import CATALOG as C
 from generator.config import Config
-from generator.rules import Alert, RuleGroup, duration
+from generator.durations import duration
+from generator.rules import Alert, RuleGroup
 
 SYSTEM_HEALTH = "raymontology-system-health"
 BUSINESS = "raymontology-business"

@@ -1,30 +1,46 @@
-"""Prometheus durations: parse to seconds and format back, shortest form first."""
+"""Prometheus durations: parse to seconds and format back the way Prometheus prints them."""
 
 from __future__ import annotations
 
 import re
 
 _DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
+#: (unit, milliseconds, only-when-exact): Prometheus writes years and weeks only when they
+#: divide the whole remainder ("90d", not "12w6d"); "14d" is "2w", "90s" is "1m30s".
+_UNITS_MS = (("y", 31_536_000_000, True), ("w", 604_800_000, True), ("d", 86_400_000, False),
+             ("h", 3_600_000, False), ("m", 60_000, False), ("s", 1000, False), ("ms", 1, False))
+_MS = {u: ms for u, ms, _exact in _UNITS_MS}
 
 
-def seconds(duration: str) -> float:
+def is_duration(text: str) -> bool:
+    return bool(_DURATION.match(text))
+
+
+def seconds(text: str) -> float:
     """A Prometheus duration in seconds ("1h30m" -> 5400)."""
-    if not _DURATION.match(duration):
-        raise ValueError(f"not a Prometheus duration: {duration!r}")
-    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-    return sum(int(n) * units[u] for n, u in re.findall(r"([0-9]+)(ms|s|m|h|d|w|y)", duration))
+    if not is_duration(text):
+        raise ValueError(f"not a Prometheus duration: {text!r}")
+    return sum(int(n) * _MS[u] for n, u in re.findall(r"([0-9]+)(ms|s|m|h|d|w|y)", text)) / 1000
 
 
 def duration(seconds_: float) -> str:
-    """Seconds as the shortest Prometheus duration: 180 -> "3m", 150 -> "2m30s", 0.25 -> "250ms"."""
+    """Seconds as Prometheus prints them: 180 -> "3m", 150 -> "2m30s", 0.25 -> "250ms"."""
     total = round(seconds_ * 1000)
     if total < 0:
         raise ValueError(f"negative duration: {seconds_!r}")
     if total == 0:
         return "0s"
     out = ""
-    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)):
+    for unit, size, exact in _UNITS_MS:
+        if exact and total % size:
+            continue
         n, total = divmod(total, size)
         if n:
             out += f"{n}{unit}"
     return out
+
+
+def canonical(text: str) -> str:
+    """A duration string in Prometheus' printed form; anything unparsable is left alone."""
+    text = str(text)
+    return duration(seconds(text)) if is_duration(text) else text

@@ -13,7 +13,6 @@ from typing import Iterable
 import yaml
 
 from generator.config import Config
-from generator.durations import duration, seconds  # noqa: F401  (re-exported for definitions)
 
 SEVERITIES = ("critical", "warning", "info")
 

@@ -172,9 +172,10 @@ def test_basic_auth_credentials_are_scrubbed_too(emulator):
 @pytest.mark.parametrize("given,canonical", [("90s", "1m30s"), ("60m", "1h"), ("7d", "1w"), ("90d", "90d"),
                                              ("1h30m", "1h30m"), ("1500ms", "1s500ms"), ("0s", "0s"), ("x", "x")])
 def test_rule_durations_are_written_the_way_prometheus_prints_them(given, canonical):
-    from generator.grafana.rulegroups import normalize_group, prom_duration
+    from generator.durations import canonical as printed
+    from generator.grafana.rulegroups import normalize_group
 
-    assert prom_duration(given) == canonical
+    assert printed(given) == canonical
     g = normalize_group({"name": "g", "interval": "60s", "limit": 3,
                          "rules": [{"alert": "A", "expr": "up", "for": "0s", "labels": {}}]})
     assert g == {"name": "g", "interval": "1m", "rules": [{"alert": "A", "expr": "up"}]}

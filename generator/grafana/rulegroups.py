@@ -16,12 +16,12 @@ group there that is gone from code is dashgen's to prune.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from urllib.parse import quote
 
 import yaml
 
+from generator.durations import canonical
 from generator.errors import DashgenError
 from generator.grafana.client import GrafanaClient
 
@@ -31,30 +31,6 @@ YAML_HEADERS = {"Content-Type": "application/yaml", "Accept": "application/yaml,
 
 
 DURATION_KEYS = ("interval", "for", "keep_firing_for", "query_offset")
-_UNITS_MS = (("y", 31_536_000_000, True), ("w", 604_800_000, True), ("d", 86_400_000, False),
-             ("h", 3_600_000, False), ("m", 60_000, False), ("s", 1000, False), ("ms", 1, False))
-_DURATION_RE = re.compile(r"^(?:\d+(?:ms|s|m|h|d|w|y))+$")
-
-
-def prom_duration(text: str) -> str:
-    """A duration the way Prometheus' rulefmt writes it back (Mimir stores groups that way):
-    "90s" -> "1m30s", "60m" -> "1h", "14d" -> "2w". Anything unparsable is left alone."""
-    text = str(text)
-    if not _DURATION_RE.match(text):
-        return text
-    ms = sum(int(n) * dict((u, m) for u, m, _ in _UNITS_MS)[u] for n, u in re.findall(r"(\d+)(ms|s|m|h|d|w|y)", text))
-    if ms == 0:
-        return "0s"
-    out = ""
-    for unit, size, exact in _UNITS_MS:
-        if exact and ms % size:
-            continue  # years and weeks only when they divide exactly ("90d", not "12w6d")
-        n, ms = divmod(ms, size)
-        if n:
-            out += f"{n}{unit}"
-    return out
-
-
 def normalize_group(group: dict) -> dict:
     """A group as both targets keep it: no `limit` (never sent), no empty values, durations
     in canonical form and zero `for`/`keep_firing_for` left out (the default)."""
@@ -67,7 +43,7 @@ def normalize_group(group: dict) -> dict:
         return v
 
     def durations(d: dict) -> dict:
-        out = {k: (prom_duration(v) if k in DURATION_KEYS and v is not None else v) for k, v in d.items()}
+        out = {k: (canonical(v) if k in DURATION_KEYS and v is not None else v) for k, v in d.items()}
         for k in ("for", "keep_firing_for"):
             if out.get(k) == "0s":
                 del out[k]
