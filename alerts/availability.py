@@ -5,8 +5,6 @@ from generator.catalog import CATALOG as C
 from generator.config import Config
 from generator.rules import Alert, RuleGroup
 
-SYSTEM_HEALTH = "raymontology-system-health"
-
 
 def build(cfg: Config) -> RuleGroup:
     t = cfg.thresholds
@@ -24,7 +22,7 @@ def build(cfg: Config) -> RuleGroup:
                 f"row (no success in {t.service_down_window}): users cannot reach the API."
             ),
             keep_firing_for=t.service_down_keep_firing,
-            dashboard=SYSTEM_HEALTH,
+            dashboard=cfg.dashboards.system_health,
             runbook="""
 1. Open the backend's Railway service: is the latest deploy healthy, is the service running?
 2. `railway logs --service backend | grep ERROR` for crash loops, failed migrations or missing settings.
@@ -42,7 +40,7 @@ def build(cfg: Config) -> RuleGroup:
                 "Job {{ $labels.job }} ({{ $labels.instance }}) has not been scraped successfully for "
                 f"{t.scrape_missing_for}: its panels are empty and its alerts cannot fire."
             ),
-            dashboard=SYSTEM_HEALTH,
+            dashboard=cfg.dashboards.system_health,
             runbook="""
 1. Check that the target is running and that its `/metrics` answers (seed §10: the backend exposes
    `/metrics` in production only).

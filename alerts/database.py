@@ -4,8 +4,6 @@ from generator.catalog import CATALOG as C
 from generator.config import Config
 from generator.rules import Alert, RuleGroup
 
-DATABASE = "raymontology-database"
-
 
 def build(cfg: Config) -> RuleGroup:
     t = cfg.thresholds
@@ -24,7 +22,7 @@ def build(cfg: Config) -> RuleGroup:
                 f"postgres_exporter ({{{{ $labels.job }}}}) cannot connect to PostgreSQL, or reports nothing, "
                 f"for {t.db_connection_failed_for}: every request that needs the database fails."
             ),
-            dashboard=DATABASE,
+            dashboard=cfg.dashboards.database,
             runbook="""
 1. Railway: is the PostgreSQL service running, and did its credentials or URL change?
 2. Connections used vs max_connections on the database dashboard: a full server refuses new sessions.
@@ -42,7 +40,7 @@ def build(cfg: Config) -> RuleGroup:
                 f"{{{{ $value | humanizePercentage }}}} of max_connections are in use (alert above "
                 f"{t.pg_connections_warn:.0%})."
             ),
-            dashboard=DATABASE,
+            dashboard=cfg.dashboards.database,
             runbook="""
 1. "Connections by state": many `idle in transaction` sessions point at a leak in the app.
 2. Check the pool size of every replica: replicas x (pool size + overflow) must fit max_connections.
@@ -59,11 +57,11 @@ def build(cfg: Config) -> RuleGroup:
             for_=t.pool_usage_for,
             summary="The application's database pool is almost exhausted.",
             description=(
-                f"{{{{ $value | humanizePercentage }}}} of the SQLAlchemy pool {{{{ $labels.pool }}}} of "
+                "{{ $value | humanizePercentage }} of the SQLAlchemy pool {{ $labels.pool }} of "
                 "{{ $labels.job }} ({{ $labels.instance }}), size + overflow, is checked out; requests will "
                 "queue for a connection."
             ),
-            dashboard=DATABASE,
+            dashboard=cfg.dashboards.database,
             runbook="""
 1. Slow queries hold connections longer: check the slow-query share and the longest transaction.
 2. Raise the pool size only if PostgreSQL's max_connections leaves room.
@@ -79,7 +77,7 @@ def build(cfg: Config) -> RuleGroup:
                 f"redis_exporter ({{{{ $labels.job }}}}) cannot reach Redis, or reports nothing, for "
                 f"{t.redis_down_for}: Celery has no broker and the cache is gone."
             ),
-            dashboard=DATABASE,
+            dashboard=cfg.dashboards.database,
             runbook="""
 1. Railway: is the Redis service running? Did it restart after running out of memory?
 2. Until it is back, Celery tasks (DART crawls) are not queued.
@@ -96,7 +94,7 @@ def build(cfg: Config) -> RuleGroup:
                 f"Redis uses {{{{ $value | humanizePercentage }}}} of maxmemory (alert above "
                 f"{t.redis_memory_warn:.0%})."
             ),
-            dashboard=DATABASE,
+            dashboard=cfg.dashboards.database,
             runbook="""
 1. A growing Celery queue keeps messages in Redis: check the worker.
 2. Check key expiry of cached results; raise maxmemory or the plan if the data set really grew.

@@ -5,8 +5,6 @@ from generator import queries as q
 from generator.config import Config
 from generator.rules import Alert, RuleGroup
 
-SYSTEM_HEALTH = "raymontology-system-health"
-
 
 def build(cfg: Config) -> RuleGroup:
     t = cfg.thresholds
@@ -25,7 +23,7 @@ def build(cfg: Config) -> RuleGroup:
                 f"{t.error_ratio_window} (alert above {t.error_ratio_alert:.0%}, target below "
                 f"{t.error_ratio_target:.1%})."
             ),
-            dashboard=SYSTEM_HEALTH,
+            dashboard=cfg.dashboards.system_health,
             runbook="""
 1. On the system-health dashboard, "Requests by handler and status" shows which routes fail.
 2. Sentry's Issues view has the exceptions with stack traces; `railway logs --service backend | grep ERROR`.
@@ -42,7 +40,7 @@ def build(cfg: Config) -> RuleGroup:
                 f"P95 latency of {{{{ $labels.job }}}} is {{{{ $value | humanizeDuration }}}} over the last "
                 f"{t.latency_window} (alert above {t.latency_p95_alert_seconds:g} s)."
             ),
-            dashboard=SYSTEM_HEALTH,
+            dashboard=cfg.dashboards.system_health,
             runbook="""
 1. "Slowest endpoints" and "P95 latency by handler" name the slow routes.
 2. The database dashboard shows slow queries, pool exhaustion and long transactions.

@@ -4,8 +4,6 @@ from generator import queries as q
 from generator.config import Config
 from generator.rules import Alert, RuleGroup
 
-SYSTEM_HEALTH = "raymontology-system-health"
-
 
 def build(cfg: Config) -> RuleGroup:
     t = cfg.thresholds
@@ -21,7 +19,7 @@ def build(cfg: Config) -> RuleGroup:
                 f"{{{{ $labels.job }}}} uses {{{{ $value | humanizePercentage }}}} of its {cfg.plan.cpu_limit_cores:g} "
                 f"vCPU (alert above {t.cpu_alert:.0%} for {t.cpu_for}; target below {t.cpu_target:.0%})."
             ),
-            dashboard=SYSTEM_HEALTH,
+            dashboard=cfg.dashboards.system_health,
             runbook="""
 1. Seed §1: at 80 % CPU consider scaling up the Railway service.
 2. Look for a traffic spike (request rate) or a hot endpoint (slowest endpoints) first.
@@ -39,7 +37,7 @@ def build(cfg: Config) -> RuleGroup:
                 f"{cfg.plan.memory_limit_bytes // (1024 * 1024)} MiB (alert above {t.memory_alert:.0%} for "
                 f"{t.memory_for})."
             ),
-            dashboard=SYSTEM_HEALTH,
+            dashboard=cfg.dashboards.system_health,
             runbook="""
 1. Seed §1: at 85 % memory optimisation is needed; the process is killed at the plan limit.
 2. A steady climb since the last deploy is a leak: compare with the previous release.

@@ -5,9 +5,6 @@ from generator.config import Config
 from generator.durations import duration
 from generator.rules import Alert, RuleGroup
 
-SYSTEM_HEALTH = "raymontology-system-health"
-BUSINESS = "raymontology-business"
-
 
 def build(cfg: Config) -> RuleGroup:
     t = cfg.thresholds
@@ -30,7 +27,7 @@ def build(cfg: Config) -> RuleGroup:
                 f"{{{{ $value | humanizePercentage }}}} of {{{{ $labels.name }}}} runs failed over the last {w} "
                 f"(alert above {t.celery_failure_ratio_alert:.0%})."
             ),
-            dashboard=SYSTEM_HEALTH,
+            dashboard=cfg.dashboards.system_health,
             runbook="""
 1. The exception class is a label of celery_task_failed_total: see which error dominates.
 2. For DART tasks, the DART Open API may be failing or rate-limiting (seed §5 "DART API error" logs).
@@ -48,7 +45,7 @@ def build(cfg: Config) -> RuleGroup:
                 "{{ else }}No Celery worker reports at all{{ end }}"
                 f" for {t.celery_worker_down_for}."
             ),
-            dashboard=SYSTEM_HEALTH,
+            dashboard=cfg.dashboards.system_health,
             runbook="""
 1. Railway: is the worker service running? `railway logs --service worker`.
 2. RedisDown also stops every worker: check the broker first.
@@ -65,7 +62,7 @@ def build(cfg: Config) -> RuleGroup:
                 f"The last successful DART crawl was {{{{ $value | humanizeDuration }}}} ago (alert above "
                 f"{t.dart_crawl_stale_seconds // 3600} h): risk analyses use old disclosures."
             ),
-            dashboard=BUSINESS,
+            dashboard=cfg.dashboards.business,
             runbook="""
 1. "DART crawls" on the business dashboard: are crawls failing or not running at all?
 2. Failing: CeleryTaskHighFailRate and the worker logs name the error (API key, quota, DART outage).

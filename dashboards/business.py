@@ -9,14 +9,14 @@ from generator.catalog import CATALOG as C
 from generator.config import Config
 from generator.errors import DashgenError
 
-UID = "raymontology-business"
 RATE = "$__rate_interval"
 WINDOWS = {"1d": "Daily", "7d": "Weekly", "30d": "Monthly"}
 
 
 def build(cfg: Config):
     return p.dashboard(
-        UID,
+        cfg,
+        cfg.dashboards.business,
         "Raymontology / Business",
         "Active users, company searches, risk analyses and DART crawling (seed §7 business metrics).",
         [
@@ -26,8 +26,6 @@ def build(cfg: Config):
             p.row("DART crawling", *dart(cfg)),
         ],
         tags=["business"],
-        time_from=cfg.time_from,
-        refresh=cfg.refresh,
     )
 
 

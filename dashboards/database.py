@@ -7,13 +7,13 @@ from generator import panels as p
 from generator.catalog import CATALOG as C
 from generator.config import Config
 
-UID = "raymontology-database"
 RATE = "$__rate_interval"
 
 
 def build(cfg: Config):
     return p.dashboard(
-        UID,
+        cfg,
+        cfg.dashboards.database,
         "Raymontology / Database",
         "PostgreSQL health, connections and storage, the application's SQLAlchemy pool and query times, "
         "and Redis (seed §7 database metrics).",
@@ -28,8 +28,6 @@ def build(cfg: Config):
                              "datname)", cfg.selectors.database),
         ],
         tags=["database"],
-        time_from=cfg.time_from,
-        refresh=cfg.refresh,
     )
 
 

@@ -10,15 +10,14 @@ from generator.catalog import CATALOG as C
 from generator.catalog import re_
 from generator.config import Config
 
-UID = "raymontology-system-health"
 RATE = "$__rate_interval"
 
 
 def build(cfg: Config):
-    t = cfg.thresholds
     handler = re_("handler", "$handler")
     return p.dashboard(
-        UID,
+        cfg,
+        cfg.dashboards.system_health,
         "Raymontology / System health",
         "Availability, traffic, errors, latency and resources of the FastAPI backend and Celery worker "
         "(seed §7 targets).",
@@ -36,8 +35,6 @@ def build(cfg: Config):
                              multi=True),
         ],
         tags=["system-health"],
-        time_from=cfg.time_from,
-        refresh=cfg.refresh,
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -17,7 +18,7 @@ from generator.errors import ConfigError, DashgenError
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
-def fail(message: str, code: int = EXIT_FAIL) -> "NoReturn":  # noqa: F821
+def fail(message: str, code: int = EXIT_FAIL) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
 

@@ -139,6 +139,16 @@ class Selectors:
 
 
 @dataclass(frozen=True)
+class Dashboards:
+    """Dashboard uids (DESIGN.md "Names other parts rely on"): dashboards are saved under
+    them and alerts' dashboard_url links to them."""
+
+    system_health: str = "raymontology-system-health"
+    business: str = "raymontology-business"
+    database: str = "raymontology-database"
+
+
+@dataclass(frozen=True)
 class Notifications:
     """Where alerts go (seed §8 "Action" column, seed §3 escalation). Secrets are never here:
     only the names of the environment variables that hold them (DESIGN.md)."""
@@ -159,6 +169,7 @@ class Config:
     thresholds: Thresholds = field(default_factory=Thresholds)
     selectors: Selectors = field(default_factory=Selectors)
     notifications: Notifications = field(default_factory=Notifications)
+    dashboards: Dashboards = field(default_factory=Dashboards)
     #: Rules and annotations link here; dashboards never hard-code it.
     grafana_url: str = "https://raymontology.grafana.net"
     #: runbook_url = <base>#<alertname lower-case>; rendered/docs/runbooks.md holds the anchors.

@@ -135,8 +135,6 @@ def _normalize_variable(v: dict) -> dict:
     current = out.get("current")
     if isinstance(current, dict):
         out["current"] = {k: current[k] for k in ("text", "value") if k in current}
-        if "selected" in current and current["selected"] is False:
-            pass
     for k in ("regex", "description", "allValue", "definition"):
         if out.get(k) in ("", None):
             out.pop(k, None)

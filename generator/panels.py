@@ -15,6 +15,7 @@ from typing import Sequence
 import attr
 from grafanalib import core as g
 
+from generator.config import Config
 from generator.normalize import PROMETHEUS_DS
 
 GRID_COLUMNS = 24
@@ -301,6 +302,7 @@ def layout(rows: Sequence[Row]) -> list:
 
 
 def dashboard(
+    cfg: Config,
     uid: str,
     title: str,
     description: str,
@@ -308,10 +310,9 @@ def dashboard(
     *,
     variables: Sequence[g.Template] = (),
     tags: Sequence[str] = (),
-    time_from: str = "now-6h",
-    refresh: str = "1m",
 ) -> g.Dashboard:
-    """A Raymontology dashboard: datasource variable first, link bar to its siblings."""
+    """A Raymontology dashboard: datasource variable first, link bar to its siblings,
+    time range and refresh from the config."""
     return g.Dashboard(
         title=title,
         uid=uid,
@@ -319,8 +320,8 @@ def dashboard(
         tags=[DASHBOARD_TAG, *tags],
         timezone="browser",
         graphTooltip=1,  # shared crosshair
-        refresh=refresh,
-        time=g.Time(time_from, "now"),
+        refresh=cfg.refresh,
+        time=g.Time(cfg.time_from, "now"),
         templating=g.Templating([datasource_variable(), *variables]),
         links=[
             g.DashboardLink(

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import yaml
 
-from generator.config import DEFAULT, Jobs
+from generator.config import DEFAULT, Dashboards, Jobs
 from generator.render import render_project
 
 
@@ -63,3 +63,14 @@ def test_job_names_come_only_from_the_config(root):
                     'job="blackbox"'):
         assert default not in text, default
     assert 'job="api-x"' in text and 'job="probe-x"' in text
+
+
+def test_a_dashboard_uid_moves_its_file_and_every_alert_link(root):
+    cfg = replace(DEFAULT, dashboards=replace(DEFAULT.dashboards, system_health="raymontology-health-v2"))
+    files = render_project(root, cfg)
+    assert "dashboards/raymontology-health-v2.json" in files
+    assert "dashboards/raymontology-system-health.json" not in files
+    assert _alert(files, "HighErrorRate")["annotations"]["dashboard_url"].endswith("/d/raymontology-health-v2")
+    assert all(b"/d/raymontology-system-health" not in data for name, data in files.items()
+               if name.startswith("alerts/"))
+    assert isinstance(cfg.dashboards, Dashboards)
