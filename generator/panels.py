@@ -140,6 +140,7 @@ def stat(
     mappings: list[dict] | None = None,
 ) -> g.Stat:
     """A single number coloured by its thresholds, with a sparkline."""
+    targets = _targets(targets)
     defaults: dict = {"unit": unit}
     if decimals is not None:
         defaults["decimals"] = decimals
@@ -153,14 +154,14 @@ def stat(
         title=title,
         description=description,
         dataSource=PROMETHEUS_DS,
-        targets=_targets(targets),
+        targets=targets,
         format=unit,
         thresholds=thresholds,
         thresholdType="absolute",
         colorMode="value",
         graphMode="area" if graph else "none",
         reduceCalc=reduce,
-        textMode="value_and_name" if len(_targets(targets)) > 1 else "value",
+        textMode="value_and_name" if len(targets) > 1 else "value",
         gridPos=_size(w, h),
         extraJson={
             "fieldConfig": {"defaults": defaults},
@@ -192,7 +193,8 @@ def table(
 
     The unit and thresholds apply to every number column, so keep one kind of number per table.
     """
-    transformations = [{"id": "merge", "options": {}}] if len(_targets(targets)) > 1 else []
+    targets = _targets(targets)
+    transformations = [{"id": "merge", "options": {}}] if len(targets) > 1 else []
     transformations.append({
         "id": "organize",
         "options": {
