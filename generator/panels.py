@@ -206,7 +206,7 @@ def table(
         title=title,
         description=description,
         dataSource=PROMETHEUS_DS,
-        targets=_targets(targets),
+        targets=targets,
         unit=unit,
         thresholds=thresholds,
         thresholdType="absolute",
