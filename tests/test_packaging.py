@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import pkgutil
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -30,9 +31,15 @@ def source_modules() -> list[str]:
 @pytest.fixture(scope="module")
 def wheel_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    # Build from a copy, so setuptools' build/ and egg-info never land in the checkout.
+    src = out / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    shutil.copytree(ROOT / "generator", src / "generator", ignore=shutil.ignore_patterns("__pycache__"))
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--disable-pip-version-check",
-         "-w", str(out), str(ROOT)],
+         "-w", str(out), str(src)],
         capture_output=True, text=True, cwd=out)
     if proc.returncode != 0:
         pytest.fail(f"pip wheel failed:\n{proc.stderr[-3000:]}")
