@@ -70,6 +70,9 @@ class Thresholds:
     health_check_timeout_seconds: int = 30  # seed §3: health check timeout 30 s
     service_down_failed_checks: int = 3  # seed §8 ServiceDown: health check fails 3 times
     service_up_recovery_checks: int = 3  # seed §3: incident auto-resolves after 3 good checks
+    # issue 11 ServiceDown on Synthetic Monitoring: down when fewer than this share of probe
+    # locations still succeed, i.e. a majority fails (one flaky location never pages).
+    service_down_location_share: float = 0.5
     scrape_missing_for: str = "3m"  # seed §8 ServiceDown: 3 min; also TargetMissing/absent()
 
     # --- Resources -----------------------------------------------------------------------
@@ -162,6 +165,39 @@ class Notifications:
     warning_repeat_interval: str = "4h"  # warnings are "monitor" (seed §8): a reminder per half day
 
 
+#: Where ServiceDown and the uptime panel read the /health probe (`Uptime.source`).
+UPTIME_SOURCES = ("blackbox", "synthetic-monitoring")
+
+
+@dataclass(frozen=True)
+class Uptime:
+    """The external /health check (seed §3) and the source ServiceDown reads (issue 11).
+
+    Frequency and timeout are `Thresholds.health_check_interval_seconds` / `_timeout_seconds`.
+    The Synthetic Monitoring check itself is defined in synthetics/ and rendered per
+    environment; its target is the environment's `health_url` in environments.toml.
+    """
+
+    # ServiceDown / uptime panel: "blackbox" reads probe_success{job=<jobs.blackbox>} (a
+    # self-hosted blackbox_exporter, as in the stack); "synthetic-monitoring" reads the SM
+    # check's probe_success{job=<check_job>, probe=<location>} and needs a majority of locations.
+    source: str = "synthetic-monitoring"
+    check_job: str = "raymontology-health"  # SM check `job` = the job label of its metrics
+    target_key: str = "health_url"  # environments.toml key holding each environment's /health URL
+    # issue 11: at least 3 public probe locations, so a majority exists and one flaky location
+    # never pages; SM public probe names (Testing & synthetics > Probes), spread over 2 continents.
+    probes: tuple[str, ...] = ("Ohio", "Oregon", "Frankfurt")
+    body_regexp: str = '"status"\\s*:\\s*"healthy"'  # seed §3: body contains "status":"healthy"
+    valid_status_codes: tuple[int, ...] = (200,)  # seed §3: expected status 200
+    require_tls: bool = True  # seed §3: the check is https://; fail if the answer is not TLS
+    basic_metrics_only: bool = True  # SM's basic metric set: fewer active series (cost)
+    alert_sensitivity: str = "none"  # SM's own predefined alerts off: ServiceDown is ours
+
+    def __post_init__(self):
+        if self.source not in UPTIME_SOURCES:
+            raise ValueError(f"uptime source must be one of {', '.join(UPTIME_SOURCES)}, not {self.source!r}")
+
+
 @dataclass(frozen=True)
 class Config:
     jobs: Jobs = field(default_factory=Jobs)
@@ -170,6 +206,7 @@ class Config:
     selectors: Selectors = field(default_factory=Selectors)
     notifications: Notifications = field(default_factory=Notifications)
     dashboards: Dashboards = field(default_factory=Dashboards)
+    uptime: Uptime = field(default_factory=Uptime)
     #: Rules and annotations link here; dashboards never hard-code it.
     grafana_url: str = "https://raymontology.grafana.net"
     #: runbook_url = <base>#<alertname lower-case>; rendered/docs/runbooks.md holds the anchors.

@@ -25,7 +25,8 @@ from generator.errors import ConfigError
 
 ENV_FILE = "environments.toml"
 ALERTING_MODES = ("grafana", "mimir")
-KNOWN_KEYS = {"grafana_url", "folder", "datasource_uid", "alerting", "mimir_url", "mimir_namespace"}
+KNOWN_KEYS = {"grafana_url", "folder", "datasource_uid", "alerting", "mimir_url", "mimir_namespace",
+              "health_url", "sm_url"}  # issue 11: the SM check's target; the SM API base (SM_URL overrides)
 
 
 @dataclass(frozen=True)

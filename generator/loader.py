@@ -2,7 +2,8 @@
 
 Each module in `<root>/dashboards/` defines `build(cfg) -> Dashboard`; each module in
 `<root>/alerts/` defines `build(cfg) -> RuleGroup | list[RuleGroup]`, or (once per project)
-`Notifications`, the contact points and policy tree. The library never
+`Notifications`, the contact points and policy tree; each module in the optional
+`<root>/synthetics/` defines `build(cfg) -> HttpCheck | list[HttpCheck]`. The library never
 imports them by name: this loader imports them from the root it is given, under names
 private to that root (so two roots never share a module), and turns any failure into a
 `DefinitionError` naming the file, the line and the cause.
@@ -24,8 +25,9 @@ from generator.config import Config
 from generator.errors import DefinitionError
 from generator.notifications import Notifications
 from generator.rules import RuleGroup
+from generator.synthetics import HttpCheck
 
-KINDS = ("dashboards", "alerts")
+KINDS = ("dashboards", "alerts", "synthetics")
 
 
 @dataclass
@@ -35,6 +37,7 @@ class Loaded:
     dashboards: list[tuple[str, object]] = field(default_factory=list)
     groups: list[tuple[str, RuleGroup]] = field(default_factory=list)
     notifications: tuple[str, Notifications] | None = None
+    checks: list[tuple[str, HttpCheck]] = field(default_factory=list)
 
 
 def _package(root: Path, kind: str):
@@ -102,4 +105,10 @@ def load(root: Path, cfg: Config) -> Loaded:
         if not isinstance(groups, (list, tuple)) or not all(isinstance(x, RuleGroup) for x in groups):
             raise DefinitionError(rel, "build(cfg) must return a RuleGroup, a list of them, or Notifications")
         loaded.groups.extend((rel, grp) for grp in groups)
+    for path in module_files(root, "synthetics"):
+        rel, checks = _call_build(root, "synthetics", path, cfg)
+        checks = [checks] if isinstance(checks, HttpCheck) else checks
+        if not isinstance(checks, (list, tuple)) or not all(isinstance(c, HttpCheck) for c in checks):
+            raise DefinitionError(rel, "build(cfg) must return an HttpCheck or a list of them")
+        loaded.checks.extend((rel, c) for c in checks)
     return loaded

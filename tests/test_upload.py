@@ -337,6 +337,7 @@ grafana_url = "https://raymontology.grafana.net"
 folder = "Raymontology/Production"
 datasource_uid = "grafanacloud-prom"
 alerting = "grafana"
+health_url = "https://raymontology-backend.up.railway.app/health"
 
 [staging]
 grafana_url = "https://raymontology.grafana.net"
