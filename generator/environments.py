@@ -5,7 +5,9 @@
 
 Secrets come only from process environment variables (DESIGN.md "Environments and secrets"):
 `GRAFANA_TOKEN` (service-account token), `GRAFANA_URL` (overrides `grafana_url`), and for
-`alerting = "mimir"` also `MIMIR_URL`, `MIMIR_USER`, `MIMIR_TOKEN`. Tokens are kept out of
+`alerting = "mimir"` also `MIMIR_URL`, `MIMIR_USER`, `MIMIR_TOKEN`; for the Synthetic
+Monitoring checks (optional: upload skips them with a note when unset) `SM_URL` (overrides
+`sm_url`) and `SM_TOKEN`. Tokens are kept out of
 `repr()` so a traceback or a debug print of an Environment never shows them.
 
 Plain http:// is refused for anything but loopback: a token must not cross a network in clear.
@@ -41,6 +43,13 @@ class Environment:
     mimir_user: str = ""
     mimir_token: str = field(default="", repr=False)
     mimir_namespace: str = ""
+    sm_url: str = ""  # Synthetic Monitoring API base; "" with sm_token: SM checks are skipped
+    sm_token: str = field(default="", repr=False)
+
+    @property
+    def sm_missing(self) -> list[str]:
+        """The SM variables that are not set (empty: Synthetic Monitoring can be synced)."""
+        return [n for n, v in (("SM_URL", self.sm_url), ("SM_TOKEN", self.sm_token)) if not v]
 
     @property
     def folder_path(self) -> tuple[str, ...]:
@@ -115,6 +124,8 @@ def load_environment(root: Path, name: str, environ: Mapping[str, str] | None = 
         if missing:
             raise ConfigError(f"environment {name!r} uses alerting = \"mimir\": set {', '.join(missing)}")
         mimir_url = check_url(mimir_url, "MIMIR_URL")
+    sm_url = environ.get("SM_URL") or table.get("sm_url", "")
+    sm_url = check_url(sm_url, "SM_URL" if environ.get("SM_URL") else f"[{name}] sm_url") if sm_url else ""
     return Environment(
         name=name,
         grafana_url=url,
@@ -126,4 +137,6 @@ def load_environment(root: Path, name: str, environ: Mapping[str, str] | None = 
         mimir_user=mimir_user,
         mimir_token=mimir_token,
         mimir_namespace=table.get("mimir_namespace", ""),
+        sm_url=sm_url,
+        sm_token=environ.get("SM_TOKEN", "").strip(),
     )

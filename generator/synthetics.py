@@ -11,9 +11,10 @@ definition yields one check per environment that sets the key, rendered to
 differs: it holds probe *names*, which upload resolves to the tenant's probe ids
 (GET /api/v1/probe/list), since ids are not known offline.
 
-`comparable()` is what upload compares and hashes: the check without what the server owns
-(id, tenantId, created, modified), dashgen's mark label, and empty values (the API fills in
-defaults such as `noFollowRedirects: false`), so an unchanged check compares equal.
+`comparable()` is what upload compares and hashes: the fields of the check shape only (not
+id, tenantId, created, modified), without dashgen's mark label and without empty values (the
+API may fill in defaults such as `noFollowRedirects: false`), so an unchanged check compares
+equal.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ from generator.errors import DefinitionError
 MARK_LABEL = "dashgen"
 #: Label every rendered check carries: the environment it belongs to (prune stays inside it).
 ENV_LABEL = "env"
-SERVER_KEYS = frozenset({"id", "tenantId", "created", "modified"})
+#: The check fields dashgen writes and compares; the server's own (id, tenantId, created,
+#: modified) and any it may add are ignored.
+CHECK_KEYS = ("job", "target", "frequency", "timeout", "enabled", "probes", "labels", "basicMetricsOnly",
+              "alertSensitivity", "settings")
 MAX_LABELS = 5  # SM API: at most 5 labels per check
 MAX_LABEL_BYTES = 32  # SM API: names and values at most 32 bytes, never empty
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS")
@@ -142,9 +146,9 @@ def _prune_empty(value):
 
 
 def comparable(check: dict) -> dict:
-    """The check as dashgen compares it: no server fields, no mark, no empty values, sorted lists
-    where order carries no meaning (probes, labels)."""
-    doc = {k: v for k, v in check.items() if k not in SERVER_KEYS}
+    """The check as dashgen compares it: the CHECK_KEYS fields, no mark, no empty values,
+    sorted lists where order carries no meaning (probes, labels)."""
+    doc = {k: check[k] for k in CHECK_KEYS if k in check}
     doc["labels"] = sorted((lab for lab in doc.get("labels") or [] if lab.get("name") != MARK_LABEL),
                            key=lambda lab: (lab.get("name", ""), lab.get("value", "")))
     doc["probes"] = sorted(doc.get("probes") or [])

@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parent.parent
 STATE_FILE = REPO / ".stack" / "state.json"
 PG_BIN = Path(os.environ.get("DASHGEN_PG_BIN", "/usr/lib/postgresql/15/bin"))
 #: The seed's health-check body match (seed §3), as a blackbox regexp (metrics.md §7).
-HEALTH_BODY_REGEXP = '"status"\\s*:\\s*"healthy"'
+HEALTH_BODY_REGEXP = DEFAULT.uptime.body_regexp
 
 
 class StackError(RuntimeError):
@@ -291,7 +291,7 @@ class Stack:
             "http": {
                 "method": "GET",
                 "valid_status_codes": [200],
-                "fail_if_body_not_matches_regexp": [HEALTH_BODY_REGEXP],
+                "fail_if_body_not_matches_regexp": [self.config.uptime.body_regexp],
                 "preferred_ip_protocol": "ip4",
                 "ip_protocol_fallback": False,
             },
@@ -315,6 +315,19 @@ class Stack:
         def static(job: str, port: int, **extra) -> dict:
             return {"job_name": job, "static_configs": [{"targets": [f"127.0.0.1:{port}"]}], **extra}
 
+        def probe(job: str, targets: list[dict]) -> dict:
+            return {
+                "job_name": job,
+                "metrics_path": "/probe",
+                "params": {"module": ["http_health"]},
+                "static_configs": targets,
+                "relabel_configs": [
+                    {"source_labels": ["__address__"], "target_label": "__param_target"},
+                    {"source_labels": ["__param_target"], "target_label": "instance"},
+                    {"target_label": "__address__", "replacement": f"127.0.0.1:{self.ports['blackbox']}"},
+                ],
+            }
+
         prom = {
             "global": {"scrape_interval": interval, "scrape_timeout": interval, "evaluation_interval": interval},
             "rule_files": [str(rules / "*.rules.yaml")],
@@ -323,17 +336,12 @@ class Stack:
                 static(jobs.worker, self.ports["worker"]),
                 static(jobs.postgres, self.ports["postgres_exporter"]),
                 static(jobs.redis, self.ports["redis_exporter"]),
-                {
-                    "job_name": jobs.blackbox,
-                    "metrics_path": "/probe",
-                    "params": {"module": ["http_health"]},
-                    "static_configs": [{"targets": [self.health_url]}],
-                    "relabel_configs": [
-                        {"source_labels": ["__address__"], "target_label": "__param_target"},
-                        {"source_labels": ["__param_target"], "target_label": "instance"},
-                        {"target_label": "__address__", "replacement": f"127.0.0.1:{self.ports['blackbox']}"},
-                    ],
-                },
+                probe(jobs.blackbox, [{"targets": [self.health_url]}]),
+                # Issue 11: the same probe labelled like a Synthetic Monitoring check (job = the
+                # check's job, instance = its target, one `probe` per location), so the SM-shaped
+                # ServiceDown and uptime panel are proven on real data.
+                probe(self.config.uptime.check_job, [{"targets": [self.health_url], "labels": {"probe": name}}
+                                                     for name in self.config.uptime.probes]),
             ],
         }
         (cfg / "prometheus.yml").write_text(yaml.safe_dump(prom, sort_keys=False))

@@ -37,10 +37,19 @@ def written(tmp_path):
 def test_scrape_jobs_are_the_configured_ones(written):
     prom = yaml.safe_load((written.root / "config" / "prometheus.yml").read_text())
     jobs = {c["job_name"]: c for c in prom["scrape_configs"]}
-    assert set(jobs) == set(vars(DEFAULT.jobs).values())
+    assert set(jobs) == set(vars(DEFAULT.jobs).values()) | {DEFAULT.uptime.check_job}
     probe = jobs[DEFAULT.jobs.blackbox]
     assert probe["metrics_path"] == "/probe"
     assert probe["static_configs"][0]["targets"] == [written.health_url]
+
+
+def test_a_second_probe_job_is_labelled_like_the_synthetic_monitoring_check(written):
+    """Issue 11: job = the SM check's job, one target per location with a `probe` label."""
+    prom = yaml.safe_load((written.root / "config" / "prometheus.yml").read_text())
+    sm = {c["job_name"]: c for c in prom["scrape_configs"]}[DEFAULT.uptime.check_job]
+    assert [g["labels"]["probe"] for g in sm["static_configs"]] == list(DEFAULT.uptime.probes)
+    assert all(g["targets"] == [written.health_url] for g in sm["static_configs"])
+    assert {"source_labels": ["__param_target"], "target_label": "instance"} in sm["relabel_configs"]
 
 
 def test_blackbox_module_is_the_seed_health_contract(written):

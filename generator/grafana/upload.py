@@ -24,7 +24,9 @@ the configured path) that it wrote, i.e. whose recent history holds a version ca
 dashgen's mark; a dashboard there without one is someone else's and is only listed. A
 managed dashboard changed since dashgen wrote it is not pruned without --force. Rule
 groups: every group in dashgen's namespace (its folder, or its Mimir namespace). Contact
-points and the policy tree are never pruned.
+points and the policy tree are never pruned. Synthetic Monitoring checks (smchecks.py):
+those carrying dashgen's mark and the environment's label; skipped, with a warning, when
+SM_URL or SM_TOKEN is not set.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from generator.grafana.dashboards import (
 )
 from generator.grafana.folders import FolderHandler, FolderResult, folder_uid
 from generator.grafana.rulegroups import ConvertRuleGroups, MimirRuleGroups, load_local_groups, normalize_group
+from generator.grafana.smchecks import SERVICE, CheckHandler, api_base
 
 DEFAULT_CONCURRENCY = 8
 FREE_TIER_RULES = 100  # Grafana Cloud Free's limit on Grafana-managed rules
@@ -69,11 +72,13 @@ class Local:
     #: (receivers, policy tree) from rendered/alerting/; None: not rendered, left alone
     alerting: tuple[list[dict], dict | None] | None = None
     normalised: bool = False  # True: dashboards and groups are in canonical form already
+    #: environment -> Synthetic Monitoring checks from rendered/synthetics/<env>/; None: not rendered
+    checks: dict[str, list[dict]] | None = None
 
 
 @dataclass
 class Item:
-    kind: str  # dashboard | rule-group | contact-point | policies | folder
+    kind: str  # dashboard | rule-group | contact-point | policies | folder | sm-check
     key: str  # uid, group name, contact point name/uid or folder path
     action: str  # create | update | unchanged | drifted | prune | foreign | failed
     done: bool = False  # the write happened (False in a dry run, or when refused)
@@ -142,7 +147,23 @@ def load_local(rendered: Path) -> Local:
         dashboards[uid] = normalize_dashboard(d)
     alerts = rendered / "alerts"
     return Local(dashboards, load_local_groups(alerts) if alerts.is_dir() else None,
-                 load_alerting(rendered / "alerting"), normalised=True)
+                 load_alerting(rendered / "alerting"), normalised=True, checks=load_local_checks(rendered / "synthetics"))
+
+
+def load_local_checks(folder: Path) -> dict[str, list[dict]] | None:
+    """rendered/synthetics/<env>/<job>.json by environment; None when the folder is absent."""
+    if not folder.is_dir():
+        return None
+    checks: dict[str, list[dict]] = {}
+    for path in sorted(folder.glob("*/*.json")):
+        try:
+            doc = json.loads(path.read_text())
+        except ValueError as exc:
+            raise DashgenError(f"{path}: not valid JSON: {exc}") from None
+        if not isinstance(doc, dict) or not doc.get("job") or not doc.get("target"):
+            raise DashgenError(f"{path}: a Synthetic Monitoring check needs a job and a target")
+        checks.setdefault(path.parent.name, []).append(doc)
+    return checks
 
 
 def git_commit(root: Path | None) -> str:
@@ -197,7 +218,7 @@ def make_rule_target(env: Environment, client: GrafanaClient, folder_uids: list[
 
 class Uploader:
     def __init__(self, env: Environment, client: GrafanaClient, *, dry_run: bool, force: bool, prune: bool,
-                 commit: str, rule_target=None, environ=None):
+                 commit: str, rule_target=None, environ=None, sm_handler: CheckHandler | None = None):
         self.env, self.client = env, client
         self.dry_run, self.force, self.prune = dry_run, force, prune
         self.dashboards = DashboardHandler(client)
@@ -205,6 +226,7 @@ class Uploader:
         self.commit = commit
         self.rule_target = rule_target
         self.environ = environ
+        self.sm = sm_handler
         self.folder_uid = ""
         self._folder_missing = False
 
@@ -393,6 +415,36 @@ class Uploader:
                 items.append(Item("policies", "notification policy tree", FAILED, detail=f"notification policies: {exc}"))
         return items
 
+    # --- Synthetic Monitoring checks (issue 11) -------------------------------------------
+    def sync_checks(self, local: list[dict]) -> list[Item]:
+        try:
+            remote = self.sm.fetch_all()
+            plans = self.sm.plan(self.env.name, local, remote, self.force)
+        except DashgenError as exc:
+            return [Item("sm-check", "(all)", FAILED, detail=f"listing {SERVICE} checks: {exc}")]
+        items = []
+        for p in plans:
+            forced = p.action == DRIFTED and self.force
+            if p.action in (FAILED, UNCHANGED) or (p.action == DRIFTED and not forced):
+                items.append(Item("sm-check", p.key, p.action, done=p.action == UNCHANGED, detail=p.detail,
+                                  diff=self.sm.diff(p) if p.action == DRIFTED else ""))
+                continue
+            if p.action == PRUNE and (not self.prune or self.dry_run):
+                items.append(Item("sm-check", p.key, PRUNE, detail=p.detail
+                                  + ("" if self.prune else " (use --prune to delete)")))
+                continue
+            if forced and p.want is None:  # a stray check edited by someone: --force prunes it
+                p.action = PRUNE
+            try:
+                if not self.dry_run:
+                    self.sm.apply(p)
+            except DashgenError as exc:
+                items.append(Item("sm-check", p.key, FAILED, detail=f"{SERVICE} check {p.key!r}: {exc}"))
+                continue
+            items.append(Item("sm-check", p.key, DRIFTED if forced else p.action, done=not self.dry_run,
+                              detail=p.detail, forced=forced, diff=self.sm.diff(p) if forced else ""))
+        return items
+
     # --- all -----------------------------------------------------------------------------
     def run(self, local: Local, concurrency: int) -> Report:
         report = Report(self.env.name, self.dry_run)
@@ -411,12 +463,31 @@ class Uploader:
                 items += self.sync_groups(local.groups, pool)
         if local.alerting is not None:
             items += self.sync_notifications(*local.alerting)
+        if self.sm is not None:
+            items += self.sync_checks((local.checks or {}).get(self.env.name, []))
         report.items += items
         return report
 
 
 def folder_item(r: FolderResult) -> Item:
     return Item("folder", r.path, r.action, done=r.done, detail=r.uid)
+
+
+def make_sm_handler(env: Environment, local: Local, session: requests.Session | None = None,
+                    **kw) -> tuple[CheckHandler | None, str]:
+    """(handler, "") when SM can be synced (its token checked), (None, why not) when it is
+    skipped. Nothing rendered for SM: (None, ""), SM is left alone."""
+    if local.checks is None:
+        return None, ""
+    mine = local.checks.get(env.name, [])
+    if env.sm_missing:
+        if not mine:
+            return None, ""
+        return None, (f"{SERVICE}: {' and '.join(env.sm_missing)} not set: {len(mine)} check(s) in "
+                      f"rendered/synthetics/{env.name}/ not synced (set them to sync; see README \"Uptime probe\")")
+    handler = CheckHandler(GrafanaClient(api_base(env.sm_url), env.sm_token, session=session, service=SERVICE, **kw))
+    handler.check_token()
+    return handler, ""
 
 
 def upload(env: Environment, local: Local, *, session: requests.Session | None = None, dry_run: bool = False,
@@ -428,14 +499,17 @@ def upload(env: Environment, local: Local, *, session: requests.Session | None =
     if not local.normalised:
         local = Local({uid: normalize_dashboard(d) for uid, d in local.dashboards.items()},
                       None if local.groups is None else {n: normalize_group(g) for n, g in local.groups.items()},
-                      local.alerting, normalised=True)
+                      local.alerting, normalised=True, checks=local.checks)
     client = make_client(env, session, concurrency, **opts)
     client.check_token()
     folder_uids = [folder_uid(env.folder_path[: i + 1]) for i in range(len(env.folder_path))]
     target = make_rule_target(env, client, folder_uids, session, **opts)
+    sm_handler, sm_note = make_sm_handler(env, local, session, **opts)
     uploader = Uploader(env, client, dry_run=dry_run, force=force, prune=prune, commit=commit, rule_target=target,
-                        environ=environ)
+                        environ=environ, sm_handler=sm_handler)
     report = uploader.run(local, concurrency)
+    if sm_note:
+        report.warnings.append(sm_note)
     n_rules = sum(len(g.get("rules") or []) for g in (local.groups or {}).values())
     if env.alerting == "grafana" and n_rules > FREE_TIER_RULES:
         report.warnings.append(f"{n_rules} Grafana-managed alert rules: Grafana Cloud Free allows at most "

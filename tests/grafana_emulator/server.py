@@ -10,6 +10,21 @@ health and org (§3), dashboards with versions, 409/412 stale writes and folder 
 and faults (§9): 429 with Retry-After, 5xx, dropped connections, slow answers, and a 500
 that echoes the request (for secret-leak tests).
 
+Synthetic Monitoring API (issue 11), on the same server under /api/v1/check/... and
+/api/v1/probe/list, with its own bearer tokens (`sm_tokens`: token -> tenant id). Shapes
+relied on, from grafana/synthetic-monitoring-api-go-client docs/API.md and smapi.go:
+GET /api/v1/probe/list -> [probe{id, tenantId, name, latitude, longitude, region, public,
+online, labels, created, modified}]; GET /api/v1/check/list -> [check]; GET /api/v1/check/{id};
+POST /api/v1/check/add (no id; at least one probe) -> the check with id, tenantId, created,
+modified (float seconds); POST /api/v1/check/update (body has id and tenantId) -> the check;
+DELETE /api/v1/check/delete/{id} -> {"msg": "check deleted", "checkId": id}; errors as
+{"code", "msg", "err"}. Validation as documented: frequency 1 s .. 1 h and timeout 1 s ..
+min(frequency, 60 s) in ms (checks.proto; docs/API.md's older 120 s / 10 s limits are not
+enforced), at most 5 labels of 1..32 bytes, exactly one settings kind. Assumed, not found
+in the sources: a second check with the same job and target answers 409; unknown probe ids
+answer 400; a stored check gains server defaults (`noFollowRedirects: false`, empty
+`headers`), as a Go API would marshal them.
+
 Profile knobs (§1): conflict_status (412|409), versions_shape ("object"|"array"),
 unique_titles (pre-11.3), ruler_available, ruler_limits, max_depth, datasources.
 """
@@ -142,6 +157,16 @@ class GrafanaEmulator:
             "settings": {"addresses": "<example@email.com>"}, "disableResolveMessage": False, "provenance": ""}}
         self.policies: dict = {**copy.deepcopy(DEFAULT_POLICY), "provenance": ""}
         self.server: ThreadingHTTPServer | None = None
+        # Synthetic Monitoring (issue 11): tokens -> tenant id, public probes, checks by id
+        self.sm_tokens: dict[str, int] = {}
+        self.sm_probes: list[dict] = [
+            {"id": i, "tenantId": 1, "name": name, "latitude": lat, "longitude": lon, "region": region,
+             "public": True, "online": True, "onlineChange": 0.0, "labels": [], "created": 0.0, "modified": 0.0}
+            for i, (name, lat, lon, region) in enumerate([
+                ("Ohio", 39.96, -83.0, "AMER"), ("Oregon", 45.52, -122.68, "AMER"),
+                ("NorthVirginia", 38.9, -77.04, "AMER"), ("Frankfurt", 50.11, 8.68, "EMEA"),
+                ("London", 51.5, -0.12, "EMEA"), ("Singapore", 1.35, 103.82, "APAC")], start=1)]
+        self.sm_checks: dict[int, dict] = {}
 
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> "GrafanaEmulator":
@@ -203,6 +228,78 @@ class GrafanaEmulator:
 
     def next_id(self) -> int:
         return next(self._ids)
+
+    def edit_check_in_ui(self, check_id: int, change) -> dict:
+        """Change a stored SM check as a person in the SM UI would: `change(check)` edits it."""
+        with self.lock:
+            check = self.sm_checks[check_id]
+            change(check)
+            check["modified"] = time.time()
+            return check
+
+    # --- Synthetic Monitoring --------------------------------------------------------------
+    def sm_validate(self, body, tenant: int, update: bool) -> dict:
+        def bad(msg: str, code: int = 400):
+            raise ApiError(code, {"code": code, "msg": msg, "err": msg})
+
+        if not isinstance(body, dict):
+            bad("invalid request body")
+        if update:
+            if not isinstance(body.get("id"), int) or body["id"] not in self.sm_checks:
+                bad("check not found", 404)
+            if body.get("tenantId") != tenant or self.sm_checks[body["id"]]["tenantId"] != tenant:
+                bad("check not found", 404)
+        elif body.get("id"):
+            bad("check ID must be empty when adding a check")
+        for key in ("job", "target"):
+            if not isinstance(body.get(key), str) or not body[key]:
+                bad(f"invalid check: {key} is empty")
+        freq, timeout = body.get("frequency"), body.get("timeout")
+        if not isinstance(freq, int) or not 1000 <= freq <= 3600000:
+            bad("invalid check: frequency out of range")
+        if not isinstance(timeout, int) or not 1000 <= timeout <= min(freq, 60000):
+            bad("invalid check: timeout out of range")
+        probes = body.get("probes")
+        if not isinstance(probes, list) or not probes:
+            bad("invalid check: at least one probe is required")
+        known = {p["id"] for p in self.sm_probes}
+        if any(p not in known for p in probes):
+            bad("invalid check: unknown probe")
+        labels = body.get("labels") or []
+        if len(labels) > 5 or any(not lab.get("name") or not lab.get("value") or len(lab["name"].encode()) > 32
+                                  or len(lab["value"].encode()) > 32 for lab in labels):
+            bad("invalid check: invalid label")
+        settings = body.get("settings")
+        if not isinstance(settings, dict) or len([k for k, v in settings.items() if v is not None]) != 1:
+            bad("invalid check: exactly one settings kind is required")
+        if "http" in settings and not body["target"].startswith(("http://", "https://")):
+            bad("invalid check: target must be an http(s) URL")
+        for other in self.sm_checks.values():
+            if (other["tenantId"] == tenant and other["job"] == body["job"] and other["target"] == body["target"]
+                    and other["id"] != body.get("id")):
+                bad("check already exists", 409)
+        check = copy.deepcopy(body)
+        check.setdefault("enabled", True)
+        check.setdefault("basicMetricsOnly", False)
+        check.setdefault("alertSensitivity", "none")
+        check.setdefault("labels", [])
+        if isinstance(settings.get("http"), dict):
+            check["settings"]["http"].setdefault("noFollowRedirects", False)
+            check["settings"]["http"].setdefault("headers", [])
+        return check
+
+    def sm_add(self, body, tenant: int) -> dict:
+        check = self.sm_validate(body, tenant, update=False)
+        t = time.time()
+        check.update({"id": self.next_id(), "tenantId": tenant, "created": t, "modified": t})
+        self.sm_checks[check["id"]] = check
+        return check
+
+    def sm_update(self, body, tenant: int) -> dict:
+        check = self.sm_validate(body, tenant, update=True)
+        check.update({"created": self.sm_checks[check["id"]]["created"], "modified": time.time()})
+        self.sm_checks[check["id"]] = check
+        return check
 
     # --- folders -------------------------------------------------------------------------
     def folder_depth(self, uid: str) -> int:
@@ -537,6 +634,8 @@ class _Handler(BaseHTTPRequestHandler):
         for prefix in RULER_PREFIXES:
             if path == prefix or path.startswith(prefix + "/"):
                 return self.ruler(method, path[len(prefix):], headers, raw)
+        if path.startswith(("/api/v1/check/", "/api/v1/probe/")):
+            return self.synthetic_monitoring(method, path, query, headers, raw)
         user = self.grafana_user(headers)
         for prefix in CONVERT_PREFIXES:
             if path == prefix or path.startswith(prefix + "/"):
@@ -569,6 +668,50 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ApiError(400, {"message": "bad request data"})
             return self.provisioning(user, method, segs[3:], query, headers, body)
         raise ApiError(404, {"message": "Not Found"})
+
+    def synthetic_monitoring(self, method, path, query, headers, raw):
+        emu = self.emulator
+
+        def err(code: int, msg: str):
+            return ApiError(code, {"code": code, "msg": msg, "err": msg})
+
+        auth = headers.get("Authorization") or ""
+        scheme, _, token = auth.partition(" ")
+        if scheme != "Bearer" or token.strip() not in emu.sm_tokens:
+            raise err(401, "authentication required" if not token else "invalid authentication token")
+        tenant = emu.sm_tokens[token.strip()]
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            raise err(400, "invalid request body") from None
+        segs = path.strip("/").split("/")[2:]  # after api/v1
+        mine = sorted((c for c in emu.sm_checks.values() if c["tenantId"] == tenant), key=lambda c: c["id"])
+        if segs == ["probe", "list"] and method == "GET":
+            return 200, emu.sm_probes, "application/json"
+        if segs == ["check", "list"] and method == "GET":
+            return 200, mine, "application/json"
+        if segs == ["check", "query"] and method == "GET":
+            job, target = query.get("job", [""])[0], query.get("target", [""])[0]
+            hit = next((c for c in mine if c["job"] == job and c["target"] == target), None)
+            if hit is None:
+                raise err(404, "check not found")
+            return 200, hit, "application/json"
+        if segs == ["check", "add"] and method == "POST":
+            return 200, emu.sm_add(body, tenant), "application/json"
+        if segs == ["check", "update"] and method == "POST":
+            return 200, emu.sm_update(body, tenant), "application/json"
+        if len(segs) == 3 and segs[:2] == ["check", "delete"] and method == "DELETE":
+            check = emu.sm_checks.get(int(segs[2])) if segs[2].isdigit() else None
+            if check is None or check["tenantId"] != tenant:
+                raise err(404, "check not found")
+            del emu.sm_checks[check["id"]]
+            return 200, {"msg": "check deleted", "checkId": check["id"]}, "application/json"
+        if len(segs) == 2 and segs[0] == "check" and segs[1].isdigit() and method == "GET":
+            check = emu.sm_checks.get(int(segs[1]))
+            if check is None or check["tenantId"] != tenant:
+                raise err(404, "check not found")
+            return 200, check, "application/json"
+        raise err(404, "not found")
 
     def dashboard_uid(self, user, method, uid, rest, query, body):
         emu = self.emulator
