@@ -196,3 +196,29 @@ def test_cli_syncs_the_rendered_check_and_never_prints_the_sm_token(project, emu
     assert r.exit_code == 0 and f"unchanged sm-check      raymontology-health {TARGET}" in r.stdout
     r = cli(project, emu, "upload", "--env", "production", SM_URL=emu.url, SM_TOKEN="glsm_bad")
     assert r.exit_code == 2 and "SM_TOKEN" in r.stderr and "glsm_bad" not in r.output
+
+
+def test_the_emulator_sm_endpoints_answer_in_the_documented_shapes(emu, root):
+    import requests
+
+    h = {"Authorization": f"Bearer {SM_TOKEN}"}
+    r = requests.get(emu.url + "/api/v1/check/list", headers={"Authorization": "Bearer nope"}, timeout=5)
+    assert r.status_code == 401 and set(r.json()) == {"code", "msg", "err"}
+    probes = requests.get(emu.url + "/api/v1/probe/list", headers=h, timeout=5).json()
+    assert {"id", "name", "region", "public", "online"} <= set(probes[0])
+    body = {**rendered_check(root), "probes": [probes[0]["id"]]}
+    added = requests.post(emu.url + "/api/v1/check/add", json=body, headers=h, timeout=5).json()
+    assert {"id", "tenantId", "created", "modified"} <= set(added) and added["tenantId"] == 42
+    dup = requests.post(emu.url + "/api/v1/check/add", json=body, headers=h, timeout=5)
+    assert dup.status_code == 409
+    too_slow = requests.post(emu.url + "/api/v1/check/add", headers=h, timeout=5,
+                             json={**body, "job": "x", "timeout": 61000, "frequency": 120000})
+    assert too_slow.status_code == 400 and "timeout" in too_slow.json()["msg"]
+    no_id = requests.post(emu.url + "/api/v1/check/update", json=body, headers=h, timeout=5)
+    assert no_id.status_code == 404
+    q = requests.get(emu.url + "/api/v1/check/query", params={"job": body["job"], "target": body["target"]},
+                     headers=h, timeout=5)
+    assert q.json()["id"] == added["id"]
+    gone = requests.delete(emu.url + f"/api/v1/check/delete/{added['id']}", headers=h, timeout=5).json()
+    assert gone == {"msg": "check deleted", "checkId": added["id"]}
+    assert requests.delete(emu.url + f"/api/v1/check/delete/{added['id']}", headers=h, timeout=5).status_code == 404
