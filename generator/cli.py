@@ -274,7 +274,7 @@ def upload(ctx: Context, env_name: str, dry_run: bool, force: bool, prune: bool,
 def pull(ctx: Context, env_name: str, out: Path | None, uids: tuple[str, ...]) -> None:
     """Fetch dashboards from Grafana, normalised exactly like rendered output."""
     from generator.environments import load_environment
-    from generator.grafana.dashboards import canonical
+    from generator.normalize import dumps
     from generator.grafana.remote import fetch_remote_dashboards
 
     try:
@@ -290,7 +290,7 @@ def pull(ctx: Context, env_name: str, out: Path | None, uids: tuple[str, ...]) -
         if uid not in found:
             click.echo(f"error: dashboard {uid!r} not found in {env_name}", err=True)
             continue
-        text = canonical(found[uid])
+        text = dumps(found[uid])
         if out:
             (out / f"{uid}.json").write_text(text)
             click.echo(f"wrote {out / (uid + '.json')}")

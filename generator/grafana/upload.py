@@ -4,13 +4,11 @@
     for item in report.items: ...          # one result per dashboard / rule group / folder
     report.summary(), report.failed        # the CLI prints these and exits 1 when failed
 
-Per dashboard (one worker each, `concurrency` at a time):
-    GET it -> absent: create | same content and folder: unchanged (no write) |
-    different: read the latest version's mark (see dashboards.py) -> untouched since dashgen
-    wrote it: update with the seen version | else drifted: refused with a remote-vs-local diff
-    (or overwritten with --force).
-A 409/412 on save is checked once more: if what is there now is exactly what we sent (a
-retried request that had landed), the item succeeded; otherwise it drifted meanwhile.
+Kinds are handlers (handler.py: dashboards.Dashboards, rulegroups.RuleGroups,
+contactpoints.ContactPoints and NotificationPolicies), run in that order after the folder
+path exists; this module knows no kind: for each handler it lists the server once, plans
+every key (code's, then the server's others as prune candidates) and applies the writes,
+`concurrency` at a time. Each handler's docstring says how it plans.
 
 Retries: the client retries every call on connection errors, timeouts, 429 and 502/503/504,
 writes included, because every dashgen write is keyed and cannot duplicate: a dashboard
@@ -24,14 +22,13 @@ the configured path) that it wrote, i.e. whose recent history holds a version ca
 dashgen's mark; a dashboard there without one is someone else's and is only listed. A
 managed dashboard changed since dashgen wrote it is not pruned without --force. Rule
 groups: every group in dashgen's namespace (its folder, or its Mimir namespace). Contact
-points and the policy tree are never pruned. Synthetic Monitoring checks (smchecks.py):
-those carrying dashgen's mark and the environment's label; skipped, with a warning, when
-SM_URL or SM_TOKEN is not set.
+points and the policy tree are never pruned. Synthetic Monitoring checks (smchecks.py, its
+own API at SM_URL): those carrying dashgen's mark and the environment's label; the kind is
+skipped, with a warning, when SM_URL or SM_TOKEN is not set.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import subprocess
@@ -42,27 +39,20 @@ from pathlib import Path
 
 import requests
 
-from generator import __version__
 from generator.environments import Environment
 from generator.errors import ConfigError, DashgenError
-from generator.grafana.client import GrafanaAPIError, GrafanaClient
-from generator.grafana.contactpoints import (
-    ContactPointHandler, MissingSecret, PolicyHandler, clean_route, load_alerting,
+from generator.grafana.client import AuthError, GrafanaClient
+from generator.grafana.contactpoints import ContactPoints, NotificationPolicies, load_alerting
+from generator.grafana.dashboards import Dashboards, normalize_dashboard
+from generator.grafana.folders import FolderAPI, FolderResult, folder_uid
+from generator.grafana.handler import CREATE, FAILED, PRUNE, Handler, Item, Run
+from generator.grafana.rulegroups import (
+    ConvertRuleGroups, MimirRuleGroups, RuleGroups, load_local_groups, normalize_group,
 )
-from generator.grafana.dashboards import (
-    DashboardHandler, RemoteDashboard, canonical, content_hash, normalize_dashboard, save_message,
-)
-from generator.grafana.folders import FolderHandler, FolderResult, folder_uid
-from generator.grafana.rulegroups import ConvertRuleGroups, MimirRuleGroups, load_local_groups, normalize_group
-from generator.grafana.smchecks import SERVICE, CheckHandler, api_base
+from generator.grafana.smchecks import SERVICE, CheckAPI, SyntheticChecks, api_base
 
 DEFAULT_CONCURRENCY = 8
 FREE_TIER_RULES = 100  # Grafana Cloud Free's limit on Grafana-managed rules
-DIFF_LINES = 60
-
-# actions
-CREATE, UPDATE, UNCHANGED, DRIFTED, PRUNE, FOREIGN, FAILED = (
-    "create", "update", "unchanged", "drifted", "prune", "foreign", "failed")
 
 
 @dataclass
@@ -76,38 +66,12 @@ class Local:
     checks: dict[str, list[dict]] | None = None
 
 
-@dataclass
-class Item:
-    kind: str  # dashboard | rule-group | contact-point | policies | folder | sm-check
-    key: str  # uid, group name, contact point name/uid or folder path
-    action: str  # create | update | unchanged | drifted | prune | foreign | failed
-    done: bool = False  # the write happened (False in a dry run, or when refused)
-    detail: str = ""
-    diff: str = ""
-    forced: bool = False  # drifted, and overwritten (or to be, in a dry run) because of --force
-
-    @property
-    def failed(self) -> bool:
-        return not self.done and (self.action == FAILED or (self.action == DRIFTED and not self.forced))
-
-    @property
-    def label(self) -> str:
-        """How the summary counts this item."""
-        if self.action == DRIFTED:
-            if self.forced:
-                return "overwritten (--force)" if self.done else "to overwrite (--force)"
-            return "drifted (refused)"
-        done, planned = {CREATE: ("created", "to create"), UPDATE: ("updated", "to update"),
-                         PRUNE: ("pruned", "to prune")}.get(self.action, (self.action, self.action))
-        return done if self.done else planned
-
-
 SUMMARY_ORDER = ("created", "to create", "updated", "to update", "unchanged", "overwritten (--force)",
                  "to overwrite (--force)", "drifted (refused)", "pruned", "to prune", "foreign", "failed")
 
 
 @dataclass
-class Report:
+class UploadReport:
     env: str
     dry_run: bool
     items: list[Item] = field(default_factory=list)
@@ -175,15 +139,6 @@ def git_commit(root: Path | None) -> str:
         return "unknown"
 
 
-def unified(remote: dict | None, local: dict | None, uid: str) -> str:
-    a = canonical(remote).splitlines(keepends=True) if remote is not None else []
-    b = canonical(local).splitlines(keepends=True) if local is not None else []
-    lines = list(difflib.unified_diff(a, b, f"remote/{uid}", f"local/{uid}", n=2))
-    if len(lines) > DIFF_LINES:
-        lines = lines[:DIFF_LINES] + [f"... ({len(lines) - DIFF_LINES} more diff lines)\n"]
-    return "".join(lines)
-
-
 def client_options_from_env(environ=None) -> dict:
     """Operational knobs: DASHGEN_HTTP_TIMEOUT (read timeout, s), DASHGEN_HTTP_RETRIES,
     DASHGEN_HTTP_BACKOFF (first backoff step, s). Unset means the client's defaults."""
@@ -216,266 +171,68 @@ def make_rule_target(env: Environment, client: GrafanaClient, folder_uids: list[
     return ConvertRuleGroups(client, namespace, working, env.datasource_uid)
 
 
-class Uploader:
-    def __init__(self, env: Environment, client: GrafanaClient, *, dry_run: bool, force: bool, prune: bool,
-                 commit: str, rule_target=None, environ=None, sm_handler: CheckHandler | None = None):
-        self.env, self.client = env, client
-        self.dry_run, self.force, self.prune = dry_run, force, prune
-        self.dashboards = DashboardHandler(client)
-        self.folders = FolderHandler(client)
-        self.commit = commit
-        self.rule_target = rule_target
-        self.environ = environ
-        self.sm = sm_handler
-        self.folder_uid = ""
-        self._folder_missing = False
+def handlers(run: Run, local: Local, rule_target: ConvertRuleGroups | None,
+             sm: CheckAPI | None = None) -> list[Handler]:
+    """The kinds an upload syncs, in order (policies after the contact points they name)."""
+    out: list[Handler] = [Dashboards(run, local.dashboards)]
+    if rule_target is not None and local.groups is not None:
+        out.append(RuleGroups(run, local.groups, rule_target))
+    if local.alerting is not None:
+        receivers, tree = local.alerting
+        out += [ContactPoints(run, receivers), NotificationPolicies(run, tree)]
+    if sm is not None:
+        out.append(SyntheticChecks(run, (local.checks or {}).get(run.env.name, []), sm))
+    return out
 
-    # --- dashboards ----------------------------------------------------------------------
-    def sync_dashboard(self, uid: str, local: dict) -> Item:
+
+def sync(h: Handler, run: Run, pool: ThreadPoolExecutor) -> list[Item]:
+    """The one plan/apply loop (handler.py): list once, then plan and apply every key."""
+    local = h.local_keys()
+    try:
+        remote = h.remote_keys()
+    except AuthError:
+        raise
+    except DashgenError as exc:
+        return [Item(h.kind, key, FAILED, detail=f"{h.kind} {key!r} in {h.where}: listing failed: {exc}")
+                for key in local] or [Item(h.kind, "(listing)", FAILED, detail=f"listing {h.where}: {exc}")]
+    known = set(local)
+
+    def one(key: str) -> Item:
         try:
-            return self._sync_dashboard(uid, local)
-        except GrafanaAPIError as exc:
-            return Item("dashboard", uid, FAILED, detail=f"dashboard {uid!r}: {exc}")
-
-    def _sync_dashboard(self, uid: str, local: dict) -> Item:
-        title = local.get("title", uid)
-        remote = self.dashboards.fetch(uid, expected=local)
-        message = save_message(local, __version__, self.commit)
-        if remote is None:
-            if not self.dry_run:
-                try:
-                    self.dashboards.create(local, self.folder_uid, message)
-                except GrafanaAPIError as exc:
-                    if not exc.conflict:
-                        raise
-                    return self._after_conflict(uid, local, title, exc)
-            return Item("dashboard", uid, CREATE, done=not self.dry_run, detail=title)
-        if remote.dashboard == local and remote.folder_uid == self.folder_uid:
-            return Item("dashboard", uid, UNCHANGED, done=True, detail=title)
-        if remote.dashboard == local:  # only moved: nothing of anyone's content is lost
-            return self._write(uid, local, message, remote.version, UPDATE, f"{title}: moved back into {self.env.folder}")
-        drift = self._drift(uid, remote)
-        if drift is None:
-            return self._write(uid, local, message, remote.version, UPDATE, title)
-        diff = unified(remote.dashboard, local, uid)
-        if self.force:
-            return self._write(uid, local, message, None, DRIFTED, f"{title}: {drift}; overwritten (--force)", diff,
-                               forced=True)
-        return Item("dashboard", uid, DRIFTED, detail=f"{title}: {drift}; not overwritten (use --force, or "
-                                                      f"`dashgen pull` to adopt the change)", diff=diff)
-
-    def _drift(self, uid: str, remote: RemoteDashboard) -> str | None:
-        """None if the content is as dashgen last wrote it, else who changed it and how."""
-        managed, untouched, why = self._provenance(uid, remote)
-        return None if managed and untouched else why
-
-    def _provenance(self, uid: str, remote: RemoteDashboard) -> tuple[bool, bool, str]:
-        """(dashgen wrote it, its content is what dashgen last wrote, why not).
-
-        The newest readable mark in the history decides (a restore of an older dashgen
-        version is a change); the mark embedded in the JSON stands in when the history
-        shows none (the first version's message, where a server rewrites it)."""
-        content = content_hash(remote.dashboard)
-        info = self.dashboards.latest_version(uid)
-        last = info if info is not None and info.mark else self.dashboards.last_mark(uid)
-        if last is not None:
-            if last.mark == content:
-                return True, True, ""
-            if last is info:
-                return True, False, f"content differs from what dashgen wrote in version {info.version}"
-            return True, False, (f"changed in Grafana by {info.created_by} "
-                                 f"(version {info.version}, {info.created or 'unknown time'})")
-        if remote.embedded_mark is not None and remote.embedded_mark == content:
-            return True, True, ""
-        who = f"latest version {info.version} by {info.created_by}" if info else "no version history"
-        return False, False, f"not written by dashgen ({who})"
-
-    def _write(self, uid, local, message, version, action, detail, diff="", forced=False) -> Item:
-        if self.dry_run:
-            return Item("dashboard", uid, action, done=False, detail=detail, diff=diff, forced=forced)
-        try:
-            self.dashboards.save(local, self.folder_uid, message, version=version)
-        except GrafanaAPIError as exc:
-            if not exc.conflict:
-                raise
-            return self._after_conflict(uid, local, local.get("title", uid), exc)
-        return Item("dashboard", uid, action, done=True, detail=detail, diff=diff, forced=forced)
-
-    def _after_conflict(self, uid: str, local: dict, title: str, exc: GrafanaAPIError) -> Item:
-        """409/412: done already (a retried request had landed), or changed meanwhile."""
-        remote = self.dashboards.fetch(uid)
-        if remote is not None and remote.dashboard == local and remote.folder_uid == self.folder_uid:
-            info = self.dashboards.latest_version(uid)
-            if info is not None and info.mark == content_hash(local):
-                return Item("dashboard", uid, UPDATE if remote.version > 1 else CREATE, done=True, detail=title)
-        diff = unified(remote.dashboard if remote else None, local, uid)
-        return Item("dashboard", uid, DRIFTED,
-                    detail=f"{title}: changed in Grafana while uploading ({exc.status}); not overwritten", diff=diff)
-
-    def prune_dashboard(self, hit: dict) -> Item:
-        """A dashboard in dashgen's folder that is not in code: dashgen's to delete only if
-        dashgen wrote it (its history or JSON carries dashgen's hash, which covers the uid,
-        so a "Save as" copy never qualifies) and nobody changed it since (else --force)."""
-        uid, title = hit["uid"], hit.get("title", hit["uid"])
-        try:
-            remote = self.dashboards.fetch(uid)
-            if remote is None:
-                return Item("dashboard", uid, PRUNE, done=True, detail=f"{title}: already gone")
-            managed, untouched, why = self._provenance(uid, remote)
-            if not managed:
-                return Item("dashboard", uid, FOREIGN, done=True,
-                            detail=f"{title}: in dashgen's folder but {why}; left alone")
-            if not untouched and not self.force:
-                return Item("dashboard", uid, DRIFTED, detail=f"{title}: no longer in code but {why}; "
-                                                              f"not pruned (use --force)",
-                            diff=unified(remote.dashboard, None, uid))
-            if not self.prune or self.dry_run:
-                return Item("dashboard", uid, PRUNE, detail=f"{title}: no longer in code"
-                            + ("" if self.prune else " (use --prune to delete)"))
-            self.dashboards.delete(uid)
-            return Item("dashboard", uid, PRUNE, done=True, detail=f"{title}: deleted (no longer in code)")
-        except GrafanaAPIError as exc:
-            return Item("dashboard", uid, FAILED, detail=f"dashboard {uid!r} (prune): {exc}")
-
-    # --- rule groups ---------------------------------------------------------------------
-    def sync_groups(self, local: dict[str, dict], pool: ThreadPoolExecutor) -> list[Item]:
-        target = self.rule_target
-        try:
-            remote = target.fetch_all() if not (self.dry_run and self._folder_missing) else {}
+            step = h.plan(key)
+            if step.write is None:
+                return step.item
+            if step.item.action == PRUNE and not run.prune:
+                step.item.detail += " (use --prune to delete)"
+                return step.item
+            return step.item if run.dry_run else step.write()
+        except AuthError:
+            raise
         except DashgenError as exc:
-            return [Item("rule-group", name, FAILED, detail=f"rule group {name!r} in {target.where}: {exc}")
-                    for name in local]
+            return Item(h.kind, key, FAILED, detail=f"{h.kind} {key!r} in {h.where}: {exc}")
 
-        def one(name: str) -> Item:
-            group = local.get(name)
-            try:
-                if group is None:
-                    if not self.prune or self.dry_run:
-                        return Item("rule-group", name, PRUNE, detail="no longer in code"
-                                    + ("" if self.prune else " (use --prune to delete)"))
-                    target.delete(name)
-                    return Item("rule-group", name, PRUNE, done=True, detail=f"deleted from {target.where}")
-                if remote.get(name) == group:
-                    return Item("rule-group", name, UNCHANGED, done=True)
-                action = UPDATE if name in remote else CREATE
-                if not self.dry_run:
-                    target.put(group)
-                return Item("rule-group", name, action, done=not self.dry_run,
-                            detail=f"{len(group.get('rules') or [])} rules in {target.where}")
-            except GrafanaAPIError as exc:
-                return Item("rule-group", name, FAILED, detail=f"rule group {name!r} in {target.where}: {exc}")
+    return list(pool.map(one, local + [k for k in remote if k not in known]))
 
-        names = sorted(local) + sorted(set(remote) - set(local))
-        return list(pool.map(one, names))
 
-    # --- contact points and the policy tree ------------------------------------------------
-    def sync_notifications(self, receivers: list[dict], policy: dict | None) -> list[Item]:
-        """Contact points first (the tree names them), then the tree. --force re-sends every
-        contact point, which is how a rotated secret in a redacted field reaches Grafana."""
-        handler = ContactPointHandler(self.client, self.environ)
-        try:
-            remote = handler.fetch_all() if receivers else {}
-        except GrafanaAPIError as exc:
-            return [Item("contact-point", "(all)", FAILED, detail=f"listing contact points: {exc}")]
-        items = []
-        for r in receivers:
-            key = f"{r['name']}/{r['uid']}"
-            try:
-                body = handler.prepare(r)
-                current = remote.get(r["uid"])
-                if current is not None and not self.force and handler.same(current, body):
-                    items.append(Item("contact-point", key, UNCHANGED, done=True, detail=r["type"]))
-                    continue
-                if not self.dry_run:
-                    if current is not None:
-                        handler.update(body)
-                    else:
-                        try:
-                            handler.create(body)
-                        except GrafanaAPIError as exc:  # a retried create that had landed?
-                            if exc.status not in (400, 409) or not handler.same(handler.fetch_all().get(r["uid"]) or {}, body):
-                                raise
-                items.append(Item("contact-point", key, UPDATE if current is not None else CREATE,
-                                  done=not self.dry_run, detail=r["type"]))
-            except MissingSecret as exc:
-                items.append(Item("contact-point", key, FAILED, detail=str(exc)))
-            except DashgenError as exc:
-                items.append(Item("contact-point", key, FAILED, detail=f"contact point {key!r}: {exc}"))
-        if policy is not None:
-            ph = PolicyHandler(self.client)
-            try:
-                if ph.fetch() == clean_route(policy):
-                    items.append(Item("policies", "notification policy tree", UNCHANGED, done=True))
-                else:
-                    if not self.dry_run:
-                        ph.put(policy)
-                    items.append(Item("policies", "notification policy tree", UPDATE, done=not self.dry_run,
-                                      detail=f"root receiver {policy.get('receiver')!r}"))
-            except GrafanaAPIError as exc:
-                items.append(Item("policies", "notification policy tree", FAILED, detail=f"notification policies: {exc}"))
-        return items
-
-    # --- Synthetic Monitoring checks (issue 11) -------------------------------------------
-    def sync_checks(self, local: list[dict]) -> list[Item]:
-        try:
-            remote = self.sm.fetch_all()
-            plans = self.sm.plan(self.env.name, local, remote, self.force)
-        except DashgenError as exc:
-            return [Item("sm-check", "(all)", FAILED, detail=f"listing {SERVICE} checks: {exc}")]
-        items = []
-        for p in plans:
-            forced = p.action == DRIFTED and self.force
-            if p.action in (FAILED, UNCHANGED) or (p.action == DRIFTED and not forced):
-                items.append(Item("sm-check", p.key, p.action, done=p.action == UNCHANGED, detail=p.detail,
-                                  diff=self.sm.diff(p) if p.action == DRIFTED else ""))
-                continue
-            if p.action == PRUNE and (not self.prune or self.dry_run):
-                items.append(Item("sm-check", p.key, PRUNE, detail=p.detail
-                                  + ("" if self.prune else " (use --prune to delete)")))
-                continue
-            if forced and p.want is None:  # a stray check edited by someone: --force prunes it
-                p.action = PRUNE
-            try:
-                if not self.dry_run:
-                    self.sm.apply(p)
-            except DashgenError as exc:
-                items.append(Item("sm-check", p.key, FAILED, detail=f"{SERVICE} check {p.key!r}: {exc}"))
-                continue
-            items.append(Item("sm-check", p.key, DRIFTED if forced else p.action, done=not self.dry_run,
-                              detail=p.detail, forced=forced, diff=self.sm.diff(p) if forced else ""))
-        return items
-
-    # --- all -----------------------------------------------------------------------------
-    def run(self, local: Local, concurrency: int) -> Report:
-        report = Report(self.env.name, self.dry_run)
-        self.folder_uid, folder_results = self.folders.ensure(self.env.folder_path, dry_run=self.dry_run)
-        self._folder_missing = any(r.action == CREATE for r in folder_results)
-        report.items += [folder_item(r) for r in folder_results]
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="dashgen-upload") as pool:
-            hits_future = pool.submit(lambda: [] if self._folder_missing else self.dashboards.in_folder(self.folder_uid))
-            items = list(pool.map(lambda kv: self.sync_dashboard(*kv), sorted(local.dashboards.items())))
-            try:
-                strays = [h for h in hits_future.result() if h["uid"] not in local.dashboards]
-                items += list(pool.map(self.prune_dashboard, strays))
-            except GrafanaAPIError as exc:
-                items.append(Item("dashboard", "(prune)", FAILED, detail=f"listing folder {self.env.folder!r}: {exc}"))
-            if self.rule_target is not None and local.groups is not None:
-                items += self.sync_groups(local.groups, pool)
-        if local.alerting is not None:
-            items += self.sync_notifications(*local.alerting)
-        if self.sm is not None:
-            items += self.sync_checks((local.checks or {}).get(self.env.name, []))
-        report.items += items
-        return report
+def run_upload(run: Run, local: Local, rule_target: ConvertRuleGroups | None, concurrency: int,
+               sm: CheckAPI | None = None) -> UploadReport:
+    report = UploadReport(run.env.name, run.dry_run)
+    run.folder_uid, folder_results = FolderAPI(run.client).ensure(run.env.folder_path, dry_run=run.dry_run)
+    run.folder_missing = any(r.action == CREATE for r in folder_results)
+    report.items += [folder_item(r) for r in folder_results]
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="dashgen-upload") as pool:
+        for h in handlers(run, local, rule_target, sm):
+            report.items += sync(h, run, pool)
+    return report
 
 
 def folder_item(r: FolderResult) -> Item:
     return Item("folder", r.path, r.action, done=r.done, detail=r.uid)
 
 
-def make_sm_handler(env: Environment, local: Local, session: requests.Session | None = None,
-                    **kw) -> tuple[CheckHandler | None, str]:
-    """(handler, "") when SM can be synced (its token checked), (None, why not) when it is
+def make_sm_api(env: Environment, local: Local, session: requests.Session | None = None,
+                **kw) -> tuple[CheckAPI | None, str]:
+    """(api, "") when SM can be synced (its token checked), (None, why not) when it is
     skipped. Nothing rendered for SM: (None, ""), SM is left alone."""
     if local.checks is None:
         return None, ""
@@ -485,14 +242,14 @@ def make_sm_handler(env: Environment, local: Local, session: requests.Session | 
             return None, ""
         return None, (f"{SERVICE}: {' and '.join(env.sm_missing)} not set: {len(mine)} check(s) in "
                       f"rendered/synthetics/{env.name}/ not synced (set them to sync; see README \"Uptime probe\")")
-    handler = CheckHandler(GrafanaClient(api_base(env.sm_url), env.sm_token, session=session, service=SERVICE, **kw))
-    handler.check_token()
-    return handler, ""
+    api = CheckAPI(GrafanaClient(api_base(env.sm_url), env.sm_token, session=session, service=SERVICE, **kw))
+    api.check_token()
+    return api, ""
 
 
 def upload(env: Environment, local: Local, *, session: requests.Session | None = None, dry_run: bool = False,
            force: bool = False, prune: bool = False, concurrency: int = DEFAULT_CONCURRENCY,
-           commit: str = "unknown", client_options: dict | None = None, environ=None) -> Report:
+           commit: str = "unknown", client_options: dict | None = None, environ=None) -> UploadReport:
     """Sync `local` to the environment's stack. Raises AuthError (bad token) or
     GrafanaAPIError (folders could not be made); every other failure is an item."""
     opts = client_options_from_env() if client_options is None else client_options
@@ -504,10 +261,9 @@ def upload(env: Environment, local: Local, *, session: requests.Session | None =
     client.check_token()
     folder_uids = [folder_uid(env.folder_path[: i + 1]) for i in range(len(env.folder_path))]
     target = make_rule_target(env, client, folder_uids, session, **opts)
-    sm_handler, sm_note = make_sm_handler(env, local, session, **opts)
-    uploader = Uploader(env, client, dry_run=dry_run, force=force, prune=prune, commit=commit, rule_target=target,
-                        environ=environ, sm_handler=sm_handler)
-    report = uploader.run(local, concurrency)
+    sm, sm_note = make_sm_api(env, local, session, **opts)
+    run = Run(env, client, dry_run=dry_run, force=force, prune=prune, commit=commit, environ=environ)
+    report = run_upload(run, local, target, concurrency, sm)
     if sm_note:
         report.warnings.append(sm_note)
     n_rules = sum(len(g.get("rules") or []) for g in (local.groups or {}).values())
