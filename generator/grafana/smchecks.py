@@ -29,7 +29,7 @@ import json
 
 from generator import synthetics as sm
 from generator.errors import DashgenError
-from generator.grafana.client import GrafanaAPIError, GrafanaClient, auth_error
+from generator.grafana.client import AuthError, GrafanaAPIError, GrafanaClient
 from generator.grafana.handler import CREATE, DRIFTED, PRUNE, UNCHANGED, UPDATE, Item, Run, Step, done
 
 API = "/api/v1"
@@ -55,9 +55,10 @@ class CheckAPI:
         try:
             self.probes()
         except GrafanaAPIError as exc:
-            err = auth_error(exc, self.client.base_url)
-            if err is not exc:
-                raise type(err)(str(err).replace("GRAFANA_TOKEN", "SM_TOKEN")) from None
+            if exc.status in (401, 403):
+                raise AuthError(f"{self.client.base_url}: SM_TOKEN was refused by {SERVICE} "
+                                f"({exc.status}: {exc.message}); create an access token in Testing & "
+                                "synthetics > Synthetics > Config") from None
             raise
 
     def probes(self) -> dict[str, int]:
