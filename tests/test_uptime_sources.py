@@ -157,3 +157,29 @@ def test_promtool_blackbox_source_rule_tests(root, promtool, tmp_path):
     res = subprocess.run([promtool, "test", "rules", *(t.name for t in tests)], cwd=tmp_path,
                          capture_output=True, text=True, timeout=120)
     assert res.returncode != 0
+
+
+def test_the_check_job_comes_only_from_the_config(root):
+    cfg = replace(DEFAULT, uptime=replace(DEFAULT.uptime, check_job="api-health-x", probes=("London", "Ohio", "Oregon")))
+    files = render_project(root, cfg)
+    assert "synthetics/production/api-health-x.json" in files
+    assert json.loads(files["synthetics/production/api-health-x.json"])["probes"] == ["London", "Ohio", "Oregon"]
+    assert 'job="api-health-x"' in _alert(files, "ServiceDown")["expr"]
+    assert 'job="api-health-x"' in _uptime_expr(files)
+    assert not any(b'job=\\"raymontology-health\\"' in data or b'job="raymontology-health"' in data
+                   for data in files.values())
+
+
+def test_sm_url_follows_the_token_rules(tmp_path):
+    from generator.environments import load_environment
+    from generator.errors import ConfigError
+
+    (tmp_path / "environments.toml").write_text(
+        '[production]\ngrafana_url = "https://g.example"\nfolder = "F"\nsm_url = "http://sm.example"\n')
+    with pytest.raises(ConfigError, match="plain http"):
+        load_environment(tmp_path, "production", {"GRAFANA_TOKEN": "t"})
+    env = load_environment(tmp_path, "production", {"GRAFANA_TOKEN": "t", "SM_URL": "https://sm.example/",
+                                                    "SM_TOKEN": "glsm_secret"})
+    assert env.sm_url == "https://sm.example" and env.sm_missing == [] and "glsm_secret" not in repr(env)
+    env = load_environment(tmp_path, "production", {"GRAFANA_TOKEN": "t", "SM_URL": "https://sm.example"})
+    assert env.sm_missing == ["SM_TOKEN"]
