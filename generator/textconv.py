@@ -17,21 +17,14 @@ from typing import Any
 
 import yaml
 
-from generator.diff import layout, leaves, steps_text
+from generator.diff import leaves, rows_and_panels, steps_text
 from generator.normalize import normalize_dashboard
-
-#: git's funcname pattern for the blocks below (`diff.dashgen.xfuncname`).
-XFUNCNAME = "^((dashboard|variable|row|panel|group|alert|record) .*)$"
 
 
 def _value(v: Any) -> str:
     if isinstance(v, str):
         return v.replace("\n", "\n    ")
     return json.dumps(v, sort_keys=True, ensure_ascii=False)
-
-
-def _lines_of(rest: dict, prefix: str = "") -> list[str]:
-    return [f"  {prefix}{p}: {_value(n)}" for p, _o, n in leaves({}, rest)] if rest else []
 
 
 def _flat(d: dict) -> dict:
@@ -54,7 +47,7 @@ def dashboard_text(d: dict) -> str:
     for var in d.get("templating", {}).get("list", []):
         out.append(f"variable ${var.get('name', '?')}")
         out.extend(f"  {p}: {_value(n)}" for p, n in sorted(_flat({k: v for k, v in var.items() if k != "name"}).items()))
-    rows, items = layout(d)
+    rows, items = rows_and_panels(d)
     for r in rows:
         title = r.get("title", "")
         out.append(f'row "{title}"' + (" (collapsed)" if r.get("collapsed") else ""))

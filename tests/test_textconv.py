@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
-from generator.diff import layout
+from generator.diff import rows_and_panels
 from generator.normalize import normalize_dashboard
 from generator.textconv import textconv
 
@@ -52,7 +52,7 @@ def test_golden_form_of_the_fixture():
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.name)
 def test_every_panel_has_a_named_block_and_no_ids(path):
     text = textconv(path.read_bytes()).decode()
-    _rows, items = layout(normalize_dashboard(json.loads(path.read_text())))
+    _rows, items = rows_and_panels(normalize_dashboard(json.loads(path.read_text())))
     for i in items:
         assert f'panel "{i.row} / {i.title}"' in text
     assert not re.search(r'"id": \d', text) and "\n  id:" not in text and "version" not in text
