@@ -16,7 +16,9 @@ Changes are keyed by names, never by array index:
 """
 
 
-from generator.diff.dashboards import diff_dashboard, diff_dashboard_sets, rows_and_panels, steps_text
+from generator.diff.dashboards import (
+    diff_dashboard, diff_dashboard_sets, query_text, row_names, rows_and_panels, steps_text,
+)
 from generator.diff.model import Change, leaves, marked_html, marked_text, show, word_diff
 from generator.diff.render import FORMATTERS, format_json, format_markdown, format_text, grouped, summary
 from generator.diff.rules import diff_rule_groups
@@ -25,6 +27,6 @@ from generator.diff.trees import DERIVED, diff_trees, file_kind, parse_file, tre
 __all__ = [
     "DERIVED", "FORMATTERS", "Change", "diff_dashboard", "diff_dashboard_sets", "diff_rule_groups", "diff_trees",
     "file_kind", "format_json", "format_markdown", "format_text", "grouped", "leaves", "marked_html",
-    "marked_text", "parse_file", "rows_and_panels", "show", "steps_text", "summary", "tree_from_dir",
+    "marked_text", "parse_file", "query_text", "row_names", "rows_and_panels", "show", "steps_text", "summary", "tree_from_dir",
     "tree_from_git", "word_diff",
 ]

@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 import difflib
+import json
+from collections import Counter
 from dataclasses import dataclass
 from typing import Mapping
 
 from generator.diff.model import Change, _keyed, _q, _text_change, leaves, show
 from generator.units import format_value
+
+#: Target keys holding the query itself, by data source (Prometheus/Loki, OpenSearch/Elasticsearch
+#: Lucene or PPL, SQL, Graphite, InfluxQL, Flux...).
+QUERY_KEYS = ("expr", "query", "rawSql", "target", "rawQuery", "queryText")
+
+
+def query_text(t: dict) -> str:
+    """What a target asks for, whatever its data source: its query key, or its settings as JSON."""
+    for k in QUERY_KEYS:
+        if isinstance(t.get(k), str) and t[k]:
+            return t[k]
+    rest = {k: v for k, v in t.items() if k not in ("refId", "datasource", "hide", "key")}
+    return json.dumps(rest, sort_keys=True, ensure_ascii=False) if rest else ""
+
+
+def _query_key(t: dict) -> str:
+    return next((k for k in QUERY_KEYS if isinstance(t.get(k), str) and t[k]), "")
+
 
 @dataclass
 class _Panel:
@@ -32,7 +52,7 @@ class _Panel:
 
     @property
     def exprs(self) -> tuple:
-        return tuple(t.get("expr", "") for t in self.panel.get("targets", []))
+        return tuple(query_text(t) for t in self.panel.get("targets", []))
 
 
 def _title(p: dict) -> str:
@@ -40,15 +60,27 @@ def _title(p: dict) -> str:
     return t or f"(untitled {p.get('type', 'panel')})"
 
 
+def row_names(rows: list[dict]) -> list[str]:
+    """Each row's name: its trimmed title ("(untitled row)" when empty), then " #2", " #3" for
+    rows repeating a title, in reading order (the same names `_keyed` gives)."""
+    seen: Counter = Counter()
+    out = []
+    for r in rows:
+        t = _title(r)
+        seen[t] += 1
+        out.append(t if seen[t] == 1 else f"{t} #{seen[t]}")
+    return out
+
+
 def rows_and_panels(d: dict) -> tuple[list[dict], list[_Panel]]:
-    """The rows and the panels of a normalised dashboard, each panel with its row."""
-    rows: list[dict] = []
+    """The rows and the panels of a normalised dashboard, each panel with its row's name."""
+    rows: list[dict] = [p for p in d.get("panels", []) if p.get("type") == "row"]
+    names = iter(row_names(rows))
     items: list[_Panel] = []
     row, row_y = None, 0
     for p in d.get("panels", []):
         if p.get("type") == "row":
-            row, row_y = _title(p), (p.get("gridPos") or {}).get("y", 0)
-            rows.append(p)
+            row, row_y = next(names), (p.get("gridPos") or {}).get("y", 0)
             for c in p.get("panels", []):
                 items.append(_Panel(row, _title(c), c, row_y))
             continue
@@ -216,14 +248,29 @@ def diff_dashboard(old: dict, new: dict, path: str) -> list[Change]:
         _panel_changes(op[ok], np_[nk], add, inv)
     for k in fresh:
         i = np_[k]
-        p = i.pos
-        add("added", "panel", f"panel added ({i.panel.get('type', '?')}, at x={p.get('x', 0)} y={p.get('y', 0)}, "
-            f"{p.get('w', 0)}x{p.get('h', 0)})", row=i.row, name=i.title, new=i.panel.get("type"))
+        add("added", "panel", added_panel_text(i), row=i.row, name=i.title, new=i.panel.get("type"))
     for k in lost:
         i = op[k]
         add("removed", "panel", f"panel removed ({i.panel.get('type', '?')})", row=k[0], name=i.title,
             old=i.panel.get("type"))
     return out
+
+
+def added_panel_text(i: _Panel) -> str:
+    """"panel added (type, at x y, w x h)" and, one per line, its unit, thresholds and queries."""
+    p, g = i.panel, i.pos
+    lines = [f"panel added ({p.get('type', '?')}, at x={g.get('x', 0)} y={g.get('y', 0)}, "
+             f"{g.get('w', 0)}x{g.get('h', 0)})"]
+    defaults = (p.get("fieldConfig") or {}).get("defaults") or {}
+    unit = defaults.get("unit")
+    if unit:
+        lines.append(f"unit: {unit}")
+    steps = (defaults.get("thresholds") or {}).get("steps") or []
+    if steps:
+        lines.append(f"thresholds: {steps_text(steps, unit)}")
+    for t in p.get("targets") or []:
+        lines.append(f"{_target_label(t)}: {query_text(t)}")
+    return "\n".join(lines)
 
 
 def _pos(i: _Panel) -> str:
@@ -298,8 +345,8 @@ def _target_changes(ta: list, tb: list, add, at: dict) -> None:
                 left.remove(i)
                 right.remove(cands[0])
 
-    claim(lambda x, y: x.get("expr") == y.get("expr") and x.get("legendFormat") == y.get("legendFormat"))
-    claim(lambda x, y: x.get("expr") == y.get("expr"))
+    claim(lambda x, y: query_text(x) == query_text(y) and x.get("legendFormat") == y.get("legendFormat"))
+    claim(lambda x, y: query_text(x) == query_text(y))
     claim(lambda x, y: x.get("legendFormat") and x.get("legendFormat") == y.get("legendFormat"))
     for i, j in zip(list(left), list(right)):
         pairs.append((i, j))
@@ -308,11 +355,12 @@ def _target_changes(ta: list, tb: list, add, at: dict) -> None:
     for i, j in sorted(pairs, key=lambda p: p[1]):
         x, y = ta[i], tb[j]
         label = _target_label(y)
-        if x.get("expr") != y.get("expr"):
-            msg, segs = _text_change(label, x.get("expr"), y.get("expr"))
-            add("changed", "panel", msg, field=f"{label}.expr", old=x.get("expr"), new=y.get("expr"),
+        key = _query_key(y) or _query_key(x)
+        if key and x.get(key) != y.get(key):
+            msg, segs = _text_change(label, x.get(key), y.get(key))
+            add("changed", "panel", msg, field=f"{label}.{key}", old=x.get(key), new=y.get(key),
                 marked=segs, **at)
-        ignore = {"expr", "refId", "datasource"}
+        ignore = {key, "refId", "datasource"}
         for p, o, n in leaves({k: v for k, v in x.items() if k not in ignore},
                               {k: v for k, v in y.items() if k not in ignore}):
             add("changed", "panel", _text_change(f"{label} {p}", o, n)[0], field=f"{label}.{p}", old=o, new=n, **at)
@@ -320,11 +368,11 @@ def _target_changes(ta: list, tb: list, add, at: dict) -> None:
             add("changed", "panel", f"{label} data source {show(x.get('datasource'))} -> {show(y.get('datasource'))}",
                 field=f"{label}.datasource", old=x.get("datasource"), new=y.get("datasource"), **at)
     for j in right:
-        add("added", "panel", f"{_target_label(tb[j])} added: {tb[j].get('expr', '')}", field="targets",
-            new=tb[j].get("expr"), **at)
+        add("added", "panel", f"{_target_label(tb[j])} added: {query_text(tb[j])}", field="targets",
+            new=query_text(tb[j]), **at)
     for i in left:
-        add("removed", "panel", f"query removed: {ta[i].get('expr', '')}", field="targets",
-            old=ta[i].get("expr"), **at)
+        add("removed", "panel", f"query removed: {query_text(ta[i])}", field="targets",
+            old=query_text(ta[i]), **at)
 
 
 def steps_text(steps: list, unit: str | None) -> str:

@@ -112,11 +112,41 @@ def _tail(out: list[list]) -> dict:
 
 
 def marked_text(segs: Iterable) -> str:
-    """git's --word-diff=plain notation: [-old-]{+new+}."""
-    out = []
-    for op, text in segs:
-        out.append(text if op == "=" else f"[-{text}-]" if op == "-" else f"{{+{text}+}}")
+    """git's --word-diff=plain notation: [-old-]{+new+}.
+
+    A change whose text begins or ends with "-" or "+" (or holds a marker) would read as
+    `[---]{+++}`: it is widened to the neighbouring word on each side, `[-a - b-]{+a + b+}`.
+    """
+    segs = [list(s) for s in segs]
+    out: list[str] = []
+    i = 0
+    while i < len(segs):
+        if segs[i][0] == "=":
+            out.append(segs[i][1])
+            i += 1
+            continue
+        j = i
+        while j < len(segs) and segs[j][0] != "=":
+            j += 1
+        old = "".join(t for op, t in segs[i:j] if op == "-")
+        new = "".join(t for op, t in segs[i:j] if op == "+")
+        if any(_ambiguous(t) for t in (old, new) if t):
+            before = out.pop() if out else ""
+            m = re.search(r"\S*\s*$", before)
+            out.append(before[: m.start()])
+            pre = before[m.start():]
+            post = ""
+            if j < len(segs):
+                m2 = re.match(r"\s*\S*", segs[j][1])
+                post, segs[j][1] = m2.group(0), segs[j][1][m2.end():]
+            old, new = pre + old + post, pre + new + post
+        out.append((f"[-{old}-]" if old else "") + (f"{{+{new}+}}" if new else ""))
+        i = j
     return "".join(out)
+
+
+def _ambiguous(text: str) -> bool:
+    return text[0] in "+-" or text[-1] in "+-" or any(m in text for m in ("[-", "-]", "{+", "+}"))
 
 
 def marked_html(segs: Iterable) -> str:

@@ -52,11 +52,11 @@ def format_text(changes: list[Change]) -> str:
 def _md_message(c: Change) -> str:
     if c.marked:
         label = c.message.split(" changed: ", 1)[0]
-        body = marked_html(c.marked).replace("\n", "<br>")
+        body = marked_html(c.marked).replace("\n", "<br/>")
         if (c.field or "").endswith("expr"):  # queries read as code; prose stays prose
             body = f"<code>{body}</code>"
         return f"{html.escape(label, quote=False)} changed: {body}"
-    return html.escape(c.message, quote=False).replace("\n", "<br>")
+    return html.escape(c.message, quote=False).replace("\n", "<br/>")
 
 
 def format_markdown(changes: list[Change], title: str = "dashgen diff") -> str:

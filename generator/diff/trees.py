@@ -13,13 +13,29 @@ from generator.diff.dashboards import diff_dashboard_sets
 from generator.diff.model import Change, _text_change, leaves
 from generator.diff.rules import _groups, diff_rule_groups
 from generator.errors import ConfigError, DashgenError
-from generator.normalize import normalize_dashboard
+from generator.normalize import DashboardInputError, load_dashboard, normalize_dashboard
 
 #: Files derived entirely from the dashboards and rules (the diff already covers them).
 DERIVED = re.compile(r"^docs/(catalog\.md|[^/]+\.svg)$")
 
-def parse_file(path: str, data: Any) -> Any:
-    """bytes/str -> parsed JSON or YAML for the file kinds dashgen understands; else text."""
+
+def is_dashboard_path(path: str) -> bool:
+    return path.startswith("dashboards/") and path.endswith(".json")
+
+
+def parse_file(path: str, data: Any, side: str = "") -> Any:
+    """bytes/str -> parsed JSON or YAML for the file kinds dashgen understands; else text.
+
+    A dashboard (dashboards/*.json) must read as one: otherwise DashboardInputError naming the
+    file (and `side`, e.g. "old side") and the JSON path.
+    """
+    if is_dashboard_path(path) and data is not None:
+        name = f"{path} ({side})" if side else path
+        try:
+            doc = load_dashboard(data, name) if isinstance(data, (bytes, str)) else data
+            return normalize_dashboard(doc)
+        except DashboardInputError as exc:
+            raise exc if exc.file else exc.in_file(name) from None
     if not isinstance(data, (bytes, str)):
         return data
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
@@ -34,7 +50,7 @@ def parse_file(path: str, data: Any) -> Any:
 
 
 def file_kind(path: str, doc: Any) -> str:
-    if isinstance(doc, dict) and path.startswith("dashboards/") and path.endswith(".json"):
+    if isinstance(doc, dict) and is_dashboard_path(path):
         return "dashboard"
     if isinstance(doc, dict) and isinstance(doc.get("groups"), list) and path.startswith("alerts/"):
         return "rules"
@@ -43,12 +59,12 @@ def file_kind(path: str, doc: Any) -> str:
 
 def diff_trees(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
     """Every semantic change from tree `old` to tree `new` (paths relative to rendered/)."""
-    olds = {p: parse_file(p, v) for p, v in old.items()}
-    news = {p: parse_file(p, v) for p, v in new.items()}
+    olds = {p: parse_file(p, v, "old side") for p, v in old.items()}
+    news = {p: parse_file(p, v, "new side") for p, v in new.items()}
     changes: list[Change] = []
 
-    old_dash = {p: normalize_dashboard(d) for p, d in olds.items() if file_kind(p, d) == "dashboard"}
-    new_dash = {p: normalize_dashboard(d) for p, d in news.items() if file_kind(p, d) == "dashboard"}
+    old_dash = {p: d for p, d in olds.items() if file_kind(p, d) == "dashboard"}
+    new_dash = {p: d for p, d in news.items() if file_kind(p, d) == "dashboard"}
     changes += diff_dashboard_sets(old_dash, new_dash)
 
     old_groups = _groups({p: d for p, d in olds.items() if file_kind(p, d) == "rules"})
@@ -79,19 +95,24 @@ def _file_changes(path: str, a: Any, b: Any) -> list[Change]:
         ]
     al = (a if isinstance(a, str) else json.dumps(a)).splitlines()
     bl = (b if isinstance(b, str) else json.dumps(b)).splitlines()
-    # Markdown: say which section changed (the nearest heading above the change).
+    # Markdown: say which section changed. Each changed line belongs to the nearest heading at or
+    # above it on its own side, so a section added after "## A" is named by its own heading.
     counts: dict[str, list[int]] = {}
+
+    def section(lines: list[str], i: int) -> str:
+        return next((ln.lstrip("#").strip() for ln in reversed(lines[: i + 1]) if ln.startswith("#")), "")
+
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, al, bl, autojunk=False).get_opcodes():
         if tag == "equal":
             continue
-        heading = next((ln.lstrip("#").strip() for ln in reversed(bl[: max(j1, 1)]) if ln.startswith("#")), "")
-        c = counts.setdefault(heading, [0, 0])
-        c[0] += j2 - j1
-        c[1] += i2 - i1
+        for side, lines, lo, hi in ((0, bl, j1, j2), (1, al, i1, i2)):
+            for i in range(lo, hi):
+                if lines[i].strip():  # blank lines shift freely between sections
+                    counts.setdefault(section(lines, i), [0, 0])[side] += 1
     return [
         Change("changed", "file", path, path, f"text changed (+{plus} -{minus} lines)", name=heading or None)
         for heading, (plus, minus) in counts.items()
-    ]
+    ] or [Change("changed", "file", path, path, "blank lines changed")]
 
 
 def tree_from_dir(folder) -> dict[str, bytes]:
