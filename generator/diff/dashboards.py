@@ -403,7 +403,8 @@ def _threshold_changes(a: dict | None, b: dict | None, ua, ub, add, at: dict) ->
 
 def _matcher(o: dict) -> str:
     m = o.get("matcher") or {}
-    return f"{m.get('id', '?')}={m.get('options', '')}"
+    opts = m.get("options", "")
+    return f"{m.get('id', '?')}={opts if isinstance(opts, str) else show(opts)}"
 
 
 def _override_changes(oa: list, ob: list, add, at: dict) -> None:
