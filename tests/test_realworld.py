@@ -206,7 +206,7 @@ BAD = [
     (b"42", "got number"),
     (b"\xff\xfe{}", "not UTF-8"),
     (b"{not json", "not JSON"),
-    (nested(MAX_JSON_DEPTH + 1), f"limit {MAX_JSON_DEPTH}"),
+    (nested(MAX_JSON_DEPTH + 1), f"more than {MAX_JSON_DEPTH} levels"),
     (nested(5000), "nested"),
     (b'{"title": 7, "panels": []}', "title: title must be string, not number"),
     (b'{"title": "t", "panels": {"a": 1}}', "panels: panels must be array, not object"),
