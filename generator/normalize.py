@@ -489,7 +489,8 @@ def normalize_dashboard(dashboard: dict) -> dict:
 
 def from_grafanalib(raw: dict) -> dict:
     """grafanalib's JSON for our definitions, without the legacy keys it writes (rows, span,
-    gnetId, hideControls, nulls, ...); `normalize_dashboard` of it is what rendered/ holds."""
+    gnetId, hideControls, ...) and with the current schemaVersion; `normalize_dashboard` of it
+    is what rendered/ holds. Only for our own definitions: other dashboards keep every key."""
     keep = _GRAFANALIB_KEYS
     d = {k: v for k, v in raw.items() if k in keep["dashboard"]}
 
