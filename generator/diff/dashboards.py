@@ -308,6 +308,8 @@ def _panel_changes(a: _Panel, b: _Panel, add, inv: dict) -> None:
             field="gridPos", old=a.pos, new=b.pos, **at)
 
     pa, pb = a.panel, b.panel
+    if {**pa, "id": 0, "gridPos": 0} == {**pb, "id": 0, "gridPos": 0}:
+        return  # nothing else differs (most panels of a big dashboard): skip the field walk
     if pa.get("type") != pb.get("type"):
         add("changed", "panel", f"type {pa.get('type')} -> {pb.get('type')}", field="type",
             old=pa.get("type"), new=pb.get("type"), **at)
