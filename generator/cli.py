@@ -220,7 +220,11 @@ def textconv(file) -> None:
     """
     from generator.textconv import textconv as convert
 
-    sys.stdout.buffer.write(convert(file.read()))
+    try:
+        text = convert(file.read(), file.name)
+    except ConfigError as exc:  # a dashboard that cannot be read: one line, exit 2
+        fail(str(exc), EXIT_USAGE)
+    sys.stdout.buffer.write(text)
     sys.stdout.buffer.flush()
 
 

@@ -22,7 +22,7 @@ from generator.config import DEFAULT, Config
 from generator.environments import ENV_FILE, load_environments
 from generator.errors import DashgenError, DefinitionError
 from generator.loader import Loaded, load
-from generator.normalize import dumps, normalize_dashboard
+from generator.normalize import dumps, from_grafanalib, normalize_dashboard
 
 MAX_UID = 40
 UID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
@@ -51,7 +51,7 @@ def dashboard_json(dash) -> dict:
     """Clean, current Grafana JSON for a grafanalib Dashboard (or an already-built dict)."""
     if isinstance(dash, g.Dashboard):
         raw = json.loads(json.dumps(dash.to_json_data(), cls=DashboardEncoder))
-        raw = _fix_grafanalib(raw)
+        raw = from_grafanalib(_fix_grafanalib(raw))
     else:
         raw = dash
     return normalize_dashboard(raw)
