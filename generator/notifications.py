@@ -251,11 +251,14 @@ def _grafana_route(r: Route, root: bool = False) -> dict:
 
 
 def contact_points_document(cfg: Config, routing: AlertRouting) -> dict:
+    """One contact point per receiver, one integration each. Uids keep the `<name>-<i>-<type>`
+    form of earlier releases: Grafana joins integrations by contact-point name, so a new uid
+    for an existing name would add a second Slack integration instead of updating it."""
     points = []
     for rec in routing.receivers:
         type_, settings = grafana_integration(cfg, rec.kind)
         points.append({"orgId": ORG_ID, "name": rec.name, "receivers": [
-            {"uid": f"{rec.name}-{type_}"[:40], "type": type_, "settings": settings, "disableResolveMessage": False}]})
+            {"uid": f"{rec.name}-0-{type_}"[:40], "type": type_, "settings": settings, "disableResolveMessage": False}]})
     return {"apiVersion": 1, "contactPoints": points}
 
 

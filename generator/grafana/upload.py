@@ -24,7 +24,12 @@ the configured path) that it wrote, i.e. whose recent history holds a version ca
 dashgen's mark; a dashboard there without one is someone else's and is only listed. A
 managed dashboard changed since dashgen wrote it is not pruned without --force. Rule
 groups: every group in dashgen's namespace (its folder, or its Mimir namespace). Contact
-points and the policy tree are never pruned.
+points, templates and the policy tree are never pruned.
+
+Kinds (`only`): dashboards, rules, alerting (templates, contact points and the policy tree;
+with `alerting = "mimir"` the Mimir Alertmanager configuration instead). Before anything is
+written, every secret the selected alerting needs is looked up: a real run with one missing
+raises MissingSecrets (nothing written); a dry run lists them in `report.secrets`.
 """
 
 from __future__ import annotations
@@ -45,7 +50,8 @@ from generator.environments import Environment
 from generator.errors import ConfigError, DashgenError
 from generator.grafana.client import GrafanaAPIError, GrafanaClient
 from generator.grafana.contactpoints import (
-    ContactPointHandler, MissingSecret, PolicyHandler, clean_route, load_alerting,
+    AlertmanagerConfig, ContactPointHandler, MimirAlertmanagerHandler, MissingSecret, PolicyHandler, TemplateHandler,
+    clean_route, load_alerting, load_alertmanager, load_templates, secrets_needed,
 )
 from generator.grafana.dashboards import (
     DashboardHandler, RemoteDashboard, canonical, content_hash, normalize_dashboard, save_message,
@@ -54,6 +60,7 @@ from generator.grafana.folders import FolderHandler, FolderResult, folder_uid
 from generator.grafana.rulegroups import ConvertRuleGroups, MimirRuleGroups, load_local_groups, normalize_group
 
 DEFAULT_CONCURRENCY = 8
+KINDS = ("dashboards", "rules", "alerting")  # what `upload --only` can select
 FREE_TIER_RULES = 100  # Grafana Cloud Free's limit on Grafana-managed rules
 DIFF_LINES = 60
 
@@ -69,6 +76,8 @@ class Local:
     #: (receivers, policy tree) from rendered/alerting/; None: not rendered, left alone
     alerting: tuple[list[dict], dict | None] | None = None
     normalised: bool = False  # True: dashboards and groups are in canonical form already
+    templates: dict[str, str] | None = None  # notification templates by name; None: not rendered
+    alertmanager: AlertmanagerConfig | None = None  # for alerting = "mimir"; None: not rendered
 
 
 @dataclass
@@ -107,6 +116,8 @@ class Report:
     dry_run: bool
     items: list[Item] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: (variable, is it set) for every secret the notifications read, in order
+    secrets: list[tuple[str, bool]] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -142,7 +153,21 @@ def load_local(rendered: Path) -> Local:
         dashboards[uid] = normalize_dashboard(d)
     alerts = rendered / "alerts"
     return Local(dashboards, load_local_groups(alerts) if alerts.is_dir() else None,
-                 load_alerting(rendered / "alerting"), normalised=True)
+                 load_alerting(rendered / "alerting"), normalised=True,
+                 templates=load_templates(rendered / "alerting"), alertmanager=load_alertmanager(rendered / "alerting"))
+
+
+class MissingSecrets(ConfigError):
+    """A real upload would need environment variables that are not set; nothing was written."""
+
+
+def parse_only(values) -> tuple[str, ...]:
+    """`--only dashboards,rules` (comma-separated, repeatable) -> the kinds, in KINDS order."""
+    chosen = {v.strip() for text in values or () for v in text.split(",") if v.strip()}
+    unknown = sorted(chosen - set(KINDS))
+    if unknown:
+        raise ConfigError(f"--only: unknown kind {unknown[0]!r} (choose from {', '.join(KINDS)})")
+    return tuple(k for k in KINDS if k in chosen) or KINDS
 
 
 def git_commit(root: Path | None) -> str:
@@ -185,6 +210,12 @@ def make_client(env: Environment, session: requests.Session | None = None, concu
     return GrafanaClient(env.grafana_url, env.token, session=session, pool_size=max(concurrency, 4), **kw)
 
 
+def make_alertmanager_target(env: Environment, session: requests.Session | None = None, environ=None,
+                             **kw) -> MimirAlertmanagerHandler:
+    client = GrafanaClient(env.mimir_alertmanager_url, env.mimir_token, basic_user=env.mimir_user, session=session, **kw)
+    return MimirAlertmanagerHandler(client, env.mimir_user, environ)
+
+
 def make_rule_target(env: Environment, client: GrafanaClient, folder_uids: list[str],
                      session: requests.Session | None = None, **kw):
     namespace = env.folder_path[-1]
@@ -197,8 +228,11 @@ def make_rule_target(env: Environment, client: GrafanaClient, folder_uids: list[
 
 class Uploader:
     def __init__(self, env: Environment, client: GrafanaClient, *, dry_run: bool, force: bool, prune: bool,
-                 commit: str, rule_target=None, environ=None):
+                 commit: str, rule_target=None, environ=None, kinds: tuple[str, ...] = KINDS,
+                 alertmanager_target: MimirAlertmanagerHandler | None = None):
         self.env, self.client = env, client
+        self.kinds = kinds
+        self.alertmanager_target = alertmanager_target
         self.dry_run, self.force, self.prune = dry_run, force, prune
         self.dashboards = DashboardHandler(client)
         self.folders = FolderHandler(client)
@@ -347,6 +381,45 @@ class Uploader:
         return list(pool.map(one, names))
 
     # --- contact points and the policy tree ------------------------------------------------
+    def sync_templates(self, templates: dict[str, str]) -> list[Item]:
+        """Notification templates by name, before the contact points that call them."""
+        handler, items = TemplateHandler(self.client), []
+        for name, text in sorted(templates.items()):
+            try:
+                remote = handler.fetch(name)
+                if remote is not None and remote.get("template") == text:
+                    items.append(Item("template", name, UNCHANGED, done=True))
+                    continue
+                if not self.dry_run:
+                    handler.put(name, text, (remote or {}).get("version"))
+                items.append(Item("template", name, CREATE if remote is None else UPDATE, done=not self.dry_run,
+                                  detail=f"{len(text.splitlines())} lines"))
+            except GrafanaAPIError as exc:
+                items.append(Item("template", name, FAILED, detail=f"notification template {name!r}: {exc}"))
+        return items
+
+    def sync_alertmanager(self, local: AlertmanagerConfig) -> list[Item]:
+        """alerting = "mimir": the whole Alertmanager configuration, when Mimir's differs."""
+        target = self.alertmanager_target
+        key = f"tenant {target.tenant}"
+        try:
+            remote = target.fetch()
+            try:
+                body = target.prepare(local)
+            except MissingSecret as exc:
+                if not self.dry_run:
+                    raise
+                return [Item("alertmanager", key, CREATE if remote is None else UPDATE, detail=str(exc))]
+            if target.same(remote, body):
+                return [Item("alertmanager", key, UNCHANGED, done=True)]
+            if not self.dry_run:
+                target.put(body)
+            return [Item("alertmanager", key, CREATE if remote is None else UPDATE, done=not self.dry_run,
+                         detail=f"{len(local.config.get('receivers') or [])} receivers, "
+                                f"{len(local.template_files)} template files at {target.client.base_url}")]
+        except DashgenError as exc:
+            return [Item("alertmanager", key, FAILED, detail=f"Mimir Alertmanager: {exc}")]
+
     def sync_notifications(self, receivers: list[dict], policy: dict | None) -> list[Item]:
         """Contact points first (the tree names them), then the tree. --force re-sends every
         contact point, which is how a rotated secret in a redacted field reaches Grafana."""
@@ -375,8 +448,9 @@ class Uploader:
                                 raise
                 items.append(Item("contact-point", key, UPDATE if current is not None else CREATE,
                                   done=not self.dry_run, detail=r["type"]))
-            except MissingSecret as exc:
-                items.append(Item("contact-point", key, FAILED, detail=str(exc)))
+            except MissingSecret as exc:  # a dry run plans the write a real run (with the secret) makes
+                action = (UPDATE if r["uid"] in remote else CREATE) if self.dry_run else FAILED
+                items.append(Item("contact-point", key, action, detail=f"{r['type']}; {exc}" if self.dry_run else str(exc)))
             except DashgenError as exc:
                 items.append(Item("contact-point", key, FAILED, detail=f"contact point {key!r}: {exc}"))
         if policy is not None:
@@ -396,21 +470,31 @@ class Uploader:
     # --- all -----------------------------------------------------------------------------
     def run(self, local: Local, concurrency: int) -> Report:
         report = Report(self.env.name, self.dry_run)
-        self.folder_uid, folder_results = self.folders.ensure(self.env.folder_path, dry_run=self.dry_run)
-        self._folder_missing = any(r.action == CREATE for r in folder_results)
-        report.items += [folder_item(r) for r in folder_results]
+        items: list[Item] = []
+        if "dashboards" in self.kinds or "rules" in self.kinds:
+            self.folder_uid, folder_results = self.folders.ensure(self.env.folder_path, dry_run=self.dry_run)
+            self._folder_missing = any(r.action == CREATE for r in folder_results)
+            report.items += [folder_item(r) for r in folder_results]
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="dashgen-upload") as pool:
-            hits_future = pool.submit(lambda: [] if self._folder_missing else self.dashboards.in_folder(self.folder_uid))
-            items = list(pool.map(lambda kv: self.sync_dashboard(*kv), sorted(local.dashboards.items())))
-            try:
-                strays = [h for h in hits_future.result() if h["uid"] not in local.dashboards]
-                items += list(pool.map(self.prune_dashboard, strays))
-            except GrafanaAPIError as exc:
-                items.append(Item("dashboard", "(prune)", FAILED, detail=f"listing folder {self.env.folder!r}: {exc}"))
-            if self.rule_target is not None and local.groups is not None:
+            if "dashboards" in self.kinds:
+                hits_future = pool.submit(lambda: [] if self._folder_missing else self.dashboards.in_folder(self.folder_uid))
+                items += list(pool.map(lambda kv: self.sync_dashboard(*kv), sorted(local.dashboards.items())))
+                try:
+                    strays = [h for h in hits_future.result() if h["uid"] not in local.dashboards]
+                    items += list(pool.map(self.prune_dashboard, strays))
+                except GrafanaAPIError as exc:
+                    items.append(Item("dashboard", "(prune)", FAILED, detail=f"listing folder {self.env.folder!r}: {exc}"))
+            if "rules" in self.kinds and self.rule_target is not None and local.groups is not None:
                 items += self.sync_groups(local.groups, pool)
-        if local.alerting is not None:
-            items += self.sync_notifications(*local.alerting)
+        if "alerting" in self.kinds:
+            if self.env.alerting == "mimir":
+                if local.alertmanager is not None and self.alertmanager_target is not None:
+                    items += self.sync_alertmanager(local.alertmanager)
+            else:
+                if local.templates:
+                    items += self.sync_templates(local.templates)
+                if local.alerting is not None:
+                    items += self.sync_notifications(*local.alerting)
         report.items += items
         return report
 
@@ -421,10 +505,21 @@ def folder_item(r: FolderResult) -> Item:
 
 def upload(env: Environment, local: Local, *, session: requests.Session | None = None, dry_run: bool = False,
            force: bool = False, prune: bool = False, concurrency: int = DEFAULT_CONCURRENCY,
-           commit: str = "unknown", client_options: dict | None = None, environ=None) -> Report:
-    """Sync `local` to the environment's stack. Raises AuthError (bad token) or
-    GrafanaAPIError (folders could not be made); every other failure is an item."""
+           commit: str = "unknown", client_options: dict | None = None, environ=None,
+           only: tuple[str, ...] = KINDS) -> Report:
+    """Sync `local` (the kinds in `only`) to the environment's stack. Raises MissingSecrets
+    (a real run without a secret the notifications need: nothing written), AuthError (bad
+    token) or GrafanaAPIError (folders could not be made); every other failure is an item."""
     opts = client_options_from_env() if client_options is None else client_options
+    environ = os.environ if environ is None else environ
+    needed = secrets_needed(local.alerting[0] if local.alerting else None, local.alertmanager, env.alerting) \
+        if "alerting" in only else []
+    missing = [name for name in needed if not environ.get(name)]
+    if missing and not dry_run:
+        raise MissingSecrets(
+            f"the notifications need {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not set; "
+            f"nothing was written. Set {'it' if len(missing) == 1 else 'them'} (see README \"Secrets\"), or upload "
+            f"the rest with --only {','.join(k for k in only if k != 'alerting') or 'dashboards,rules'}")
     if not local.normalised:
         local = Local({uid: normalize_dashboard(d) for uid, d in local.dashboards.items()},
                       None if local.groups is None else {n: normalize_group(g) for n, g in local.groups.items()},
@@ -433,9 +528,12 @@ def upload(env: Environment, local: Local, *, session: requests.Session | None =
     client.check_token()
     folder_uids = [folder_uid(env.folder_path[: i + 1]) for i in range(len(env.folder_path))]
     target = make_rule_target(env, client, folder_uids, session, **opts)
+    am_target = make_alertmanager_target(env, session, environ, **opts) \
+        if env.alerting == "mimir" and "alerting" in only else None
     uploader = Uploader(env, client, dry_run=dry_run, force=force, prune=prune, commit=commit, rule_target=target,
-                        environ=environ)
+                        environ=environ, kinds=only, alertmanager_target=am_target)
     report = uploader.run(local, concurrency)
+    report.secrets = [(name, bool(environ.get(name))) for name in needed]
     n_rules = sum(len(g.get("rules") or []) for g in (local.groups or {}).values())
     if env.alerting == "grafana" and n_rules > FREE_TIER_RULES:
         report.warnings.append(f"{n_rules} Grafana-managed alert rules: Grafana Cloud Free allows at most "
