@@ -96,3 +96,19 @@ def test_secrets_are_references_never_values(project):
     for name in ("contact-points.yaml", "alertmanager.yaml"):
         assert "$SLACK_WEBHOOK_URL" in (project / "rendered" / "alerting" / name).read_text()
     assert "canary" not in result.stdout + result.stderr
+
+
+def test_dashgen_alertmanager_writes_a_deployable_config_or_names_what_is_missing(project, tmp_path):
+    out = tmp_path / "am"
+    env = {name: "" for name in n.secrets(DEFAULT)}
+    result = dashgen("--root", str(project), "alertmanager", "--out", str(out), env=env)
+    assert result.returncode == 2 and "SLACK_WEBHOOK_URL" in result.stderr and not out.exists()
+    env = {name: s.placeholder for name, s in n.secrets(DEFAULT).items()}
+    env["SLACK_WEBHOOK_URL"] = CANARY
+    result = dashgen("--root", str(project), "alertmanager", "--out", str(out), env=env)
+    assert result.returncode == 0, result.stderr
+    config = out / "alertmanager.yml"
+    assert (config.stat().st_mode & 0o777) == 0o600
+    assert yaml.safe_load(config.read_text())["receivers"][1]["slack_configs"][0]["api_url"] == CANARY
+    assert (out / "raymontology.tmpl").read_text() == (project / "rendered" / "alerting" / "raymontology.tmpl").read_text()
+    assert "canary" not in result.stdout + result.stderr
