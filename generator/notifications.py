@@ -22,9 +22,8 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
-
 from generator.config import Config
+from generator.docs import _env as docs_env
 from generator.durations import duration, seconds
 from generator.errors import DashgenError
 
@@ -188,20 +187,9 @@ def scaled(cfg: Config, factor: float) -> Config:
 
 # --- the notification template ---------------------------------------------------------------
 
-# Go templates use {{ }}, so the jinja2 source uses [[ ]] and [% %].
-_env = Environment(
-    loader=PackageLoader("generator", "templates"),
-    undefined=StrictUndefined,
-    keep_trailing_newline=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    variable_start_string="[[",
-    variable_end_string="]]",
-    block_start_string="[%",
-    block_end_string="%]",
-    comment_start_string="[#",
-    comment_end_string="#]",
-)
+# Go templates use {{ }}, so the jinja2 source uses [[ ]] and [% %] (docs' environment otherwise).
+_env = docs_env.overlay(variable_start_string="[[", variable_end_string="]]", block_start_string="[%",
+                        block_end_string="%]", comment_start_string="[#", comment_end_string="#]")
 
 
 def template_text(cfg: Config) -> str:
@@ -233,12 +221,14 @@ def grafana_integration(cfg: Config, kind: str) -> tuple[str, dict]:
     raise DashgenError(f"alerts/routing.py: receiver kind {kind!r} is not one of {', '.join(KINDS)}")
 
 
-def _grafana_route(r: Route, root: bool = False) -> dict:
+def _route_doc(r: Route, matchers, root_group_by: tuple[str, ...] = ()) -> dict:
+    """A route tree as a dict; `matchers(r.matchers)` gives the (key, value) of the matchers."""
     doc: dict = {"receiver": r.receiver}
     if r.group_by:
-        doc["group_by"] = (["grafana_folder"] if root else []) + list(r.group_by)
+        doc["group_by"] = list(root_group_by) + list(r.group_by)
     if r.matchers:
-        doc["object_matchers"] = [list(m) for m in r.matchers]
+        key, value = matchers(r.matchers)
+        doc[key] = value
     for key, value in (("group_wait", r.group_wait), ("group_interval", r.group_interval),
                        ("repeat_interval", r.repeat_interval)):
         if value:
@@ -246,8 +236,12 @@ def _grafana_route(r: Route, root: bool = False) -> dict:
     if r.continue_:
         doc["continue"] = True
     if r.routes:
-        doc["routes"] = [_grafana_route(c) for c in r.routes]
+        doc["routes"] = [_route_doc(c, matchers) for c in r.routes]
     return doc
+
+
+def _grafana_matchers(ms) -> tuple[str, list]:
+    return "object_matchers", [list(m) for m in ms]
 
 
 def contact_points_document(cfg: Config, routing: AlertRouting) -> dict:
@@ -263,7 +257,8 @@ def contact_points_document(cfg: Config, routing: AlertRouting) -> dict:
 
 
 def policies_document(routing: AlertRouting) -> dict:
-    return {"apiVersion": 1, "policies": [{"orgId": ORG_ID, **_grafana_route(routing.policy, root=True)}]}
+    return {"apiVersion": 1, "policies": [{"orgId": ORG_ID, **_route_doc(routing.policy, _grafana_matchers,
+                                                                          root_group_by=("grafana_folder",))}]}
 
 
 def templates_document(cfg: Config) -> dict:
@@ -279,21 +274,8 @@ def _am_matcher(m: tuple[str, str, str]) -> str:
     return f"{label}{op}{value!r}".replace("'", '"')
 
 
-def _am_route(r: Route) -> dict:
-    doc: dict = {"receiver": r.receiver}
-    if r.group_by:
-        doc["group_by"] = list(r.group_by)
-    if r.matchers:
-        doc["matchers"] = [_am_matcher(m) for m in r.matchers]
-    for key, value in (("group_wait", r.group_wait), ("group_interval", r.group_interval),
-                       ("repeat_interval", r.repeat_interval)):
-        if value:
-            doc[key] = value
-    if r.continue_:
-        doc["continue"] = True
-    if r.routes:
-        doc["routes"] = [_am_route(c) for c in r.routes]
-    return doc
+def _am_matchers(ms) -> tuple[str, list]:
+    return "matchers", [_am_matcher(m) for m in ms]
 
 
 def _am_receiver(cfg: Config, rec: Receiver) -> dict:
@@ -322,7 +304,7 @@ def alertmanager_document(cfg: Config, routing: AlertRouting) -> dict:
         doc["global"] = {"smtp_smarthost": f"${n.smtp_smarthost_env}", "smtp_from": f"${n.smtp_from_env}",
                          "smtp_auth_username": f"${n.smtp_username_env}",
                          "smtp_auth_password": f"${n.smtp_password_env}"}
-    doc["route"] = _am_route(routing.policy)
+    doc["route"] = _route_doc(routing.policy, _am_matchers)
     doc["receivers"] = [_am_receiver(cfg, r) for r in routing.receivers]
     doc["templates"] = [template_file(cfg)]
     return doc
