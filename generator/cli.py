@@ -328,7 +328,7 @@ def alertmanager_cmd(ctx: Context, out: Path, placeholders: bool) -> None:
 def pull(ctx: Context, env_name: str, out: Path | None, uids: tuple[str, ...]) -> None:
     """Fetch dashboards from Grafana, normalised exactly like rendered output."""
     from generator.environments import load_environment
-    from generator.grafana.dashboards import canonical
+    from generator.normalize import dumps
     from generator.grafana.remote import fetch_remote_dashboards
 
     try:
@@ -344,7 +344,7 @@ def pull(ctx: Context, env_name: str, out: Path | None, uids: tuple[str, ...]) -
         if uid not in found:
             click.echo(f"error: dashboard {uid!r} not found in {env_name}", err=True)
             continue
-        text = canonical(found[uid])
+        text = dumps(found[uid])
         if out:
             (out / f"{uid}.json").write_text(text)
             click.echo(f"wrote {out / (uid + '.json')}")

@@ -20,11 +20,11 @@ from grafana_emulator.fixtures import (  # noqa: E402,F401
 from generator.cli import main  # noqa: E402
 from generator.environments import Environment  # noqa: E402
 from generator.grafana.client import AuthError, GrafanaAPIError  # noqa: E402
-from generator.grafana.dashboards import canonical  # noqa: E402
+from generator.normalize import dumps  # noqa: E402
 from generator.normalize import normalize_dashboard  # noqa: E402
 from generator.grafana.folders import folder_uid  # noqa: E402
 from generator.grafana.remote import fetch_remote_dashboards, fetch_remote_rule_groups  # noqa: E402
-from generator.grafana.upload import Local, Report, load_local, upload  # noqa: E402
+from generator.grafana.upload import Local, UploadReport, load_local, upload  # noqa: E402
 
 FOLDER = "Raymontology/Production"
 LEAF = folder_uid(("Raymontology", "Production"))
@@ -60,7 +60,7 @@ def env_for(emu, token: str = TOKEN, **kw) -> Environment:
     return Environment("production", emu.url, kw.pop("folder", FOLDER), token=token, **kw)
 
 
-def run(emu, local: Local, **kw) -> Report:
+def run(emu, local: Local, **kw) -> UploadReport:
     kw.setdefault("client_options", FAST)
     return upload(env_for(emu, kw.pop("token", TOKEN)), local, commit="abc123", **kw)
 
@@ -362,7 +362,7 @@ def write_rendered(root: Path, local: Local) -> None:
         for f in d.iterdir():
             f.unlink()
     for uid, d in local.dashboards.items():
-        (dash / f"{uid}.json").write_text(canonical(normalize_dashboard(d)))
+        (dash / f"{uid}.json").write_text(dumps(normalize_dashboard(d)))
     for name, g in (local.groups or {}).items():
         (alerts / f"{name}.rules.yaml").write_text(yaml.safe_dump({"groups": [g]}, sort_keys=False))
 

@@ -37,8 +37,9 @@ from typing import Mapping
 import yaml
 
 from generator.errors import DashgenError
-from generator.grafana.client import GrafanaClient
-from generator.notifications import MissingSecret, fill  # noqa: F401 (MissingSecret: re-exported)
+from generator.grafana.client import GrafanaAPIError, GrafanaClient
+from generator.grafana.handler import CREATE, UNCHANGED, UPDATE, Item, Run, Step, done
+from generator.notifications import MissingSecret, fill
 
 BASE = "/api/v1/provisioning"
 REDACTED = "[REDACTED]"
@@ -77,9 +78,7 @@ def clean_route(route: dict) -> dict:
     return out
 
 
-class ContactPointHandler:
-    kind = "contact-point"
-
+class ContactPointAPI:
     def __init__(self, client: GrafanaClient, environ: Mapping[str, str] | None = None):
         self.client = client
         self.environ = os.environ if environ is None else environ
@@ -114,9 +113,7 @@ class ContactPointHandler:
         self.client.request("PUT", f"{BASE}/contact-points/{body['uid']}", json_body=body, ok=(200, 202, 204))
 
 
-class PolicyHandler:
-    kind = "policies"
-
+class PolicyAPI:
     def __init__(self, client: GrafanaClient):
         self.client = client
 
@@ -125,6 +122,72 @@ class PolicyHandler:
 
     def put(self, tree: dict) -> None:
         self.client.request("PUT", f"{BASE}/policies", json_body=tree, ok=(200, 202, 204))
+
+
+class ContactPoints:
+    """Handler for contact points, one per rendered receiver, keyed `name/uid` (see
+    handler.py). Never pruned. --force re-sends every one, which is how a rotated secret in
+    a redacted field reaches Grafana."""
+
+    kind = "contact-point"
+    where = "Grafana alerting"
+
+    def __init__(self, run: Run, receivers: list[dict]):
+        self.run, self.api = run, ContactPointAPI(run.client, run.environ)
+        self.receivers = {f"{r['name']}/{r['uid']}": r for r in receivers}
+        self.remote: dict[str, dict] = {}
+
+    def local_keys(self) -> list[str]:
+        return list(self.receivers)  # rendered order
+
+    def remote_keys(self) -> list[str]:
+        self.remote = self.api.fetch_all() if self.receivers else {}
+        return []
+
+    def plan(self, key: str) -> Step:
+        r = self.receivers[key]
+        current = self.remote.get(r["uid"])
+        try:
+            body = self.api.prepare(r)
+        except MissingSecret as exc:  # a dry run plans what a real run (with the secret) writes
+            if not self.run.dry_run:
+                raise
+            return Step(Item(self.kind, key, UPDATE if current is not None else CREATE, detail=f"{r['type']}; {exc}"))
+        if current is not None and not self.run.force and self.api.same(current, body):
+            return Step(Item(self.kind, key, UNCHANGED, done=True, detail=r["type"]))
+        item = Item(self.kind, key, UPDATE if current is not None else CREATE, detail=r["type"])
+        return Step(item, lambda: done(item, self.api.update(body) if current is not None else self._create(body)))
+
+    def _create(self, body: dict) -> None:
+        try:
+            self.api.create(body)
+        except GrafanaAPIError as exc:  # a retried create that had landed?
+            if exc.status not in (400, 409) or not self.api.same(self.api.fetch_all().get(body["uid"]) or {}, body):
+                raise
+
+
+class NotificationPolicies:
+    """Handler for the notification policy tree: one object, all dashgen's (see handler.py).
+    Runs after ContactPoints, whose names the tree refers to."""
+
+    kind = "policies"
+    where = "Grafana alerting"
+    KEY = "notification policy tree"
+
+    def __init__(self, run: Run, tree: dict | None):
+        self.tree, self.api = tree, PolicyAPI(run.client)
+
+    def local_keys(self) -> list[str]:
+        return [] if self.tree is None else [self.KEY]
+
+    def remote_keys(self) -> list[str]:
+        return []
+
+    def plan(self, key: str) -> Step:
+        if self.api.fetch() == clean_route(self.tree):
+            return Step(Item(self.kind, key, UNCHANGED, done=True))
+        item = Item(self.kind, key, UPDATE, detail=f"root receiver {self.tree.get('receiver')!r}")
+        return Step(item, lambda: done(item, self.api.put(self.tree)))
 
 
 # --- notification templates (Grafana) --------------------------------------------------------
@@ -144,9 +207,7 @@ def load_templates(alerting_dir: Path) -> dict[str, str] | None:
     return out
 
 
-class TemplateHandler:
-    kind = "template"
-
+class TemplateAPI:
     def __init__(self, client: GrafanaClient):
         self.client = client
 
@@ -196,10 +257,8 @@ def load_alertmanager(alerting_dir: Path) -> AlertmanagerConfig | None:
     return AlertmanagerConfig(config, files)
 
 
-class MimirAlertmanagerHandler:
+class MimirAlertmanagerAPI:
     """The tenant's whole Alertmanager configuration: one GET, one POST when it differs."""
-
-    kind = "alertmanager"
 
     def __init__(self, client: GrafanaClient, tenant: str, environ: Mapping[str, str] | None = None):
         self.client, self.tenant = client, tenant
@@ -240,6 +299,63 @@ class MimirAlertmanagerHandler:
     def put(self, body: dict) -> None:
         self.client.request("POST", ALERTMANAGER_PATH, data=yaml.safe_dump(body, sort_keys=False, allow_unicode=True),
                             headers={**self.headers, "Content-Type": "application/yaml"}, ok=(200, 201, 202))
+
+
+class Templates:
+    """Handler for notification templates, keyed by name (see handler.py). Runs before the
+    contact points that call them. Never pruned: a template of someone else's is never
+    touched. An update sends the version it read (Grafana's optimistic concurrency)."""
+
+    kind = "template"
+    where = "Grafana alerting"
+
+    def __init__(self, run: Run, templates: dict[str, str]):
+        self.templates, self.api = templates, TemplateAPI(run.client)
+
+    def local_keys(self) -> list[str]:
+        return sorted(self.templates)
+
+    def remote_keys(self) -> list[str]:
+        return []
+
+    def plan(self, name: str) -> Step:
+        text, remote = self.templates[name], self.api.fetch(name)
+        if remote is not None and remote.get("template") == text:
+            return Step(Item(self.kind, name, UNCHANGED, done=True))
+        item = Item(self.kind, name, CREATE if remote is None else UPDATE, detail=f"{len(text.splitlines())} lines")
+        return Step(item, lambda: done(item, self.api.put(name, text, (remote or {}).get("version"))))
+
+
+class MimirAlertmanager:
+    """Handler for `alerting = "mimir"`: the tenant's whole Alertmanager configuration (one
+    key), written when what Mimir holds differs from the rendered one, secrets filled in."""
+
+    kind = "alertmanager"
+
+    def __init__(self, run: Run, local: AlertmanagerConfig, api: MimirAlertmanagerAPI):
+        self.run, self.local, self.api = run, local, api
+        self.where = f"Mimir Alertmanager at {api.client.base_url}"
+
+    def local_keys(self) -> list[str]:
+        return [f"tenant {self.api.tenant}"]
+
+    def remote_keys(self) -> list[str]:
+        return []
+
+    def plan(self, key: str) -> Step:
+        remote = self.api.fetch()
+        action = CREATE if remote is None else UPDATE
+        try:
+            body = self.api.prepare(self.local)
+        except MissingSecret as exc:
+            if not self.run.dry_run:
+                raise
+            return Step(Item(self.kind, key, action, detail=str(exc)))
+        if self.api.same(remote, body):
+            return Step(Item(self.kind, key, UNCHANGED, done=True))
+        item = Item(self.kind, key, action, detail=f"{len(self.local.config.get('receivers') or [])} receivers, "
+                                                  f"{len(self.local.template_files)} template files")
+        return Step(item, lambda: done(item, self.api.put(body)))
 
 
 def deployable_alertmanager(alerting_dir: Path, environ: Mapping[str, str]) -> dict[str, str]:

@@ -26,13 +26,15 @@ that kept it is still drift. When it is absent, the version history decides.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
 from dataclasses import dataclass
 
+from generator import __version__
 from generator.grafana.client import GrafanaAPIError, GrafanaClient
-
+from generator.grafana.handler import CREATE, DRIFTED, FOREIGN, PRUNE, UNCHANGED, UPDATE, Item, Run, Step, done
 from generator.normalize import dumps, normalize_dashboard
 
 MARK = "dashgen-sha256="
@@ -40,9 +42,17 @@ EMBEDDED = "__dashgen"  # top-level key carrying {"sha256": <hash>} in the saved
 MARK_RE = re.compile(re.escape(MARK) + r"([0-9a-f]{16,64})")
 
 
-def canonical(d: dict) -> str:
-    """The rendered-file text of a dashboard: exactly what `dashgen render` writes."""
-    return dumps(d)
+DIFF_LINES = 60
+
+
+def unified(remote: dict | None, local: dict | None, uid: str) -> str:
+    """remote-vs-local diff of two normalised dashboards as rendered files, at most DIFF_LINES."""
+    a = dumps(remote).splitlines(keepends=True) if remote is not None else []
+    b = dumps(local).splitlines(keepends=True) if local is not None else []
+    lines = list(difflib.unified_diff(a, b, f"remote/{uid}", f"local/{uid}", n=2))
+    if len(lines) > DIFF_LINES:
+        lines = lines[:DIFF_LINES] + [f"... ({len(lines) - DIFF_LINES} more diff lines)\n"]
+    return "".join(lines)
 
 
 def content_hash(normalised: dict) -> str:
@@ -80,9 +90,7 @@ class VersionInfo:
         return recorded_hash(self.message)
 
 
-class DashboardHandler:
-    kind = "dashboard"
-
+class DashboardAPI:
     def __init__(self, client: GrafanaClient):
         self.client = client
 
@@ -177,3 +185,130 @@ class DashboardHandler:
             if len(batch) < 1000:
                 return hits
             page += 1
+
+
+class Dashboards:
+    """Handler for the dashboards in dashgen's folder (see handler.py).
+
+    Plan per dashboard: absent -> create | same content and folder -> unchanged |
+    different -> untouched since dashgen wrote it (the mark, above): update with the seen
+    version | else drifted: refused with a remote-vs-local diff (or overwritten with --force).
+    A 409/412 on save is checked once more: if what is there now is exactly what we sent (a
+    retried request that had landed), the item succeeded; otherwise it drifted meanwhile.
+
+    Prune candidates are the dashboards directly in dashgen's folder: deleted only if
+    dashgen wrote them (their history or JSON carries dashgen's hash, which covers the uid,
+    so a "Save as" copy never qualifies) and nobody changed them since (else --force)."""
+
+    kind = "dashboard"
+
+    def __init__(self, run: Run, local: dict[str, dict]):
+        self.run, self.local, self.api = run, local, DashboardAPI(run.client)
+        self.where = f"folder {run.env.folder!r}"
+        self.titles: dict[str, str] = {}
+
+    def local_keys(self) -> list[str]:
+        return sorted(self.local)
+
+    def remote_keys(self) -> list[str]:
+        hits = [] if self.run.folder_missing else self.api.in_folder(self.run.folder_uid)
+        self.titles = {h["uid"]: h.get("title", h["uid"]) for h in hits}
+        return [h["uid"] for h in hits]
+
+    def plan(self, uid: str) -> Step:
+        local = self.local.get(uid)
+        if local is None:
+            return self._plan_prune(uid)
+        run, title = self.run, local.get("title", uid)
+        remote = self.api.fetch(uid, expected=local)
+        message = save_message(local, __version__, run.commit)
+        if remote is None:
+            return Step(Item(self.kind, uid, CREATE, detail=title), lambda: self._create(uid, local, message))
+        if remote.dashboard == local and remote.folder_uid == run.folder_uid:
+            return Step(Item(self.kind, uid, UNCHANGED, done=True, detail=title))
+        if remote.dashboard == local:  # only moved: nothing of anyone's content is lost
+            item = Item(self.kind, uid, UPDATE, detail=f"{title}: moved back into {run.env.folder}")
+            return Step(item, lambda: self._save(item, local, message, remote.version))
+        drift = self._drift(uid, remote)
+        if drift is None:
+            item = Item(self.kind, uid, UPDATE, detail=title)
+            return Step(item, lambda: self._save(item, local, message, remote.version))
+        diff = unified(remote.dashboard, local, uid)
+        if run.force:
+            item = Item(self.kind, uid, DRIFTED, detail=f"{title}: {drift}; overwritten (--force)", diff=diff,
+                        forced=True)
+            return Step(item, lambda: self._save(item, local, message, None))
+        return Step(Item(self.kind, uid, DRIFTED, diff=diff, detail=f"{title}: {drift}; not overwritten (use "
+                                                                     f"--force, or `dashgen pull` to adopt the change)"))
+
+    def _plan_prune(self, uid: str) -> Step:
+        title = self.titles.get(uid, uid)
+        remote = self.api.fetch(uid)
+        if remote is None:
+            return Step(Item(self.kind, uid, PRUNE, done=True, detail=f"{title}: already gone"))
+        managed, untouched, why = self._provenance(uid, remote)
+        if not managed:
+            return Step(Item(self.kind, uid, FOREIGN, done=True, detail=f"{title}: in dashgen's folder but {why}; "
+                                                                        f"left alone"))
+        if not untouched and not self.run.force:
+            return Step(Item(self.kind, uid, DRIFTED, detail=f"{title}: no longer in code but {why}; not pruned "
+                                                             f"(use --force)", diff=unified(remote.dashboard, None, uid)))
+        deleted = Item(self.kind, uid, PRUNE, detail=f"{title}: deleted (no longer in code)")
+        return Step(Item(self.kind, uid, PRUNE, detail=f"{title}: no longer in code"),
+                    lambda: done(deleted, self.api.delete(uid)))
+
+    def _drift(self, uid: str, remote: RemoteDashboard) -> str | None:
+        """None if the content is as dashgen last wrote it, else who changed it and how."""
+        managed, untouched, why = self._provenance(uid, remote)
+        return None if managed and untouched else why
+
+    def _provenance(self, uid: str, remote: RemoteDashboard) -> tuple[bool, bool, str]:
+        """(dashgen wrote it, its content is what dashgen last wrote, why not).
+
+        The newest readable mark in the history decides (a restore of an older dashgen
+        version is a change); the mark embedded in the JSON stands in when the history
+        shows none (the first version's message, where a server rewrites it)."""
+        content = content_hash(remote.dashboard)
+        info = self.api.latest_version(uid)
+        last = info if info is not None and info.mark else self.api.last_mark(uid)
+        if last is not None:
+            if last.mark == content:
+                return True, True, ""
+            if last is info:
+                return True, False, f"content differs from what dashgen wrote in version {info.version}"
+            return True, False, (f"changed in Grafana by {info.created_by} "
+                                 f"(version {info.version}, {info.created or 'unknown time'})")
+        if remote.embedded_mark is not None and remote.embedded_mark == content:
+            return True, True, ""
+        who = f"latest version {info.version} by {info.created_by}" if info else "no version history"
+        return False, False, f"not written by dashgen ({who})"
+
+    def _create(self, uid: str, local: dict, message: str) -> Item:
+        try:
+            self.api.create(local, self.run.folder_uid, message)
+        except GrafanaAPIError as exc:
+            if not exc.conflict:
+                raise
+            return self._after_conflict(uid, local, exc)
+        return Item(self.kind, uid, CREATE, done=True, detail=local.get("title", uid))
+
+    def _save(self, item: Item, local: dict, message: str, version: int | None) -> Item:
+        try:
+            self.api.save(local, self.run.folder_uid, message, version=version)
+        except GrafanaAPIError as exc:
+            if not exc.conflict:
+                raise
+            return self._after_conflict(item.key, local, exc)
+        return done(item)
+
+    def _after_conflict(self, uid: str, local: dict, exc: GrafanaAPIError) -> Item:
+        """409/412: done already (a retried request had landed), or changed meanwhile."""
+        title = local.get("title", uid)
+        remote = self.api.fetch(uid)
+        if remote is not None and remote.dashboard == local and remote.folder_uid == self.run.folder_uid:
+            info = self.api.latest_version(uid)
+            if info is not None and info.mark == content_hash(local):
+                return Item(self.kind, uid, UPDATE if remote.version > 1 else CREATE, done=True, detail=title)
+        diff = unified(remote.dashboard if remote else None, local, uid)
+        return Item(self.kind, uid, DRIFTED,
+                    detail=f"{title}: changed in Grafana while uploading ({exc.status}); not overwritten", diff=diff)

@@ -29,8 +29,9 @@ class FolderResult:
     done: bool = False  # False in a dry run
 
 
-class FolderHandler:
-    kind = "folder"
+class FolderAPI:
+    """The folder path is made before any handler runs (every kind lives in it), so it is a
+    prelude of upload, not a `Handler`."""
 
     def __init__(self, client: GrafanaClient):
         self.client = client

@@ -18,7 +18,7 @@ import requests
 import yaml
 
 from generator.environments import Environment
-from generator.grafana.dashboards import DashboardHandler
+from generator.grafana.dashboards import DashboardAPI
 from generator.grafana.folders import folder_uid
 from generator.grafana.rulegroups import normalize_group
 from generator.grafana.upload import DEFAULT_CONCURRENCY, client_options_from_env, make_client, make_rule_target
@@ -30,7 +30,7 @@ def fetch_remote_dashboards(env: Environment, uids, *, session: requests.Session
     opts = client_options_from_env() if client_options is None else client_options
     client = make_client(env, session, concurrency, **opts)
     client.check_token()
-    handler = DashboardHandler(client)
+    handler = DashboardAPI(client)
     uids = list(dict.fromkeys(uids))
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         found = list(pool.map(handler.fetch, uids))

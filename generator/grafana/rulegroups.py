@@ -24,6 +24,7 @@ import yaml
 from generator.durations import canonical
 from generator.errors import DashgenError
 from generator.grafana.client import GrafanaClient
+from generator.grafana.handler import CREATE, PRUNE, UNCHANGED, UPDATE, Item, Run, Step, done
 
 CONVERT_BASE = "/api/convert/prometheus/config/v1/rules"
 RULER_BASE = "/prometheus/config/v1/rules"
@@ -88,8 +89,6 @@ def _parse_namespace(text: str, namespace: str) -> dict[str, dict]:
 
 
 class ConvertRuleGroups:
-    kind = "rule-group"
-
     def __init__(self, client: GrafanaClient, namespace: str, working_folder_uid: str, datasource_uid: str):
         self.client, self.namespace = client, namespace
         self.headers = {"X-Grafana-Alerting-Datasource-UID": datasource_uid}
@@ -138,3 +137,34 @@ class MimirRuleGroups(ConvertRuleGroups):
             raise DashgenError(f"no Mimir ruler answers at {self.client.base_url}{self._path()} (404): "
                                f"use alerting = \"grafana\" for this stack")
         return _parse_namespace(resp.text, self.namespace)
+
+
+class RuleGroups:
+    """Handler for the rule groups in dashgen's namespace on `target` (see handler.py).
+    Every group there is dashgen's, so one gone from code is pruned (with --prune)."""
+
+    kind = "rule-group"
+
+    def __init__(self, run: Run, local: dict[str, dict], target: ConvertRuleGroups):
+        self.run, self.local, self.target = run, local, target
+        self.where = target.where
+        self.remote: dict[str, dict] = {}
+
+    def local_keys(self) -> list[str]:
+        return sorted(self.local)
+
+    def remote_keys(self) -> list[str]:
+        self.remote = {} if self.run.dry_run and self.run.folder_missing else self.target.fetch_all()
+        return sorted(self.remote)
+
+    def plan(self, name: str) -> Step:
+        group = self.local.get(name)
+        if group is None:
+            return Step(Item(self.kind, name, PRUNE, detail="no longer in code"),
+                        lambda: done(Item(self.kind, name, PRUNE, detail=f"deleted from {self.where}"),
+                                     self.target.delete(name)))
+        if self.remote.get(name) == group:
+            return Step(Item(self.kind, name, UNCHANGED, done=True))
+        item = Item(self.kind, name, UPDATE if name in self.remote else CREATE,
+                    detail=f"{len(group.get('rules') or [])} rules in {self.where}")
+        return Step(item, lambda: done(item, self.target.put(group)))

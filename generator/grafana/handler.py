@@ -1,0 +1,122 @@
+"""The `Handler` protocol: what upload needs to know about one Grafana resource kind.
+
+`upload.py` knows no kinds. For each handler, in order, it runs one loop:
+
+    remote = handler.remote_keys()                 # one listing of dashgen's namespace
+    for key in local_keys + remote-only keys:      # concurrently, results in this order
+        step = handler.plan(key)                   # read and compare; never writes
+        item = step.item if dry run or step.write is None else step.write()
+
+A failed listing fails every local key of that kind (nothing of it is written); a
+`DashgenError` from `plan` or `write` fails that one item. A remote-only key is a prune
+candidate: its plan says PRUNE with the delete as `write`, which runs only with --prune.
+
+Adding a kind (say notification templates) is one class in its own module plus one line
+in `upload.handlers()`:
+
+    class Templates:
+        kind = "template"                          # the report's kind column
+        where = "Grafana alerting"                 # names the namespace in messages
+
+        def __init__(self, run: Run, local: dict[str, dict]):
+            self.run, self.local, self.api = run, local, TemplateAPI(run.client)
+
+        def local_keys(self) -> list[str]:
+            return sorted(self.local)
+
+        def remote_keys(self) -> list[str]:        # [] for a kind dashgen never prunes
+            self.remote = self.api.fetch_all()
+            return sorted(self.remote)
+
+        def plan(self, key: str) -> Step:
+            body, current = self.local.get(key), self.remote.get(key)
+            if body is None:
+                return Step(Item(self.kind, key, PRUNE, detail="no longer in code"),
+                            lambda: done(Item(self.kind, key, PRUNE, detail="deleted"), self.api.delete(key)))
+            if current == body:
+                return Step(Item(self.kind, key, UNCHANGED, done=True))
+            action = CREATE if current is None else UPDATE
+            return Step(Item(self.kind, key, action), lambda: done(Item(self.kind, key, action), self.api.put(body)))
+
+Writes must be keyed (a repeat cannot duplicate) and never delete-then-create: see the
+retry note in upload.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Callable, Mapping, Protocol
+
+from generator.environments import Environment
+from generator.grafana.client import GrafanaClient
+
+# actions
+CREATE, UPDATE, UNCHANGED, DRIFTED, PRUNE, FOREIGN, FAILED = (
+    "create", "update", "unchanged", "drifted", "prune", "foreign", "failed")
+
+
+@dataclass
+class Item:
+    kind: str  # a handler's kind, or "folder"
+    key: str  # uid, group name, contact point name/uid or folder path
+    action: str  # create | update | unchanged | drifted | prune | foreign | failed
+    done: bool = False  # the write happened (False in a dry run, or when refused)
+    detail: str = ""
+    diff: str = ""
+    forced: bool = False  # drifted, and overwritten (or to be, in a dry run) because of --force
+
+    @property
+    def failed(self) -> bool:
+        return not self.done and (self.action == FAILED or (self.action == DRIFTED and not self.forced))
+
+    @property
+    def label(self) -> str:
+        """How the summary counts this item."""
+        if self.action == DRIFTED:
+            if self.forced:
+                return "overwritten (--force)" if self.done else "to overwrite (--force)"
+            return "drifted (refused)"
+        done, planned = {CREATE: ("created", "to create"), UPDATE: ("updated", "to update"),
+                         PRUNE: ("pruned", "to prune")}.get(self.action, (self.action, self.action))
+        return done if self.done else planned
+
+
+def done(item: Item, _written=None) -> Item:
+    """`item` marked as written (use after the write call: `done(item, api.put(body))`)."""
+    return replace(item, done=True)
+
+
+@dataclass
+class Step:
+    """One key's plan: what to report if nothing is written, and the write, if one is due."""
+    item: Item
+    write: Callable[[], Item] | None = None  # performs the write, returns the final item
+
+
+@dataclass
+class Run:
+    """What every handler of one upload shares."""
+    env: Environment
+    client: GrafanaClient
+    dry_run: bool
+    force: bool
+    prune: bool
+    commit: str = "unknown"
+    environ: Mapping[str, str] | None = None
+    folder_uid: str = ""  # dashgen's innermost folder, once it exists
+    folder_missing: bool = False  # a dry run found the folder absent: nothing of dashgen's exists yet
+
+
+class Handler(Protocol):
+    kind: str
+    where: str
+
+    def local_keys(self) -> list[str]:
+        """What code holds, in report order. No I/O."""
+
+    def remote_keys(self) -> list[str]:
+        """List the server once (before any plan) and return the keys there: the ones not in
+        code are visited as prune candidates, so a kind that is never pruned returns []."""
+
+    def plan(self, key: str) -> Step:
+        """Fetch and compare one key; no writes."""
