@@ -22,9 +22,9 @@ that no server answer can carry them into an error, and no item detail ever show
 
 Grafana 13 deprecates these legacy provisioning endpoints (no removal date) in favour of
 `notifications.alerting.grafana.app/v1beta1` receivers, routingtrees and templategroups.
-The handlers below are the only code that knows the paths and shapes: a second
-implementation of the same methods (fetch/same/create/update, fetch/put) is all a switch
-needs; Grafana Cloud serves the legacy endpoints today.
+ContactPointAPI, PolicyAPI and TemplateAPI are the only code that knows those paths and
+shapes: a second implementation of their methods (fetch_all/same/create/update, fetch/put)
+is all a switch needs, the handlers stay; Grafana Cloud serves the legacy endpoints today.
 """
 
 from __future__ import annotations
