@@ -19,7 +19,7 @@ your own takes them through `envsubst`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping
 
 from generator.config import Config
@@ -165,7 +165,7 @@ def escalation_routes(cfg: Config, receivers: Mapping[str, str]) -> tuple[Route,
             matchers += (("alertname", "=~", "|".join(names)),)
         routes.append(Route(receivers[kind], matchers=matchers, group_wait=after[kind],
                             repeat_interval=n.critical_repeat_interval, continue_=True))
-    routes[-1] = Route(**{**routes[-1].__dict__, "continue_": False})
+    routes[-1] = replace(routes[-1], continue_=False)
     return tuple(routes)
 
 

@@ -7,7 +7,6 @@ own Alertmanager runs. Timing (seed §3 escalation) is asserted on the route tre
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -35,14 +34,6 @@ TABLE = [
     ({"alertname": "ServiceDownstream", "severity": "critical"}, [EMAIL, SLACK]),  # regex is anchored
     ({"alertname": "NoSeverity"}, [SLACK]),
 ]
-
-
-@pytest.fixture(scope="module")
-def amtool() -> str:
-    path = shutil.which("amtool")
-    if not path:
-        pytest.fail("amtool is missing: install Debian's 'prometheus-alertmanager' package (make test does it as root)")
-    return path
 
 
 def _config(tmp: Path, cfg=DEFAULT) -> Path:
