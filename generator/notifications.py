@@ -18,6 +18,7 @@ your own takes them through `envsubst`.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, replace
 from typing import Mapping
@@ -172,8 +173,6 @@ def escalation_routes(cfg: Config, receivers: Mapping[str, str]) -> tuple[Route,
 def scaled(cfg: Config, factor: float) -> Config:
     """The config with every notification wait and interval divided by `factor` (the
     reference stack's time scale; whole seconds, at least 1 s where it was not 0)."""
-    from dataclasses import replace
-
     n = cfg.notifications
 
     def s(value: str) -> str:
@@ -271,7 +270,7 @@ def templates_document(cfg: Config) -> dict:
 
 def _am_matcher(m: tuple[str, str, str]) -> str:
     label, op, value = m
-    return f"{label}{op}{value!r}".replace("'", '"')
+    return f"{label}{op}{json.dumps(value)}"  # a double-quoted value, escaped
 
 
 def _am_matchers(ms) -> tuple[str, list]:
