@@ -5,8 +5,8 @@
     report.summary(), report.failed        # the CLI prints these and exits 1 when failed
 
 Kinds are handlers (handler.py: dashboards.Dashboards, rulegroups.RuleGroups,
-contactpoints.Templates, ContactPoints and NotificationPolicies, or MimirAlertmanager), run in that order after the folder
-path exists; this module knows no kind: for each handler it lists the server once, plans
+contactpoints.Templates, ContactPoints and NotificationPolicies, or MimirAlertmanager), run
+in that order after the folder path exists; this module knows no kind: for each handler it lists the server once, plans
 every key (code's, then the server's others as prune candidates) and applies the writes,
 `concurrency` at a time. Each handler's docstring says how it plans.
 
