@@ -6,9 +6,9 @@
 
 Kinds are handlers (handler.py: dashboards.Dashboards, rulegroups.RuleGroups,
 contactpoints.Templates, ContactPoints and NotificationPolicies, or MimirAlertmanager), run
-in that order after the folder path exists; this module knows no kind: for each handler it lists the server once, plans
-every key (code's, then the server's others as prune candidates) and applies the writes,
-`concurrency` at a time. Each handler's docstring says how it plans.
+in that order after the folder path exists; this module knows no kind: for each handler it
+lists the server once, plans every key (code's, then the server's others as prune
+candidates) and applies the writes, `concurrency` at a time. Each handler's docstring says how it plans.
 
 Retries: the client retries every call on connection errors, timeouts, 429 and 502/503/504,
 writes included, because every dashgen write is keyed and cannot duplicate: a dashboard
