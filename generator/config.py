@@ -153,16 +153,47 @@ class Dashboards:
 
 @dataclass(frozen=True)
 class Notifications:
-    """Where alerts go (seed §8 "Action" column, seed §3 escalation). Secrets are never here:
-    only the names of the environment variables that hold them (DESIGN.md)."""
+    """Where alerts go and when (seed §8 "Action" column, seed §3 escalation, seed §6 Slack).
+
+    Secrets are never here: only the names of the environment variables that hold them
+    (DESIGN.md). `generator.notifications.SECRETS` documents each variable's format.
+    """
 
     slack_webhook_env: str = "SLACK_WEBHOOK_URL"  # seed §6: the app's Slack webhook
     email_addresses_env: str = "RAYMONTOLOGY_ALERT_EMAILS"  # seed §3: e-mail at once
     sms_webhook_env: str = "RAYMONTOLOGY_SMS_WEBHOOK_URL"  # seed §8 ServiceDown: SMS (paid plans)
-    critical_group_wait: str = "0s"  # seed §3 escalation: e-mail at 0 min
-    warning_group_wait: str = "5m"  # seed §3 escalation: Slack joins at 5 min
-    critical_repeat_interval: str = "15m"  # seed §3 escalation: SMS step at 15 min; remind as often
+    # An Alertmanager (alerting = "mimir", or your own) sends e-mail itself: its SMTP relay.
+    smtp_smarthost_env: str = "RAYMONTOLOGY_SMTP_SMARTHOST"
+    smtp_from_env: str = "RAYMONTOLOGY_SMTP_FROM"
+    smtp_username_env: str = "RAYMONTOLOGY_SMTP_USERNAME"
+    smtp_password_env: str = "RAYMONTOLOGY_SMTP_PASSWORD"
+
+    # --- escalation (seed §3: 0 min e-mail, 5 min + Slack, 15 min + SMS) -------------------
+    # Each step is a sibling route with `continue` and this group_wait: a group whose alerts
+    # resolved before its wait ends never reaches that step.
+    email_after: str = "0s"  # seed §3 escalation: e-mail at 0 min
+    slack_after: str = "5m"  # seed §3 escalation: Slack joins at 5 min
+    sms_after: str = "15m"  # seed §3 escalation: SMS joins at 15 min
+    #: How far a critical alert climbs (seed §8 Action: "Email + Slack" for criticals).
+    critical_reach: str = "slack"
+    #: Alerts that climb further: seed §8 ServiceDown "Email + Slack + SMS".
+    reach_overrides: tuple[tuple[str, str], ...] = (("ServiceDown", "sms"),)
+    #: Warnings go to Slack only (seed §8), without the 5-minute step: Grafana's and
+    #: Alertmanager's default wait, so a burst of one alert arrives as one message.
+    warning_group_wait: str = "30s"
+    group_by: tuple[str, ...] = ("alertname",)  # one message per alert name (plus Grafana's folder)
+    group_interval: str = "5m"  # Alertmanager's default: how often a changed group is re-sent
+    critical_repeat_interval: str = "15m"  # seed §3: the escalation period; a firing critical reminds as often
     warning_repeat_interval: str = "4h"  # warnings are "monitor" (seed §8): a reminder per half day
+
+    # --- Slack colours (seed §6 send_slack_alert) -----------------------------------------
+    slack_colours: tuple[tuple[str, str], ...] = (
+        ("info", "#36a64f"), ("warning", "#ff9900"), ("error", "#ff0000"), ("critical", "#ff0000"))
+    slack_colour_other: str = "#808080"  # seed §6: any other level
+    slack_colour_resolved: str = "#36a64f"  # resolved: green (issue 10), the seed's info colour
+
+    #: Template group (Grafana) and template file (Alertmanager) name.
+    template_name: str = "raymontology"
 
 
 #: Where ServiceDown and the uptime panel read the /health probe (`Uptime.source`).

@@ -26,7 +26,7 @@ def test_every_check_is_named_and_documented():
     assert len(checks) >= 30
     for c in checks:
         family, _, what = c.name.partition("/")
-        assert family in {"promql", "catalog", "dashboard", "rule", "promtool", "schema"} and what
+        assert family in {"promql", "catalog", "dashboard", "rule", "promtool", "amtool", "schema"} and what
         assert c.doc.endswith(".") and c.severity in ("error", "warning")
     code, out = cli("--root", str(ROOT), "check", "--list")
     assert code == 0 and all(c.name in out for c in checks)

@@ -222,3 +222,15 @@ def test_the_emulator_sm_endpoints_answer_in_the_documented_shapes(emu, root):
     gone = requests.delete(emu.url + f"/api/v1/check/delete/{added['id']}", headers=h, timeout=5).json()
     assert gone == {"msg": "check deleted", "checkId": added["id"]}
     assert requests.delete(emu.url + f"/api/v1/check/delete/{added['id']}", headers=h, timeout=5).status_code == 404
+
+
+def test_only_selects_the_synthetics_kind(emu, root):
+    """`--only dashboards` leaves SM alone; `--only synthetics` syncs the check and nothing else."""
+    local = local_with(rendered_check(root))
+    local.dashboards = {"raymontology-only": {"uid": "raymontology-only", "title": "Only", "panels": []}}
+    report = run(emu, local, only=("dashboards",))
+    assert not items(report) and not sm_writes(emu)
+    assert [i.action for i in report.items if i.kind == "dashboard"] == ["create"]
+    report = run(emu, local, only=("synthetics",))
+    assert [i.action for i in items(report)] == ["create"] and len(sm_writes(emu)) == 1
+    assert not [i for i in report.items if i.kind in ("dashboard", "folder")]

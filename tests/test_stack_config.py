@@ -29,7 +29,8 @@ def written(tmp_path):
     st = Stack(rules_dir=RULES, quiet=True)
     st.root = tmp_path
     st.ports = {n: 10000 + i for i, n in enumerate(
-        ["postgres", "redis", "app", "worker", "postgres_exporter", "redis_exporter", "blackbox", "prometheus"])}
+        ["postgres", "redis", "app", "worker", "postgres_exporter", "redis_exporter", "blackbox", "prometheus",
+         "alertmanager", "sinks"])}
     st._write_configs()
     return st
 
@@ -72,3 +73,28 @@ def test_stack_rules_differ_only_in_group_interval(written):
             assert b.pop("interval") == f"{written.scrape_interval}s"
             a.pop("interval", None)
             assert a == b
+
+
+def test_stack_alertmanager_is_the_rendered_one_scaled(written):
+    """Same tree and receivers as rendered/alerting/alertmanager.yaml; waits / the scale,
+    the e2e_case grouping label, e-mail as a webhook to the sink, secrets at the sinks."""
+    from stack.run import E2E_CASE_LABEL, NOTIFY_TIME_SCALE
+
+    prom = yaml.safe_load((written.root / "config" / "prometheus.yml").read_text())
+    assert prom["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [
+        f"127.0.0.1:{written.ports['alertmanager']}"]
+    ours = yaml.safe_load((written.root / "config" / "alertmanager.yml").read_text())
+    theirs = yaml.safe_load((REPO / "rendered" / "alerting" / "alertmanager.yaml").read_text())
+    assert NOTIFY_TIME_SCALE == 30
+    assert ours["route"]["group_by"] == theirs["route"]["group_by"] + [E2E_CASE_LABEL]
+    waits = [(r["receiver"], r["group_wait"], r.get("matchers")) for r in ours["route"]["routes"]]
+    assert waits == [("raymontology-email", "0s", ['severity="critical"']),
+                     ("raymontology-slack", "10s", ['severity="critical"']),
+                     ("raymontology-sms", "30s", ['severity="critical"', 'alertname=~"ServiceDown"']),
+                     ("raymontology-slack", "1s", ['severity="warning"'])]
+    urls = {r["name"]: (r.get("webhook_configs") or r.get("slack_configs"))[0] for r in ours["receivers"]}
+    assert urls["raymontology-email"]["url"] == written.sinks_url + "/email"
+    assert urls["raymontology-slack"]["api_url"] == written.sinks_url + "/slack"
+    assert urls["raymontology-sms"]["url"] == written.sinks_url + "/sms"
+    assert (written.root / "config" / "raymontology.tmpl").read_text() == \
+        (REPO / "rendered" / "alerting" / "raymontology.tmpl").read_text()

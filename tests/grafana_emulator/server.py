@@ -6,8 +6,8 @@
 
 What it covers, point by point with the reference: auth errors in their real shapes (§2),
 health and org (§3), dashboards with versions, 409/412 stale writes and folder placement
-(§4), folders with nesting (§5), the Prometheus conversion API (§6), the Mimir ruler (§8),
-and faults (§9): 429 with Retry-After, 5xx, dropped connections, slow answers, and a 500
+(§4), folders with nesting (§5), the Prometheus conversion API (§6), alerting provisioning
+with notification templates (§7), the Mimir ruler and Alertmanager (§8), and faults (§9): 429 with Retry-After, 5xx, dropped connections, slow answers, and a 500
 that echoes the request (for secret-leak tests).
 
 Synthetic Monitoring API (issue 11), on the same server under /api/v1/check/... and
@@ -50,6 +50,7 @@ UID_RE = re.compile(r"^[a-zA-Z0-9\-_]*$")
 RESERVED_FOLDER_UIDS = {"general", "sharedwithme"}
 CONVERT_PREFIXES = ("/api/convert/prometheus/config/v1/rules", "/api/convert/api/prom/rules")
 RULER_PREFIXES = ("/prometheus/config/v1/rules", "/api/prom/config/v1/rules")
+ALERTMANAGER_PATH = "/api/v1/alerts"  # Mimir's Alertmanager configuration API (mimirtool alertmanager load/get)
 ACCEPTED = {"status": "success", "errorType": "", "error": ""}
 RULER_ACCEPTED = {"status": "success", "data": None, "errorType": "", "error": ""}
 #: Settings Grafana stores encrypted and answers as "[REDACTED]" (per integration type).
@@ -156,6 +157,8 @@ class GrafanaEmulator:
             "uid": "default-email", "name": "grafana-default-email", "type": "email",
             "settings": {"addresses": "<example@email.com>"}, "disableResolveMessage": False, "provenance": ""}}
         self.policies: dict = {**copy.deepcopy(DEFAULT_POLICY), "provenance": ""}
+        self.templates: dict[str, dict] = {}  # name -> {name, template, provenance, version}
+        self.alertmanager: dict[str, dict] = {}  # tenant -> {template_files, alertmanager_config}
         self.server: ThreadingHTTPServer | None = None
         # Synthetic Monitoring (issue 11): tokens -> tenant id, public probes, checks by id
         self.sm_tokens: dict[str, int] = {}
@@ -636,6 +639,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self.ruler(method, path[len(prefix):], headers, raw)
         if path.startswith(("/api/v1/check/", "/api/v1/probe/")):
             return self.synthetic_monitoring(method, path, query, headers, raw)
+        if path == ALERTMANAGER_PATH:
+            return self.mimir_alertmanager(method, headers, raw)
         user = self.grafana_user(headers)
         for prefix in CONVERT_PREFIXES:
             if path == prefix or path.startswith(prefix + "/"):
@@ -927,6 +932,8 @@ class _Handler(BaseHTTPRequestHandler):
             cp.update(name=body["name"].strip(), type=body["type"], settings=dict(body.get("settings") or {}),
                       disableResolveMessage=bool(body.get("disableResolveMessage")), provenance=requested)
             return 202, {"message": "contactpoint updated"}, "application/json"
+        if rest and rest[0] == "templates":
+            return self.templates(user, method, rest[1:], body, requested, check_provenance)
         if rest == ["policies"] and method == "GET":
             self.need(user, "alert.provisioning:read")
             return 200, copy.deepcopy(emu.policies), "application/json"
@@ -945,6 +952,84 @@ class _Handler(BaseHTTPRequestHandler):
             emu.policies = {**copy.deepcopy(body), "provenance": requested}
             return 202, {"message": "policies updated"}, "application/json"
         raise ApiError(404, {"message": "Not Found"})
+
+    def templates(self, user, method, rest, body, requested, check_provenance):
+        """Notification templates (§7): GET list / by name, PUT by name (optimistic `version`), DELETE."""
+        emu = self.emulator
+        if not rest and method == "GET":
+            self.need(user, "alert.provisioning:read")
+            return 200, [copy.deepcopy(t) for _n, t in sorted(emu.templates.items())], "application/json"
+        if len(rest) != 1:
+            raise ApiError(404, {"message": "Not Found"})
+        name, stored = rest[0], emu.templates.get(rest[0])
+        if method == "GET":
+            self.need(user, "alert.provisioning:read")
+            if stored is None:
+                return 404, None, "application/json"
+            return 200, copy.deepcopy(stored), "application/json"
+        self.need(user, "alert.provisioning:write")
+        if method == "DELETE":
+            if stored is not None:
+                check_provenance(stored["provenance"])
+                del emu.templates[name]
+            return 204, None, "application/json"
+        if method != "PUT":
+            raise ApiError(404, {"message": "Not Found"})
+        if not isinstance(body, dict) or not str(body.get("template") or "").strip():
+            raise ApiError(400, {"message": "invalid object specification: template must have content"})
+        text = body["template"]
+        if text.count("{{") != text.count("}}") or re.search(r"\{\{-?\s*end\b", text) is None and "define" in text:
+            raise ApiError(400, {"message": f"invalid object specification: template: {name}: unexpected EOF"})
+        if stored is not None:
+            check_provenance(stored["provenance"])
+            if body.get("version") and body["version"] != stored["version"]:
+                raise ApiError(409, {"message": "provided version does not match the current version",
+                                     "messageId": "alerting.notifications.templates.conflict"})
+        version = f"{emu.next_id():016x}"
+        emu.templates[name] = {"name": name, "template": text, "provenance": requested, "version": version}
+        return 202, copy.deepcopy(emu.templates[name]), "application/json"
+
+    # --- Mimir Alertmanager (§8) ------------------------------------------------------------
+    def mimir_alertmanager(self, method, headers, raw):
+        emu = self.emulator
+        tenant = self.mimir_tenant(headers)
+        if isinstance(tenant, tuple):
+            return tenant
+        if method == "GET":
+            if tenant not in emu.alertmanager:
+                return 404, "alertmanager storage object not found\n", "text/plain"
+            return 200, yaml.safe_dump(emu.alertmanager[tenant], sort_keys=False), "application/yaml"
+        if method == "DELETE":
+            emu.alertmanager.pop(tenant, None)
+            return 200, None, "text/plain"
+        if method != "POST":
+            return 404, "404 page not found\n", "text/plain"
+        try:
+            doc = yaml.safe_load(raw.decode())
+            assert isinstance(doc, dict)
+            config = yaml.safe_load(doc.get("alertmanager_config") or "")
+        except Exception as exc:
+            return 400, f"error marshalling YAML Alertmanager config: {exc}\n", "text/plain"
+        bad = validate_alertmanager(config, doc.get("template_files") or {})
+        if bad:
+            return 400, f"error validating Alertmanager config: {bad}\n", "text/plain"
+        emu.alertmanager[tenant] = {"template_files": dict(doc.get("template_files") or {}),
+                                    "alertmanager_config": doc["alertmanager_config"]}
+        return 201, None, "text/plain"
+
+    def mimir_tenant(self, headers):
+        """The tenant of a Mimir request (basic auth instance id:token), or an error answer."""
+        emu = self.emulator
+        hdr = {k.lower(): v for k, v in headers.items()}
+        auth = hdr.get("authorization", "")
+        scheme, _, cred = auth.partition(" ")
+        try:
+            user, _, pw = base64.b64decode(cred).decode().partition(":") if scheme == "Basic" else ("", "", "")
+        except Exception:
+            user, pw = "", ""
+        if not user or emu.ruler_tokens.get(user) != pw:
+            return 401, "authentication required\n", "text/plain"
+        return hdr.get("x-scope-orgid") or user
 
     # --- conversion API (§6) ------------------------------------------------------------
     def convert(self, user, method, rest, headers, raw):
@@ -1025,18 +1110,11 @@ class _Handler(BaseHTTPRequestHandler):
     # --- Mimir ruler (§8) ----------------------------------------------------------------
     def ruler(self, method, rest, headers, raw):
         emu = self.emulator
-        hdr = {k.lower(): v for k, v in headers.items()}
         if not emu.profile.ruler_available:
             return 404, "404 page not found\n", "text/plain"
-        auth = hdr.get("authorization", "")
-        scheme, _, cred = auth.partition(" ")
-        try:
-            user, _, pw = base64.b64decode(cred).decode().partition(":") if scheme == "Basic" else ("", "", "")
-        except Exception:
-            user, pw = "", ""
-        if not user or emu.ruler_tokens.get(user) != pw:
-            return 401, "authentication required\n", "text/plain"
-        tenant = hdr.get("x-scope-orgid") or user
+        tenant = self.mimir_tenant(headers)
+        if isinstance(tenant, tuple):
+            return tenant
         if not tenant:
             raise ApiError(400, {"status": "error", "errorType": "bad_data", "error": "no valid org id found"})
         segs = [unquote(s) for s in rest.strip("/").split("/")] if rest.strip("/") else []
@@ -1118,6 +1196,42 @@ def remarshal(group: dict) -> dict:
                 if d[k] == "0s" and k in ("for", "keep_firing_for"):
                     del d[k]
     return g
+
+
+def validate_alertmanager(config, template_files: dict) -> str:
+    """What Mimir refuses (grafana-api.md §8): an empty config, `*_file` secrets, template
+    names with a path separator, a route to an undefined receiver, a URL without a scheme."""
+    if not isinstance(config, dict) or not config:
+        return "configuration provided is empty, if you'd like to remove your configuration please use the delete configuration endpoint"
+    for name in template_files:
+        if "/" in name:
+            return f"template file name '{name}' is not not valid"
+
+    def walk(obj, path=""):
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                if isinstance(k, str) and k.endswith("_file") and k != "template_files":
+                    return f"{k} is not allowed in Alertmanager configuration"
+                if k in ("url", "api_url") and isinstance(v, str) and not re.match(r"^https?://[^/]+", v):
+                    return f'unsupported scheme "" for URL'
+                found = walk(v, k)
+                if found:
+                    return found
+        elif isinstance(obj, list):
+            for v in obj:
+                found = walk(v, path)
+                if found:
+                    return found
+        return ""
+
+    found = walk(config)
+    if found:
+        return found
+    names = {r.get("name") for r in config.get("receivers") or []}
+    for r in route_receivers(config.get("route") or {}):
+        if r not in names:
+            return f'undefined receiver "{r}" used in route'
+    return ""
 
 
 def route_receivers(route: dict):
