@@ -277,12 +277,36 @@ def query_variable(name: str, label: str, query: str, default: str, *, multi: bo
 
 @dataclass
 class Row:
-    title: str
+    title: str | None
     panels: list = field(default_factory=list)
+    collapsed: bool = False
+    #: Other row-panel JSON keys (`repeat`, a fixed `gridPos`, ...): imported dashboards only.
+    extra: dict = field(default_factory=dict)
 
 
-def row(title: str, *panels) -> Row:
-    return Row(title, list(panels))
+def row(title: str | None, *panels, collapsed: bool = False, **extra) -> Row:
+    """A row of panels. Imported dashboards may collapse it, set other row keys, or pass
+    title None for the panels above their first row (no row panel is drawn)."""
+    return Row(title, list(panels), collapsed, extra)
+
+
+def _flow(panels, y: int) -> tuple[list[tuple[object, int, int]], int]:
+    """(panel, x, y) flowed left to right from `y` on the 24-column grid, and the y below them.
+
+    A panel placed with `at()` keeps its position and does not move the flow.
+    """
+    out, x, line_h = [], 0, 0
+    for p in panels:
+        if isinstance(p, Placed):
+            out.append((p.panel, p.x, p.y))
+            continue
+        w, h = p.gridPos.w, p.gridPos.h
+        if x + w > GRID_COLUMNS:
+            x, y, line_h = 0, y + line_h, 0
+        out.append((p, x, y))
+        x += w
+        line_h = max(line_h, h)
+    return out, y + line_h
 
 
 def layout(rows: Sequence[Row]) -> list:
@@ -290,16 +314,8 @@ def layout(rows: Sequence[Row]) -> list:
     out, y = [], 0
     for r in rows:
         out.append(g.RowPanel(title=r.title, gridPos=g.GridPos(h=1, w=GRID_COLUMNS, x=0, y=y)))
-        y += 1
-        x, line_h = 0, 0
-        for p in r.panels:
-            w, h = p.gridPos.w, p.gridPos.h
-            if x + w > GRID_COLUMNS:
-                x, y, line_h = 0, y + line_h, 0
-            out.append(attr.evolve(p, gridPos=g.GridPos(h=h, w=w, x=x, y=y)))
-            x += w
-            line_h = max(line_h, h)
-        y += line_h
+        placed, y = _flow(r.panels, y + 1)
+        out.extend(attr.evolve(p, gridPos=g.GridPos(h=p.gridPos.h, w=p.gridPos.w, x=x, y=py)) for p, x, py in placed)
     return out
 
 
@@ -352,3 +368,70 @@ def dashboard(
             ]
         ),
     )
+
+
+# --- imported dashboards (`dashgen import`) -------------------------------------------------
+
+
+@attr.s
+class RawPanel:
+    """A panel kept as Grafana JSON, for what the factories above cannot express."""
+
+    json: dict = attr.ib()
+    gridPos: g.GridPos = attr.ib()
+
+    def to_json_data(self) -> dict:
+        grid = {**self.json.get("gridPos", {}), **self.gridPos.to_json_data()}
+        return {**self.json, "gridPos": grid}
+
+
+def raw(panel: dict) -> RawPanel:
+    """A panel as Grafana JSON, unchanged but for its position (its gridPos gives w and h)."""
+    grid = panel.get("gridPos") or {}
+    return RawPanel(dict(panel), g.GridPos(h=grid.get("h", 8), w=grid.get("w", 12), x=0, y=0))
+
+
+@dataclass
+class Placed:
+    """A panel at a fixed grid position instead of the left-to-right flow."""
+
+    x: int
+    y: int
+    panel: object
+
+
+def at(x: int, y: int, panel) -> Placed:
+    return Placed(x, y, panel)
+
+
+def panel_json(panel) -> dict:
+    """A factory panel (or `raw()` panel) as the JSON a dashboard holds."""
+    if isinstance(panel, RawPanel):
+        return panel.to_json_data()
+    from generator.render import grafanalib_panel_json  # render imports the definitions' world
+
+    return grafanalib_panel_json(panel)
+
+
+def imported_dashboard(settings: dict, rows: Sequence[Row]) -> dict:
+    """A dashboard adopted by `dashgen import`: its own settings (everything but the panels)
+    kept as they were, and its rows laid out as in the original."""
+    panels, y = [], 0
+    for r in rows:
+        row_panel = None
+        if r.title is not None:
+            row_panel = {"type": "row", "title": r.title, "collapsed": r.collapsed,
+                         "gridPos": {"h": 1, "w": GRID_COLUMNS, "x": 0, "y": y}, "panels": [], **r.extra}
+            panels.append(row_panel)
+            y = row_panel["gridPos"]["y"] + 1
+        placed, bottom = _flow(r.panels, y)
+        children = []
+        for p, x, py in placed:
+            data = panel_json(p)
+            children.append({**data, "gridPos": {**data.get("gridPos", {}), "x": x, "y": py}})
+        if row_panel is not None and r.collapsed:
+            row_panel["panels"] = children
+        else:
+            panels.extend(children)
+            y = bottom
+    return {**settings, "panels": panels}
