@@ -160,12 +160,10 @@ class _Builder:
         for grp in groups:
             title = grp.row.get("title", "") if grp.row is not None else None
             name = _name(title, taken)
-            before = len(self.ctx.helpers), self.ctx.uses_catalog
+            self.ctx.uses_thresholds = False
             body = [self.panel(p, title) for p in grp.panels]
-            del before
-            uses_t = any("t." in flat(b) for b in body)
             src = ["", "", f"def {name}(cfg: Config):"]
-            if uses_t:
+            if self.ctx.uses_thresholds:
                 src.append("    t = cfg.thresholds")
             src += lines(List(body), "    ", "return ")
             out += src

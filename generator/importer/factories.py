@@ -32,6 +32,7 @@ class Context:
     unknown: dict[str, None] = field(default_factory=dict)  # ordered set
     helpers: set[str] = field(default_factory=set)
     uses_catalog: bool = False
+    uses_thresholds: bool = False  # `t.` appears in the code of the current row
 
     def namespace(self) -> dict:
         return {"p": P, "C": CATALOG, "cfg": self.cfg, "t": self.cfg.thresholds,
@@ -89,6 +90,7 @@ def number(value, title: str, ctx: Context) -> Code:
     words = _words(title)
     scored = sorted(names, key=lambda n: -len(words & set(n.split("_"))))
     if scored and (len(words & set(scored[0].split("_"))) or (ctx.house and len(names) == 1)):
+        ctx.uses_thresholds = True
         return Code(f"t.{scored[0]}")
     return literal(value)
 
@@ -276,8 +278,11 @@ def raw(panel: dict, ctx: Context, drop_position: bool = True) -> Dict:
             v = {gk: gv for gk, gv in v.items() if gk not in ("x", "y")}
         if k == "targets" and isinstance(v, list):
             tl = []
+            panel_type = (panel.get("datasource") or {}).get("type") if isinstance(panel.get("datasource"), dict) else None
             for t in v:
-                if isinstance(t, dict) and isinstance(t.get("expr"), str):
+                ds = t.get("datasource") if isinstance(t, dict) else None
+                ds_type = ds.get("type") if isinstance(ds, dict) else panel_type
+                if isinstance(t, dict) and isinstance(t.get("expr"), str) and ds_type in (None, "prometheus"):
                     code, unknown = expr(t["expr"], ctx)
                     tl += _todo(unknown)
                     tl.append(Dict([(Code(string(tk)), code if tk == "expr" else literal(tv))
@@ -297,7 +302,7 @@ def match(panel: dict, ctx: Context) -> Match:
     builder = CANDIDATES.get(kind)
     reason = f"no factory for {kind!r} panels"
     if builder is not None:
-        saved = (dict(ctx.unknown), set(ctx.helpers), ctx.uses_catalog)
+        saved = (dict(ctx.unknown), set(ctx.helpers), ctx.uses_catalog, ctx.uses_thresholds)
         tgt = targets(panel, ctx)
         if tgt is None:
             reason = "a query has settings p.target cannot write"
@@ -311,5 +316,5 @@ def match(panel: dict, ctx: Context) -> Match:
                 if got == want:
                     return Match(call, call.func)
                 reason = f"{call.func} differs at {', '.join(differences(got, want))}"
-        ctx.unknown, ctx.helpers, ctx.uses_catalog = saved
+        ctx.unknown, ctx.helpers, ctx.uses_catalog, ctx.uses_thresholds = saved
     return Match(Call("p.raw", [raw(panel, ctx)]), "p.raw", reason)

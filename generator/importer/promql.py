@@ -164,7 +164,8 @@ def expr_code(expr: str, cfg: Config, dashboard: dict | None = None, known: set[
         pos = end
     parts.append(("text", expr[pos:]))
     parts = [(k, v) for k, v in parts if v]
-    if not any(k == "code" for k, _v in parts):
+    if not any(k == "code" for k, _v in parts) or any(k == "text" and '"' in v for k, v in parts):
+        # Quotes left in the text would make formatters swap the f-string's quotes: keep it literal.
         return Expr(string(expr), names, unknown)
     if len(parts) == 1:  # the whole expression is one selector: a plain call, black's quotes
         return Expr(parts[0][1].replace("'", '"'), names, unknown, helpers)

@@ -100,7 +100,7 @@ def literal(value) -> object:
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise ValueError(f"{value!r} cannot be written as JSON")
-        return Code(repr(value))
+        return Code(repr(value).replace("e+", "e"))  # 1e42, as black writes it
     if isinstance(value, int):
         return Code(repr(value))
     raise TypeError(f"not a JSON value: {type(value).__name__}")
