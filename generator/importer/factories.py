@@ -134,13 +134,21 @@ def _todo(unknown: list[str]) -> list[Comment]:
 TARGET_FACTORY_KEYS = {"expr", "legendFormat", "instant", "format", "refId", "datasource"}
 
 
-def targets(panel: dict, ctx: Context) -> list | None:
-    """The panel's targets as `p.target(...)` calls (with TODO comments), None when a target
-    carries something `p.target` cannot write."""
+def target_problem(panel: dict) -> str | None:
+    """Why `p.target` cannot write one of the panel's queries, if it cannot."""
+    for t in panel.get("targets") or []:
+        if not isinstance(t.get("expr"), str):
+            return f"query {t.get('refId', '?')} is not PromQL"
+        extra = sorted(set(t) - TARGET_FACTORY_KEYS)
+        if extra:
+            return f"query {t.get('refId', '?')} sets {', '.join(extra)}"
+    return None
+
+
+def targets(panel: dict, ctx: Context) -> list:
+    """The panel's targets as `p.target(...)` calls, with TODO comments (see target_problem)."""
     out = []
     for t in panel.get("targets") or []:
-        if not set(t) <= TARGET_FACTORY_KEYS or not isinstance(t.get("expr"), str):
-            return None
         code, unknown = expr(t["expr"], ctx)
         out += _todo(unknown)
         kwargs = []
@@ -303,10 +311,11 @@ def match(panel: dict, ctx: Context) -> Match:
     reason = f"no factory for {kind!r} panels"
     if builder is not None:
         saved = (dict(ctx.unknown), set(ctx.helpers), ctx.uses_catalog, ctx.uses_thresholds)
-        tgt = targets(panel, ctx)
-        if tgt is None:
-            reason = "a query has settings p.target cannot write"
+        problem = target_problem(panel)
+        if problem:
+            reason = problem
         else:
+            tgt = targets(panel, ctx)
             for call in builder(panel, ctx, tgt):
                 try:
                     got = panel_key(P.panel_json(eval(flat(call), ctx.namespace())))  # noqa: S307
