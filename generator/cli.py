@@ -327,7 +327,7 @@ def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None
     """
     from generator.importer import import_dashboard
     from generator.importer.adopt import recorded_series, write_module
-    from generator.normalize import load_dashboard
+    from generator.normalize import DashboardInputError, load_dashboard
 
     try:
         if env_name:
@@ -342,7 +342,10 @@ def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None
             data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
             name = "stdin" if source == "-" else Path(source).name
             dashboard = load_dashboard(data, file=name)
-        result = import_dashboard(dashboard, source_name=name, known_series=recorded_series(ctx.root))
+        try:
+            result = import_dashboard(dashboard, source_name=name, known_series=recorded_series(ctx.root))
+        except DashboardInputError as exc:
+            raise exc.in_file(name) from None
         if out:
             write_module(out, result.source, force=force)
     except ConfigError as exc:

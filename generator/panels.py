@@ -385,10 +385,12 @@ class RawPanel:
         return {**self.json, "gridPos": grid}
 
 
-def raw(panel: dict) -> RawPanel:
-    """A panel as Grafana JSON, unchanged but for its position (its gridPos gives w and h)."""
+def raw(panel: dict):
+    """A panel as Grafana JSON, unchanged. Its gridPos gives w and h; with x and y too, the
+    panel stays there (`at`) instead of joining the left-to-right flow."""
     grid = panel.get("gridPos") or {}
-    return RawPanel(dict(panel), g.GridPos(h=grid.get("h", 8), w=grid.get("w", 12), x=0, y=0))
+    made = RawPanel(dict(panel), g.GridPos(h=grid.get("h", 8), w=grid.get("w", 12), x=0, y=0))
+    return at(grid["x"], grid["y"], made) if "x" in grid and "y" in grid else made
 
 
 @dataclass

@@ -148,7 +148,9 @@ class _Builder:
             m = F.match(p, self.ctx)
         self.reports.append(PanelReport(row_title, str(p.get("title", "")), m.factory, m.reason))
         node = m.node
-        if self.fixed:
+        if self.fixed and m.factory == "p.raw":  # x and y stay in its gridPos: p.raw keeps them
+            node = Call("p.raw", [F.raw(p, self.ctx, drop_position=False)])
+        elif self.fixed:
             grid = p.get("gridPos") or {}
             node = Call("p.at", [literal(grid.get("x", 0)), literal(grid.get("y", 0)), node])
         return node
