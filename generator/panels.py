@@ -381,8 +381,9 @@ class RawPanel:
     gridPos: g.GridPos = attr.ib()
 
     def to_json_data(self) -> dict:
-        grid = {**self.json.get("gridPos", {}), **self.gridPos.to_json_data()}
-        return {**self.json, "gridPos": grid}
+        if "gridPos" not in self.json:  # Grafana places it; so do we not
+            return dict(self.json)
+        return {**self.json, "gridPos": {**self.json["gridPos"], **self.gridPos.to_json_data()}}
 
 
 def raw(panel: dict):
@@ -430,7 +431,9 @@ def imported_dashboard(settings: dict, rows: Sequence[Row]) -> dict:
         children = []
         for p, x, py in placed:
             data = panel_json(p)
-            children.append({**data, "gridPos": {**data.get("gridPos", {}), "x": x, "y": py}})
+            if "gridPos" in data:
+                data = {**data, "gridPos": {**data["gridPos"], "x": x, "y": py}}
+            children.append(data)
         if row_panel is not None and r.collapsed:
             row_panel["panels"] = children
         else:

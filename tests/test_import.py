@@ -286,3 +286,16 @@ def test_a_ui_edit_is_adopted_through_pull_and_import(project, emulator, tmp_pat
     assert r.exit_code == 0 and "note:" not in r.stderr  # adopted: no drift left
     r = cli("import", "--env", "production", "raymontology-nope", root=project, emu=emulator)
     assert r.exit_code == 1 and "not found in production" in r.stderr
+
+
+def test_odd_input_still_round_trips():
+    """No gridPos (Grafana places the panel), control characters and quotes in titles, braces in
+    label values (inside an f-string), an empty dashboard."""
+    d = {"uid": "odd", "title": 'Weird """ \\ \x01 title\r\nnext',
+         "panels": [{"type": "timeseries", "title": "\x00odd", "targets": [{"expr": 'sum(pg_up{job="a}b{c"})'}]}]}
+    result = import_dashboard(d)
+    assert result.source.splitlines()[0] == '"""Weird \'\'\' /   title  next: imported from Grafana JSON by `dashgen import`.'
+    assert "C.sel('pg_up', job='a}b{c')" in result.source
+    assert render_module(result.source) == normalize_dashboard(d)
+    empty = import_dashboard({"uid": "empty", "title": "Empty"})
+    assert render_module(empty.source) == normalize_dashboard({"uid": "empty", "title": "Empty"})

@@ -124,13 +124,14 @@ def _name(title: str | None, taken: set[str]) -> str:
 
 def _module_docstring(title: str, source: str, result: Imported) -> list[str]:
     n, raw = len(result.panels), len(result.raw_panels)
-    safe = title.replace("\\", "/").replace('"""', "'''").strip() or "Untitled"
-    text = [f'"""{safe}: imported from {source} by `dashgen import`.', ""]
+    safe = "".join(c if c.isprintable() else " " for c in f"{title}: imported from {source}")
+    safe = safe.replace("\\", "/").replace('"""', "'''").strip()
+    text = [f'"""{safe} by `dashgen import`.', ""]
     text.append(f"{n - raw} of {n} panels use house-style factories; {raw} are kept as Grafana JSON (p.raw).")
     if result.unknown_metrics:
         text.append("Metrics not in the catalog are marked `# TODO: add to the catalog`.")
     text.append('"""')
-    return [x.replace("\\", "/") for x in text]
+    return text
 
 
 class _Builder:
