@@ -122,7 +122,8 @@ def _sel_code(span: str, name: str, cfg: Config) -> tuple[str, set[str]] | None:
             pos = m.end()
     # C.sel writes equality matchers (keywords) first, then the others, in order.
     kinds = [op == "=" for _l, op, _v in matchers]
-    if kinds != sorted(kinds, reverse=True) or len({lab for lab, _o, _v in matchers}) != len(matchers):
+    equals = [lab for lab, op, _v in matchers if op == "="]
+    if kinds != sorted(kinds, reverse=True) or len(set(equals)) != len(equals):  # keywords must be unique
         return None
     args, kwargs, helpers = [], [], set()
     for label, op, value in matchers:
