@@ -293,12 +293,13 @@ def row(title: str | None, *panels, collapsed: bool = False, **extra) -> Row:
 def _flow(panels, y: int) -> tuple[list[tuple[object, int, int]], int]:
     """(panel, x, y) flowed left to right from `y` on the 24-column grid, and the y below them.
 
-    A panel placed with `at()` keeps its position and does not move the flow.
+    A panel placed with `at()` keeps its position; the flow goes on below the lowest panel.
     """
-    out, x, line_h = [], 0, 0
+    out, x, line_h, low = [], 0, 0, y
     for p in panels:
         if isinstance(p, Placed):
             out.append((p.panel, p.x, p.y))
+            low = max(low, p.y + p.panel.gridPos.h)
             continue
         w, h = p.gridPos.w, p.gridPos.h
         if x + w > GRID_COLUMNS:
@@ -306,7 +307,7 @@ def _flow(panels, y: int) -> tuple[list[tuple[object, int, int]], int]:
         out.append((p, x, y))
         x += w
         line_h = max(line_h, h)
-    return out, y + line_h
+    return out, max(y + line_h, low)
 
 
 def layout(rows: Sequence[Row]) -> list:

@@ -82,6 +82,7 @@ def test_every_corpus_dashboard_round_trips_through_the_loader(scratch, imported
     for name, (path, _result) in imported.items():
         got = dashboard_json(built[f"dashboards/{module_name(path)}.py"])
         assert got == normalize_dashboard(read(path)), name
+        assert not imported[name][1].safe_mode, name  # rows and factories, not the everything-raw fallback
 
 
 def test_our_dashboards_import_in_house_style(imported):
@@ -299,3 +300,24 @@ def test_odd_input_still_round_trips():
     assert render_module(result.source) == normalize_dashboard(d)
     empty = import_dashboard({"uid": "empty", "title": "Empty"})
     assert render_module(empty.source) == normalize_dashboard({"uid": "empty", "title": "Empty"})
+
+
+def test_only_rows_the_flow_cannot_place_keep_fixed_positions():
+    def stat(title, x, y, w=6, h=4):
+        return P.panel_json(P.stat(title, "", "max(raymontology_db_pool_size_connections)", "short", P.neutral(),
+                                   w=w, h=h)) | {"gridPos": {"h": h, "w": w, "x": x, "y": y}}
+
+    d = dashboard(
+        {"type": "row", "title": "Flows", "gridPos": {"h": 1, "w": 24, "x": 0, "y": 0}},
+        stat("a", 0, 1), stat("b", 6, 1),
+        {"type": "row", "title": "Stacked", "gridPos": {"h": 1, "w": 24, "x": 0, "y": 5}},
+        stat("c", 0, 6), stat("d", 0, 10), stat("e", 6, 6, h=8),  # two stats stacked beside a tall one
+        {"type": "row", "title": "Below", "gridPos": {"h": 1, "w": 24, "x": 0, "y": 14}},
+        stat("f", 0, 15),
+    )
+    result = import_dashboard(d)
+    assert result.layout == "flow, 1 of 3 rows fixed" and not result.safe_mode
+    assert [r.factory for r in result.panels] == ["p.stat"] * 6
+    flows, stacked, below = result.source.split("\n\n\ndef ")[-3:]
+    assert "p.at(" not in flows and stacked.count("p.at(") == 3 and "p.at(" not in below
+    assert render_module(result.source) == normalize_dashboard(d)

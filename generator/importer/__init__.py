@@ -48,9 +48,10 @@ class Imported:
     uid: str | None
     title: str
     frame: str  # "p.dashboard" (house) or "p.imported_dashboard"
-    layout: str  # "flow" or "fixed"
+    layout: str  # "flow", "fixed", or "flow, N of M rows fixed"
     panels: list[PanelReport] = field(default_factory=list)
     unknown_metrics: list[str] = field(default_factory=list)
+    safe_mode: bool = False  # every panel raw and placed: nothing finer rendered back the same
 
     @property
     def raw_panels(self) -> list[PanelReport]:
@@ -77,36 +78,54 @@ def _groups(panels: list[dict]) -> list[_Group]:
     return out
 
 
-def _flows(groups: list[_Group]) -> bool:
-    """Whether `panels._flow` puts every panel and row exactly where the dashboard has them."""
-    from generator.panels import _flow
-
-    y = 0
-    for grp in groups:
-        if grp.row is not None:
-            if grp.row.get("gridPos") != {"h": 1, "w": GRID_COLUMNS, "x": 0, "y": y}:
-                return False
-            y += 1
-        sized = [_Sized(p.get("gridPos") or {}) for p in grp.panels]
-        if any(s.bad for s in sized):
-            return False
-        placed, bottom = _flow(sized, y)
-        if any((s.grid.get("x"), s.grid.get("y")) != (x, py) for s, x, py in placed):
-            return False
-        if not (grp.row is not None and grp.row.get("collapsed")):
-            y = bottom
-    return True
-
-
 class _Sized:
+    """A panel's gridPos as `panels._flow` reads it."""
+
     def __init__(self, grid: dict):
         self.grid = grid
-        self.bad = not all(isinstance(grid.get(k), int) for k in "xywh")
+        self.bad = not all(isinstance(grid.get(k), int) and not isinstance(grid.get(k), bool) for k in "xywh")
+        self.gridPos = types.SimpleNamespace(w=grid.get("w", 0), h=grid.get("h", 0))
 
-        class _G:
-            w, h = grid.get("w", 0), grid.get("h", 0)
 
-        self.gridPos = _G
+@dataclass(frozen=True)
+class _Plan:
+    """Which rows keep fixed positions: their row panel (`row_fixed`) and/or their panels."""
+
+    row_fixed: tuple[bool, ...]
+    panels_fixed: tuple[bool, ...]
+
+    @property
+    def flows(self) -> bool:
+        return not any(self.row_fixed) and not any(self.panels_fixed)
+
+    def describe(self) -> str:
+        n = sum(1 for r, q in zip(self.row_fixed, self.panels_fixed) if r or q)
+        return "flow" if n == 0 else "fixed" if n == len(self.row_fixed) else f"flow, {n} of {len(self.row_fixed)} rows fixed"
+
+
+def _plan(groups: list[_Group], everything_fixed: bool = False) -> _Plan:
+    """Per row: does `panels._flow` put the row panel and its panels where the dashboard has
+    them? Rows where it does not keep their positions; the flow goes on below them."""
+    from generator.panels import GRID_COLUMNS as _W, _flow, at
+
+    rows, panels, y = [], [], 0
+    for grp in groups:
+        row_fixed = False
+        if grp.row is not None:
+            grid = grp.row.get("gridPos")
+            row_fixed = everything_fixed or grid != {"h": 1, "w": _W, "x": 0, "y": y}
+            y = (grid or {}).get("y", y) + 1 if row_fixed and isinstance((grid or {}).get("y", y), int) else y + 1
+        sized = [_Sized(p.get("gridPos") or {}) for p in grp.panels]
+        flowed, bottom = _flow(sized, y)
+        fixed = everything_fixed or any(s.bad for s in sized) or any(
+            (s.grid.get("x"), s.grid.get("y")) != (x, py) for s, x, py in flowed)
+        if fixed and not any(s.bad for s in sized):
+            _placed, bottom = _flow([at(s.grid["x"], s.grid["y"], s) for s in sized], y)
+        rows.append(row_fixed)
+        panels.append(fixed)
+        if not (grp.row is not None and grp.row.get("collapsed")):
+            y = bottom
+    return _Plan(tuple(rows), tuple(panels))
 
 
 def _name(title: str | None, taken: set[str]) -> str:
@@ -135,23 +154,23 @@ def _module_docstring(title: str, source: str, result: Imported) -> list[str]:
 
 
 class _Builder:
-    def __init__(self, norm: dict, cfg: Config, *, house: bool, fixed: bool, all_raw: bool,
+    def __init__(self, norm: dict, cfg: Config, *, house: bool, plan: _Plan, all_raw: bool,
                  known_series: frozenset):
         self.norm, self.cfg = norm, cfg
-        self.house, self.fixed, self.all_raw = house, fixed, all_raw
+        self.house, self.plan, self.all_raw = house, plan, all_raw
         self.ctx = F.Context(cfg, norm, house, known_series)
         self.reports: list[PanelReport] = []
 
-    def panel(self, p: dict, row_title: str | None):
+    def panel(self, p: dict, row_title: str | None, fixed: bool):
         if self.all_raw:
             m = F.Match(Call("p.raw", [F.raw(p, self.ctx)]), "p.raw", "kept whole (safe mode)")
         else:
             m = F.match(p, self.ctx)
         self.reports.append(PanelReport(row_title, str(p.get("title", "")), m.factory, m.reason))
         node = m.node
-        if self.fixed and m.factory == "p.raw":  # x and y stay in its gridPos: p.raw keeps them
+        if fixed and m.factory == "p.raw":  # x and y stay in its gridPos: p.raw keeps them
             node = Call("p.raw", [F.raw(p, self.ctx, drop_position=False)])
-        elif self.fixed:
+        elif fixed:
             grid = p.get("gridPos") or {}
             node = Call("p.at", [literal(grid.get("x", 0)), literal(grid.get("y", 0)), node])
         return node
@@ -160,11 +179,11 @@ class _Builder:
         """(row calls for build, source of one function per row)."""
         taken = set(RESERVED)
         calls, out = [], []
-        for grp in groups:
+        for i, grp in enumerate(groups):
             title = grp.row.get("title", "") if grp.row is not None else None
             name = _name(title, taken)
             self.ctx.uses_thresholds = False
-            body = [self.panel(p, title) for p in grp.panels]
+            body = [self.panel(p, title, self.plan.panels_fixed[i]) for p in grp.panels]
             src = ["", "", f"def {name}(cfg: Config):"]
             if self.ctx.uses_thresholds:
                 src.append("    t = cfg.thresholds")
@@ -177,7 +196,7 @@ class _Builder:
                 extra = {k: v for k, v in grp.row.items() if k not in ROW_KEYS}
                 if grp.row.get("panels") and not grp.row.get("collapsed"):
                     extra["panels"] = grp.row["panels"]
-                if self.fixed:
+                if self.plan.row_fixed[i]:
                     extra["gridPos"] = grp.row.get("gridPos")
                 for k, v in extra.items():
                     if k.isidentifier() and not keyword.iskeyword(k):
@@ -211,7 +230,7 @@ class _Builder:
         rows, functions = self.functions(groups)
         call, extra = self.frame(rows)
         result = Imported("", self.norm.get("uid"), str(self.norm.get("title", "")),
-                          call.func, "fixed" if self.fixed else "flow", self.reports,
+                          call.func, self.plan.describe(), self.reports,
                           list(self.ctx.unknown))
         head = _module_docstring(result.title, source_name, result) + ["", "from generator import panels as p"]
         if self.ctx.uses_catalog:
@@ -303,12 +322,12 @@ def import_dashboard(dashboard: dict, cfg: Config = DEFAULT, *, source_name: str
     module this importer can write renders it back."""
     norm = normalize_dashboard(dashboard)
     groups = _groups(norm["panels"])
-    flows = _flows(groups)
-    house = flows and _house_frame_matches(norm, cfg, groups)
-    attempts = [(house, not flows, False), (False, not flows, False), (False, True, True)]
+    plan, fixed = _plan(groups), _plan(groups, everything_fixed=True)
+    house = plan.flows and _house_frame_matches(norm, cfg, groups)
+    attempts = [(house, plan, False), (False, plan, False), (False, fixed, True)]
     problem = ""
-    for house_, fixed, all_raw in dict.fromkeys(attempts):
-        result = _Builder(norm, cfg, house=house_, fixed=fixed, all_raw=all_raw,
+    for house_, plan_, all_raw in dict.fromkeys(attempts):
+        result = _Builder(norm, cfg, house=house_, plan=plan_, all_raw=all_raw,
                           known_series=known_series).module(source_name)
         try:
             got = render_module(result.source, cfg)
@@ -316,6 +335,7 @@ def import_dashboard(dashboard: dict, cfg: Config = DEFAULT, *, source_name: str
             problem = f"the module does not run: {type(exc).__name__}: {exc}"
             continue
         if got == norm:
+            result.safe_mode = all_raw
             return result
         problem = "it renders differently at " + ", ".join(F.differences(got, norm))
     title = norm.get("title") or norm.get("uid") or source_name
