@@ -280,6 +280,7 @@ def test_a_ui_edit_is_adopted_through_pull_and_import(project, emulator, tmp_pat
             root=project, emu=emulator)
     assert r.exit_code == 0, r.output
     assert "1 kept as Grafana JSON" in r.stderr and "raw: Redis / Notes: no factory for 'text' panels" in r.stderr
+    assert "frame p.dashboard" in r.stderr and "layout flow, 1 of 4 rows fixed" in r.stderr  # still ours
     r = dashgen("--root", str(project), "render")  # a fresh process: this one imported the old module (pull)
     assert r.returncode == 0, r.stderr
     assert json.loads((project / "rendered" / "dashboards" / f"{uid}.json").read_text()) == pulled

@@ -323,7 +323,8 @@ def import_dashboard(dashboard: dict, cfg: Config = DEFAULT, *, source_name: str
     norm = normalize_dashboard(dashboard)
     groups = _groups(norm["panels"])
     plan, fixed = _plan(groups), _plan(groups, everything_fixed=True)
-    house = plan.flows and _house_frame_matches(norm, cfg, groups)
+    # The house frame flows its rows; a panel inside one may still keep its place (p.at).
+    house = not any(plan.row_fixed) and _house_frame_matches(norm, cfg, groups)
     attempts = [(house, plan, False), (False, plan, False), (False, fixed, True)]
     problem = ""
     for house_, plan_, all_raw in dict.fromkeys(attempts):
