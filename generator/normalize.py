@@ -91,7 +91,8 @@ class DashboardInputError(ConfigError):
 
     def __init__(self, path: str, problem: str, file: str | None = None):
         self.path, self.problem, self.file = path, problem, file
-        where = ": ".join(x for x in (file, path or "(top level)") if x)
+        shown = path if len(path) <= 120 else path[:117] + "..."
+        where = ": ".join(x for x in (file, shown or "(top level)") if x)
         super().__init__(f"{where}: {problem}")
 
     def in_file(self, file: str) -> DashboardInputError:
@@ -108,19 +109,32 @@ def _type_name(v: Any) -> str:
 
 def check_depth(doc: Any, limit: int = MAX_JSON_DEPTH) -> None:
     """Raises DashboardInputError when `doc` nests deeper than `limit` (iterative: no recursion)."""
+    level, depth = [doc] if isinstance(doc, (dict, list)) else [], 0
+    while level:
+        if depth > limit:
+            raise DashboardInputError(_deep_path(doc, limit), f"nested more than {limit} levels deep")
+        nxt: list = []
+        for v in level:
+            nxt.extend(x for x in (v.values() if isinstance(v, dict) else v) if isinstance(x, (dict, list)))
+        level, depth = nxt, depth + 1
+
+
+def _deep_path(doc: Any, limit: int) -> str:
+    """The JSON path of the first container below `limit` levels (only called on failure)."""
     stack = [(doc, 0, "")]
     while stack:
         v, depth, path = stack.pop()
         if depth > limit:
-            raise DashboardInputError(path, f"nested more than {limit} levels deep (limit {limit})")
-        if isinstance(v, dict):
-            stack.extend((x, depth + 1, f"{path}.{k}" if path else str(k)) for k, x in v.items()
-                         if isinstance(x, (dict, list)))
-        elif isinstance(v, list):
-            stack.extend((x, depth + 1, f"{path}[{i}]") for i, x in enumerate(v) if isinstance(x, (dict, list)))
+            return path
+        items = v.items() if isinstance(v, dict) else enumerate(v)
+        for k, x in items:
+            if isinstance(x, (dict, list)):
+                sub = (f"{path}.{k}" if path else str(k)) if isinstance(v, dict) else f"{path}[{k}]"
+                stack.append((x, depth + 1, sub))
+    return ""
 
 
-def load_dashboard(data: bytes | str, file: str | None = None) -> dict:
+def load_dashboard(data: bytes | str, file: str | None = None, check: bool = True) -> dict:
     """The dashboard in a file's bytes: strict UTF-8, JSON object, within the limits.
 
     A Grafana API envelope `{"dashboard": {...}, "meta": {...}}` is unwrapped. Anything else
@@ -142,16 +156,17 @@ def load_dashboard(data: bytes | str, file: str | None = None) -> dict:
             raise DashboardInputError("", f"nested too deep to read (limit {MAX_JSON_DEPTH} levels)") from None
         except ValueError as exc:
             raise DashboardInputError("", f"not JSON: {exc}") from None
-        return dashboard_of(doc)
+        return dashboard_of(doc, check=check)
     except DashboardInputError as exc:
         raise exc.in_file(file) if file else exc from None
 
 
-def dashboard_of(doc: Any, file: str | None = None) -> dict:
+def dashboard_of(doc: Any, file: str | None = None, check: bool = True) -> dict:
     """The dashboard in parsed JSON: depth-checked, a `{"dashboard": ..., "meta": ...}` API
     envelope unwrapped; DashboardInputError when it is not a JSON object."""
     try:
-        check_depth(doc)
+        if check:
+            check_depth(doc)
         if isinstance(doc, dict) and isinstance(doc.get("dashboard"), dict) and "panels" not in doc:
             doc = doc["dashboard"]  # GET /api/dashboards/uid/... envelope
         if not isinstance(doc, dict):
@@ -183,12 +198,18 @@ def _objects(value: Any, path: str, what: str) -> list:
 # --- values ---------------------------------------------------------------------------------
 
 
-def drop_nulls(value: Any) -> Any:
-    """Copy without null object members (iterative enough for MAX_JSON_DEPTH)."""
+class _TooDeep(Exception):
+    pass
+
+
+def drop_nulls(value: Any, depth: int = 0) -> Any:
+    """Copy without null object members; DashboardInputError past MAX_JSON_DEPTH levels."""
+    if depth > MAX_JSON_DEPTH and isinstance(value, (dict, list)):
+        raise _TooDeep
     if isinstance(value, dict):
-        return {k: drop_nulls(v) for k, v in value.items() if v is not None}
+        return {k: drop_nulls(v, depth + 1) for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [drop_nulls(v) for v in value]
+        return [drop_nulls(v, depth + 1) for v in value]
     return value
 
 
@@ -418,8 +439,11 @@ def normalize_dashboard(dashboard: dict) -> dict:
     Raises DashboardInputError (with the JSON path) for a shape Grafana could not load either.
     """
     _want(dashboard, (dict,), "", "a dashboard")
-    check_depth(dashboard)
-    d = drop_nulls(dashboard)
+    try:
+        d = drop_nulls(dashboard)
+    except _TooDeep:
+        raise DashboardInputError(_deep_path(dashboard, MAX_JSON_DEPTH),
+                                  f"nested more than {MAX_JSON_DEPTH} levels deep") from None
     out = {k: v for k, v in d.items() if k not in VOLATILE_DASHBOARD_KEYS}
     _title(out, "")
     if "title" in out:
@@ -465,7 +489,8 @@ def normalize_dashboard(dashboard: dict) -> dict:
 
 def from_grafanalib(raw: dict) -> dict:
     """grafanalib's JSON for our definitions, without the legacy keys it writes (rows, span,
-    gnetId, hideControls, nulls, ...); `normalize_dashboard` of it is what rendered/ holds."""
+    gnetId, hideControls, ...) and with the current schemaVersion; `normalize_dashboard` of it
+    is what rendered/ holds. Only for our own definitions: other dashboards keep every key."""
     keep = _GRAFANALIB_KEYS
     d = {k: v for k, v in raw.items() if k in keep["dashboard"]}
 

@@ -22,9 +22,16 @@ from generator.diff.dashboards import _query_key
 from generator.normalize import MAX_JSON_DEPTH, DashboardInputError, dashboard_of, normalize_dashboard
 
 
+_SCALARS = {True: "true", False: "false"}
+
+
 def _value(v: Any) -> str:
     if isinstance(v, str):
         return v.replace("\n", "\n    ")
+    if isinstance(v, bool):
+        return _SCALARS[v]
+    if type(v) is int:  # the common cases without json.dumps (same text)
+        return str(v)
     return json.dumps(v, sort_keys=True, ensure_ascii=False)
 
 
@@ -53,12 +60,15 @@ def dashboard_text(d: dict) -> str:
         out.extend(f"  {p}: {_value(n)}" for p, n in sorted(_flat({k: v for k, v in var.items()
                                                                     if k not in shown}).items()))
     rows, items = rows_and_panels(d)
-    out.extend(_panel_lines(i) for i in items if i.row is None)
+    by_row: dict = {}
+    for i in items:
+        by_row.setdefault(i.row, []).append(i)
+    out.extend(_panel_lines(i) for i in by_row.get(None, []))
     for r, name in zip(rows, row_names(rows)):
         out.append(f'row "{name}"' + (" (collapsed)" if r.get("collapsed") else ""))
         for p, n in sorted(_flat({k: v for k, v in r.items() if k not in ("id", "panels", "gridPos", "title", "type", "collapsed")}).items()):
             out.append(f"  {p}: {_value(n)}")
-        out.extend(_panel_lines(i) for i in items if i.row == name)
+        out.extend(_panel_lines(i) for i in by_row.get(name, []))
     return "\n".join(out) + "\n"
 
 
@@ -148,7 +158,7 @@ def textconv(data: bytes, name: str | None = None) -> bytes:
             return data
         if isinstance(doc, dict) and ({"panels", "rows", "uid"} & set(doc) or isinstance(doc.get("dashboard"), dict)):
             try:
-                return dashboard_text(dashboard_of(doc)).encode("utf-8")
+                return dashboard_text(dashboard_of(doc, check=False)).encode("utf-8")
             except DashboardInputError as exc:
                 raise exc.in_file(name) if name and not exc.file else exc from None
         return data

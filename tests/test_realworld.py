@@ -206,7 +206,7 @@ BAD = [
     (b"42", "got number"),
     (b"\xff\xfe{}", "not UTF-8"),
     (b"{not json", "not JSON"),
-    (nested(MAX_JSON_DEPTH + 1), f"limit {MAX_JSON_DEPTH}"),
+    (nested(MAX_JSON_DEPTH + 1), f"more than {MAX_JSON_DEPTH} levels"),
     (nested(5000), "nested"),
     (b'{"title": 7, "panels": []}', "title: title must be string, not number"),
     (b'{"title": "t", "panels": {"a": 1}}', "panels: panels must be array, not object"),
@@ -242,3 +242,16 @@ def test_api_envelope_is_unwrapped():
     envelope = json.dumps({"dashboard": d, "meta": {"version": 3, "folderUid": "f"}}).encode()
     assert diff.diff_trees({PATH: DASHBOARDS[0].read_bytes()}, {PATH: envelope}) == []
     assert textconv(envelope) == textconv(DASHBOARDS[0].read_bytes())
+
+
+def test_graph_to_timeseries_keeps_the_unit_it_had_in_yaxes():
+    """A Grafana 11 style migration: the unit was in yaxes[0].format, not newly added."""
+    old = {"uid": "u", "title": "t", "panels": [{"type": "graph", "title": "p", "yaxes": [{"format": "bytes"}, {}],
+                                                 "gridPos": {"x": 0, "y": 0, "w": 12, "h": 8}}]}
+    new = {"uid": "u", "title": "t", "panels": [{"type": "timeseries", "title": "p",
+                                                 "fieldConfig": {"defaults": {"unit": "bytes"}, "overrides": []},
+                                                 "gridPos": {"x": 0, "y": 0, "w": 12, "h": 8}}]}
+    changes = diff.diff_trees({PATH: json.dumps(old).encode()}, {PATH: json.dumps(new).encode()})
+    messages = [c.message for c in changes]
+    assert "type graph -> timeseries" in messages and not any(m.startswith("unit") for m in messages)
+    assert any(m.startswith("yaxes removed") for m in messages)  # lossless: the old field's removal shows

@@ -85,19 +85,28 @@ def git(cwd: Path, *args: str) -> str:
                            *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
+HEALTH = "raymontology-system-health.json"
+
+
+def committed_dashboard(tmp_path: Path) -> Path:
+    """A repository with the committed .gitattributes and one rendered dashboard committed."""
+    git(tmp_path, "init", "-q")
+    shutil.copy(REPO / ".gitattributes", tmp_path / ".gitattributes")
+    target = tmp_path / "rendered" / "dashboards" / HEALTH
+    target.parent.mkdir(parents=True)
+    shutil.copy(REPO / "rendered" / "dashboards" / HEALTH, target)
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "one")
+    subprocess.run([str(REPO / "scripts" / "git-setup"), f"'{sys.executable}' -m generator"], cwd=tmp_path,
+                   check=True, capture_output=True)
+    return target
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_git_diff_and_log_use_the_semantic_form(tmp_path):
     """The committed .gitattributes plus scripts/git-setup make git show thresholds, not JSON."""
-    git(tmp_path, "init", "-q")
-    shutil.copy(REPO / ".gitattributes", tmp_path / ".gitattributes")
-    target = tmp_path / "rendered" / "dashboards" / "raymontology-system-health.json"
-    target.parent.mkdir(parents=True)
-    shutil.copy(REPO / "rendered" / "dashboards" / "raymontology-system-health.json", target)
-    git(tmp_path, "add", "-A")
-    git(tmp_path, "commit", "-qm", "one")
+    target = committed_dashboard(tmp_path)
     target.write_text(target.read_text().replace('"value": 0.001', '"value": 0.005'))
-    subprocess.run([str(REPO / "scripts" / "git-setup"), f"'{sys.executable}' -m generator"], cwd=tmp_path,
-                   check=True, capture_output=True)
 
     out = git(tmp_path, "diff")
     assert "-  thresholds (absolute): green base, orange from 0.1 %, red from 1 %" in out
@@ -109,3 +118,20 @@ def test_git_diff_and_log_use_the_semantic_form(tmp_path):
     log = git(tmp_path, "log", "-p", "--format=%s")
     assert "+  thresholds (absolute): green base, orange from 0.5 %, red from 1 %" in log
     assert '"value": 0.005' in git(tmp_path, "log", "-p", "--no-textconv", "--format=%s")
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_git_hunk_header_names_the_changed_panel_not_the_one_above(tmp_path):
+    """A change on a panel's first changeable line (its position) still gets its own hunk header."""
+    target = committed_dashboard(tmp_path)
+    d = json.loads(target.read_text())
+    _rows, items = rows_and_panels(normalize_dashboard(d))
+    second = next(i for n, i in enumerate(items) if n and items[n - 1].row == i.row)
+    for p in d["panels"]:
+        for c in [p, *p.get("panels", [])]:
+            if c.get("title") == second.panel["title"] and c.get("gridPos") == second.panel["gridPos"]:
+                c["gridPos"]["h"] += 1
+    target.write_text(json.dumps(d, indent=2))
+    out = git(tmp_path, "diff")
+    hunks = [ln for ln in out.splitlines() if ln.startswith("@@")]
+    assert len(hunks) == 1 and hunks[0].endswith(f'@@ panel "{second.row} / {second.title}"'), out

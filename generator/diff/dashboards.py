@@ -256,13 +256,27 @@ def diff_dashboard(old: dict, new: dict, path: str) -> list[Change]:
     return out
 
 
+def legacy_unit(p: dict) -> str | None:
+    """The unit an old graph or singlestat panel keeps outside fieldConfig (its left y axis'
+    `format`, or `format`), as Grafana's graph/singlestat migrations carry it over; "short" is
+    their default and means no unit."""
+    if p.get("type") == "graph":
+        axes = p.get("yaxes")
+        unit = axes[0].get("format") if isinstance(axes, list) and axes and isinstance(axes[0], dict) else None
+    elif p.get("type") == "singlestat":
+        unit = p.get("format")
+    else:
+        return None
+    return unit if isinstance(unit, str) and unit not in ("", "short") else None
+
+
 def added_panel_text(i: _Panel) -> str:
     """"panel added (type, at x y, w x h)" and, one per line, its unit, thresholds and queries."""
     p, g = i.panel, i.pos
     lines = [f"panel added ({p.get('type', '?')}, at x={g.get('x', 0)} y={g.get('y', 0)}, "
              f"{g.get('w', 0)}x{g.get('h', 0)})"]
     defaults = (p.get("fieldConfig") or {}).get("defaults") or {}
-    unit = defaults.get("unit")
+    unit = defaults.get("unit") or legacy_unit(p)
     if unit:
         lines.append(f"unit: {unit}")
     steps = (defaults.get("thresholds") or {}).get("steps") or []
@@ -294,6 +308,8 @@ def _panel_changes(a: _Panel, b: _Panel, add, inv: dict) -> None:
             field="gridPos", old=a.pos, new=b.pos, **at)
 
     pa, pb = a.panel, b.panel
+    if {**pa, "id": 0, "gridPos": 0} == {**pb, "id": 0, "gridPos": 0}:
+        return  # nothing else differs (most panels of a big dashboard): skip the field walk
     if pa.get("type") != pb.get("type"):
         add("changed", "panel", f"type {pa.get('type')} -> {pb.get('type')}", field="type",
             old=pa.get("type"), new=pb.get("type"), **at)
@@ -305,7 +321,7 @@ def _panel_changes(a: _Panel, b: _Panel, add, inv: dict) -> None:
 
     fa, fb = pa.get("fieldConfig") or {}, pb.get("fieldConfig") or {}
     da, db = dict(fa.get("defaults") or {}), dict(fb.get("defaults") or {})
-    ua, ub = da.pop("unit", None), db.pop("unit", None)
+    ua, ub = da.pop("unit", None) or legacy_unit(pa), db.pop("unit", None) or legacy_unit(pb)
     if ua != ub:
         add("changed", "panel", f"unit {ua or '(none)'} -> {ub or '(none)'}", field="unit", old=ua, new=ub, **at)
     _threshold_changes(da.pop("thresholds", None), db.pop("thresholds", None), ua, ub, add, at)
@@ -322,9 +338,20 @@ def _panel_changes(a: _Panel, b: _Panel, add, inv: dict) -> None:
     for p, o, n in leaves(pa.get("options") or {}, pb.get("options") or {}):
         add("changed", "panel", _text_change(f"option {p}", o, n)[0], field=f"options.{p}", old=o, new=n, **at)
     done = {"id", "title", "gridPos", "type", "description", "targets", "fieldConfig", "options"}
-    for p, o, n in leaves({k: v for k, v in pa.items() if k not in done},
-                          {k: v for k, v in pb.items() if k not in done}):
+    for p, o, n in leaves({k: v for k, v in _without_legacy_unit(pa).items() if k not in done},
+                          {k: v for k, v in _without_legacy_unit(pb).items() if k not in done}):
         add("changed", "panel", _text_change(p, o, n)[0], field=p, old=o, new=n, **at)
+
+
+def _without_legacy_unit(p: dict) -> dict:
+    """The panel without the field `legacy_unit` read (the unit line reports it)."""
+    if p.get("type") == "graph" and isinstance(p.get("yaxes"), list) and p["yaxes"] \
+            and isinstance(p["yaxes"][0], dict) and "format" in p["yaxes"][0]:
+        first = {k: v for k, v in p["yaxes"][0].items() if k != "format"}
+        return {**p, "yaxes": [first, *p["yaxes"][1:]]}
+    if p.get("type") == "singlestat" and "format" in p:
+        return {k: v for k, v in p.items() if k != "format"}
+    return p
 
 
 def _target_label(t: dict) -> str:

@@ -32,7 +32,7 @@ def parse_file(path: str, data: Any, side: str = "") -> Any:
     if is_dashboard_path(path) and data is not None:
         name = f"{path} ({side})" if side else path
         try:
-            doc = load_dashboard(data, name) if isinstance(data, (bytes, str)) else data
+            doc = load_dashboard(data, name, check=False) if isinstance(data, (bytes, str)) else data
             return normalize_dashboard(doc)
         except DashboardInputError as exc:
             raise exc if exc.file else exc.in_file(name) from None
