@@ -64,7 +64,21 @@ def neutral() -> list[dict]:
 # --- targets -----------------------------------------------------------------------------
 
 
-def target(expr: str, legend: str = "", *, instant: bool = False, fmt: str = "time_series") -> g.Target:
+@attr.s
+class _Target(g.Target):
+    """A target with more query keys than grafanalib knows (Grafana's query editor writes
+    `editorMode` and `range`); `dashgen import` keeps them on otherwise house-style panels."""
+
+    extra: dict = attr.ib(factory=dict)
+
+    def to_json_data(self) -> dict:
+        return {**super().to_json_data(), **self.extra}
+
+
+def target(expr: str, legend: str = "", *, instant: bool = False, fmt: str = "time_series", **extra) -> g.Target:
+    if extra:
+        return _Target(expr=expr, legendFormat=legend, instant=instant, format=fmt, datasource=PROMETHEUS_DS,
+                       extra=extra)
     return g.Target(expr=expr, legendFormat=legend, instant=instant, format=fmt, datasource=PROMETHEUS_DS)
 
 

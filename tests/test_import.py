@@ -220,7 +220,7 @@ def test_cli_prints_the_module_and_reports_raw_panels_on_stderr():
     assert r.exit_code == 0, r.output
     assert r.stdout.startswith('"""Kubernetes / System / CoreDNS: imported from k8s-system-coredns.json')
     assert "14 panels, 0 from factories, 14 kept as Grafana JSON" in r.stderr
-    assert "raw: CoreDNS - CPU Usage by instance: query A sets exemplar, interval" in r.stderr
+    assert "raw: CoreDNS - CPU Usage by instance: p.timeseries differs at fieldConfig.defaults.custom." in r.stderr
     assert "not in the catalog (TODO in the module): coredns_dns_requests_total" in r.stderr
 
 
@@ -266,6 +266,7 @@ def test_a_ui_edit_is_adopted_through_pull_and_import(project, emulator, tmp_pat
 
     def edit(d):  # a person retitles a panel, moves nothing, and adds a text panel in the UI
         d["panels"][1]["title"] = "Postgres reachable"
+        d["panels"][2]["targets"][0].update(editorMode="code", range=True)  # the query editor touched it
         d["panels"].append({"type": "text", "title": "Notes", "gridPos": {"h": 3, "w": 24, "x": 0, "y": 60},
                             "options": {"mode": "markdown", "content": "Ask #db first."}})
 
@@ -280,6 +281,7 @@ def test_a_ui_edit_is_adopted_through_pull_and_import(project, emulator, tmp_pat
             root=project, emu=emulator)
     assert r.exit_code == 0, r.output
     assert "1 kept as Grafana JSON" in r.stderr and "raw: Redis / Notes: no factory for 'text' panels" in r.stderr
+    assert 'editorMode="code",' in (project / "dashboards" / "database.py").read_text()
     assert "frame p.dashboard" in r.stderr and "layout flow, 1 of 4 rows fixed" in r.stderr  # still ours
     r = dashgen("--root", str(project), "render")  # a fresh process: this one imported the old module (pull)
     assert r.returncode == 0, r.stderr

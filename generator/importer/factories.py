@@ -132,6 +132,8 @@ def _todo(unknown: list[str]) -> list[Comment]:
 
 
 TARGET_FACTORY_KEYS = {"expr", "legendFormat", "instant", "format", "refId", "datasource"}
+#: Query keys `p.target` passes through as keywords (the ones rendering keeps).
+TARGET_EXTRA_KEYS = ("editorMode", "range", "exemplar", "interval", "hide")
 
 
 def target_problem(panel: dict) -> str | None:
@@ -139,7 +141,7 @@ def target_problem(panel: dict) -> str | None:
     for t in panel.get("targets") or []:
         if not isinstance(t.get("expr"), str):
             return f"query {t.get('refId', '?')} is not PromQL"
-        extra = sorted(set(t) - TARGET_FACTORY_KEYS)
+        extra = sorted(set(t) - TARGET_FACTORY_KEYS - set(TARGET_EXTRA_KEYS))
         if extra:
             return f"query {t.get('refId', '?')} sets {', '.join(extra)}"
     return None
@@ -156,6 +158,7 @@ def targets(panel: dict, ctx: Context) -> list:
             kwargs.append(("instant", literal(t["instant"])))
         if t.get("format", "time_series") != "time_series":
             kwargs.append(("fmt", literal(t["format"])))
+        kwargs += [(k, literal(t[k])) for k in TARGET_EXTRA_KEYS if k in t]
         legend = t.get("legendFormat", "")
         if not legend and not kwargs:
             out.append(code)
