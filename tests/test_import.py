@@ -338,3 +338,15 @@ def test_a_foreign_import_passes_check_apart_from_real_findings(project, importe
                                 "dashboard/variables-used", "catalog/unknown-metric", "catalog/unknown-label",
                                 "catalog/variable-query", "dashboard/rate-interval"}, found
     assert all(f.location.file == "dashboards/coredns.py" for f in report.findings)
+
+
+def test_no_module_is_handed_out_that_would_not_render_back(monkeypatch, tmp_path):
+    """If even the everything-raw module renders something else, the import fails: exit 1, no file."""
+    import generator.importer as importer
+
+    monkeypatch.setattr(importer, "render_module", lambda source, cfg=DEFAULT: {"title": "something else"})
+    with pytest.raises(importer.ImportFailed, match="renders differently at"):
+        import_dashboard(read(OURS[0]))
+    out = tmp_path / "x.py"
+    r = cli("import", str(OURS[0]), "--out", str(out))
+    assert r.exit_code == 1 and "cannot write a module that renders it back" in r.stderr and not out.exists()
