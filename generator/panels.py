@@ -328,6 +328,8 @@ def layout(rows: Sequence[Row]) -> list:
     """Row panels followed by their panels, flowed left to right on the 24-column grid."""
     out, y = [], 0
     for r in rows:
+        if r.title is None or r.collapsed or r.extra:
+            raise ValueError(f"row {r.title!r}: untitled, collapsed or extra-keyed rows need p.imported_dashboard")
         out.append(g.RowPanel(title=r.title, gridPos=g.GridPos(h=1, w=GRID_COLUMNS, x=0, y=y)))
         placed, y = _flow(r.panels, y + 1)
         out.extend(attr.evolve(p, gridPos=g.GridPos(h=p.gridPos.h, w=p.gridPos.w, x=x, y=py)) for p, x, py in placed)
