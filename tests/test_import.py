@@ -350,3 +350,10 @@ def test_no_module_is_handed_out_that_would_not_render_back(monkeypatch, tmp_pat
     out = tmp_path / "x.py"
     r = cli("import", str(OURS[0]), "--out", str(out))
     assert r.exit_code == 1 and "cannot write a module that renders it back" in r.stderr and not out.exists()
+
+
+def test_label_values_from_the_config_are_written_as_its_names():
+    panel = P.panel_json(P.timeseries("Queue", "", 'sum(celery_queue_length{job="raymontology-worker", '
+                                      'queue_name="celery"})', "short", P.neutral()))
+    source = import_dashboard(dashboard(panel)).source
+    assert "C.sel('celery_queue_length', job=cfg.jobs.worker, queue_name=cfg.selectors.celery_queue)" in source

@@ -94,10 +94,11 @@ def _spans(text: str, names: set[str]) -> list[tuple[int, int, str]]:
 
 
 def _value_code(value: str, cfg: Config) -> str:
-    """A label value as code: the config's job name when it is one, else a literal."""
-    jobs = [name for name, v in vars(cfg.jobs).items() if v == value]
-    if len(jobs) == 1:
-        return f"cfg.jobs.{jobs[0]}"
+    """A label value as code: the config's job name or selector value when it is one, else a literal."""
+    for group in ("jobs", "selectors"):
+        hits = [name for name, v in vars(getattr(cfg, group)).items() if v == value]
+        if len(hits) == 1:
+            return f"cfg.{group}.{hits[0]}"
     if any(c in value for c in "\"'\\") or not value.isprintable():
         return None  # f-string expressions hold no backslashes or quotes on Python 3.11
     return f"'{value}'"
