@@ -326,7 +326,7 @@ def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None
     2 usage error, unreadable JSON, or --out exists without --force.
     """
     from generator.importer import import_dashboard
-    from generator.importer.adopt import recorded_series, write_module
+    from generator.importer.adopt import module_for_uid, recorded_series, write_module
     from generator.normalize import DashboardInputError, load_dashboard
 
     try:
@@ -363,6 +363,10 @@ def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None
         click.echo(f"  not in the catalog (TODO in the module): {', '.join(result.unknown_metrics)}", err=True)
     if not result.uid:
         click.echo("warning: the dashboard has no uid; `dashgen render` needs one: add it in settings()", err=True)
+    owner = module_for_uid(ctx.root, result.uid) if result.uid else None
+    if owner and (not out or (ctx.root / owner).resolve() != out.resolve()):
+        click.echo(f"warning: {owner} already renders uid {result.uid}: replace it (--out {owner} --force) "
+                   "or change one of the uids", err=True)
     if out:
         click.echo(f"wrote {out}; next: `make dashboards`, `dashgen check`, review and commit.", err=True)
 

@@ -228,6 +228,7 @@ def test_cli_out_refuses_to_overwrite_without_force(tmp_path):
     out = tmp_path / "dashboards" / "business.py"
     r = cli("import", str(OURS[0]), "--out", str(out))
     assert r.exit_code == 0 and out.read_text().startswith('"""Raymontology / Business')
+    assert "warning: dashboards/business.py already renders uid raymontology-business" in r.stderr
     out.write_text("# mine\n")
     r = cli("import", str(OURS[0]), "--out", str(out))
     assert r.exit_code == 2 and "exists: pass --force" in r.stderr and out.read_text() == "# mine\n"
