@@ -334,6 +334,7 @@ def pull(ctx: Context, env_name: str, out: Path | None, uids: tuple[str, ...]) -
     from generator.environments import load_environment
     from generator.normalize import dumps
     from generator.grafana.remote import fetch_remote_dashboards
+    from generator.importer.adopt import pull_hint
 
     try:
         env = load_environment(ctx.root, env_name)
@@ -349,12 +350,86 @@ def pull(ctx: Context, env_name: str, out: Path | None, uids: tuple[str, ...]) -
             click.echo(f"error: dashboard {uid!r} not found in {env_name}", err=True)
             continue
         text = dumps(found[uid])
+        hint = pull_hint(ctx.root, env_name, uid, text)
+        if hint:
+            click.echo(f"note: {hint}", err=True)
         if out:
             (out / f"{uid}.json").write_text(text)
             click.echo(f"wrote {out / (uid + '.json')}")
         else:
             click.echo(text, nl=False)
     sys.exit(EXIT_OK if all(u in found for u in uids) else EXIT_FAIL)
+
+
+# --- import (issue 12) ------------------------------------------------------------------
+
+
+@main.command("import")
+@click.argument("source", metavar="FILE|UID")
+@click.option("--env", "env_name", metavar="ENV",
+              help="Read dashboard UID from Grafana in ENV (needs GRAFANA_TOKEN) instead of a JSON file.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), metavar="dashboards/NAME.py",
+              help="Write the module here (default: print it).")
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+@pass_ctx
+def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None, force: bool) -> None:
+    """Turn Grafana dashboard JSON (a file, `-` for stdin, or a UID in Grafana with --env) into a
+    dashgen module with build(cfg), checked to render the same dashboard back.
+
+    Exit codes: 0 written; 1 the dashboard could not be imported faithfully or was not found;
+    2 usage error, unreadable JSON, or --out exists without --force.
+    """
+    from generator.importer import import_dashboard
+    from generator.importer.adopt import module_for_uid, recorded_series, write_module
+    from generator.normalize import DashboardInputError, load_dashboard
+
+    try:
+        if env_name:
+            from generator.environments import load_environment
+            from generator.grafana.remote import fetch_remote_dashboards
+
+            found = fetch_remote_dashboards(load_environment(ctx.root, env_name), [source])
+            if source not in found:
+                fail(f"dashboard {source!r} not found in {env_name}")
+            dashboard, name = found[source], f"Grafana {env_name} (uid {source})"
+        else:
+            data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
+            name = "stdin" if source == "-" else Path(source).name
+            dashboard = load_dashboard(data, file=name)
+        try:
+            result = import_dashboard(dashboard, source_name=name, known_series=recorded_series(ctx.root))
+        except DashboardInputError as exc:
+            raise exc.in_file(name) from None
+        if out:
+            write_module(out, result.source, force=force)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    except DashgenError as exc:
+        fail(str(exc))
+    if not out:
+        click.echo(result.source, nl=False)
+    n, raw = len(result.panels), len(result.raw_panels)
+    click.echo(f"imported {result.title!r} (uid {result.uid}): {n} panels, {n - raw} from factories, "
+               f"{raw} kept as Grafana JSON; layout {result.layout}, frame {result.frame}", err=True)
+    for r in result.raw_panels:
+        click.echo(f"  raw: {r.row + ' / ' if r.row else ''}{r.title or '(untitled)'}: {r.reason}", err=True)
+    if result.unknown_metrics:
+        click.echo(f"  not in the catalog (TODO in the module): {', '.join(result.unknown_metrics)}", err=True)
+    if not result.uid:
+        click.echo("warning: the dashboard has no uid; `dashgen render` needs one: add it in settings()", err=True)
+    owner = module_for_uid(ctx.root, result.uid) if result.uid else None
+    if owner and (not out or (ctx.root / owner).resolve() != out.resolve()):
+        click.echo(f"warning: {owner} already renders uid {result.uid}: replace it (--out {owner} --force) "
+                   "or change one of the uids", err=True)
+    if out:
+        click.echo(f"wrote {out}; next: `make dashboards`, `dashgen check`, review and commit.", err=True)
+
+
+def _read_file(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
 if __name__ == "__main__":

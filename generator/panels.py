@@ -64,7 +64,21 @@ def neutral() -> list[dict]:
 # --- targets -----------------------------------------------------------------------------
 
 
-def target(expr: str, legend: str = "", *, instant: bool = False, fmt: str = "time_series") -> g.Target:
+@attr.s
+class _Target(g.Target):
+    """A target with more query keys than grafanalib knows (Grafana's query editor writes
+    `editorMode` and `range`); `dashgen import` keeps them on otherwise house-style panels."""
+
+    extra: dict = attr.ib(factory=dict)
+
+    def to_json_data(self) -> dict:
+        return {**super().to_json_data(), **self.extra}
+
+
+def target(expr: str, legend: str = "", *, instant: bool = False, fmt: str = "time_series", **extra) -> g.Target:
+    if extra:
+        return _Target(expr=expr, legendFormat=legend, instant=instant, format=fmt, datasource=PROMETHEUS_DS,
+                       extra=extra)
     return g.Target(expr=expr, legendFormat=legend, instant=instant, format=fmt, datasource=PROMETHEUS_DS)
 
 
@@ -277,29 +291,48 @@ def query_variable(name: str, label: str, query: str, default: str, *, multi: bo
 
 @dataclass
 class Row:
-    title: str
+    title: str | None
     panels: list = field(default_factory=list)
+    collapsed: bool = False
+    #: Other row-panel JSON keys (`repeat`, a fixed `gridPos`, ...): imported dashboards only.
+    extra: dict = field(default_factory=dict)
 
 
-def row(title: str, *panels) -> Row:
-    return Row(title, list(panels))
+def row(title: str | None, *panels, collapsed: bool = False, **extra) -> Row:
+    """A row of panels. Imported dashboards may collapse it, set other row keys, or pass
+    title None for the panels above their first row (no row panel is drawn)."""
+    return Row(title, list(panels), collapsed, extra)
+
+
+def _flow(panels, y: int) -> tuple[list[tuple[object, int, int]], int]:
+    """(panel, x, y) flowed left to right from `y` on the 24-column grid, and the y below them.
+
+    A panel placed with `at()` keeps its position; the flow goes on below the lowest panel.
+    """
+    out, x, line_h, low = [], 0, 0, y
+    for p in panels:
+        if isinstance(p, Placed):
+            out.append((p.panel, p.x, p.y))
+            low = max(low, p.y + p.panel.gridPos.h)
+            continue
+        w, h = p.gridPos.w, p.gridPos.h
+        if x + w > GRID_COLUMNS:
+            x, y, line_h = 0, y + line_h, 0
+        out.append((p, x, y))
+        x += w
+        line_h = max(line_h, h)
+    return out, max(y + line_h, low)
 
 
 def layout(rows: Sequence[Row]) -> list:
     """Row panels followed by their panels, flowed left to right on the 24-column grid."""
     out, y = [], 0
     for r in rows:
+        if r.title is None or r.collapsed or r.extra:
+            raise ValueError(f"row {r.title!r}: untitled, collapsed or extra-keyed rows need p.imported_dashboard")
         out.append(g.RowPanel(title=r.title, gridPos=g.GridPos(h=1, w=GRID_COLUMNS, x=0, y=y)))
-        y += 1
-        x, line_h = 0, 0
-        for p in r.panels:
-            w, h = p.gridPos.w, p.gridPos.h
-            if x + w > GRID_COLUMNS:
-                x, y, line_h = 0, y + line_h, 0
-            out.append(attr.evolve(p, gridPos=g.GridPos(h=h, w=w, x=x, y=y)))
-            x += w
-            line_h = max(line_h, h)
-        y += line_h
+        placed, y = _flow(r.panels, y + 1)
+        out.extend(attr.evolve(p, gridPos=g.GridPos(h=p.gridPos.h, w=p.gridPos.w, x=x, y=py)) for p, x, py in placed)
     return out
 
 
@@ -352,3 +385,75 @@ def dashboard(
             ]
         ),
     )
+
+
+# --- imported dashboards (`dashgen import`) -------------------------------------------------
+
+
+@attr.s
+class RawPanel:
+    """A panel kept as Grafana JSON, for what the factories above cannot express."""
+
+    json: dict = attr.ib()
+    gridPos: g.GridPos = attr.ib()
+
+    def to_json_data(self) -> dict:
+        if "gridPos" not in self.json:  # Grafana places it; so do we not
+            return dict(self.json)
+        return {**self.json, "gridPos": {**self.json["gridPos"], **self.gridPos.to_json_data()}}
+
+
+def raw(panel: dict):
+    """A panel as Grafana JSON, unchanged. Its gridPos gives w and h; with x and y too, the
+    panel stays there (`at`) instead of joining the left-to-right flow."""
+    grid = panel.get("gridPos") or {}
+    made = RawPanel(dict(panel), g.GridPos(h=grid.get("h", 8), w=grid.get("w", 12), x=0, y=0))
+    return at(grid["x"], grid["y"], made) if "x" in grid and "y" in grid else made
+
+
+@dataclass
+class Placed:
+    """A panel at a fixed grid position instead of the left-to-right flow."""
+
+    x: int
+    y: int
+    panel: object
+
+
+def at(x: int, y: int, panel) -> Placed:
+    return Placed(x, y, panel)
+
+
+def panel_json(panel) -> dict:
+    """A factory panel (or `raw()` panel) as the JSON a dashboard holds."""
+    if isinstance(panel, RawPanel):
+        return panel.to_json_data()
+    from generator.render import grafanalib_panel_json  # render imports the definitions' world
+
+    return grafanalib_panel_json(panel)
+
+
+def imported_dashboard(settings: dict, rows: Sequence[Row]) -> dict:
+    """A dashboard adopted by `dashgen import`: its own settings (everything but the panels)
+    kept as they were, and its rows laid out as in the original."""
+    panels, y = [], 0
+    for r in rows:
+        row_panel = None
+        if r.title is not None:
+            row_panel = {"type": "row", "title": r.title, "collapsed": r.collapsed,
+                         "gridPos": {"h": 1, "w": GRID_COLUMNS, "x": 0, "y": y}, "panels": [], **r.extra}
+            panels.append(row_panel)
+            y = row_panel["gridPos"]["y"] + 1
+        placed, bottom = _flow(r.panels, y)
+        children = []
+        for p, x, py in placed:
+            data = panel_json(p)
+            if "gridPos" in data:
+                data = {**data, "gridPos": {**data["gridPos"], "x": x, "y": py}}
+            children.append(data)
+        if row_panel is not None and r.collapsed:
+            row_panel["panels"] = children
+        else:
+            panels.extend(children)
+            y = bottom
+    return {**settings, "panels": panels}

@@ -47,6 +47,13 @@ def _fix_grafanalib(d: dict) -> dict:
     return d
 
 
+def grafanalib_panel_json(panel) -> dict:
+    """One grafanalib panel as `dashboard_json` writes it inside a dashboard (for
+    `panels.imported_dashboard`, which mixes factory panels with raw JSON)."""
+    raw = json.loads(json.dumps({"panels": [panel.to_json_data()]}, cls=DashboardEncoder))
+    return from_grafanalib(_fix_grafanalib(raw))["panels"][0]
+
+
 def dashboard_json(dash) -> dict:
     """Clean, current Grafana JSON for a grafanalib Dashboard (or an already-built dict)."""
     if isinstance(dash, g.Dashboard):

@@ -1,0 +1,343 @@
+"""`dashgen import`: Grafana dashboard JSON in, a readable dashgen module out.
+
+The module has a `build(cfg)` and one function per row. Panels become house-style factory
+calls (`p.timeseries`, `p.stat`, ...) where one reproduces them, queries go through the
+metric catalog (`C.sel`) where it knows the metric, thresholds equal to a config value are
+written as that value's name; anything else stays Grafana JSON handed to `p.raw`, so nothing
+is lost. Our own dashboards keep the house frame (`p.dashboard`); others keep their own
+settings (`p.imported_dashboard`).
+
+The round trip is checked before anything is returned: the module is executed, its
+dashboard rendered and normalised, and compared with the normalised input. A module that
+would not give the same dashboard back is never handed out (ImportFailed).
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import re
+import types
+from dataclasses import dataclass, field, fields
+
+from generator.config import DEFAULT, Config
+from generator.errors import DashgenError
+from generator.importer import factories as F
+from generator.importer.pysrc import Call, Code, List, flat, lines, literal, string
+from generator.normalize import GRID_COLUMNS, normalize_dashboard
+
+ROW_KEYS = {"type", "title", "collapsed", "gridPos", "id", "panels"}
+RESERVED = {"build", "settings", "p", "C", "cfg", "t", "Config", "eq", "ne", "re_", "nre"}
+
+
+class ImportFailed(DashgenError):
+    """The generated module would not render the dashboard it came from."""
+
+
+@dataclass
+class PanelReport:
+    row: str | None
+    title: str
+    factory: str  # "p.timeseries", ... or "p.raw"
+    reason: str = ""
+
+
+@dataclass
+class Imported:
+    source: str
+    uid: str | None
+    title: str
+    frame: str  # "p.dashboard" (house) or "p.imported_dashboard"
+    layout: str  # "flow", "fixed", or "flow, N of M rows fixed"
+    panels: list[PanelReport] = field(default_factory=list)
+    unknown_metrics: list[str] = field(default_factory=list)
+    safe_mode: bool = False  # every panel raw and placed: nothing finer rendered back the same
+
+    @property
+    def raw_panels(self) -> list[PanelReport]:
+        return [r for r in self.panels if r.factory == "p.raw"]
+
+
+@dataclass
+class _Group:
+    row: dict | None  # the row panel (normalised), None for panels above the first row
+    panels: list[dict]
+
+
+def _groups(panels: list[dict]) -> list[_Group]:
+    out: list[_Group] = []
+    for p in panels:
+        if p.get("type") == "row":
+            out.append(_Group(p, list(p.get("panels") or []) if p.get("collapsed") else []))
+        else:
+            if not out:
+                out.append(_Group(None, []))
+            if out[-1].row is not None and out[-1].row.get("collapsed"):
+                out.append(_Group(None, []))  # a panel below a collapsed row, outside it
+            out[-1].panels.append(p)
+    return out
+
+
+class _Sized:
+    """A panel's gridPos as `panels._flow` reads it."""
+
+    def __init__(self, grid: dict):
+        self.grid = grid
+        self.bad = not all(isinstance(grid.get(k), int) and not isinstance(grid.get(k), bool) for k in "xywh")
+        self.gridPos = types.SimpleNamespace(w=grid.get("w", 0), h=grid.get("h", 0))
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Which rows keep fixed positions: their row panel (`row_fixed`) and/or their panels."""
+
+    row_fixed: tuple[bool, ...]
+    panels_fixed: tuple[bool, ...]
+
+    @property
+    def flows(self) -> bool:
+        return not any(self.row_fixed) and not any(self.panels_fixed)
+
+    def describe(self) -> str:
+        n = sum(1 for r, q in zip(self.row_fixed, self.panels_fixed) if r or q)
+        return "flow" if n == 0 else "fixed" if n == len(self.row_fixed) else f"flow, {n} of {len(self.row_fixed)} rows fixed"
+
+
+def _plan(groups: list[_Group], everything_fixed: bool = False) -> _Plan:
+    """Per row: does `panels._flow` put the row panel and its panels where the dashboard has
+    them? Rows where it does not keep their positions; the flow goes on below them."""
+    from generator.panels import GRID_COLUMNS as _W, _flow, at
+
+    rows, panels, y = [], [], 0
+    for grp in groups:
+        row_fixed = False
+        if grp.row is not None:
+            grid = grp.row.get("gridPos")
+            row_fixed = everything_fixed or grid != {"h": 1, "w": _W, "x": 0, "y": y}
+            y = (grid or {}).get("y", y) + 1 if row_fixed and isinstance((grid or {}).get("y", y), int) else y + 1
+        sized = [_Sized(p.get("gridPos") or {}) for p in grp.panels]
+        flowed, bottom = _flow(sized, y)
+        fixed = everything_fixed or any(s.bad for s in sized) or any(
+            (s.grid.get("x"), s.grid.get("y")) != (x, py) for s, x, py in flowed)
+        if fixed and not any(s.bad for s in sized):
+            _placed, bottom = _flow([at(s.grid["x"], s.grid["y"], s) for s in sized], y)
+        rows.append(row_fixed)
+        panels.append(fixed)
+        if not (grp.row is not None and grp.row.get("collapsed")):
+            y = bottom
+    return _Plan(tuple(rows), tuple(panels))
+
+
+def _name(title: str | None, taken: set[str]) -> str:
+    base = re.sub(r"[^a-z0-9]+", "_", (title or "top panels").lower()).strip("_") or "row"
+    if base[0].isdigit():
+        base = f"row_{base}"
+    if keyword.iskeyword(base) or hasattr(builtins, base) or base in RESERVED:
+        base = f"{base}_row"
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}_{n}", n + 1
+    taken.add(name)
+    return name
+
+
+def _module_docstring(title: str, source: str, result: Imported) -> list[str]:
+    n, raw = len(result.panels), len(result.raw_panels)
+    safe = "".join(c if c.isprintable() else " " for c in f"{title}: imported from {source}")
+    safe = safe.replace("\\", "/").replace('"""', "'''").strip()
+    text = [f'"""{safe} by `dashgen import`.', ""]
+    text.append(f"{n - raw} of {n} panels use house-style factories; {raw} are kept as Grafana JSON (p.raw).")
+    if result.unknown_metrics:
+        text.append("Metrics not in the catalog are marked `# TODO: add to the catalog`.")
+    text.append('"""')
+    return text
+
+
+class _Builder:
+    def __init__(self, norm: dict, cfg: Config, *, house: bool, plan: _Plan, all_raw: bool,
+                 known_series: frozenset):
+        self.norm, self.cfg = norm, cfg
+        self.house, self.plan, self.all_raw = house, plan, all_raw
+        self.ctx = F.Context(cfg, norm, house, known_series)
+        self.reports: list[PanelReport] = []
+
+    def panel(self, p: dict, row_title: str | None, fixed: bool):
+        if self.all_raw:
+            m = F.Match(Call("p.raw", [F.raw(p, self.ctx)]), "p.raw", "kept whole (safe mode)")
+        else:
+            m = F.match(p, self.ctx)
+        self.reports.append(PanelReport(row_title, str(p.get("title", "")), m.factory, m.reason))
+        node = m.node
+        if fixed and m.factory == "p.raw":  # x and y stay in its gridPos: p.raw keeps them
+            node = Call("p.raw", [F.raw(p, self.ctx, drop_position=False)])
+        elif fixed:
+            grid = p.get("gridPos") or {}
+            node = Call("p.at", [literal(grid.get("x", 0)), literal(grid.get("y", 0)), node])
+        return node
+
+    def functions(self, groups: list[_Group]) -> tuple[list, list[str]]:
+        """(row calls for build, source of one function per row)."""
+        taken = set(RESERVED)
+        calls, out = [], []
+        for i, grp in enumerate(groups):
+            title = grp.row.get("title", "") if grp.row is not None else None
+            name = _name(title, taken)
+            self.ctx.uses_thresholds = False
+            body = [self.panel(p, title, self.plan.panels_fixed[i]) for p in grp.panels]
+            src = ["", "", f"def {name}(cfg: Config):"]
+            if self.ctx.uses_thresholds:
+                src.append("    t = cfg.thresholds")
+            src += lines(List(body), "    ", "return ")
+            out += src
+            kwargs = []
+            if grp.row is not None:
+                if grp.row.get("collapsed"):
+                    kwargs.append(("collapsed", Code("True")))
+                extra = {k: v for k, v in grp.row.items() if k not in ROW_KEYS}
+                if grp.row.get("panels") and not grp.row.get("collapsed"):
+                    extra["panels"] = grp.row["panels"]
+                if self.plan.row_fixed[i]:
+                    extra["gridPos"] = grp.row.get("gridPos")
+                for k, v in extra.items():
+                    if k.isidentifier() and not keyword.iskeyword(k):
+                        kwargs.append((k, literal(v)))
+                    else:
+                        kwargs.append(("", Code("**" + flat(literal({k: v})))))
+            call = Call("p.row", [Code("None" if title is None else string(title)), Code(f"*{name}(cfg)")],
+                        [])
+            call.kwargs = [(k, v) for k, v in kwargs if k]
+            call.args += [v for k, v in kwargs if not k]
+            calls.append(call)
+        return calls, out
+
+    def frame(self, rows: list) -> tuple[Call, list[str]]:
+        """(the dashboard call, extra source) for the house frame or the imported one."""
+        if self.house:
+            return _house_call(self.norm, self.cfg, rows), []
+        settings = {k: v for k, v in self.norm.items() if k != "panels"}
+        uid_field = _dashboard_field(self.cfg, settings.get("uid"))
+        node = literal(settings)
+        if uid_field:
+            node.items = [(k, Code(f"cfg.dashboards.{uid_field}") if flat(k) == '"uid"' else v)
+                          for k, v in node.items]
+        src = ["", "", "def settings(cfg: Config) -> dict:",
+               '    """Everything but the panels, as the dashboard had it."""']
+        src += lines(node, "    ", "return ")
+        return Call("p.imported_dashboard", [Code("settings(cfg)"), List(rows)]), src
+
+    def module(self, source_name: str) -> Imported:
+        groups = _groups(self.norm["panels"])
+        rows, functions = self.functions(groups)
+        call, extra = self.frame(rows)
+        result = Imported("", self.norm.get("uid"), str(self.norm.get("title", "")),
+                          call.func, self.plan.describe(), self.reports,
+                          list(self.ctx.unknown))
+        head = _module_docstring(result.title, source_name, result) + ["", "from generator import panels as p"]
+        if self.ctx.uses_catalog:
+            head.append("from generator.catalog import CATALOG as C")
+        if self.ctx.helpers:
+            head.append(f"from generator.catalog import {', '.join(sorted(self.ctx.helpers))}")
+        head.append("from generator.config import Config")
+        body = ["", "", "def build(cfg: Config):"] + lines(call, "    ", "return ")
+        result.source = "\n".join(head + body + extra + functions) + "\n"
+        return result
+
+
+def _dashboard_field(cfg: Config, uid) -> str | None:
+    hits = [f.name for f in fields(cfg.dashboards) if getattr(cfg.dashboards, f.name) == uid]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _selector_field(cfg: Config, value) -> str | None:
+    hits = [f.name for f in fields(cfg.selectors) if getattr(cfg.selectors, f.name) == value]
+    return hits[0] if len(hits) == 1 and isinstance(value, str) else None
+
+
+def _house_args(norm: dict, cfg: Config) -> tuple[list, list] | None:
+    """(args, kwargs) of `p.dashboard` for the frame, when the dashboard might be ours."""
+    tags = norm.get("tags") or []
+    variables = (norm.get("templating") or {}).get("list") or []
+    if not tags or tags[0] != "raymontology" or not variables or variables[0].get("name") != "datasource":
+        return None
+    var_calls = []
+    for v in variables[1:]:
+        current = (v.get("current") or {}).get("value")
+        multi = bool(v.get("multi"))
+        field_name = _selector_field(cfg, current)
+        default = Code(f"cfg.selectors.{field_name}") if field_name else literal("" if multi else current or "")
+        kwargs = [("multi", Code("True"))] if multi else []
+        var_calls.append(Call("p.query_variable", [literal(v.get("name", "")), literal(v.get("label", "")),
+                                                   literal(v.get("query", "")), default], kwargs))
+    uid_field = _dashboard_field(cfg, norm.get("uid"))
+    uid = Code(f"cfg.dashboards.{uid_field}") if uid_field else literal(norm.get("uid", ""))
+    kwargs = []
+    if var_calls:
+        kwargs.append(("variables", List(var_calls)))
+    if tags[1:]:
+        kwargs.append(("tags", literal(tags[1:])))
+    args = [Code("cfg"), uid, literal(norm.get("title", "")), literal(norm.get("description", ""))]
+    return args, kwargs
+
+
+def _house_call(norm: dict, cfg: Config, rows: list) -> Call:
+    args, kwargs = _house_args(norm, cfg)
+    return Call("p.dashboard", args + [List(rows)], kwargs)
+
+
+def _house_frame_matches(norm: dict, cfg: Config, groups: list[_Group]) -> bool:
+    """Whether `p.dashboard` gives this dashboard's settings and row panels."""
+    from generator import panels as P
+    from generator.render import dashboard_json
+
+    found = _house_args(norm, cfg)
+    if found is None or any(g.row is None or g.row.get("collapsed") for g in groups):
+        return False
+    if any(set(g.row) - ROW_KEYS for g in groups):
+        return False
+    args, kwargs = found
+    call = Call("p.dashboard", args + [List([Call("p.row", [literal(g.row.get("title", ""))]) for g in groups])],
+                kwargs)
+    try:
+        got = dashboard_json(eval(flat(call), {"p": P, "cfg": cfg}))  # noqa: S307
+    except Exception:  # not our frame after all
+        return False
+    want = {k: v for k, v in norm.items() if k != "panels"}
+    rows_want = [{k: v for k, v in g.row.items() if k not in ("id", "gridPos", "panels")} for g in groups]
+    rows_got = [{k: v for k, v in r.items() if k not in ("id", "gridPos", "panels")} for r in got["panels"]]
+    return {k: v for k, v in got.items() if k != "panels"} == want and rows_got == rows_want
+
+
+def render_module(source: str, cfg: Config = DEFAULT) -> dict:
+    """Execute a generated module and return its dashboard as normalised JSON."""
+    from generator.render import dashboard_json
+
+    module = types.ModuleType("_dashgen_imported")
+    exec(compile(source, "<dashgen import>", "exec"), module.__dict__)  # noqa: S102
+    return dashboard_json(module.build(cfg))
+
+
+def import_dashboard(dashboard: dict, cfg: Config = DEFAULT, *, source_name: str = "Grafana JSON",
+                     known_series: frozenset = frozenset()) -> Imported:
+    """The dashboard as a dashgen module (see the module docstring); ImportFailed if no
+    module this importer can write renders it back."""
+    norm = normalize_dashboard(dashboard)
+    groups = _groups(norm["panels"])
+    plan, fixed = _plan(groups), _plan(groups, everything_fixed=True)
+    # The house frame flows its rows; a panel inside one may still keep its place (p.at).
+    house = not any(plan.row_fixed) and _house_frame_matches(norm, cfg, groups)
+    attempts = [(house, plan, False), (False, plan, False), (False, fixed, True)]
+    problem = ""
+    for house_, plan_, all_raw in dict.fromkeys(attempts):
+        result = _Builder(norm, cfg, house=house_, plan=plan_, all_raw=all_raw,
+                          known_series=known_series).module(source_name)
+        try:
+            got = render_module(result.source, cfg)
+        except Exception as exc:  # a module that does not even run is a failed attempt
+            problem = f"the module does not run: {type(exc).__name__}: {exc}"
+            continue
+        if got == norm:
+            result.safe_mode = all_raw
+            return result
+        problem = "it renders differently at " + ", ".join(F.differences(got, norm))
+    title = norm.get("title") or norm.get("uid") or source_name
+    raise ImportFailed(f"dashboard {title!r}: cannot write a module that renders it back: {problem}")

@@ -1,0 +1,332 @@
+"""Which house-style factory call reproduces a panel, found by trying it.
+
+For each panel the importer reads the arguments a factory would need off the JSON, writes
+the call as code, evaluates that code and compares the panel it builds with the original
+(both normalised). The first call that gives the same panel wins; when none does, the panel
+is kept as raw JSON (`p.raw`) and the first differences are reported.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields
+
+from generator import panels as P
+from generator.catalog import CATALOG, eq, ne, nre, re_
+from generator.config import Config
+from generator.importer.promql import expr_code
+from generator.importer.pysrc import Call, Code, Comment, Dict, List, flat, literal, string
+from generator.normalize import normalize_dashboard
+
+TODO_CATALOG = "TODO: add to the catalog"
+
+
+@dataclass
+class Context:
+    """What building one module needs and collects."""
+
+    cfg: Config
+    dashboard: dict
+    house: bool  # our own frame: thresholds may be named after any config value
+    known_series: frozenset = frozenset()
+    unknown: dict[str, None] = field(default_factory=dict)  # ordered set
+    helpers: set[str] = field(default_factory=set)
+    uses_catalog: bool = False
+    uses_thresholds: bool = False  # `t.` appears in the code of the current row
+
+    def namespace(self) -> dict:
+        return {"p": P, "C": CATALOG, "cfg": self.cfg, "t": self.cfg.thresholds,
+                "eq": eq, "ne": ne, "re_": re_, "nre": nre}
+
+
+@dataclass
+class Match:
+    node: object  # the panel's code
+    factory: str  # "p.timeseries", ..., or "p.raw"
+    reason: str = ""  # why it is raw
+
+
+def panel_key(panel: dict) -> dict:
+    """A panel as compared: normalised, without id and position on the grid."""
+    out = normalize_dashboard({"panels": [panel]})["panels"][0]
+    out.pop("id", None)
+    out["gridPos"] = {k: v for k, v in (out.get("gridPos") or {}).items() if k not in ("x", "y")}
+    return out
+
+
+def differences(a, b, path: str = "", limit: int = 3) -> list[str]:
+    """The first JSON paths where a and b differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in sorted(set(a) | set(b)):
+            if a.get(k, ...) != b.get(k, ...):
+                out += differences(a.get(k), b.get(k), f"{path}.{k}" if path else k, limit)
+            if len(out) >= limit:
+                break
+        return out[:limit]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        out = []
+        for i, (x, y) in enumerate(zip(a, b)):
+            if x != y:
+                out += differences(x, y, f"{path}[{i}]", limit)
+        return out[:limit]
+    return [path or "(panel)"]
+
+
+# --- values as code ------------------------------------------------------------------------
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def number(value, title: str, ctx: Context) -> Code:
+    """A threshold value, written as the config field holding it when there is a fitting one."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return literal(value)
+    t = ctx.cfg.thresholds
+    names = [f.name for f in fields(t) if isinstance(getattr(t, f.name), (int, float))
+             and not isinstance(getattr(t, f.name), bool) and getattr(t, f.name) == value]
+    words = _words(title)
+    scored = sorted(names, key=lambda n: -len(words & set(n.split("_"))))
+    if scored and (len(words & set(scored[0].split("_"))) or (ctx.house and len(names) == 1)):
+        ctx.uses_thresholds = True
+        return Code(f"t.{scored[0]}")
+    return literal(value)
+
+
+def thresholds(steps: list | None, title: str, ctx: Context):
+    """The steps as one of the house helpers (bad_above, good_above, ...) or a literal list."""
+    steps = steps or []
+    colors = [s.get("color") for s in steps]
+    values = [s.get("value") for s in steps]
+    plain = all(set(s) <= {"color", "value"} for s in steps) and steps and values[0] is None
+    num = [number(v, title, ctx) for v in values[1:]] if plain else []
+    if plain and colors == [P.BLUE]:
+        return Call("p.neutral")
+    if plain and colors == [P.RED, P.GREEN] and values[1] == 1:
+        return Call("p.up_down")
+    if plain and colors == [P.GREEN, P.RED]:
+        return Call("p.bad_above", [num[0]])
+    if plain and colors == [P.GREEN, P.ORANGE, P.RED]:
+        return Call("p.bad_above", num)
+    if plain and colors == [P.RED, P.GREEN]:
+        return Call("p.good_above", num)
+    if plain and colors == [P.RED, P.ORANGE, P.GREEN]:
+        return Call("p.good_above", [num[1], num[0]])
+    return literal(steps)
+
+
+def expr(text: str, ctx: Context) -> tuple[Code, list[str]]:
+    """An expression as code, and the unknown metrics to mark with a TODO."""
+    e = expr_code(text, ctx.cfg, ctx.dashboard, ctx.known_series)
+    ctx.helpers |= e.helpers
+    ctx.uses_catalog |= "C.sel(" in e.code
+    for name in e.unknown:
+        ctx.unknown[name] = None
+    return Code(e.code), e.unknown
+
+
+def _todo(unknown: list[str]) -> list[Comment]:
+    return [Comment(f"{TODO_CATALOG}: {', '.join(unknown)}")] if unknown else []
+
+
+TARGET_FACTORY_KEYS = {"expr", "legendFormat", "instant", "format", "refId", "datasource"}
+#: Query keys `p.target` passes through as keywords (the ones rendering keeps).
+TARGET_EXTRA_KEYS = ("editorMode", "range", "exemplar", "interval", "hide")
+
+
+def target_problem(panel: dict) -> str | None:
+    """Why `p.target` cannot write one of the panel's queries, if it cannot."""
+    for t in panel.get("targets") or []:
+        if not isinstance(t.get("expr"), str):
+            return f"query {t.get('refId', '?')} is not PromQL"
+        extra = sorted(set(t) - TARGET_FACTORY_KEYS - set(TARGET_EXTRA_KEYS))
+        if extra:
+            return f"query {t.get('refId', '?')} sets {', '.join(extra)}"
+    return None
+
+
+def targets(panel: dict, ctx: Context) -> list:
+    """The panel's targets as `p.target(...)` calls, with TODO comments (see target_problem)."""
+    out = []
+    for t in panel.get("targets") or []:
+        code, unknown = expr(t["expr"], ctx)
+        out += _todo(unknown)
+        kwargs = []
+        if t.get("instant"):
+            kwargs.append(("instant", literal(t["instant"])))
+        if t.get("format", "time_series") != "time_series":
+            kwargs.append(("fmt", literal(t["format"])))
+        kwargs += [(k, literal(t[k])) for k in TARGET_EXTRA_KEYS if k in t]
+        legend = t.get("legendFormat", "")
+        if not legend and not kwargs:
+            out.append(code)
+        else:
+            out.append(Call("p.target", [code] + ([literal(legend)] if legend else []), kwargs))
+    return out
+
+
+def _targets_arg(items: list):
+    real = [i for i in items if not isinstance(i, Comment)]
+    return real[0] if len(real) == 1 and len(items) == 1 else List(items)
+
+
+# --- candidates ----------------------------------------------------------------------------
+
+
+def _kw(kwargs: list, name: str, value, default) -> None:
+    if value is not None and value != default:
+        kwargs.append((name, literal(value) if not isinstance(value, (Code, Call, List, Dict)) else value))
+
+
+def _common(panel: dict, ctx: Context, tgt: list):
+    d = (panel.get("fieldConfig") or {}).get("defaults") or {}
+    title = panel.get("title", "")
+    steps = (d.get("thresholds") or {}).get("steps")
+    return d, title, [literal(title), literal(panel.get("description", "")), _targets_arg(tgt),
+                      literal(d.get("unit", "")), thresholds(steps, title, ctx)]
+
+
+def _size(kwargs: list, panel: dict, w: int, h: int) -> None:
+    grid = panel.get("gridPos") or {}
+    _kw(kwargs, "w", grid.get("w"), w)
+    _kw(kwargs, "h", grid.get("h"), h)
+
+
+def timeseries(panel: dict, ctx: Context, tgt: list) -> list[Call]:
+    d, _title, args = _common(panel, ctx, tgt)
+    custom = d.get("custom") or {}
+    legend = ((panel.get("options") or {}).get("legend") or {})
+    kwargs: list = []
+    _size(kwargs, panel, 12, 8)
+    _kw(kwargs, "min", d.get("min"), None)
+    _kw(kwargs, "max", d.get("max"), None)
+    calcs = legend.get("calcs")
+    if isinstance(calcs, list) and calcs != ["mean", "max", "lastNotNull"]:
+        kwargs.append(("legend_calcs", literal(calcs)))
+    if (custom.get("stacking") or {}).get("mode") == "normal":
+        kwargs.append(("stacked", Code("True")))
+    style = (custom.get("thresholdsStyle") or {}).get("mode")
+    if style not in (None, "dashed", "off"):
+        kwargs.append(("threshold_style", literal(style)))
+    _kw(kwargs, "fill", custom.get("fillOpacity"), 10)
+    return [Call("p.timeseries", args, kwargs)]
+
+
+def stat(panel: dict, ctx: Context, tgt: list) -> list[Call]:
+    d, title, args = _common(panel, ctx, tgt)
+    options = panel.get("options") or {}
+    out = []
+    real = [x for x in tgt if not isinstance(x, Comment)]
+    if len(real) == 1 and isinstance(real[0], Code):
+        m = re.fullmatch(r'(f?)"min\((.*)\)"', real[0].text)
+        if m and "{" not in real[0].text.replace("{C.sel", ""):
+            inner = m.group(2)
+            sel = inner[1:-1] if inner.startswith("{") and inner.endswith("}") else string(inner) if not m.group(1) else None
+            if sel is not None:
+                kwargs: list = []
+                _size(kwargs, panel, 4, 8)
+                sel_code = sel.replace("'", '"') if sel.startswith("C.sel(") else sel
+                out.append(Call("p.up_stat", [args[0], args[1], *_todo_items(tgt), Code(sel_code)], kwargs))
+    kwargs = []
+    _size(kwargs, panel, 6, 4)
+    calcs = (options.get("reduceOptions") or {}).get("calcs") or ["lastNotNull"]
+    _kw(kwargs, "reduce", calcs[0] if len(calcs) == 1 else None, "lastNotNull")
+    _kw(kwargs, "decimals", d.get("decimals"), None)
+    if options.get("graphMode") == "none":
+        kwargs.append(("graph", Code("False")))
+    _kw(kwargs, "min", d.get("min"), None)
+    _kw(kwargs, "max", d.get("max"), None)
+    if d.get("mappings"):
+        kwargs.append(("mappings", Code("p.UP_DOWN_MAPPINGS") if d["mappings"] == P.UP_DOWN_MAPPINGS
+                       else literal(d["mappings"])))
+    out.append(Call("p.stat", args, kwargs))
+    return out
+
+
+def _todo_items(tgt: list) -> list:
+    return [x for x in tgt if isinstance(x, Comment)]
+
+
+def table(panel: dict, ctx: Context, tgt: list) -> list[Call]:
+    _d, _title, args = _common(panel, ctx, tgt)
+    kwargs: list = []
+    _size(kwargs, panel, 24, 8)
+    organize = next((t.get("options") or {} for t in panel.get("transformations") or []
+                     if t.get("id") == "organize"), {})
+    _kw(kwargs, "columns", organize.get("renameByName") or None, None)
+    sort = (panel.get("options") or {}).get("sortBy") or []
+    if sort and isinstance(sort[0], dict):
+        _kw(kwargs, "sort_by", sort[0].get("displayName"), None)
+    hide = list((organize.get("excludeByName") or {}).keys())
+    if hide != ["Time"]:
+        kwargs.append(("hide", literal(hide)))
+    return [Call("p.table", args, kwargs)]
+
+
+def heatmap(panel: dict, ctx: Context, tgt: list) -> list[Call]:
+    _d, _title, args = _common(panel, ctx, tgt)
+    unit = (((panel.get("options") or {}).get("yAxis") or {}).get("unit")) or ""
+    kwargs: list = []
+    _size(kwargs, panel, 12, 8)
+    return [Call("p.heatmap", [args[0], args[1], args[2], literal(unit)], kwargs)]
+
+
+CANDIDATES = {"timeseries": timeseries, "stat": stat, "table": table, "heatmap": heatmap}
+
+
+# --- raw -----------------------------------------------------------------------------------
+
+
+def raw(panel: dict, ctx: Context, drop_position: bool = True) -> Dict:
+    """The panel as a dict literal for `p.raw`, its queries through the catalog where they can be."""
+    items = []
+    for k, v in panel.items():
+        if k == "id":
+            continue
+        if k == "gridPos" and drop_position and isinstance(v, dict):
+            v = {gk: gv for gk, gv in v.items() if gk not in ("x", "y")}
+        if k == "targets" and isinstance(v, list):
+            tl = []
+            panel_type = (panel.get("datasource") or {}).get("type") if isinstance(panel.get("datasource"), dict) else None
+            for t in v:
+                ds = t.get("datasource") if isinstance(t, dict) else None
+                ds_type = ds.get("type") if isinstance(ds, dict) else panel_type
+                if isinstance(t, dict) and isinstance(t.get("expr"), str) and ds_type in (None, "prometheus"):
+                    code, unknown = expr(t["expr"], ctx)
+                    tl += _todo(unknown)
+                    tl.append(Dict([(Code(string(tk)), code if tk == "expr" else literal(tv))
+                                    for tk, tv in t.items()]))
+                else:
+                    tl.append(literal(t))
+            items.append((Code(string(k)), List(tl)))
+        else:
+            items.append((Code(string(k)), literal(v)))
+    return Dict(items)
+
+
+def match(panel: dict, ctx: Context) -> Match:
+    """The factory call that reproduces `panel` (normalised), or its raw JSON."""
+    want = panel_key(panel)
+    kind = panel.get("type")
+    builder = CANDIDATES.get(kind)
+    reason = f"no factory for {kind!r} panels"
+    if builder is not None:
+        saved = (dict(ctx.unknown), set(ctx.helpers), ctx.uses_catalog, ctx.uses_thresholds)
+        problem = target_problem(panel)
+        if problem:
+            reason = problem
+        else:
+            tgt = targets(panel, ctx)
+            for call in builder(panel, ctx, tgt):
+                try:
+                    got = panel_key(P.panel_json(eval(flat(call), ctx.namespace())))  # noqa: S307
+                except Exception as exc:  # a candidate that cannot even be built is just not a match
+                    reason = f"{call.func} fails: {type(exc).__name__}"
+                    continue
+                if got == want:
+                    return Match(call, call.func)
+                reason = f"{call.func} differs at {', '.join(differences(got, want))}"
+        ctx.unknown, ctx.helpers, ctx.uses_catalog, ctx.uses_thresholds = saved
+    return Match(Call("p.raw", [raw(panel, ctx)]), "p.raw", reason)
