@@ -1,4 +1,4 @@
-"""Upload benchmark (issue 5): 200 generated dashboards against the Grafana emulator with 20 ms
+"""Upload benchmark: 200 generated dashboards against the Grafana emulator with 20 ms
 added to every request. Prints wall time and requests by method for a first upload, a no-op
 re-upload and a one-change re-upload; exits 1 if a target is missed:
 no-op = 0 writes, one change = 1 write, no-op re-upload of 200 dashboards < 1.5 s.

@@ -2,6 +2,10 @@
 
 Exit codes (DESIGN.md): 0 success; 1 a check failed, a diff was found, or an upload
 item failed; 2 usage or configuration error. Only this module prints.
+
+Library errors are turned into messages in one place, `Group.invoke`: a ConfigError
+(bad input, unknown environment, missing token) exits 2, any other DashgenError exits 1,
+each as one `error:` line on stderr. Commands just call the library.
 """
 
 from __future__ import annotations
@@ -35,7 +39,19 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Group(click.Group):
+    """The dashgen group: every command's library errors end here."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            fail(str(exc), EXIT_USAGE)
+        except DashgenError as exc:
+            fail(str(exc))
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dashgen")
 @click.option(
     "--root",
@@ -46,10 +62,7 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.pass_context
 def main(click_ctx: click.Context, root: Path | None) -> None:
     """Raymontology's dashboards and alert rules as code."""
-    try:
-        click_ctx.obj = Context(root)
-    except ConfigError as exc:
-        fail(str(exc), EXIT_USAGE)
+    click_ctx.obj = Context(root)
 
 
 # --- render (core) ----------------------------------------------------------------------
@@ -64,26 +77,23 @@ def render(ctx: Context, out: Path | None, check_only: bool) -> None:
     from generator import render as rendering
 
     out = out or ctx.root / "rendered"
-    try:
-        files = rendering.render_project(ctx.root)
-        if check_only:
-            stale = rendering.stale_files(files, out)
-            if stale:
-                for name, why in stale:
-                    click.echo(f"stale: {out.name}/{name} ({why})", err=True)
-                click.echo("rendered/ is out of date: run `make dashboards` and commit the result.", err=True)
-                sys.exit(EXIT_FAIL)
-            click.echo(f"{len(files)} files in {out} are current.")
-            return
-        changed = rendering.write_tree(files, out)
-    except DashgenError as exc:
-        fail(str(exc))
+    files = rendering.render_project(ctx.root)
+    if check_only:
+        stale = rendering.stale_files(files, out)
+        if stale:
+            for name, why in stale:
+                click.echo(f"stale: {out.name}/{name} ({why})", err=True)
+            click.echo("rendered/ is out of date: run `make dashboards` and commit the result.", err=True)
+            sys.exit(EXIT_FAIL)
+        click.echo(f"{len(files)} files in {out} are current.")
+        return
+    changed = rendering.write_tree(files, out)
     click.echo(f"rendered {len(files)} files into {out} ({len(changed)} changed).")
     for name in changed:
         click.echo(f"  {name}")
 
 
-# --- check (issue 3) --------------------------------------------------------------------
+# --- check ------------------------------------------------------------------------------
 
 
 @main.command("check")
@@ -107,19 +117,14 @@ def check_cmd(ctx: Context, fmt: str, schema_dir: Path | None, exclusions: Path 
 
     from generator import checks
 
-    try:
-        if list_checks:
-            for c in checks.select(None):
-                click.echo(f"{c.name:30} {c.severity:8} {c.doc}")
-            for name, doc in checks.META_CHECKS.items():
-                click.echo(f"{name:30} {'error':8} {doc}")
-            return
-        report = checks.run_report(ctx.root, only=only or None, exclusions_file=exclusions,
-                                   schema_dir=checks.find_schema_dir(schema_dir))
-    except ConfigError as exc:
-        fail(str(exc), EXIT_USAGE)
-    except DashgenError as exc:
-        fail(str(exc))
+    if list_checks:
+        for c in checks.select(None):
+            click.echo(f"{c.name:30} {c.severity:8} {c.doc}")
+        for name, doc in checks.META_CHECKS.items():
+            click.echo(f"{name:30} {'error':8} {doc}")
+        return
+    report = checks.run_report(ctx.root, only=only or None, exclusions_file=exclusions,
+                               schema_dir=checks.find_schema_dir(schema_dir))
     errors, warnings = len(report.errors), len(report.warnings)
     if fmt == "json":
         click.echo(json.dumps({
@@ -135,7 +140,7 @@ def check_cmd(ctx: Context, fmt: str, schema_dir: Path | None, exclusions: Path 
     sys.exit(EXIT_FAIL if errors else EXIT_OK)
 
 
-# --- diff, textconv (issue 6) -----------------------------------------------------------
+# --- diff, textconv ---------------------------------------------------------------------
 
 
 @main.command("diff")
@@ -167,26 +172,21 @@ def diff_cmd(ctx: Context, ref: str | None, env_name: str | None, fmt: str, on_d
         fail("use either --against or --env, not both", EXIT_USAGE)
     if preview_dir and env_name:
         fail("--preview works with --against only", EXIT_USAGE)
-    try:
-        new = (differ.tree_from_dir(ctx.root / "rendered") if on_disk else rendering.render_project(ctx.root))
-        # Compare with rendered/ before --env turns `new` into parsed objects.
-        stale = [] if on_disk else rendering.stale_files(new, ctx.root / "rendered")
-        if env_name:
-            old, new, label = _remote_tree(ctx, env_name, new)
-        else:
-            ref = ref or "HEAD"
-            old = differ.tree_from_git(ctx.root, ref)
-            label = f"{ref} -> {'rendered/ on disk' if on_disk else 'working tree'}"
-        changes = differ.diff_trees(old, new)
-        if preview_dir:
-            from generator import preview
+    new = (differ.tree_from_dir(ctx.root / "rendered") if on_disk else rendering.render_project(ctx.root))
+    # Compare with rendered/ before --env turns `new` into parsed objects.
+    stale = [] if on_disk else rendering.stale_files(new, ctx.root / "rendered")
+    if env_name:
+        old, new, label = _remote_tree(ctx, env_name, new)
+    else:
+        ref = ref or "HEAD"
+        old = differ.tree_from_git(ctx.root, ref)
+        label = f"{ref} -> {'rendered/ on disk' if on_disk else 'working tree'}"
+    changes = differ.diff_trees(old, new)
+    if preview_dir:
+        from generator import preview
 
-            written = preview.write_comparisons(old, new, changes, preview_dir, before=ref,
-                                                 after="rendered/ on disk" if on_disk else "working tree")
-    except ConfigError as exc:
-        fail(str(exc), EXIT_USAGE)
-    except DashgenError as exc:
-        fail(str(exc))
+        written = preview.write_comparisons(old, new, changes, preview_dir, before=ref,
+                                             after="rendered/ on disk" if on_disk else "working tree")
     if fmt == "markdown":
         click.echo(differ.format_markdown(changes, title=f"dashgen diff ({label})"), nl=False)
     else:
@@ -224,7 +224,7 @@ def textconv(file) -> None:
     sys.stdout.buffer.flush()
 
 
-# --- upload, pull (issue 5) -------------------------------------------------------------
+# --- upload, pull -----------------------------------------------------------------------
 
 
 ACTION_LABELS = {"create": "create", "update": "update", "unchanged": "unchanged", "drifted": "DRIFTED",
@@ -243,15 +243,10 @@ def upload(ctx: Context, env_name: str, dry_run: bool, force: bool, prune: bool,
     from generator.environments import load_environment
     from generator.grafana import upload as uploading
 
-    try:
-        env = load_environment(ctx.root, env_name)
-        local = uploading.load_local(ctx.root / "rendered")
-        report = uploading.upload(env, local, dry_run=dry_run, force=force, prune=prune,
-                                  concurrency=concurrency, commit=uploading.git_commit(ctx.root))
-    except ConfigError as exc:
-        fail(str(exc), EXIT_USAGE)
-    except DashgenError as exc:
-        fail(str(exc))
+    env = load_environment(ctx.root, env_name)
+    local = uploading.load_local(ctx.root / "rendered")
+    report = uploading.upload(env, local, dry_run=dry_run, force=force, prune=prune,
+                              concurrency=concurrency, commit=uploading.git_commit(ctx.root))
     for item in report.items:
         line = f"{ACTION_LABELS.get(item.action, item.action):<9} {item.kind:<13} {item.key}"
         if item.detail:
@@ -277,13 +272,8 @@ def pull(ctx: Context, env_name: str, out: Path | None, uids: tuple[str, ...]) -
     from generator.normalize import dumps
     from generator.grafana.remote import fetch_remote_dashboards
 
-    try:
-        env = load_environment(ctx.root, env_name)
-        found = fetch_remote_dashboards(env, uids)
-    except ConfigError as exc:
-        fail(str(exc), EXIT_USAGE)
-    except DashgenError as exc:
-        fail(str(exc))
+    env = load_environment(ctx.root, env_name)
+    found = fetch_remote_dashboards(env, uids)
     if out:
         out.mkdir(parents=True, exist_ok=True)
     for uid in dict.fromkeys(uids):

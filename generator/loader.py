@@ -25,8 +25,6 @@ from generator.errors import DefinitionError
 from generator.notifications import Notifications
 from generator.rules import RuleGroup
 
-KINDS = ("dashboards", "alerts")
-
 
 @dataclass
 class Loaded:

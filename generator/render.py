@@ -108,7 +108,7 @@ def render_project(root: Path, cfg: Config = DEFAULT) -> dict[str, bytes]:
         files["alerting/contact-points.yaml"] = rules.dumps(notifications.contact_points_document(n), header)
         files["alerting/policies.yaml"] = rules.dumps(notifications.policies_document(n), header)
     files.update(docs.render_docs(cfg, dashboards, loaded.groups))
-    files.update(preview.render_previews(dashboards))  # docs/<uid>.svg layout previews (issue 6)
+    files.update(preview.render_previews(dashboards))  # docs/<uid>.svg layout previews
     return {name: text.encode("utf-8") for name, text in sorted(files.items())}
 
 

@@ -1,4 +1,4 @@
-"""Upload scenarios against the Grafana emulator over real HTTP on loopback (issue 5)."""
+"""Upload scenarios against the Grafana emulator over real HTTP on loopback."""
 
 from __future__ import annotations
 

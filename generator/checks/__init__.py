@@ -18,8 +18,7 @@ from generator.config import DEFAULT, Config
 from generator.errors import ConfigError, DefinitionError
 from generator.rules import Alert, Record, RuleGroup
 
-ERROR, WARNING = "error", "warning"
-SEVERITIES = (ERROR, WARNING)
+ERROR, WARNING = "error", "warning"  # a finding's severity (alert severities: rules.SEVERITIES)
 
 
 @dataclass(frozen=True)
@@ -121,9 +120,6 @@ class Project:
             for r in g.records:
                 yield rel, g, r
 
-    def group_file(self, group_name: str) -> str:
-        return next((rel for rel, g in self.groups if g.name == group_name), "")
-
 
 def load_project(root: Path, cfg: Config = DEFAULT, **options) -> Project:
     """Import and build every definition (raises DefinitionError on the first failure).
@@ -220,7 +216,3 @@ def run_report(root: Path, cfg: Config = DEFAULT, *, only: Iterable[str] | None 
     kept, excluded, unused = excl.apply(rules, raw, [c.name for c in chosen], source)
     return Report(kept + unused, excluded, [c.name for c in chosen])
 
-
-def run_checks(root: Path, cfg: Config = DEFAULT, **options) -> list[Finding]:
-    """The findings of every (or the selected) check on the project at `root`."""
-    return run_report(root, cfg, **options).findings

@@ -4,7 +4,7 @@
 metrics live in the process that serves them) with an embedded beat-like scheduler
 that enqueues a crawl every RAYMON_CRAWL_INTERVAL seconds.
 
-Choice (issue 4): the DART business metrics (raymontology_dart_crawls_total,
+Choice: the DART business metrics (raymontology_dart_crawls_total,
 raymontology_dart_last_success_timestamp_seconds) are counted where the crawls run, in
 the worker, and served with the celery_* task metrics on the worker's endpoint, scraped
 as job raymontology-worker.
