@@ -1,7 +1,8 @@
 """The metric catalog: every series the dashboards and rules may query, declared once.
 
-Application metrics come from the prometheus_client objects in `generator.appmetrics`
-(so the catalog cannot drift from what the backend exports); exporter metrics are
+Application metrics come from the prometheus_client objects in `raymontology_metrics`
+(appmetrics/, a small distribution of its own that the backend installs), so the catalog
+cannot drift from what the backend exports; exporter metrics are
 declared here with the names, types, labels and units of ../shared/reference/metrics.md.
 `Catalog.sel()` builds selectors and refuses unknown metrics or labels at render time,
 so a typo fails the build instead of drawing an empty panel.
@@ -150,7 +151,7 @@ def app_metrics(objects: Iterable) -> list[Metric]:
                                          "connections" if obj._name.endswith("_connections") else
                                          "unix s" if obj._name.endswith("_timestamp_seconds") else "count")
         out.append(Metric(name, type_, tuple(obj._labelnames), unit, obj._documentation,
-                          "Raymontology backend (generator.appmetrics)", buckets))
+                          "Raymontology backend (raymontology_metrics)", buckets))
     return out
 
 
@@ -221,9 +222,9 @@ def nre(label: str, value: str) -> str:
 def build_catalog(app_objects: Iterable | None = None) -> Catalog:
     """The full catalog: exporter metrics plus the application's own."""
     if app_objects is None:
-        from generator import appmetrics
+        import raymontology_metrics
 
-        app_objects = vars(appmetrics._default).values()
+        app_objects = raymontology_metrics.ALL
     cat = Catalog()
     for metric in (*EXPORTER_METRICS, *app_metrics(app_objects)):
         cat.add(metric)

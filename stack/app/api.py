@@ -1,7 +1,7 @@
 """The FastAPI backend, shaped like Raymontology's: search, company, risk analysis, /health.
 
 Instrumented as the seed does it (`Instrumentator().instrument(app).expose(app)`, all
-defaults), plus the catalog's business metrics from generator.appmetrics, which live in
+defaults), plus the catalog's business metrics from raymontology_metrics, which live in
 prometheus_client's global registry and so appear on the same /metrics.
 
 Fault switches for the e2e scenarios: GET/POST /admin/faults with
@@ -28,7 +28,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from generator import appmetrics
+import raymontology_metrics as appmetrics
 
 from . import db, settings
 

@@ -23,7 +23,7 @@ from celery import Celery, signals
 from prometheus_client import start_http_server
 from sqlalchemy import insert, select
 
-from generator import appmetrics
+import raymontology_metrics as appmetrics
 from generator.config import DEFAULT
 
 from . import celerymetrics, db, settings
