@@ -140,6 +140,40 @@ def check_cmd(ctx: Context, fmt: str, schema_dir: Path | None, exclusions: Path 
     sys.exit(EXIT_FAIL if errors else EXIT_OK)
 
 
+# --- query ------------------------------------------------------------------------------
+
+
+@main.command("query")
+@click.argument("dashboard")
+@click.argument("panel")
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
+              help="A template variable's value (repeat a name for several values); default: the dashboard's.")
+@click.option("--range", "range_", metavar="DURATION", help="Time range the macros are computed for "
+              "(default: the dashboard's, e.g. 6h).")
+@click.option("--scrape-interval", metavar="DURATION", help="Prometheus scrape interval (default: 15s).")
+@pass_ctx
+def query_cmd(ctx: Context, dashboard: str, panel: str, variables: tuple[str, ...], range_: str | None,
+              scrape_interval: str | None) -> None:
+    """Print PANEL's queries with variables and $__rate_interval expanded, ready to paste into Prometheus.
+
+    DASHBOARD is a uid, title or module name (system_health); PANEL a title or panel id.
+    The output is valid PromQL: `#` lines are comments saying which values were used.
+    """
+    from generator import panelquery as pq
+    from generator.render import build_outputs
+
+    _loaded, dashboards = build_outputs(ctx.root)
+    d = pq.find_dashboard(dashboards, dashboard)
+    p = pq.find_panel(d, panel)
+    overrides = pq.parse_vars(variables, d)
+    time = pq.time_context(d, range_, scrape_interval)
+    for line in pq.header(d, p, overrides, time):
+        click.echo(line)
+    for q in pq.panel_queries(d, p, overrides, time):
+        click.echo(f"# {q.ref_id}" + (f": {q.legend}" if q.legend else ""))
+        click.echo(q.expr)
+
+
 # --- diff, textconv ---------------------------------------------------------------------
 
 

@@ -144,13 +144,13 @@ class GrafanaEmulator:
         self.server: ThreadingHTTPServer | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
-    def start(self) -> "GrafanaEmulator":
+    def start(self, port: int = 0) -> "GrafanaEmulator":
         emu = self
 
         class Handler(_Handler):
             emulator = emu
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.server.request_queue_size = 64
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
