@@ -40,8 +40,8 @@ check: $(STAMP) tools ## rendered/ is current and every offline check passes
 diff: $(STAMP) ## semantic diff against REF (default HEAD) or ENV
 	$(BIN)/dashgen diff $(if $(ENV),--env $(ENV),--against $(or $(REF),HEAD))
 
-upload: $(STAMP) ## sync Grafana (ENV=production); needs GRAFANA_TOKEN
-	$(BIN)/dashgen upload --env $(or $(ENV),$(error set ENV, e.g. make upload ENV=production))
+upload: $(STAMP) ## sync Grafana (ENV=production, FLAGS=--dry-run); needs GRAFANA_TOKEN
+	$(BIN)/dashgen upload --env $(or $(ENV),$(error set ENV, e.g. make upload ENV=production)) $(FLAGS)
 
 stack: $(STAMP) ## run the local reference stack (Ctrl-C stops it)
 	$(BIN)/python -m stack.run
