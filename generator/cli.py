@@ -100,7 +100,8 @@ def render(ctx: Context, out: Path | None, check_only: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Findings as text lines, or as one JSON document for tools.")
 @click.option("--schema-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder holding Grafana's dashboard.jsonschema.json (default: $DASHGEN_SCHEMA_DIR).")
+              help="Folder holding Grafana's dashboard.jsonschema.json (default: $DASHGEN_SCHEMA_DIR, "
+                   "else ../shared/schemas beside the project).")
 @click.option("--exclusions", type=click.Path(dir_okay=False, path_type=Path),
               help="Exclusions file (default: <root>/dashgen-check.toml).")
 @click.option("--only", "only", multiple=True, metavar="NAME",
@@ -124,7 +125,7 @@ def check_cmd(ctx: Context, fmt: str, schema_dir: Path | None, exclusions: Path 
             click.echo(f"{name:30} {'error':8} {doc}")
         return
     report = checks.run_report(ctx.root, only=only or None, exclusions_file=exclusions,
-                               schema_dir=checks.find_schema_dir(schema_dir))
+                               schema_dir=checks.find_schema_dir(schema_dir, ctx.root))
     errors, warnings = len(report.errors), len(report.warnings)
     if fmt == "json":
         click.echo(json.dumps({

@@ -248,8 +248,17 @@ def test_schema_folder_from_option_or_environment(schema_dir):
     assert code == 0 and "skipped" not in out
 
 
-def test_without_a_schema_folder_the_check_skips_with_a_warning():
-    code, out = cli("--root", str(ROOT), "check", "--only", "schema/", env={"DASHGEN_SCHEMA_DIR": ""})
+def test_the_schema_folder_beside_the_project_is_found_without_settings(schema_dir, tmp_path):
+    """`dashgen check` run by hand finds shared/schemas next to the project, as make does."""
+    shutil.copytree(schema_dir, tmp_path / "shared" / "schemas")
+    shutil.copytree(ROOT / "dashboards", tmp_path / "project" / "dashboards")
+    shutil.copytree(ROOT / "alerts", tmp_path / "project" / "alerts")
+    code, out = cli("--root", str(tmp_path / "project"), "check", "--only", "schema/", env={"DASHGEN_SCHEMA_DIR": ""})
+    assert code == 0 and "skipped" not in out
+
+
+def test_without_a_schema_folder_the_check_skips_with_a_warning(project):
+    code, out = cli("--root", str(project), "check", "--only", "schema/", env={"DASHGEN_SCHEMA_DIR": ""})
     assert code == 0 and "warning: [schema/dashboard]" in out and "skipped" in out
 
 

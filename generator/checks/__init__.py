@@ -180,12 +180,11 @@ META_CHECKS = {
 }
 
 
-def find_schema_dir(explicit: Path | None = None) -> Path | None:
-    """The schema folder from the option or $DASHGEN_SCHEMA_DIR (see generator.checks.schema)."""
-    _import_families()
+def find_schema_dir(explicit: Path | None = None, root: Path | None = None) -> Path | None:
+    """The schema folder from the option, $DASHGEN_SCHEMA_DIR or beside `root` (see generator.checks.schema)."""
     from generator.checks.schema import schema_dir
 
-    return schema_dir(explicit)
+    return schema_dir(explicit, root)
 
 
 def run_report(root: Path, cfg: Config = DEFAULT, *, only: Iterable[str] | None = None,
