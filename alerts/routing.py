@@ -1,4 +1,4 @@
-"""Who hears about which alert (seed §8 "Action" column; seed §3 escalation timing)."""
+"""Who hears about which alert (docs/targets.md §8 "Action" column; docs/targets.md §3 escalation timing)."""
 
 from generator.config import Config
 from generator.notifications import ContactPoint, Integration, Notifications, Route

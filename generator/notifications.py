@@ -1,6 +1,6 @@
 """Contact points and the notification policy tree, rendered as Grafana provisioning YAML.
 
-The seed's "Action" column (seed §8) is routing, not rule content: critical alerts go to
+The seed's "Action" column (docs/targets.md §8) is routing, not rule content: critical alerts go to
 e-mail and Slack (ServiceDown also to SMS), warnings to Slack. Secrets never reach
 rendered/: settings hold `$VARIABLE` references that Grafana's file provisioning expands
 from its environment, and that `upload` fills in from the environment at send time.

@@ -37,7 +37,7 @@ from generator.config import DEFAULT, Config
 REPO = Path(__file__).resolve().parent.parent
 STATE_FILE = REPO / ".stack" / "state.json"
 PG_BIN = Path(os.environ.get("DASHGEN_PG_BIN", "/usr/lib/postgresql/15/bin"))
-#: The seed's health-check body match (seed §3), as a blackbox regexp (metrics.md §7).
+#: The seed's health-check body match (docs/targets.md §3), as a blackbox regexp (docs/metrics.md §7).
 HEALTH_BODY_REGEXP = '"status"\\s*:\\s*"healthy"'
 
 

@@ -20,7 +20,7 @@ def test_seed_actions_become_routes(root):
     receivers = _receivers(files)
     policy = yaml.safe_load(files["alerting/policies.yaml"])["policies"][0]
     by_matcher = {tuple(r["object_matchers"][0]): r["receiver"] for r in policy["routes"]}
-    # seed §8: ServiceDown -> Email + Slack + SMS; other critical -> Email + Slack; warnings -> Slack.
+    # docs/targets.md §8: ServiceDown -> Email + Slack + SMS; other critical -> Email + Slack; warnings -> Slack.
     assert receivers[by_matcher[("alertname", "=", "ServiceDown")]] == ["email", "slack", "webhook"]
     assert receivers[by_matcher[("severity", "=", "critical")]] == ["email", "slack"]
     assert receivers[policy["receiver"]] == ["slack"]

@@ -7,7 +7,7 @@
 This package is its own small distribution (appmetrics/pyproject.toml), so the backend
 gets these objects without dashgen's dependencies; dashgen's wheel ships it too.
 
-Names, labels and buckets follow ../shared/reference/metrics.md §10: the seed's two names
+Names, labels and buckets follow docs/metrics.md §10: the seed's two names
 stay as they are, everything new is prefixed `raymontology_`, no user, company or query
 labels. The metric catalog (`generator.catalog`) reads these objects (`ALL`), so the dashboards
 and rules can only query what the application really exports.
@@ -33,9 +33,9 @@ __all__ = [
     "ACTIVE_USER_WINDOWS", "QUERY_OPERATIONS",
 ]
 
-#: 0.8 is the seed's high-risk line (seed §6), so it must be a bucket bound.
+#: 0.8 is the seed's high-risk line (docs/targets.md §6), so it must be a bucket bound.
 RISK_SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
-#: 1.0 is the seed's slow-query line (seed §7), so it must be a bucket bound.
+#: 1.0 is the seed's slow-query line (docs/targets.md §7), so it must be a bucket bound.
 QUERY_DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 SEARCH_RESULTS = ("hit", "no_results", "error")

@@ -72,7 +72,7 @@ def _day_key(day: dt.date) -> str:
 
 
 def _refresh_active_users(stop: threading.Event) -> None:
-    """DAU/WAU/MAU from per-day Redis HyperLogLogs (metrics.md §10), every few seconds."""
+    """DAU/WAU/MAU from per-day Redis HyperLogLogs (docs/metrics.md §10), every few seconds."""
     while not stop.wait(3.0):
         today = dt.datetime.now(dt.timezone.utc).date()
         try:

@@ -36,7 +36,7 @@ app = Celery("raymontology", broker=settings.redis_url())
 app.conf.update(
     task_default_queue=QUEUE,
     task_ignore_result=True,
-    worker_send_task_events=True,  # what celery-exporter needs in production (metrics.md §6)
+    worker_send_task_events=True,  # what celery-exporter needs in production (docs/metrics.md §6)
     task_send_sent_event=True,
     broker_connection_retry=True,
     broker_connection_retry_on_startup=True,
