@@ -24,10 +24,10 @@ dashboards: $(STAMP) ## set up the environment and render rendered/ (offline)
 
 render: dashboards ## the same as `make dashboards`
 
-tools: ## make sure promtool (Debian's prometheus package) is present
+tools: ## make sure promtool and amtool (Debian's prometheus, prometheus-alertmanager) are present
 	@scripts/ensure-tools
 
-test: $(STAMP) tools ## run the tests (installs promtool where the machine allows)
+test: $(STAMP) tools ## run the tests (installs promtool and amtool where the machine allows)
 	$(BIN)/pytest -q
 
 update-golden: $(STAMP) ## rewrite rendered/ golden files from the code (review the diff!)

@@ -7,19 +7,25 @@ from generator.rules import Alert, RuleGroup
 
 
 def build(cfg: Config) -> RuleGroup:
-    t = cfg.thresholds
-    jobs = [cfg.jobs.backend, cfg.jobs.worker, cfg.jobs.postgres, cfg.jobs.redis, cfg.jobs.blackbox]
-    missing = " or ".join(f"absent({C.sel('up', job=j)})" for j in jobs)
+    t, sm = cfg.thresholds, cfg.uptime.source == "synthetic-monitoring"
+    jobs = [cfg.jobs.backend, cfg.jobs.worker, cfg.jobs.postgres, cfg.jobs.redis]
+    if not sm:
+        jobs.append(cfg.jobs.blackbox)  # the self-hosted prober is scraped like any exporter
+    missing = [f"absent({C.sel('up', job=j)})" for j in jobs]
+    if sm:  # SM pushes its results: no `up`, so a check that reports nothing shows as absent
+        missing.append(f"absent({q.probe_success(cfg)})")
+    where = (f"from a majority of the {len(cfg.uptime.probes)} Synthetic Monitoring locations (only "
+             "{{ $value | humanizePercentage }} of them still succeed)" if sm else "from the blackbox prober")
     return RuleGroup("raymontology-availability", [
         Alert(
             "ServiceDown",
             # docs/targets.md §8: 3 failed one-minute checks = no successful probe in the last 3 minutes.
-            f"max by (instance) (max_over_time({q.probe_success(cfg)}[{t.service_down_window}])) == 0",
+            q.service_down(cfg),
             severity="critical",
             summary="The Raymontology API fails its health check.",
             description=(
                 f"GET /health on {{{{ $labels.instance }}}} has failed {t.service_down_failed_checks} checks in a "
-                f"row (no success in {t.service_down_window}): users cannot reach the API."
+                f"row (no success in {t.service_down_window}) {where}: users cannot reach the API."
             ),
             keep_firing_for=t.service_down_keep_firing,
             dashboard=cfg.dashboards.system_health,
@@ -32,12 +38,13 @@ def build(cfg: Config) -> RuleGroup:
         ),
         Alert(
             "TargetMissing",
-            f"{C.sel('up', q.re_('job', q.regex_union(jobs)))} == 0 or {missing}",
+            f"{C.sel('up', q.re_('job', q.regex_union(jobs)))} == 0 or {' or '.join(missing)}",
             severity="warning",
             for_=t.scrape_missing_for,
             summary="Prometheus cannot scrape a Raymontology target.",
             description=(
-                "Job {{ $labels.job }} ({{ $labels.instance }}) has not been scraped successfully for "
+                "Job {{ $labels.job }} ({{ $labels.instance }}) has not been scraped successfully (or, for a "
+                "Synthetic Monitoring check, has reported no result) for "
                 f"{t.scrape_missing_for}: its panels are empty and its alerts cannot fire."
             ),
             dashboard=cfg.dashboards.system_health,
@@ -46,6 +53,8 @@ def build(cfg: Config) -> RuleGroup:
    `/metrics` in production only).
 2. Check the scraper (Grafana Alloy or the hosted scrape job) and its credentials.
 3. An exporter down (postgres, redis, blackbox) hides the health of what it watches: treat it as urgent.
+4. For the Synthetic Monitoring check's job: is the check in Testing & synthetics > Synthetics, enabled,
+   and on its probes? `make upload ENV=production` with SM_URL and SM_TOKEN set recreates it.
 """,
         ),
     ])

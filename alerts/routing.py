@@ -1,31 +1,30 @@
-"""Who hears about which alert (docs/targets.md §8 "Action" column; docs/targets.md §3 escalation timing)."""
+"""Who hears about which alert (docs/targets.md §8 "Action" column; docs/targets.md §3 escalation timing).
+
+Critical alerts climb the escalation ladder: e-mail at once, Slack after 5 minutes, SMS after
+15 minutes (ServiceDown only), each step only while the alert still fires. Warnings go to
+Slack. Anything else (an alert without a known severity) goes to Slack too, so nothing is
+dropped. The waits and how far each alert climbs live in generator/config.py.
+"""
 
 from generator.config import Config
-from generator.notifications import ContactPoint, Integration, Notifications, Route
+from generator.notifications import AlertRouting, Receiver, Route, escalation_routes
 
 
-def build(cfg: Config) -> Notifications:
+def build(cfg: Config) -> AlertRouting:
     n = cfg.notifications
-    slack = Integration("slack", {"url": f"${n.slack_webhook_env}", "title": "Raymontology Alert ({{ .CommonLabels.severity }})"})
-    email = Integration("email", {"addresses": f"${n.email_addresses_env}", "singleEmail": True})
-    sms = Integration("webhook", {"url": f"${n.sms_webhook_env}", "httpMethod": "POST"})
-    return Notifications(
-        contact_points=(
-            ContactPoint("raymontology-slack", (slack,)),                 # warnings: Slack
-            ContactPoint("raymontology-email-slack", (email, slack)),     # critical: Email + Slack
-            ContactPoint("raymontology-page", (email, slack, sms)),       # ServiceDown: Email + Slack + SMS
-        ),
+    email = Receiver("raymontology-email", "email")
+    slack = Receiver("raymontology-slack", "slack")
+    sms = Receiver("raymontology-sms", "sms")
+    warnings = Route(slack.name, matchers=(("severity", "=", "warning"),), group_wait=n.warning_group_wait,
+                     repeat_interval=n.warning_repeat_interval)
+    return AlertRouting(
+        receivers=(email, slack, sms),
         policy=Route(
-            receiver="raymontology-slack",
-            group_by=("grafana_folder", "alertname"),
+            slack.name,
+            group_by=n.group_by,
             group_wait=n.warning_group_wait,
+            group_interval=n.group_interval,
             repeat_interval=n.warning_repeat_interval,
-            routes=(
-                Route("raymontology-page", matchers=(("alertname", "=", "ServiceDown"),),
-                      group_wait=n.critical_group_wait, repeat_interval=n.critical_repeat_interval),
-                Route("raymontology-email-slack", matchers=(("severity", "=", "critical"),),
-                      group_wait=n.critical_group_wait, repeat_interval=n.critical_repeat_interval),
-            ),
+            routes=(*escalation_routes(cfg, {"email": email.name, "slack": slack.name, "sms": sms.name}), warnings),
         ),
-        secrets=(n.slack_webhook_env, n.email_addresses_env, n.sms_webhook_env),
     )

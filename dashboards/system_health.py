@@ -40,11 +40,13 @@ def build(cfg: Config):
 
 def service_level(cfg: Config):
     t = cfg.thresholds
+    source = ("blackbox" if cfg.uptime.source == "blackbox" else
+              f"Synthetic Monitoring, {len(cfg.uptime.probes)} locations together")
     return [
-        p.stat("Uptime", f"Share of successful /health probes over the dashboard range (blackbox, every "
+        p.stat("Uptime", f"Share of successful /health probes over the dashboard range ({source}, every "
                f"{t.health_check_interval_seconds} s). Healthy: at least {t.uptime_target:.1%}. Gaps in probing "
                "are skipped, so treat it as optimistic.",
-               f"avg_over_time({q.probe_success(cfg)}[$__range])", "percentunit",
+               q.uptime(cfg, "$__range"), "percentunit",
                p.good_above(t.uptime_target), decimals=3, graph=False),
         p.stat("5xx ratio (alert window)", f"5xx share over the last {t.error_ratio_window}, exactly as "
                f"HighErrorRate sees it. Healthy: below {t.error_ratio_target:.1%}; the alert fires above "

@@ -130,7 +130,8 @@ EXPORTER_METRICS = (
     _m("celery_worker_tasks_active", GAUGE, ["hostname"], "tasks", "Tasks running on the worker.", CELERY),
     _m("celery_active_worker_count", GAUGE, ["queue_name"], "workers", "Workers consuming the queue.", CELERY),
     # Uptime probe (docs/metrics.md §7)
-    _m("probe_success", GAUGE, [], "0/1", "Whether the probe succeeded.", BLACKBOX),
+    # Synthetic Monitoring writes the same name with `probe` (location) and `config_version`.
+    _m("probe_success", GAUGE, ["probe"], "0/1", "Whether the probe succeeded.", BLACKBOX),
     _m("probe_duration_seconds", GAUGE, [], "s", "Probe duration.", BLACKBOX),
     _m("probe_http_status_code", GAUGE, [], "code", "HTTP status of the probe.", BLACKBOX),
     _m("probe_http_duration_seconds", GAUGE, ["phase"], "s", "Probe time per HTTP phase.", BLACKBOX),

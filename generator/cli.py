@@ -255,7 +255,8 @@ def textconv(file) -> None:
     """
     from generator.textconv import textconv as convert
 
-    sys.stdout.buffer.write(convert(file.read()))
+    text = convert(file.read(), file.name)  # an unreadable dashboard: ConfigError, one line, exit 2
+    sys.stdout.buffer.write(text)
     sys.stdout.buffer.flush()
 
 
@@ -272,16 +273,25 @@ ACTION_LABELS = {"create": "create", "update": "update", "unchanged": "unchanged
 @click.option("--force", is_flag=True, help="Overwrite dashboards changed in Grafana since dashgen wrote them.")
 @click.option("--prune", is_flag=True, help="Delete dashboards and rule groups dashgen manages that are gone from code.")
 @click.option("--concurrency", type=click.IntRange(1, 32), default=8, show_default=True, help="Requests in flight.")
+@click.option("--only", "only", multiple=True, metavar="KINDS",
+              help="Upload only these kinds, comma-separated: dashboards, rules, alerting, synthetics (default: all).")
 @pass_ctx
-def upload(ctx: Context, env_name: str, dry_run: bool, force: bool, prune: bool, concurrency: int) -> None:
-    """Make a Grafana stack match rendered/ (needs GRAFANA_TOKEN)."""
+def upload(ctx: Context, env_name: str, dry_run: bool, force: bool, prune: bool, concurrency: int,
+           only: tuple[str, ...]) -> None:
+    """Make a Grafana stack match rendered/ (needs GRAFANA_TOKEN).
+
+    A real run first checks that every secret the notifications need is set (exit 2,
+    nothing written, if one is missing); --dry-run lists them instead.
+    """
     from generator.environments import load_environment
     from generator.grafana import upload as uploading
+    from generator.notifications import secrets
 
+    kinds = uploading.parse_only(only)
     env = load_environment(ctx.root, env_name)
     local = uploading.load_local(ctx.root / "rendered")
     report = uploading.upload(env, local, dry_run=dry_run, force=force, prune=prune,
-                              concurrency=concurrency, commit=uploading.git_commit(ctx.root))
+                              concurrency=concurrency, commit=uploading.git_commit(ctx.root), only=kinds)
     for item in report.items:
         line = f"{ACTION_LABELS.get(item.action, item.action):<9} {item.kind:<13} {item.key}"
         if item.detail:
@@ -291,8 +301,47 @@ def upload(ctx: Context, env_name: str, dry_run: bool, force: bool, prune: bool,
             click.echo(item.diff.rstrip("\n"), err=item.failed)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
+    if dry_run and report.secrets:
+        formats = {name: s.format for name, s in secrets(_default_config()).items()}
+        click.echo("a real run reads these secrets from the environment:")
+        for name, is_set in report.secrets:
+            click.echo(f"  {name:<30} {'set' if is_set else 'NOT SET':<8} {formats.get(name, '')}".rstrip())
     click.echo(report.summary())
     sys.exit(EXIT_FAIL if report.failed else EXIT_OK)
+
+
+def _default_config():
+    from generator.config import DEFAULT
+
+    return DEFAULT
+
+
+@main.command("alertmanager")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for alertmanager.yml and its template files.")
+@click.option("--placeholders", is_flag=True,
+              help="Fill secrets with placeholders of the right shape (for amtool), not from the environment.")
+@pass_ctx
+def alertmanager_cmd(ctx: Context, out: Path, placeholders: bool) -> None:
+    """Write a deployable Alertmanager configuration from rendered/alerting/.
+
+    Secrets come from the environment (README "Secrets"); the file is written readable by
+    its owner only. Exit 2 naming the variable when one is not set.
+    """
+    import os
+
+    from generator.grafana.contactpoints import deployable_alertmanager
+    from generator.notifications import placeholders as stand_ins
+
+    files = deployable_alertmanager(ctx.root / "rendered" / "alerting",
+                                    stand_ins(_default_config()) if placeholders else os.environ)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        path = out / name
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        click.echo(f"wrote {path}")
 
 
 @main.command()

@@ -70,6 +70,9 @@ class Thresholds:
     health_check_timeout_seconds: int = 30  # docs/targets.md §3: health check timeout 30 s
     service_down_failed_checks: int = 3  # docs/targets.md §8 ServiceDown: health check fails 3 times
     service_up_recovery_checks: int = 3  # docs/targets.md §3: incident auto-resolves after 3 good checks
+    # ServiceDown on Synthetic Monitoring: down when fewer than this share of probe
+    # locations still succeed, i.e. a majority fails (one flaky location never pages).
+    service_down_location_share: float = 0.5
     scrape_missing_for: str = "3m"  # docs/targets.md §8 ServiceDown: 3 min; also TargetMissing/absent()
 
     # --- Resources -----------------------------------------------------------------------
@@ -150,16 +153,80 @@ class Dashboards:
 
 @dataclass(frozen=True)
 class Notifications:
-    """Where alerts go (docs/targets.md §8 "Action" column, docs/targets.md §3 escalation). Secrets are never here:
-    only the names of the environment variables that hold them (DESIGN.md)."""
+    """Where alerts go and when (docs/targets.md §8 "Action" column, docs/targets.md §3 escalation, docs/targets.md §6 Slack).
+
+    Secrets are never here: only the names of the environment variables that hold them
+    (DESIGN.md). `generator.notifications.SECRETS` documents each variable's format.
+    """
 
     slack_webhook_env: str = "SLACK_WEBHOOK_URL"  # docs/targets.md §6: the app's Slack webhook
     email_addresses_env: str = "RAYMONTOLOGY_ALERT_EMAILS"  # docs/targets.md §3: e-mail at once
     sms_webhook_env: str = "RAYMONTOLOGY_SMS_WEBHOOK_URL"  # docs/targets.md §8 ServiceDown: SMS (paid plans)
-    critical_group_wait: str = "0s"  # docs/targets.md §3 escalation: e-mail at 0 min
-    warning_group_wait: str = "5m"  # docs/targets.md §3 escalation: Slack joins at 5 min
-    critical_repeat_interval: str = "15m"  # docs/targets.md §3 escalation: SMS step at 15 min; remind as often
+    # An Alertmanager (alerting = "mimir", or your own) sends e-mail itself: its SMTP relay.
+    smtp_smarthost_env: str = "RAYMONTOLOGY_SMTP_SMARTHOST"
+    smtp_from_env: str = "RAYMONTOLOGY_SMTP_FROM"
+    smtp_username_env: str = "RAYMONTOLOGY_SMTP_USERNAME"
+    smtp_password_env: str = "RAYMONTOLOGY_SMTP_PASSWORD"
+
+    # --- escalation (docs/targets.md §3: 0 min e-mail, 5 min + Slack, 15 min + SMS) -------------------
+    # Each step is a sibling route with `continue` and this group_wait: a group whose alerts
+    # resolved before its wait ends never reaches that step.
+    email_after: str = "0s"  # docs/targets.md §3 escalation: e-mail at 0 min
+    slack_after: str = "5m"  # docs/targets.md §3 escalation: Slack joins at 5 min
+    sms_after: str = "15m"  # docs/targets.md §3 escalation: SMS joins at 15 min
+    #: How far a critical alert climbs (docs/targets.md §8 Action: "Email + Slack" for criticals).
+    critical_reach: str = "slack"
+    #: Alerts that climb further: docs/targets.md §8 ServiceDown "Email + Slack + SMS".
+    reach_overrides: tuple[tuple[str, str], ...] = (("ServiceDown", "sms"),)
+    #: Warnings go to Slack only (docs/targets.md §8), without the 5-minute step: Grafana's and
+    #: Alertmanager's default wait, so a burst of one alert arrives as one message.
+    warning_group_wait: str = "30s"
+    group_by: tuple[str, ...] = ("alertname",)  # one message per alert name (plus Grafana's folder)
+    group_interval: str = "5m"  # Alertmanager's default: how often a changed group is re-sent
+    critical_repeat_interval: str = "15m"  # docs/targets.md §3: the escalation period; a firing critical reminds as often
     warning_repeat_interval: str = "4h"  # warnings are "monitor" (docs/targets.md §8): a reminder per half day
+
+    # --- Slack colours (docs/targets.md §6 send_slack_alert) -----------------------------------------
+    slack_colours: tuple[tuple[str, str], ...] = (
+        ("info", "#36a64f"), ("warning", "#ff9900"), ("error", "#ff0000"), ("critical", "#ff0000"))
+    slack_colour_other: str = "#808080"  # docs/targets.md §6: any other level
+    slack_colour_resolved: str = "#36a64f"  # resolved: green, the seed's info colour
+
+    #: Template group (Grafana) and template file (Alertmanager) name.
+    template_name: str = "raymontology"
+
+
+#: Where ServiceDown and the uptime panel read the /health probe (`Uptime.source`).
+UPTIME_SOURCES = ("blackbox", "synthetic-monitoring")
+
+
+@dataclass(frozen=True)
+class Uptime:
+    """The external /health check (docs/targets.md §3) and the source ServiceDown reads.
+
+    Frequency and timeout are `Thresholds.health_check_interval_seconds` / `_timeout_seconds`.
+    The Synthetic Monitoring check itself is defined in synthetics/ and rendered per
+    environment; its target is the environment's `health_url` in environments.toml.
+    """
+
+    # ServiceDown / uptime panel: "blackbox" reads probe_success{job=<jobs.blackbox>} (a
+    # self-hosted blackbox_exporter, as in the stack); "synthetic-monitoring" reads the SM
+    # check's probe_success{job=<check_job>, probe=<location>} and needs a majority of locations.
+    source: str = "synthetic-monitoring"
+    check_job: str = "raymontology-health"  # SM check `job` = the job label of its metrics
+    target_key: str = "health_url"  # environments.toml key holding each environment's /health URL
+    # At least 3 public probe locations, so a majority exists and one flaky location
+    # never pages; SM public probe names (Testing & synthetics > Probes), spread over 2 continents.
+    probes: tuple[str, ...] = ("Ohio", "Oregon", "Frankfurt")
+    body_regexp: str = '"status"\\s*:\\s*"healthy"'  # docs/targets.md §3: body contains "status":"healthy"
+    valid_status_codes: tuple[int, ...] = (200,)  # docs/targets.md §3: expected status 200
+    require_tls: bool = True  # docs/targets.md §3: the check is https://; fail if the answer is not TLS
+    basic_metrics_only: bool = True  # SM's basic metric set: fewer active series (cost)
+    alert_sensitivity: str = "none"  # SM's own predefined alerts off: ServiceDown is ours
+
+    def __post_init__(self):
+        if self.source not in UPTIME_SOURCES:
+            raise ValueError(f"uptime source must be one of {', '.join(UPTIME_SOURCES)}, not {self.source!r}")
 
 
 @dataclass(frozen=True)
@@ -170,6 +237,7 @@ class Config:
     selectors: Selectors = field(default_factory=Selectors)
     notifications: Notifications = field(default_factory=Notifications)
     dashboards: Dashboards = field(default_factory=Dashboards)
+    uptime: Uptime = field(default_factory=Uptime)
     #: Rules and annotations link here; dashboards never hard-code it.
     grafana_url: str = "https://raymontology.grafana.net"
     #: runbook_url = <base>#<alertname lower-case>; rendered/docs/runbooks.md holds the anchors.

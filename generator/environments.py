@@ -5,7 +5,10 @@
 
 Secrets come only from process environment variables (DESIGN.md "Environments and secrets"):
 `GRAFANA_TOKEN` (service-account token), `GRAFANA_URL` (overrides `grafana_url`), and for
-`alerting = "mimir"` also `MIMIR_URL`, `MIMIR_USER`, `MIMIR_TOKEN`. Tokens are kept out of
+`alerting = "mimir"` also `MIMIR_URL`, `MIMIR_USER`, `MIMIR_TOKEN`, and optionally
+`MIMIR_ALERTMANAGER_URL` (overrides `mimir_alertmanager_url`; default: MIMIR_URL's host); for
+the Synthetic Monitoring checks (optional: upload skips them with a note when unset) `SM_URL`
+(overrides `sm_url`) and `SM_TOKEN`. Tokens are kept out of
 `repr()` so a traceback or a debug print of an Environment never shows them.
 
 Plain http:// is refused for anything but loopback: a token must not cross a network in clear.
@@ -25,7 +28,9 @@ from generator.errors import ConfigError
 
 ENV_FILE = "environments.toml"
 ALERTING_MODES = ("grafana", "mimir")
-KNOWN_KEYS = {"grafana_url", "folder", "datasource_uid", "alerting", "mimir_url", "mimir_namespace"}
+KNOWN_KEYS = {"grafana_url", "folder", "datasource_uid", "alerting", "mimir_url", "mimir_namespace",
+              "mimir_alertmanager_url",
+              "health_url", "sm_url"}  # the SM check's target; the SM API base (SM_URL overrides)
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,15 @@ class Environment:
     mimir_user: str = ""
     mimir_token: str = field(default="", repr=False)
     mimir_namespace: str = ""
+    #: Mimir's Alertmanager (Grafana Cloud: its own alertmanager-... host); "" = MIMIR_URL's host.
+    mimir_alertmanager_url: str = ""
+    sm_url: str = ""  # Synthetic Monitoring API base; "" with sm_token: SM checks are skipped
+    sm_token: str = field(default="", repr=False)
+
+    @property
+    def sm_missing(self) -> list[str]:
+        """The SM variables that are not set (empty: Synthetic Monitoring can be synced)."""
+        return [n for n, v in (("SM_URL", self.sm_url), ("SM_TOKEN", self.sm_token)) if not v]
 
     @property
     def folder_path(self) -> tuple[str, ...]:
@@ -105,7 +119,7 @@ def load_environment(root: Path, name: str, environ: Mapping[str, str] | None = 
         raise ConfigError(
             f"GRAFANA_TOKEN is not set: export a Grafana service-account token for environment {name!r}"
         )
-    mimir_url = mimir_user = mimir_token = ""
+    mimir_url = mimir_user = mimir_token = am_url = ""
     if alerting == "mimir":
         mimir_url = environ.get("MIMIR_URL") or table.get("mimir_url", "")
         mimir_user = environ.get("MIMIR_USER", "").strip()
@@ -114,6 +128,14 @@ def load_environment(root: Path, name: str, environ: Mapping[str, str] | None = 
         if missing:
             raise ConfigError(f"environment {name!r} uses alerting = \"mimir\": set {', '.join(missing)}")
         mimir_url = check_url(mimir_url, "MIMIR_URL")
+        am_url = environ.get("MIMIR_ALERTMANAGER_URL") or table.get("mimir_alertmanager_url", "")
+        if am_url:
+            am_url = check_url(am_url, "MIMIR_ALERTMANAGER_URL")
+        else:
+            parts = urlsplit(mimir_url)
+            am_url = f"{parts.scheme}://{parts.netloc}"
+    sm_url = environ.get("SM_URL") or table.get("sm_url", "")
+    sm_url = check_url(sm_url, "SM_URL" if environ.get("SM_URL") else f"[{name}] sm_url") if sm_url else ""
     return Environment(
         name=name,
         grafana_url=url,
@@ -125,4 +147,7 @@ def load_environment(root: Path, name: str, environ: Mapping[str, str] | None = 
         mimir_user=mimir_user,
         mimir_token=mimir_token,
         mimir_namespace=table.get("mimir_namespace", ""),
+        mimir_alertmanager_url=am_url,
+        sm_url=sm_url,
+        sm_token=environ.get("SM_TOKEN", "").strip(),
     )

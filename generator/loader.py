@@ -2,7 +2,8 @@
 
 Each module in `<root>/dashboards/` defines `build(cfg) -> Dashboard`; each module in
 `<root>/alerts/` defines `build(cfg) -> RuleGroup | list[RuleGroup]`, or (once per project)
-`Notifications`, the contact points and policy tree. The library never
+`AlertRouting`, the receivers and policy tree; each module in the optional
+`<root>/synthetics/` defines `build(cfg) -> HttpCheck | list[HttpCheck]`. The library never
 imports them by name: this loader imports them from the root it is given, under names
 private to that root (so two roots never share a module), and turns any failure into a
 `DefinitionError` naming the file, the line and the cause.
@@ -22,8 +23,9 @@ from grafanalib import core as g
 
 from generator.config import Config
 from generator.errors import DefinitionError
-from generator.notifications import Notifications
+from generator.notifications import AlertRouting, check_routing
 from generator.rules import RuleGroup
+from generator.synthetics import HttpCheck
 
 
 @dataclass
@@ -32,7 +34,8 @@ class Loaded:
 
     dashboards: list[tuple[str, object]] = field(default_factory=list)
     groups: list[tuple[str, RuleGroup]] = field(default_factory=list)
-    notifications: tuple[str, Notifications] | None = None
+    notifications: tuple[str, AlertRouting] | None = None
+    checks: list[tuple[str, HttpCheck]] = field(default_factory=list)
 
 
 def _package(root: Path, kind: str):
@@ -91,13 +94,20 @@ def load(root: Path, cfg: Config) -> Loaded:
         loaded.dashboards.append((rel, dash))
     for path in module_files(root, "alerts"):
         rel, groups = _call_build(root, "alerts", path, cfg)
-        if isinstance(groups, Notifications):
+        if isinstance(groups, AlertRouting):
+            check_routing(groups, rel)
             if loaded.notifications is not None:
                 raise DefinitionError(rel, f"notifications are already defined in {loaded.notifications[0]}")
             loaded.notifications = (rel, groups)
             continue
         groups = [groups] if isinstance(groups, RuleGroup) else groups
         if not isinstance(groups, (list, tuple)) or not all(isinstance(x, RuleGroup) for x in groups):
-            raise DefinitionError(rel, "build(cfg) must return a RuleGroup, a list of them, or Notifications")
+            raise DefinitionError(rel, "build(cfg) must return a RuleGroup, a list of them, or AlertRouting")
         loaded.groups.extend((rel, grp) for grp in groups)
+    for path in module_files(root, "synthetics"):
+        rel, checks = _call_build(root, "synthetics", path, cfg)
+        checks = [checks] if isinstance(checks, HttpCheck) else checks
+        if not isinstance(checks, (list, tuple)) or not all(isinstance(c, HttpCheck) for c in checks):
+            raise DefinitionError(rel, "build(cfg) must return an HttpCheck or a list of them")
+        loaded.checks.extend((rel, c) for c in checks)
     return loaded

@@ -1,65 +1,216 @@
-"""One normaliser for every dashboard JSON dashgen touches: rendered, pulled or remote.
+"""One normaliser for every dashboard JSON dashgen touches: rendered, pulled, remote or anyone's.
 
-grafanalib emits schemaVersion 12 JSON full of nulls and legacy keys (rows, span,
-gnetId, hideControls, ...). `from_grafanalib` turns it into clean, current Grafana JSON;
-`normalize_dashboard` is the canonical form that rendered files, `pull`, `upload`
-comparisons and `diff` all share: server-set and volatile fields dropped (id, version,
-iteration, pluginVersion), nulls and empty optional lists removed, panel ids and refIds
-renumbered in reading order, data sources as {type, uid}. It is idempotent:
-normalize(normalize(x)) == normalize(x).
+`normalize_dashboard` is the canonical form that rendered files, `pull`, `upload` comparisons,
+`diff` and `textconv` all share. It is lossless for meaning: every key Grafana may read is kept,
+known or not (no whitelist). Only what never changes what Grafana shows goes:
+
+- server-set and volatile fields: dashboard `id`, `version`, `iteration`, export bookkeeping
+  (`__inputs`, `__requires`, `__elements`, `gnetId`, `revision`, `snapshot`), panel
+  `pluginVersion`; panel ids are renumbered in reading order;
+- nulls, and values equal to what Grafana fills in when a key is absent (`EMPTY_DEFAULTS`,
+  `TARGET_DEFAULTS`, an empty fieldConfig, a missing refId, a query variable's refreshed options);
+- key order (`dumps` sorts keys).
+
+Old dashboards (schemaVersion < 16) keep panels in `rows`; they are migrated to the grid layout
+the way Grafana's DashboardMigrator does on load (V16 `upgradeToGridLayout`: 24 columns,
+w = floor(span * 2), h = ceil(height / 38 px), row panels when any row shows a title, is collapsed
+or repeats). Data source names become references (`{"uid": name}`, as Grafana's V33 step does).
+Everything is idempotent: normalize(normalize(x)) == normalize(x).
+
+`load_dashboard` turns a file's bytes into a dashboard or raises `DashboardInputError` with one
+line naming the JSON path (size and depth limits below); `from_grafanalib` strips the legacy
+keys grafanalib writes for our own definitions before normalising.
 """
 
 from __future__ import annotations
 
-import copy
 import json
+import math
 from typing import Any
+
+from generator.errors import ConfigError
 
 SCHEMA_VERSION = 42  # Grafana 12's LATEST_VERSION (grafana-api.md §1)
 DATASOURCE_VAR = "${datasource}"
 PROMETHEUS_DS = {"type": "prometheus", "uid": DATASOURCE_VAR}
 
-DASHBOARD_KEYS = {
-    "uid", "title", "description", "tags", "timezone", "editable", "graphTooltip", "time",
-    "timepicker", "fiscalYearStartMonth", "liveNow", "weekStart", "refresh", "schemaVersion",
-    "panels", "templating", "annotations", "links", "preload",
+#: Input limits (bad input gets one error line, never a traceback or a runaway).
+MAX_DASHBOARD_BYTES = 64 * 1024 * 1024  # largest public dashboards are ~1 MB; generated ones a few MB
+MAX_JSON_DEPTH = 100  # real dashboards nest about 12 levels; json/deepcopy recurse past ~900
+
+#: Server-set, volatile or export bookkeeping: never part of what dashgen compares or writes.
+VOLATILE_DASHBOARD_KEYS = {
+    "id", "version", "iteration", "gnetId", "revision", "snapshot", "__inputs", "__requires", "__elements",
 }
-#: Server-set or volatile: never part of what dashgen compares or writes.
-VOLATILE_DASHBOARD_KEYS = {"id", "version", "iteration", "gnetId", "revision", "snapshot"}
-PANEL_KEYS = {
-    "type", "id", "targets", "title", "description", "transparent", "datasource", "gridPos",
-    "links", "repeat", "repeatDirection", "maxPerRow", "transformations", "interval", "timeFrom",
-    "timeShift", "hideTimeOverride", "libraryPanel", "options", "fieldConfig",
-}
-ROW_KEYS = {"type", "collapsed", "title", "datasource", "gridPos", "id", "panels", "repeat"}
-TARGET_KEYS = {
-    "expr", "refId", "datasource", "legendFormat", "format", "instant", "range", "interval",
-    "editorMode", "exemplar", "hide",
-}
-VARIABLE_KEYS = {
-    "type", "name", "label", "hide", "skipUrlSync", "description", "query", "datasource", "current",
-    "multi", "options", "refresh", "sort", "includeAll", "allValue", "regex", "definition",
-}
-TIMEPICKER_KEYS = {"hidden", "refresh_intervals", "quick_ranges", "nowDelay"}
+VOLATILE_PANEL_KEYS = {"pluginVersion"}
 #: Optional panel keys whose "empty" value means the same as leaving them out.
 EMPTY_DEFAULTS = {
     "links": [], "transformations": [], "description": "", "transparent": False,
     "hideTimeOverride": False, "repeat": "", "interval": "", "timeFrom": "", "timeShift": "",
 }
-TARGET_DEFAULTS = {"hide": False, "interval": "", "legendFormat": "", "instant": False, "exemplar": False}
+TARGET_DEFAULTS = {
+    "hide": False, "interval": "", "legendFormat": "", "instant": False, "exemplar": False,
+    "format": "time_series", "intervalFactor": 1,
+}
+
+# Grafana's grid (DashboardMigrator / schemaversion V16).
+GRID_COLUMNS = 24
+DEFAULT_PANEL_SPAN = 4  # of 12 legacy columns
+DEFAULT_ROW_HEIGHT = 250  # px
+GRID_CELL_HEIGHT = 30  # px
+GRID_CELL_VMARGIN = 8  # px
+MIN_PANEL_HEIGHT = GRID_CELL_HEIGHT * 3
+
+# What grafanalib writes that our definitions never mean (from_grafanalib strips the rest).
+_GRAFANALIB_KEYS = {
+    "dashboard": {
+        "uid", "title", "description", "tags", "timezone", "editable", "graphTooltip", "time",
+        "timepicker", "fiscalYearStartMonth", "liveNow", "weekStart", "refresh", "schemaVersion",
+        "panels", "templating", "annotations", "links", "preload",
+    },
+    "panel": {
+        "type", "id", "targets", "title", "description", "transparent", "datasource", "gridPos",
+        "links", "repeat", "repeatDirection", "maxPerRow", "transformations", "interval", "timeFrom",
+        "timeShift", "hideTimeOverride", "libraryPanel", "options", "fieldConfig",
+    },
+    "row": {"type", "collapsed", "title", "datasource", "gridPos", "id", "panels", "repeat"},
+    "target": {
+        "expr", "refId", "datasource", "legendFormat", "format", "instant", "range", "interval",
+        "editorMode", "exemplar", "hide",
+    },
+    "variable": {
+        "type", "name", "label", "hide", "skipUrlSync", "description", "query", "datasource", "current",
+        "multi", "options", "refresh", "sort", "includeAll", "allValue", "regex", "definition",
+    },
+    "timepicker": {"hidden", "refresh_intervals", "quick_ranges", "nowDelay"},
+}
 
 
-def drop_nulls(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: drop_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [drop_nulls(v) for v in value]
+class DashboardInputError(ConfigError):
+    """A dashboard JSON dashgen cannot read: `path` is the JSON path of the problem."""
+
+    def __init__(self, path: str, problem: str, file: str | None = None):
+        self.path, self.problem, self.file = path, problem, file
+        shown = path if len(path) <= 120 else path[:117] + "..."
+        where = ": ".join(x for x in (file, shown or "(top level)") if x)
+        super().__init__(f"{where}: {problem}")
+
+    def in_file(self, file: str) -> DashboardInputError:
+        return DashboardInputError(self.path, self.problem, file)
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def _type_name(v: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(v), "number")
+
+
+def check_depth(doc: Any, limit: int = MAX_JSON_DEPTH) -> None:
+    """Raises DashboardInputError when `doc` nests deeper than `limit` (iterative: no recursion)."""
+    level, depth = [doc] if isinstance(doc, (dict, list)) else [], 0
+    while level:
+        if depth > limit:
+            raise DashboardInputError(_deep_path(doc, limit), f"nested more than {limit} levels deep")
+        nxt: list = []
+        for v in level:
+            nxt.extend(x for x in (v.values() if isinstance(v, dict) else v) if isinstance(x, (dict, list)))
+        level, depth = nxt, depth + 1
+
+
+def _deep_path(doc: Any, limit: int) -> str:
+    """The JSON path of the first container below `limit` levels (only called on failure)."""
+    stack = [(doc, 0, "")]
+    while stack:
+        v, depth, path = stack.pop()
+        if depth > limit:
+            return path
+        items = v.items() if isinstance(v, dict) else enumerate(v)
+        for k, x in items:
+            if isinstance(x, (dict, list)):
+                sub = (f"{path}.{k}" if path else str(k)) if isinstance(v, dict) else f"{path}[{k}]"
+                stack.append((x, depth + 1, sub))
+    return ""
+
+
+def load_dashboard(data: bytes | str, file: str | None = None, check: bool = True) -> dict:
+    """The dashboard in a file's bytes: strict UTF-8, JSON object, within the limits.
+
+    A Grafana API envelope `{"dashboard": {...}, "meta": {...}}` is unwrapped. Anything else
+    raises DashboardInputError naming `file` and the JSON path.
+    """
+    try:
+        if isinstance(data, bytes):
+            if len(data) > MAX_DASHBOARD_BYTES:
+                raise DashboardInputError("", f"{len(data)} bytes is over the {MAX_DASHBOARD_BYTES}-byte limit")
+            try:
+                data = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DashboardInputError("", f"not UTF-8 (byte {exc.start})") from None
+        if not data.strip():
+            raise DashboardInputError("", "empty file, not a dashboard")
+        try:
+            doc = json.loads(data)
+        except RecursionError:
+            raise DashboardInputError("", f"nested too deep to read (limit {MAX_JSON_DEPTH} levels)") from None
+        except ValueError as exc:
+            raise DashboardInputError("", f"not JSON: {exc}") from None
+        return dashboard_of(doc, check=check)
+    except DashboardInputError as exc:
+        raise exc.in_file(file) if file else exc from None
+
+
+def dashboard_of(doc: Any, file: str | None = None, check: bool = True) -> dict:
+    """The dashboard in parsed JSON: depth-checked, a `{"dashboard": ..., "meta": ...}` API
+    envelope unwrapped; DashboardInputError when it is not a JSON object."""
+    try:
+        if check:
+            check_depth(doc)
+        if isinstance(doc, dict) and isinstance(doc.get("dashboard"), dict) and "panels" not in doc:
+            doc = doc["dashboard"]  # GET /api/dashboards/uid/... envelope
+        if not isinstance(doc, dict):
+            raise DashboardInputError("", f"expected a dashboard (a JSON object), got {_type_name(doc)}")
+        return doc
+    except DashboardInputError as exc:
+        raise exc.in_file(file) if file else exc from None
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+
+def _want(value: Any, kinds: tuple, path: str, what: str) -> Any:
+    """`value` if it is one of `kinds` (a boolean is not a number), else DashboardInputError."""
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        names = " or ".join(dict.fromkeys(_type_name(k()) for k in kinds))
+        raise DashboardInputError(path, f"{what} must be {names}, not {_type_name(value)}")
     return value
 
 
-def _threshold_steps(steps: list) -> list:
-    # The base step carries value null in Grafana; keep it explicit.
-    return [{"color": s["color"], "value": s.get("value")} for s in steps]
+def _objects(value: Any, path: str, what: str) -> list:
+    """A list of JSON objects (nulls dropped), or DashboardInputError."""
+    _want(value, (list,), path, what)
+    for i, x in enumerate(value):
+        _want(x, (dict,), f"{path}[{i}]", f"each of {what}")
+    return value
+
+
+# --- values ---------------------------------------------------------------------------------
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def drop_nulls(value: Any, depth: int = 0) -> Any:
+    """Copy without null object members; DashboardInputError past MAX_JSON_DEPTH levels."""
+    if depth > MAX_JSON_DEPTH and isinstance(value, (dict, list)):
+        raise _TooDeep
+    if isinstance(value, dict):
+        return {k: drop_nulls(v, depth + 1) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [drop_nulls(v, depth + 1) for v in value]
+    return value
 
 
 def _ref_id(i: int) -> str:
@@ -71,86 +222,240 @@ def _ref_id(i: int) -> str:
     return letters
 
 
-def _normalize_target(t: dict, i: int, panel_ds: dict | None) -> dict:
-    out = {k: v for k, v in t.items() if k in TARGET_KEYS}
-    for k, default in TARGET_DEFAULTS.items():
-        if out.get(k) == default:
-            del out[k]
-    if out.get("format") == "time_series":
-        del out["format"]
-    out["refId"] = _ref_id(i)
-    ds = out.get("datasource") or panel_ds
+def _ds_ref(ds: Any, path: str) -> dict | None:
+    """A data source as a reference: names become {"uid": name} (Grafana's V33 migration)."""
+    if ds is None or ds == "":
+        return None
     if isinstance(ds, str):
-        ds = {"type": "prometheus", "uid": ds}
-    if ds:
-        out["datasource"] = ds
+        if ds in ("-- Grafana --", "grafana"):
+            return {"type": "grafana", "uid": "grafana"}
+        if ds in ("-- Mixed --", "-- Dashboard --"):
+            return {"type": "datasource", "uid": ds}
+        return {"uid": ds}
+    return _want(ds, (dict,), path, "datasource")
+
+
+def _threshold_steps(steps: list, path: str) -> list:
+    out = []
+    for i, s in enumerate(_objects(steps, path, "threshold steps")):
+        if "color" not in s:
+            raise DashboardInputError(f"{path}[{i}]", "threshold step has no color")
+        out.append({**s, "value": s.get("value")})  # the base step's value is null in Grafana
     return out
 
 
-def _normalize_field_config(fc: dict | None) -> dict:
-    fc = copy.deepcopy(fc or {})
-    defaults = fc.get("defaults") or {}
+# --- rows layout (schemaVersion < 16) -------------------------------------------------------
+
+
+def _grid_height(height: Any) -> int:
+    if isinstance(height, str):
+        digits = height.strip().removesuffix("px").strip()
+        height = float(digits) if digits.replace(".", "", 1).isdigit() else DEFAULT_ROW_HEIGHT
+    if not isinstance(height, (int, float)) or isinstance(height, bool):
+        height = DEFAULT_ROW_HEIGHT
+    return math.ceil(max(height, MIN_PANEL_HEIGHT) / (GRID_CELL_HEIGHT + GRID_CELL_VMARGIN))
+
+
+class _RowArea:
+    """Where the next panel of a legacy row goes (Grafana's RowArea, right-to-left free run)."""
+
+    def __init__(self, height: int, y: int):
+        self.area = [0] * GRID_COLUMNS
+        self.y, self.height = y, height
+
+    def place(self, w: int) -> tuple[int, int]:
+        for _ in range(1000):  # a panel wider than the grid wraps forever in Grafana; we stop
+            start = end = None
+            for i in range(GRID_COLUMNS - 1, -1, -1):
+                if self.height - self.area[i] <= 0:
+                    break
+                if end is None:
+                    end = start = i
+                elif self.area[i] <= self.area[i + 1]:
+                    start = i
+                else:
+                    break
+            if end is not None and end - start >= w - 1:
+                return start, max(self.area[start:end + 1])
+            self.y += self.height
+            self.area = [0] * GRID_COLUMNS
+        return 0, 0
+
+    def add(self, x: int, y: int, w: int, h: int) -> None:
+        for i in range(x, min(x + w, GRID_COLUMNS)):
+            self.area[i] = max(self.area[i], y + h - self.y)
+
+
+def migrate_rows(d: dict) -> dict:
+    """`rows` (schemaVersion < 16) as grid panels, as Grafana's DashboardMigrator lays them out."""
+    rows = _objects(d.pop("rows"), "rows", "rows")
+    panels = list(_objects(d.get("panels") or [], "panels", "panels"))
+    show_rows = any(r.get("collapse") or r.get("showTitle") or r.get("repeat") for r in rows)
+    y = 0
+    for ri, row in enumerate(rows):
+        if row.get("repeatIteration"):
+            continue
+        h_row = _grid_height(row.get("height", DEFAULT_ROW_HEIGHT))
+        collapsed = bool(row.get("collapse"))
+        row_panel = None
+        if show_rows:
+            row_panel = {"type": "row", "title": row.get("title") or "", "collapsed": collapsed,
+                         "gridPos": {"x": 0, "y": y, "w": GRID_COLUMNS, "h": h_row}, "panels": []}
+            if row.get("repeat"):
+                row_panel["repeat"] = row["repeat"]
+            y += 1
+        area = _RowArea(h_row, y)
+        for pi, p in enumerate(_objects(row.get("panels") or [], f"rows[{ri}].panels", "panels")):
+            p = dict(p)
+            span = p.pop("span", DEFAULT_PANEL_SPAN)
+            if not isinstance(span, (int, float)) or isinstance(span, bool):
+                raise DashboardInputError(f"rows[{ri}].panels[{pi}].span", "span must be a number")
+            w = math.floor(span * GRID_COLUMNS / 12)
+            h = _grid_height(p.pop("height")) if "height" in p else h_row
+            x, py = area.place(w)
+            y = area.y
+            p["gridPos"] = {"x": x, "y": y + py, "w": w, "h": h}
+            area.add(x, y + py, w, h)
+            (row_panel["panels"] if row_panel is not None and collapsed else panels).append(p)
+        if row_panel is not None:
+            panels.append(row_panel)
+        if not (row_panel is not None and collapsed):
+            y += h_row
+    # Grafana sorts panels by position on load: the row panel comes before its panels.
+    panels.sort(key=lambda p: ((p.get("gridPos") or {}).get("y", 0), (p.get("gridPos") or {}).get("x", 0)))
+    d["panels"] = panels
+    d["schemaVersion"] = max(d.get("schemaVersion") or 0, 16)
+    return d
+
+
+# --- normalising ----------------------------------------------------------------------------
+
+
+def _normalize_target(t: dict, path: str, panel_ds: dict | None, used: set) -> dict:
+    out = dict(t)
+    for k, default in TARGET_DEFAULTS.items():
+        if k in out and out[k] == default and type(out[k]) is type(default):
+            del out[k]
+    ref = out.get("refId")
+    if not isinstance(ref, str) or not ref:
+        ref = next(_ref_id(i) for i in range(len(used) + 1) if _ref_id(i) not in used)
+    out["refId"] = ref
+    used.add(ref)
+    ds = _ds_ref(out.get("datasource"), f"{path}.datasource") or panel_ds
+    if ds:
+        out["datasource"] = ds
+    else:
+        out.pop("datasource", None)
+    return out
+
+
+def _normalize_field_config(fc: Any, path: str) -> dict:
+    fc = dict(_want(fc or {}, (dict,), path, "fieldConfig"))
+    defaults = dict(_want(fc.get("defaults") or {}, (dict,), f"{path}.defaults", "fieldConfig.defaults"))
     thresholds = defaults.get("thresholds")
     if thresholds is not None:
+        _want(thresholds, (dict,), f"{path}.defaults.thresholds", "thresholds")
         if not thresholds.get("steps"):
             del defaults["thresholds"]
         else:
-            thresholds["steps"] = _threshold_steps(thresholds["steps"])
+            defaults["thresholds"] = {**thresholds, "steps": _threshold_steps(
+                thresholds["steps"], f"{path}.defaults.thresholds.steps")}
     if defaults.get("mappings") == []:
         del defaults["mappings"]
     if defaults.get("custom") == {}:
         del defaults["custom"]
-    return {"defaults": defaults, "overrides": fc.get("overrides") or []}
+    overrides = _objects(fc.get("overrides") or [], f"{path}.overrides", "overrides")
+    return {**fc, "defaults": defaults, "overrides": overrides}
 
 
-def _normalize_panel(p: dict) -> dict:
+def _title(p: dict, path: str) -> None:
+    if "title" in p:
+        _want(p["title"], (str,), f"{path}.title", "title")
+
+
+def _normalize_panel(p: dict, path: str) -> dict:
+    _title(p, path)
+    if "gridPos" in p:
+        _want(p["gridPos"], (dict,), f"{path}.gridPos", "gridPos")
+        for k in ("x", "y", "w", "h"):
+            if k in p["gridPos"]:
+                _want(p["gridPos"][k], (int, float), f"{path}.gridPos.{k}", f"gridPos.{k}")
     if p.get("type") == "row":
-        out = {k: v for k, v in p.items() if k in ROW_KEYS}
+        out = {k: v for k, v in p.items() if k not in VOLATILE_PANEL_KEYS}
         out.setdefault("collapsed", False)
-        out["panels"] = [_normalize_panel(c) for c in out.get("panels") or []]
-        out.pop("datasource", None)
+        children = _objects(out.get("panels") or [], f"{path}.panels", "panels")
+        out["panels"] = [_normalize_panel(c, f"{path}.panels[{i}]") for i, c in enumerate(children)]
+        out.pop("datasource", None)  # a row queries nothing
         if not out.get("repeat"):
             out.pop("repeat", None)
         return out
-    out = {k: v for k, v in p.items() if k in PANEL_KEYS}
+    out = {k: v for k, v in p.items() if k not in VOLATILE_PANEL_KEYS}
     for k, default in EMPTY_DEFAULTS.items():
         if k in out and out[k] == default:
             del out[k]
-    ds = out.get("datasource")
-    if isinstance(ds, str):
-        ds = out["datasource"] = {"type": "prometheus", "uid": ds}
+    ds = _ds_ref(out.get("datasource"), f"{path}.datasource")
+    if ds:
+        out["datasource"] = ds
+    else:
+        out.pop("datasource", None)
     if "targets" in out:
-        out["targets"] = [_normalize_target(t, i, ds) for i, t in enumerate(out["targets"])]
+        used = {t.get("refId") for t in _objects(out["targets"], f"{path}.targets", "targets")}
+        used = {r for r in used if isinstance(r, str) and r}
+        out["targets"] = [_normalize_target(t, f"{path}.targets[{i}]", ds, used) for i, t in enumerate(out["targets"])]
         if not out["targets"]:
             del out["targets"]
     if p.get("type") != "text" or "fieldConfig" in p:
-        out["fieldConfig"] = _normalize_field_config(out.get("fieldConfig"))
+        out["fieldConfig"] = _normalize_field_config(out.get("fieldConfig"), f"{path}.fieldConfig")
     if out.get("options") in ([], {}):
         del out["options"]
     return out
 
 
-def _normalize_variable(v: dict) -> dict:
-    out = {k: val for k, val in v.items() if k in VARIABLE_KEYS}
+def _normalize_variable(v: dict, path: str) -> dict:
+    out = dict(v)
     current = out.get("current")
     if isinstance(current, dict):
         out["current"] = {k: current[k] for k in ("text", "value") if k in current}
+        if not out["current"]:
+            del out["current"]
     for k in ("regex", "description", "allValue", "definition"):
-        if out.get(k) in ("", None):
+        if out.get(k) == "":
             out.pop(k, None)
-    if out.get("options") == [] and out.get("type") in ("query", "datasource"):
-        del out["options"]
+    # A query or data source variable's options are refreshed by Grafana; saved ones are a cache.
+    if out.get("type") == "datasource" or (out.get("type") == "query" and out.get("refresh") in (1, 2)) \
+            or (out.get("type") == "query" and out.get("options") == []):
+        out.pop("options", None)
+    ds = _ds_ref(out.get("datasource"), f"{path}.datasource")
+    if ds:
+        out["datasource"] = ds
+    else:
+        out.pop("datasource", None)
     return out
 
 
 def normalize_dashboard(dashboard: dict) -> dict:
-    """The canonical form of a dashboard, whatever produced it (see module docstring)."""
-    d = drop_nulls(copy.deepcopy(dashboard))
-    out = {k: v for k, v in d.items() if k in DASHBOARD_KEYS and k not in VOLATILE_DASHBOARD_KEYS}
-    if "title" in out and isinstance(out["title"], str):
+    """The canonical form of a dashboard, whatever produced it (see module docstring).
+
+    Raises DashboardInputError (with the JSON path) for a shape Grafana could not load either.
+    """
+    _want(dashboard, (dict,), "", "a dashboard")
+    try:
+        d = drop_nulls(dashboard)
+    except _TooDeep:
+        raise DashboardInputError(_deep_path(dashboard, MAX_JSON_DEPTH),
+                                  f"nested more than {MAX_JSON_DEPTH} levels deep") from None
+    out = {k: v for k, v in d.items() if k not in VOLATILE_DASHBOARD_KEYS}
+    _title(out, "")
+    if "title" in out:
         out["title"] = out["title"].strip()  # the server trims it (grafana-api.md §4.2)
-    out["schemaVersion"] = SCHEMA_VERSION
-    panels = [_normalize_panel(p) for p in out.get("panels") or []]
+    if "rows" in out:
+        if not isinstance(out.get("schemaVersion"), int) or out["schemaVersion"] < 16:
+            out = migrate_rows(out)
+        else:
+            del out["rows"]  # Grafana reads `rows` only below schemaVersion 16
+    out.setdefault("schemaVersion", SCHEMA_VERSION)
+    panels = [_normalize_panel(p, f"panels[{i}]")
+              for i, p in enumerate(_objects(out.get("panels") or [], "panels", "panels"))]
     next_id = 1
     for p in panels:  # stable ids in reading order, rows' children included
         p["id"] = next_id
@@ -159,25 +464,62 @@ def normalize_dashboard(dashboard: dict) -> dict:
             c["id"] = next_id
             next_id += 1
     out["panels"] = panels
-    templating = out.get("templating") or {}
-    out["templating"] = {"list": [_normalize_variable(v) for v in templating.get("list") or []]}
-    annotations = out.get("annotations") or {}
-    out["annotations"] = {"list": annotations.get("list") or []}
+    templating = _want(out.get("templating") or {}, (dict,), "templating", "templating")
+    out["templating"] = {**templating, "list": [
+        _normalize_variable(v, f"templating.list[{i}]")
+        for i, v in enumerate(_objects(templating.get("list") or [], "templating.list", "variables"))]}
+    annotations = _want(out.get("annotations") or {}, (dict,), "annotations", "annotations")
+    out["annotations"] = {**annotations, "list": _objects(annotations.get("list") or [], "annotations.list",
+                                                          "annotations")}
     if "timepicker" in out:
-        tp = {k: v for k, v in out["timepicker"].items() if k in TIMEPICKER_KEYS}
+        tp = dict(_want(out["timepicker"], (dict,), "timepicker", "timepicker"))
         if tp.get("hidden") is False:
             del tp["hidden"]
         if tp:
             out["timepicker"] = tp
         else:
             del out["timepicker"]
-    if out.get("links") == []:
-        del out["links"]
+    for k in ("links", "tags"):
+        if out.get(k) == []:
+            del out[k]
     if out.get("description") == "":
         del out["description"]
     return out
 
 
+def from_grafanalib(raw: dict) -> dict:
+    """grafanalib's JSON for our definitions, without the legacy keys it writes (rows, span,
+    gnetId, hideControls, ...) and with the current schemaVersion; `normalize_dashboard` of it
+    is what rendered/ holds. Only for our own definitions: other dashboards keep every key."""
+    keep = _GRAFANALIB_KEYS
+    d = {k: v for k, v in raw.items() if k in keep["dashboard"]}
+
+    def panel(p: dict) -> dict:
+        if p.get("type") == "row":
+            out = {k: v for k, v in p.items() if k in keep["row"]}
+            out["panels"] = [panel(c) for c in out.get("panels") or []]
+            return out
+        out = {k: v for k, v in p.items() if k in keep["panel"]}
+        if "targets" in out:
+            out["targets"] = [{k: v for k, v in t.items() if k in keep["target"]} for t in out["targets"]]
+        return out
+
+    d["panels"] = [panel(p) for p in d.get("panels") or []]
+    if isinstance(d.get("templating"), dict):
+        d["templating"] = {"list": [{k: v for k, v in x.items() if k in keep["variable"]}
+                                    for x in d["templating"].get("list") or []]}
+    if isinstance(d.get("timepicker"), dict):
+        d["timepicker"] = {k: v for k, v in d["timepicker"].items() if k in keep["timepicker"]}
+    d["schemaVersion"] = SCHEMA_VERSION
+    return d
+
+
 def dumps(dashboard: dict) -> str:
     """The byte-stable text of a dashboard (sorted keys, 2-space indent, final newline)."""
     return json.dumps(dashboard, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+__all__ = [
+    "DATASOURCE_VAR", "PROMETHEUS_DS", "SCHEMA_VERSION", "DashboardInputError", "check_depth", "dashboard_of",
+    "drop_nulls", "dumps", "from_grafanalib", "load_dashboard", "migrate_rows", "normalize_dashboard",
+]

@@ -1,28 +1,47 @@
-"""Contact points and the notification policy tree, rendered as Grafana provisioning YAML.
+"""Who hears about which alert, rendered for Grafana and for Alertmanager from one definition.
 
-The seed's "Action" column (docs/targets.md §8) is routing, not rule content: critical alerts go to
-e-mail and Slack (ServiceDown also to SMS), warnings to Slack. Secrets never reach
-rendered/: settings hold `$VARIABLE` references that Grafana's file provisioning expands
-from its environment, and that `upload` fills in from the environment at send time.
+`alerts/routing.py` returns an `AlertRouting`: receivers by kind (email, slack, sms) and one
+route tree, whose escalation steps (docs/targets.md §3) `escalation_routes()` builds from the config.
+From it dashgen renders, under rendered/alerting/:
+
+* `contact-points.yaml`, `policies.yaml`, `templates.yaml`: Grafana provisioning files
+  (what `upload` sends through the provisioning API when `alerting = "grafana"`);
+* `<template_name>.tmpl`: the notification template (Go template text, rendered with jinja2
+  from generator/templates/notifications.tmpl.j2): Slack colour, title, one line per alert;
+* `alertmanager.yaml`: the same tree and receivers as an Alertmanager configuration (for
+  `alerting = "mimir"`, uploaded to Mimir's Alertmanager, or for your own Alertmanager).
+
+Secrets never reach rendered/: settings hold `$VARIABLE` references (`SECRETS` documents each
+one's format), filled in from the environment at send time by `fill()`; an Alertmanager of
+your own takes them through `envsubst`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import re
+from dataclasses import dataclass, replace
+from typing import Mapping
+
+from generator.config import Config
+from generator.docs import _env as docs_env
+from generator.durations import duration, seconds
+from generator.errors import ConfigError, DashgenError
 
 ORG_ID = 1
+KINDS = ("email", "slack", "sms")  # the escalation ladder, in order (docs/targets.md §3)
+# Upper-case names only: `$labels`, `$value` in Go templates are not environment references.
+REF_RE = re.compile(r"\$(?:\{([A-Z_][A-Z0-9_]*)\}|([A-Z_][A-Z0-9_]*))")
+
+
+class MissingSecret(ConfigError):
+    """A `$VARIABLE` the notifications refer to is not set: a configuration error (exit 2)."""
 
 
 @dataclass(frozen=True)
-class Integration:
-    type: str  # email | slack | webhook
-    settings: dict[str, object]  # string values may be "$ENV_VAR" references, never secrets
-
-
-@dataclass(frozen=True)
-class ContactPoint:
+class Receiver:
     name: str
-    integrations: tuple[Integration, ...]
+    kind: str  # email | slack | sms (a webhook to an SMS gateway)
 
 
 @dataclass(frozen=True)
@@ -38,18 +57,177 @@ class Route:
 
 
 @dataclass(frozen=True)
-class Notifications:
-    contact_points: tuple[ContactPoint, ...]
+class AlertRouting:
+    """The definition alerts/routing.py returns (formerly named `Notifications`)."""
+
+    receivers: tuple[Receiver, ...]
     policy: Route
-    secrets: tuple[str, ...] = field(default=())  # env variable names the settings refer to
 
 
-def _route_doc(r: Route) -> dict:
+# --- secrets --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Secret:
+    env: str
+    format: str
+    placeholder: str  # a valid value of the right shape, for offline checks (never sent)
+
+
+def secrets(cfg: Config) -> dict[str, Secret]:
+    """Every variable the rendered files may refer to, with its format (README "Secrets")."""
+    n = cfg.notifications
+    return {s.env: s for s in (
+        Secret(n.slack_webhook_env, "a Slack incoming-webhook URL (https://hooks.slack.com/services/...)",
+               "https://hooks.slack.com/services/T000/B000/placeholder"),
+        Secret(n.email_addresses_env, "e-mail addresses separated by commas (a@x.com,b@y.com); "
+               "Grafana also takes semicolons, Alertmanager does not", "oncall@example.invalid"),
+        Secret(n.sms_webhook_env, "the https URL of an SMS gateway's webhook (receives Alertmanager's "
+               "webhook JSON with a POST)", "https://sms.example.invalid/hook"),
+        Secret(n.smtp_smarthost_env, "Alertmanager only: the SMTP relay as host:port (smtp.example.com:587)",
+               "smtp.example.invalid:587"),
+        Secret(n.smtp_from_env, "Alertmanager only: the sender address (alerts@example.com)",
+               "alerts@example.invalid"),
+        Secret(n.smtp_username_env, "Alertmanager only: the SMTP login", "alerts"),
+        Secret(n.smtp_password_env, "Alertmanager only: the SMTP password", "placeholder"),
+    )}
+
+
+def references(value) -> list[str]:
+    """The `$VAR` names in a document's string values, in order of appearance, each once."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for v in value.values():
+            found += references(v)
+    elif isinstance(value, list):
+        for v in value:
+            found += references(v)
+    elif isinstance(value, str):
+        found += [m.group(1) or m.group(2) for m in REF_RE.finditer(value)]
+    return list(dict.fromkeys(found))
+
+
+def missing(names, environ: Mapping[str, str]) -> list[str]:
+    return [n for n in names if not environ.get(n)]
+
+
+def fill(value, environ: Mapping[str, str], where: str, used: list[str] | None = None):
+    """`value` with every `$VAR` / `${VAR}` in its strings (recursively) taken from `environ`.
+
+    The values used are appended to `used` (so a client can scrub them from any answer).
+    A variable that is unset or empty raises MissingSecret naming it, never its value."""
+    used = [] if used is None else used
+    if isinstance(value, dict):
+        return {k: fill(v, environ, where, used) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill(v, environ, where, used) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def one(m: re.Match) -> str:
+        name = m.group(1) or m.group(2)
+        if not environ.get(name):
+            raise MissingSecret(f"{where}: environment variable {name} is not set")
+        used.append(environ[name])
+        return environ[name]
+
+    return REF_RE.sub(one, value)
+
+
+def placeholders(cfg: Config) -> dict[str, str]:
+    """Stand-in values of the right shape, for amtool and the routing tests (never uploaded)."""
+    return {name: s.placeholder for name, s in secrets(cfg).items()}
+
+
+# --- escalation -------------------------------------------------------------------------------
+
+
+def escalation_routes(cfg: Config, receivers: Mapping[str, str]) -> tuple[Route, ...]:
+    """Sibling routes for critical alerts, one per escalation step (docs/targets.md §3).
+
+    Every step matches `severity=critical` (plus the alert names allowed that far, for steps
+    beyond `critical_reach`), waits its `*_after` as group_wait and continues to the next, so
+    an alert still firing when a step's wait ends reaches that step's receiver too, and a
+    group resolved before then never does. `receivers` maps kind -> receiver name.
+    """
+    n = cfg.notifications
+    after = {"email": n.email_after, "slack": n.slack_after, "sms": n.sms_after}
+    reach = {kind: i for i, kind in enumerate(KINDS)}
+    for kind in (n.critical_reach, *(r for _a, r in n.reach_overrides)):
+        if kind not in reach:
+            raise DashgenError(f"generator/config.py: escalation step {kind!r} is not one of {', '.join(KINDS)}")
+    routes = []
+    for kind in KINDS:
+        matchers: tuple[tuple[str, str, str], ...] = (("severity", "=", "critical"),)
+        if reach[kind] > reach[n.critical_reach]:
+            names = sorted(a for a, r in n.reach_overrides if reach[r] >= reach[kind])
+            if not names:
+                continue
+            matchers += (("alertname", "=~", "|".join(names)),)
+        routes.append(Route(receivers[kind], matchers=matchers, group_wait=after[kind],
+                            repeat_interval=n.critical_repeat_interval, continue_=True))
+    routes[-1] = replace(routes[-1], continue_=False)
+    return tuple(routes)
+
+
+def scaled(cfg: Config, factor: float) -> Config:
+    """The config with every notification wait and interval divided by `factor` (the
+    reference stack's time scale; whole seconds, at least 1 s where it was not 0)."""
+    n = cfg.notifications
+
+    def s(value: str) -> str:
+        secs = seconds(value)
+        return duration(max(1, round(secs / factor)) if secs else 0)
+
+    fields = ("email_after", "slack_after", "sms_after", "warning_group_wait", "group_interval",
+              "critical_repeat_interval", "warning_repeat_interval")
+    return replace(cfg, notifications=replace(n, **{f: s(getattr(n, f)) for f in fields}))
+
+
+# --- the notification template ---------------------------------------------------------------
+
+# Go templates use {{ }}, so the jinja2 source uses [[ ]] and [% %] (docs' environment otherwise).
+_env = docs_env.overlay(variable_start_string="[[", variable_end_string="]]", block_start_string="[%",
+                        block_end_string="%]", comment_start_string="[#", comment_end_string="#]")
+
+
+def template_text(cfg: Config) -> str:
+    n = cfg.notifications
+    return _env.get_template("notifications.tmpl.j2").render(
+        name=n.template_name, colours=n.slack_colours, other=n.slack_colour_other,
+        resolved=n.slack_colour_resolved)
+
+
+def tmpl(cfg: Config, part: str) -> str:
+    """A setting that calls one part of the notification template, e.g. `slack.color`."""
+    return '{{ template "%s.%s" . }}' % (cfg.notifications.template_name, part)
+
+
+# --- Grafana provisioning documents -----------------------------------------------------------
+
+
+def grafana_integration(cfg: Config, kind: str) -> tuple[str, dict]:
+    """(Grafana integration type, settings) for one receiver kind."""
+    n = cfg.notifications
+    if kind == "email":
+        return "email", {"addresses": f"${n.email_addresses_env}", "singleEmail": True,
+                         "subject": tmpl(cfg, "title"), "message": tmpl(cfg, "text")}
+    if kind == "slack":  # `color` is a template since Grafana 11.6
+        return "slack", {"url": f"${n.slack_webhook_env}", "title": tmpl(cfg, "title"),
+                         "text": tmpl(cfg, "text"), "color": tmpl(cfg, "slack.color")}
+    if kind == "sms":
+        return "webhook", {"url": f"${n.sms_webhook_env}", "httpMethod": "POST"}
+    raise DashgenError(f"alerts/routing.py: receiver kind {kind!r} is not one of {', '.join(KINDS)}")
+
+
+def _route_doc(r: Route, matchers, root_group_by: tuple[str, ...] = ()) -> dict:
+    """A route tree as a dict; `matchers(r.matchers)` gives the (key, value) of the matchers."""
     doc: dict = {"receiver": r.receiver}
     if r.group_by:
-        doc["group_by"] = list(r.group_by)
+        doc["group_by"] = list(root_group_by) + list(r.group_by)
     if r.matchers:
-        doc["object_matchers"] = [list(m) for m in r.matchers]
+        key, value = matchers(r.matchers)
+        doc[key] = value
     for key, value in (("group_wait", r.group_wait), ("group_interval", r.group_interval),
                        ("repeat_interval", r.repeat_interval)):
         if value:
@@ -57,31 +235,105 @@ def _route_doc(r: Route) -> dict:
     if r.continue_:
         doc["continue"] = True
     if r.routes:
-        doc["routes"] = [_route_doc(c) for c in r.routes]
+        doc["routes"] = [_route_doc(c, matchers) for c in r.routes]
     return doc
 
 
-def _uid(name: str, i: int, type_: str) -> str:
-    return f"{name}-{i}-{type_}"[:40]
+def _grafana_matchers(ms) -> tuple[str, list]:
+    return "object_matchers", [list(m) for m in ms]
 
 
-def contact_points_document(n: Notifications) -> dict:
-    return {
-        "apiVersion": 1,
-        "contactPoints": [
-            {
-                "orgId": ORG_ID,
-                "name": cp.name,
-                "receivers": [
-                    {"uid": _uid(cp.name, i, integ.type), "type": integ.type, "settings": dict(integ.settings),
-                     "disableResolveMessage": False}
-                    for i, integ in enumerate(cp.integrations)
-                ],
-            }
-            for cp in n.contact_points
-        ],
-    }
+def contact_points_document(cfg: Config, routing: AlertRouting) -> dict:
+    """One contact point per receiver, one integration each. Uids keep the `<name>-<i>-<type>`
+    form of earlier releases: Grafana joins integrations by contact-point name, so a new uid
+    for an existing name would add a second Slack integration instead of updating it."""
+    points = []
+    for rec in routing.receivers:
+        type_, settings = grafana_integration(cfg, rec.kind)
+        points.append({"orgId": ORG_ID, "name": rec.name, "receivers": [
+            {"uid": f"{rec.name}-0-{type_}"[:40], "type": type_, "settings": settings, "disableResolveMessage": False}]})
+    return {"apiVersion": 1, "contactPoints": points}
 
 
-def policies_document(n: Notifications) -> dict:
-    return {"apiVersion": 1, "policies": [{"orgId": ORG_ID, **_route_doc(n.policy)}]}
+def policies_document(routing: AlertRouting) -> dict:
+    return {"apiVersion": 1, "policies": [{"orgId": ORG_ID, **_route_doc(routing.policy, _grafana_matchers,
+                                                                          root_group_by=("grafana_folder",))}]}
+
+
+def templates_document(cfg: Config) -> dict:
+    return {"apiVersion": 1, "templates": [
+        {"orgId": ORG_ID, "name": cfg.notifications.template_name, "template": template_text(cfg)}]}
+
+
+# --- Alertmanager configuration ----------------------------------------------------------------
+
+
+def _am_matcher(m: tuple[str, str, str]) -> str:
+    label, op, value = m
+    return f"{label}{op}{json.dumps(value)}"  # a double-quoted value, escaped
+
+
+def _am_matchers(ms) -> tuple[str, list]:
+    return "matchers", [_am_matcher(m) for m in ms]
+
+
+def _am_receiver(cfg: Config, rec: Receiver) -> dict:
+    n = cfg.notifications
+    if rec.kind == "email":
+        return {"name": rec.name, "email_configs": [{
+            "to": f"${n.email_addresses_env}", "send_resolved": True,
+            "headers": {"Subject": tmpl(cfg, "title")}, "text": tmpl(cfg, "text")}]}
+    if rec.kind == "slack":
+        return {"name": rec.name, "slack_configs": [{
+            "api_url": f"${n.slack_webhook_env}", "send_resolved": True, "title": tmpl(cfg, "title"),
+            "text": tmpl(cfg, "text"), "color": tmpl(cfg, "slack.color")}]}
+    if rec.kind == "sms":
+        return {"name": rec.name, "webhook_configs": [{"url": f"${n.sms_webhook_env}", "send_resolved": True}]}
+    raise DashgenError(f"alerts/routing.py: receiver kind {rec.kind!r} is not one of {', '.join(KINDS)}")
+
+
+def template_file(cfg: Config) -> str:
+    return f"{cfg.notifications.template_name}.tmpl"
+
+
+def alertmanager_document(cfg: Config, routing: AlertRouting) -> dict:
+    n = cfg.notifications
+    doc: dict = {}
+    if any(r.kind == "email" for r in routing.receivers):
+        doc["global"] = {"smtp_smarthost": f"${n.smtp_smarthost_env}", "smtp_from": f"${n.smtp_from_env}",
+                         "smtp_auth_username": f"${n.smtp_username_env}",
+                         "smtp_auth_password": f"${n.smtp_password_env}"}
+    doc["route"] = _route_doc(routing.policy, _am_matchers)
+    doc["receivers"] = [_am_receiver(cfg, r) for r in routing.receivers]
+    doc["templates"] = [template_file(cfg)]
+    return doc
+
+
+def check_routing(routing: AlertRouting, rel: str) -> None:
+    """Every route names a defined receiver, and receiver names are unique."""
+    from generator.errors import DefinitionError
+
+    names = [r.name for r in routing.receivers]
+    dupes = sorted({x for x in names if names.count(x) > 1})
+    if dupes:
+        raise DefinitionError(rel, f"receiver {dupes[0]!r} is defined twice")
+
+    def walk(r: Route) -> None:
+        if r.receiver not in names:
+            raise DefinitionError(rel, f"route names receiver {r.receiver!r}, which is not defined "
+                                       f"(defined: {', '.join(names)})")
+        for c in r.routes:
+            walk(c)
+
+    walk(routing.policy)
+
+
+def alertmanager_files(cfg: Config, routing: AlertRouting, environ: Mapping[str, str],
+                       used: list[str] | None = None) -> dict[str, str]:
+    """A deployable Alertmanager configuration: {file name: text}, `$VAR`s filled from `environ`
+    (raises MissingSecret). Write both files into one folder and point Alertmanager at
+    alertmanager.yml; the template is found beside it."""
+    from generator.rules import dumps
+
+    doc = fill(alertmanager_document(cfg, routing), environ, "alertmanager.yaml", used)
+    return {"alertmanager.yml": dumps(doc), template_file(cfg): template_text(cfg)}

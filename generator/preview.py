@@ -14,7 +14,7 @@ from typing import Iterable, Mapping
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from generator.diff import Change, file_kind, layout, parse_file
+from generator.diff import Change, file_kind, parse_file, row_names, rows_and_panels
 from generator.normalize import normalize_dashboard
 from generator.units import format_value
 
@@ -65,12 +65,11 @@ def _board(d: dict | None, heading: str, sub: str, offset: int, marks: Mapping |
         return {"x": offset, "heading": heading, "sub": sub, "rows": [], "panels": [], "height": 4,
                 "empty": "(no such dashboard on this side)"}
     d = normalize_dashboard(d)
-    rows_l, items = layout(d)
+    rows_l, items = rows_and_panels(d)
     rows, panels, bottom = [], [], 1
-    for r in rows_l:
+    for r, title in zip(rows_l, row_names(rows_l)):
         g = r.get("gridPos") or {}
         hidden = [c.get("title", "") for c in r.get("panels", [])] if r.get("collapsed") else []
-        title = r.get("title", "")
         rows.append({"x": 0, "y": g.get("y", 0) * ROW_H, "w": COLUMNS * COL_W, "h": ROW_H, "title": title,
                      "collapsed": hidden, "mark": marks.get(("row", title), "")})
         bottom = max(bottom, g.get("y", 0) + 1)

@@ -77,8 +77,34 @@ def app_jobs(cfg: Config) -> str:
     return re_("job", regex_union([cfg.jobs.backend, cfg.jobs.worker]))
 
 
+def probe_job(cfg: Config) -> str:
+    """The job label of the /health probe's series, from the configured source."""
+    return cfg.jobs.blackbox if cfg.uptime.source == "blackbox" else cfg.uptime.check_job
+
+
 def probe_success(cfg: Config) -> str:
-    return C.sel("probe_success", job=cfg.jobs.blackbox)
+    return C.sel("probe_success", job=probe_job(cfg))
+
+
+def service_down(cfg: Config) -> str:
+    """ServiceDown (docs/targets.md §8: the health check fails 3 times), per target.
+
+    Each probe location is failing when it had no success in the last N checks
+    (`service_down_window`). blackbox: one prober, so every series failing is down.
+    Synthetic Monitoring: one series per location (`probe` label); down when the share of
+    locations still succeeding is below a half, i.e. a majority fails, so one flaky
+    location never pages. The value is that share.
+    """
+    per_location = f"max_over_time({probe_success(cfg)}[{cfg.thresholds.service_down_window}])"
+    if cfg.uptime.source == "blackbox":
+        return f"max by (instance) ({per_location}) == 0"
+    return f"avg by (instance) ({per_location}) < {cfg.thresholds.service_down_location_share:g}"
+
+
+def uptime(cfg: Config, window: str) -> str:
+    """Share of successful /health checks over `window` (all probe locations together)."""
+    ratio = f"avg_over_time({probe_success(cfg)}[{window}])"
+    return ratio if cfg.uptime.source == "blackbox" else f"avg by (instance) ({ratio})"
 
 
 # Recording rules (level:metric:operations, docs/metrics.md §12); names carry their window.

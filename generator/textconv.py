@@ -17,21 +17,22 @@ from typing import Any
 
 import yaml
 
-from generator.diff import layout, leaves, steps_text
-from generator.normalize import normalize_dashboard
+from generator.diff import leaves, query_text, row_names, rows_and_panels, steps_text
+from generator.diff.dashboards import _query_key
+from generator.normalize import MAX_JSON_DEPTH, DashboardInputError, dashboard_of, normalize_dashboard
 
-#: git's funcname pattern for the blocks below (`diff.dashgen.xfuncname`).
-XFUNCNAME = "^((dashboard|variable|row|panel|group|alert|record) .*)$"
+
+_SCALARS = {True: "true", False: "false"}
 
 
 def _value(v: Any) -> str:
     if isinstance(v, str):
         return v.replace("\n", "\n    ")
+    if isinstance(v, bool):
+        return _SCALARS[v]
+    if type(v) is int:  # the common cases without json.dumps (same text)
+        return str(v)
     return json.dumps(v, sort_keys=True, ensure_ascii=False)
-
-
-def _lines_of(rest: dict, prefix: str = "") -> list[str]:
-    return [f"  {prefix}{p}: {_value(n)}" for p, _o, n in leaves({}, rest)] if rest else []
 
 
 def _flat(d: dict) -> dict:
@@ -52,26 +53,35 @@ def dashboard_text(d: dict) -> str:
         else:
             out.append(f"  {k}: {_value(v)}")
     for var in d.get("templating", {}).get("list", []):
-        out.append(f"variable ${var.get('name', '?')}")
-        out.extend(f"  {p}: {_value(n)}" for p, n in sorted(_flat({k: v for k, v in var.items() if k != "name"}).items()))
-    rows, items = layout(d)
-    for r in rows:
-        title = r.get("title", "")
-        out.append(f'row "{title}"' + (" (collapsed)" if r.get("collapsed") else ""))
+        name = var.get("name", "?")
+        out += [f"variable ${name}", f"  name: {name}", f"  type: {var.get('type', '')}",
+                f"  label: {var.get('label', '')}"]
+        shown = ("name", "type", "label")
+        out.extend(f"  {p}: {_value(n)}" for p, n in sorted(_flat({k: v for k, v in var.items()
+                                                                    if k not in shown}).items()))
+    rows, items = rows_and_panels(d)
+    by_row: dict = {}
+    for i in items:
+        by_row.setdefault(i.row, []).append(i)
+    out.extend(_panel_lines(i) for i in by_row.get(None, []))
+    for r, name in zip(rows, row_names(rows)):
+        out.append(f'row "{name}"' + (" (collapsed)" if r.get("collapsed") else ""))
         for p, n in sorted(_flat({k: v for k, v in r.items() if k not in ("id", "panels", "gridPos", "title", "type", "collapsed")}).items()):
             out.append(f"  {p}: {_value(n)}")
-        out.extend(_panel_lines(i) for i in items if i.row == title)
-    out.extend(_panel_lines(i) for i in items if i.row is None)
+        out.extend(_panel_lines(i) for i in by_row.get(name, []))
     return "\n".join(out) + "\n"
 
 
 def _panel_lines(i) -> str:
+    """One panel's block: its header, then three lines that change only with the header (so a
+    change further down is always below it and git names this panel in the hunk header)."""
     p = i.panel
     x, y = i.rel
     y = y - 1 if i.row is not None else y  # 0 = the first line under the row's header
     w, h = i.size
     where = f"{i.row} / {i.title}" if i.row else i.title
-    out = [f'panel "{where}"', f"  type: {p.get('type', '')}", f"  position: x={x} y={y} in row, {w}x{h}"]
+    out = [f'panel "{where}"', f"  row: {i.row if i.row is not None else '(top)'}", f"  title: {i.title}",
+           f"  type: {p.get('type', '')}", f"  position: x={x} y={y} in row, {w}x{h}"]
     fc = p.get("fieldConfig") or {}
     defaults = dict(fc.get("defaults") or {})
     unit = defaults.pop("unit", None)
@@ -84,8 +94,9 @@ def _panel_lines(i) -> str:
         out.append(f"  description: {_value(p['description'])}")
     for t in p.get("targets", []):
         ref = t.get("refId", "?")
-        out.append(f"  query {ref}: {_value(t.get('expr', ''))}")
-        for k, v in sorted(_flat({k: v for k, v in t.items() if k not in ("expr", "refId")}).items()):
+        key = _query_key(t)
+        out.append(f"  query {ref}: {_value(query_text(t))}")
+        for k, v in sorted(_flat({k: v for k, v in t.items() if k not in (key, "refId")}).items()):
             out.append(f"  query {ref} {k}: {_value(v)}")
     for k, v in sorted(_flat(defaults).items()):
         out.append(f"  field {k}: {_value(v)}")
@@ -108,6 +119,8 @@ def rules_text(doc: dict) -> str:
         for r in g.get("rules") or []:
             kind = "alert" if "alert" in r else "record"
             out.append(f"{kind} {r.get(kind, '?')}" + (f"  (group {g.get('name')})" if kind == "alert" else ""))
+            # three lines that change only with the header: git's hunk header names this rule
+            out += [f"  group: {g.get('name', '?')}", f"  {kind}: {r.get(kind, '?')}", f"  kind: {kind}"]
             out.append(f"  expr: {_value(r.get('expr', ''))}")
             for k in ("for", "keep_firing_for"):
                 if k in r:
@@ -122,26 +135,41 @@ def rules_text(doc: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-def textconv(data: bytes) -> bytes:
+def textconv(data: bytes, name: str | None = None) -> bytes:
     """The semantic form of a rendered file's bytes; other content comes back unchanged.
 
     The kind is taken from the content, not the name: git hands textconv temporary files.
+    Content that is not a dashboard or rule file (not UTF-8, not JSON/YAML, another shape)
+    passes through, so `git diff` never fails on it; a JSON object that is a dashboard but
+    cannot be read (wrong types, nested deeper than the limit) raises DashboardInputError
+    naming `name` and the JSON path.
     """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return data
     stripped = text.lstrip()
-    try:
-        if stripped.startswith("{"):
+    if stripped.startswith("{"):
+        try:
             doc = json.loads(text)
-            if isinstance(doc, dict) and isinstance(doc.get("panels", []), list) and ("uid" in doc or "panels" in doc):
-                return dashboard_text(doc).encode("utf-8")
+        except RecursionError:
+            raise DashboardInputError("", f"nested too deep to read (limit {MAX_JSON_DEPTH} levels)", name) from None
+        except ValueError:
             return data
-        if "groups:" in text:
-            doc = yaml.safe_load(text)
-            if isinstance(doc, dict) and isinstance(doc.get("groups"), list):
-                return rules_text(doc).encode("utf-8")
-    except Exception:  # noqa: BLE001 - any surprise: show the file as it is
+        if isinstance(doc, dict) and ({"panels", "rows", "uid"} & set(doc) or isinstance(doc.get("dashboard"), dict)):
+            try:
+                return dashboard_text(dashboard_of(doc, check=False)).encode("utf-8")
+            except DashboardInputError as exc:
+                raise exc.in_file(name) if name and not exc.file else exc from None
         return data
+    if "groups:" in text:
+        try:
+            doc = yaml.safe_load(text)
+        except (yaml.YAMLError, RecursionError):
+            return data
+        if isinstance(doc, dict) and isinstance(doc.get("groups"), list):
+            try:
+                return rules_text(doc).encode("utf-8")
+            except (AttributeError, TypeError):  # a rule file of another shape: show it as it is
+                return data
     return data

@@ -10,6 +10,12 @@ the e2e session) ends every process group it started, so nothing is left behind.
 Scrape job names come from generator.config.DEFAULT.jobs, the PostgreSQL database is
 named DEFAULT.selectors.database, and Prometheus loads rendered/alerts/*.rules.yaml,
 each group's `interval` shortened to the stack's evaluation interval (the only change).
+
+Prometheus sends its alerts to an Alertmanager running the configuration dashgen renders
+(rendered/alerting/alertmanager.yaml, from the same definitions), with every wait and
+interval divided by `notify_time_scale` (30: Slack's 5 minutes become 10 s) and webhook
+sinks (stack/sinks.py) standing in for e-mail, Slack and SMS. The stack's copy also groups
+by an `e2e_case` label, so test alerts never share a group with real ones.
 """
 
 from __future__ import annotations
@@ -32,13 +38,17 @@ from pathlib import Path
 import requests
 import yaml
 
+from generator import notifications
 from generator.config import DEFAULT, Config
 
 REPO = Path(__file__).resolve().parent.parent
 STATE_FILE = REPO / ".stack" / "state.json"
 PG_BIN = Path(os.environ.get("DASHGEN_PG_BIN", "/usr/lib/postgresql/15/bin"))
 #: The seed's health-check body match (docs/targets.md §3), as a blackbox regexp (docs/metrics.md §7).
-HEALTH_BODY_REGEXP = '"status"\\s*:\\s*"healthy"'
+HEALTH_BODY_REGEXP = DEFAULT.uptime.body_regexp
+#: Notification waits divided by this in the stack (docs/targets.md §3's 5 and 15 minutes -> 10 s, 30 s).
+NOTIFY_TIME_SCALE = 30
+E2E_CASE_LABEL = "e2e_case"
 
 
 class StackError(RuntimeError):
@@ -112,8 +122,10 @@ class Stack:
     """Start, fault and stop the reference stack. Usable as a context manager."""
 
     def __init__(self, config: Config = DEFAULT, *, scrape_interval: int = 2, traffic_rate: float = 20.0,
-                 rules_dir: Path = REPO / "rendered" / "alerts", traffic: bool = True, quiet: bool = False):
+                 rules_dir: Path = REPO / "rendered" / "alerts", traffic: bool = True, quiet: bool = False,
+                 notify_time_scale: float = NOTIFY_TIME_SCALE):
         self.config = config
+        self.notify_time_scale = notify_time_scale
         self.scrape_interval = scrape_interval
         self.traffic_rate = traffic_rate
         self.rules_dir = Path(rules_dir)
@@ -133,6 +145,14 @@ class Stack:
     @property
     def prometheus_url(self) -> str:
         return f"http://127.0.0.1:{self.ports['prometheus']}"
+
+    @property
+    def alertmanager_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['alertmanager']}"
+
+    @property
+    def sinks_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['sinks']}"
 
     @property
     def app_url(self) -> str:
@@ -291,7 +311,7 @@ class Stack:
             "http": {
                 "method": "GET",
                 "valid_status_codes": [200],
-                "fail_if_body_not_matches_regexp": [HEALTH_BODY_REGEXP],
+                "fail_if_body_not_matches_regexp": [self.config.uptime.body_regexp],
                 "preferred_ip_protocol": "ip4",
                 "ip_protocol_fallback": False,
             },
@@ -315,6 +335,19 @@ class Stack:
         def static(job: str, port: int, **extra) -> dict:
             return {"job_name": job, "static_configs": [{"targets": [f"127.0.0.1:{port}"]}], **extra}
 
+        def probe(job: str, targets: list[dict]) -> dict:
+            return {
+                "job_name": job,
+                "metrics_path": "/probe",
+                "params": {"module": ["http_health"]},
+                "static_configs": targets,
+                "relabel_configs": [
+                    {"source_labels": ["__address__"], "target_label": "__param_target"},
+                    {"source_labels": ["__param_target"], "target_label": "instance"},
+                    {"target_label": "__address__", "replacement": f"127.0.0.1:{self.ports['blackbox']}"},
+                ],
+            }
+
         prom = {
             "global": {"scrape_interval": interval, "scrape_timeout": interval, "evaluation_interval": interval},
             "rule_files": [str(rules / "*.rules.yaml")],
@@ -323,20 +356,50 @@ class Stack:
                 static(jobs.worker, self.ports["worker"]),
                 static(jobs.postgres, self.ports["postgres_exporter"]),
                 static(jobs.redis, self.ports["redis_exporter"]),
-                {
-                    "job_name": jobs.blackbox,
-                    "metrics_path": "/probe",
-                    "params": {"module": ["http_health"]},
-                    "static_configs": [{"targets": [self.health_url]}],
-                    "relabel_configs": [
-                        {"source_labels": ["__address__"], "target_label": "__param_target"},
-                        {"source_labels": ["__param_target"], "target_label": "instance"},
-                        {"target_label": "__address__", "replacement": f"127.0.0.1:{self.ports['blackbox']}"},
-                    ],
-                },
+                probe(jobs.blackbox, [{"targets": [self.health_url]}]),
+                # Issue 11: the same probe labelled like a Synthetic Monitoring check (job = the
+                # check's job, instance = its target, one `probe` per location), so the SM-shaped
+                # ServiceDown and uptime panel are proven on real data.
+                probe(self.config.uptime.check_job, [{"targets": [self.health_url], "labels": {"probe": name}}
+                                                     for name in self.config.uptime.probes]),
             ],
         }
+        prom["alerting"] = {"alertmanagers": [{"static_configs": [
+            {"targets": [f"127.0.0.1:{self.ports['alertmanager']}"]}]}]}
         (cfg / "prometheus.yml").write_text(yaml.safe_dump(prom, sort_keys=False))
+        self._write_alertmanager_config(cfg)
+
+    def _write_alertmanager_config(self, folder: Path) -> None:
+        """The rendered Alertmanager configuration, scaled in time, secrets pointing at the sinks.
+
+        Built from the same definitions and code as rendered/alerting/alertmanager.yaml; the
+        stack's changes: waits / NOTIFY_TIME_SCALE, the e2e_case grouping label, and e-mail
+        sent as a webhook to the e-mail sink (there is no SMTP server here)."""
+        from generator.loader import load
+
+        cfg = notifications.scaled(self.config, self.notify_time_scale)
+        loaded = load(REPO, cfg)
+        if loaded.notifications is None:
+            raise StackError("alerts/ defines no routing (alerts/routing.py): nothing for Alertmanager to run")
+        n = cfg.notifications
+        env = {**notifications.placeholders(cfg), n.slack_webhook_env: f"{self.sinks_url}/slack",
+               n.sms_webhook_env: f"{self.sinks_url}/sms"}
+        files = notifications.alertmanager_files(cfg, loaded.notifications[1], env)
+        doc = yaml.safe_load(files["alertmanager.yml"])
+        doc["route"]["group_by"] = [*doc["route"].get("group_by", []), E2E_CASE_LABEL]
+        for receiver in doc["receivers"]:
+            if receiver.pop("email_configs", None) is not None:
+                receiver.setdefault("webhook_configs", []).append({"url": f"{self.sinks_url}/email",
+                                                                   "send_resolved": True})
+        files["alertmanager.yml"] = yaml.safe_dump(doc, sort_keys=False)
+        for name, text in files.items():
+            (folder / name).write_text(text)
+        amtool = shutil.which("amtool")
+        if amtool:
+            res = subprocess.run([amtool, "check-config", str(folder / "alertmanager.yml")],
+                                 capture_output=True, text=True)
+            if res.returncode:
+                raise StackError(f"amtool rejects the stack's Alertmanager configuration:\n{res.stdout}{res.stderr}")
 
     def _check_rules(self) -> None:
         promtool = shutil.which("promtool")
@@ -357,6 +420,7 @@ class Stack:
             "prometheus-postgres-exporter": ["prometheus-postgres-exporter"],
             "prometheus-redis-exporter": ["prometheus-redis-exporter"],
             "prometheus-blackbox-exporter": ["prometheus-blackbox-exporter"],
+            "prometheus-alertmanager": ["prometheus-alertmanager"],
         }
         return [pkg for pkg, progs in needs.items() if not all(shutil.which(p) for p in progs)]
 
@@ -371,7 +435,7 @@ class Stack:
         (self.root / "logs").mkdir()
         (self.root / "faults").mkdir()
         for name in ("postgres", "redis", "app", "worker", "postgres_exporter", "redis_exporter", "blackbox",
-                     "prometheus"):
+                     "prometheus", "alertmanager", "sinks"):
             self.ports[name] = free_port()
         atexit.register(self.stop)
         self._save_state()
@@ -410,6 +474,7 @@ class Stack:
         ]))
         self.start_app()
         self.start_worker()
+        self.start_notifications()
         self._spawn(Service("prometheus", [
             "prometheus", f"--config.file={self.root / 'config' / 'prometheus.yml'}",
             f"--storage.tsdb.path={self.root / 'prometheus'}", "--storage.tsdb.retention.time=1d",
@@ -424,6 +489,28 @@ class Stack:
         self.log(f"up in {time.monotonic() - t0:.1f}s")
         return self
 
+    def start_notifications(self) -> None:
+        """The webhook sinks, then Alertmanager (no clustering) sending to them."""
+        self._spawn(Service("sinks", [sys.executable, "-m", "stack.sinks", "--port", str(self.ports["sinks"])]))
+        self._wait("sinks", lambda: self._http_ok(f"{self.sinks_url}/received"), service="sinks")
+        (self.root / "alertmanager").mkdir(exist_ok=True)
+        self._spawn(Service("alertmanager", [
+            "prometheus-alertmanager", f"--config.file={self.root / 'config' / 'alertmanager.yml'}",
+            f"--storage.path={self.root / 'alertmanager'}",
+            f"--web.listen-address=127.0.0.1:{self.ports['alertmanager']}", "--cluster.listen-address=",
+            "--log.level=warn",
+        ]))
+        self._wait("alertmanager", lambda: self._http_ok(f"{self.alertmanager_url}/-/ready"), service="alertmanager")
+
+    def post_alerts(self, alerts: list[dict]) -> None:
+        """Send alerts to Alertmanager as Prometheus does (API v2: labels, annotations, startsAt, endsAt)."""
+        r = requests.post(f"{self.alertmanager_url}/api/v2/alerts", json=alerts, timeout=10)
+        r.raise_for_status()
+
+    def received(self) -> list[dict]:
+        """What the e-mail, Slack and SMS sinks have received: [{"sink", "time", "body"}]."""
+        return requests.get(f"{self.sinks_url}/received", timeout=10).json()
+
     def start_traffic(self) -> None:
         self._spawn(Service("traffic", [
             sys.executable, "-m", "stack.traffic", "--url", self.app_url, "--rate", str(self.traffic_rate),
@@ -434,8 +521,8 @@ class Stack:
         if self._stopped or self.root is None:
             return
         self._stopped = True
-        order = ["traffic", "prometheus", "blackbox", "worker", "app", "redis_exporter", "postgres_exporter",
-                 "redis", "postgres"]
+        order = ["traffic", "prometheus", "alertmanager", "sinks", "blackbox", "worker", "app", "redis_exporter",
+                 "postgres_exporter", "redis", "postgres"]
         for name in order + [n for n in self.services if n not in order]:
             self._stop_service(name)
         shutil.rmtree(self.root, ignore_errors=True)
@@ -537,6 +624,8 @@ class Stack:
             f"   exporter :{p['postgres_exporter']}",
             f"  redis              127.0.0.1:{p['redis']}   exporter :{p['redis_exporter']}",
             f"  blackbox           http://127.0.0.1:{p['blackbox']}/probe?module=http_health&target={self.health_url}",
+            f"  Alertmanager       {self.alertmanager_url}   (waits / {self.notify_time_scale:g})"
+            f"   sinks: {self.sinks_url}/received",
             f"  data and logs      {self.root}",
         ])
 

@@ -27,8 +27,9 @@ def root() -> Path:
 def project(tmp_path: Path) -> Path:
     """A scratch copy of the project's definitions and rendered output."""
     dst = tmp_path / "project"
-    for name in ("dashboards", "alerts", "rendered"):
+    for name in ("dashboards", "alerts", "synthetics", "rendered"):
         shutil.copytree(ROOT / name, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copyfile(ROOT / "environments.toml", dst / "environments.toml")  # synthetics' targets
     return dst
 
 
@@ -50,9 +51,18 @@ def schema_dir() -> Path:
                 "holding dashboard.jsonschema.json (../shared/schemas in a full checkout)")
 
 
+def debian_tool(name: str, package: str) -> str:
+    path = shutil.which(name)
+    if not path:
+        pytest.fail(f"{name} is missing: install Debian's '{package}' package (make test does it as root)")
+    return path
+
+
 @pytest.fixture(scope="session")
 def promtool() -> str:
-    path = shutil.which("promtool")
-    if not path:
-        pytest.fail("promtool is missing: install Debian's 'prometheus' package (make test does it as root)")
-    return path
+    return debian_tool("promtool", "prometheus")
+
+
+@pytest.fixture(scope="session")
+def amtool() -> str:
+    return debian_tool("amtool", "prometheus-alertmanager")

@@ -54,7 +54,8 @@ def test_plan_change_moves_the_denominator(root):
 
 def test_job_names_come_only_from_the_config(root):
     cfg = replace(DEFAULT, jobs=Jobs(backend="api-x", worker="worker-x", postgres="pg-x", redis="redis-x",
-                                     blackbox="probe-x"))
+                                     blackbox="probe-x"),
+                  uptime=replace(DEFAULT.uptime, source="blackbox"))  # the blackbox job is read only then
     files = render_project(root, cfg)
     text = b"".join(data for name, data in files.items() if not name.startswith("docs/")).decode()
     # Rule group names are names, not selectors ("raymontology-worker" is both a group and a job).

@@ -196,6 +196,22 @@ def test_rows_reordered():
         ("row", "Resources", "row moved to the top (row 3 -> 1)")]
 
 
+def test_a_new_runbook_section_is_named_by_its_own_heading():
+    """Adding PostgresDeadlocks after RedisMemoryHigh: the text belongs to PostgresDeadlocks."""
+    old = b"# Runbooks\n\n## RedisMemoryHigh\n\nFree memory.\n\n## Zed\n\nz\n"
+    new = (b"# Runbooks\n\n## RedisMemoryHigh\n\nFree memory.\n\n## PostgresDeadlocks\n\nFind the lock.\n"
+           b"\n## Zed\n\nz\n")
+    got = diff.diff_trees({"docs/runbooks.md": old}, {"docs/runbooks.md": new})
+    assert [(c.name, c.message) for c in got] == [("PostgresDeadlocks", "text changed (+2 -0 lines)")]
+
+
+def test_added_panel_lists_its_unit_thresholds_and_queries(changes):
+    (c,) = [c for c in changes if c.kind == "added" and c.name == "Saturation"]
+    lines = c.message.splitlines()
+    assert lines[0] == "panel added (gauge, at x=12 y=1, 6x4)"
+    assert "unit: percent" in lines and any(ln.startswith("query A: ") for ln in lines)
+
+
 def test_docs_derived_files_are_not_reported_but_runbooks_are():
     old = {"docs/catalog.md": b"a\n", "docs/x.svg": b"<svg/>", "docs/runbooks.md": b"# R\n## HighErrorRate\nold\n"}
     new = {"docs/catalog.md": b"b\n", "docs/x.svg": b"<svg />", "docs/runbooks.md": b"# R\n## HighErrorRate\nnew\n"}
@@ -209,6 +225,10 @@ def test_docs_derived_files_are_not_reported_but_runbooks_are():
     ("sum(a) by (x)", "avg(a) without (x)", "[-sum-]{+avg+}(a) [-by-]{+without+} (x)"),
     ("up == 0", "up == 0 or absent(up)", "up == 0{+ or absent(up)+}"),
     ('x{job="a"}', 'x{job="b"}', 'x{job=[-"a"-]{+"b"+}}'),
+    # a change that is itself "+" or "-" is widened to its neighbours, never `[---]{+++}`
+    ("a - b", "a + b", "[-a - b-]{+a + b+}"),
+    ("x > 0.01", "x > -0.01", "x [-> 0.01-]{+> -0.01+}"),
+    ("foo", "foo-bar", "[-foo-]{+foo-bar+}"),
 ])
 def test_word_diff_keeps_both_sides(old, new, marked):
     segs = diff.word_diff(old, new)

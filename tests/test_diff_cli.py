@@ -28,7 +28,7 @@ def make_project(tmp_path_factory) -> Path:
     """The project's definitions and rendered/ committed in a fresh repository, one level down."""
     top = tmp_path_factory.mktemp("repo")
     root = top / "monitoring"  # the project need not be the repository's top level
-    for name in ("dashboards", "alerts", "rendered"):
+    for name in ("dashboards", "alerts", "synthetics", "rendered"):
         shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "environments.toml", root / "environments.toml")
     git(top, "init", "-q")
@@ -139,3 +139,17 @@ def test_ref_without_rendered_is_all_added(tmp_path):
     git(tmp_path, "add", "-A")
     git(tmp_path, "commit", "-qm", "empty")
     assert diff.tree_from_git(tmp_path, "HEAD") == {}
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "empty file"),
+    (b"null", "got null"),
+    (b'{"title": "t", "panels": [{"type": "stat", "targets": "up"}]}', "panels[0].targets: targets must be array"),
+])
+def test_unreadable_dashboard_is_one_line_exit_2(tmp_path_factory, content, message):
+    root = make_project(tmp_path_factory)
+    (root / "rendered" / "dashboards" / "raymontology-business.json").write_bytes(content)
+    res = run(root, "--on-disk")
+    assert res.exit_code == 2, res.output
+    assert res.stderr.startswith("error: dashboards/raymontology-business.json (new side): ")
+    assert message in res.stderr and res.stderr.count("\n") == 1 and "Traceback" not in res.output

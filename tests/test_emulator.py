@@ -486,3 +486,53 @@ def test_every_string_the_emulator_pins_is_the_references_wording():
         if s not in source:
             absent.append(s)
     assert not absent, f"the emulator does not answer with: {absent}"
+
+
+# --- §7 notification templates ---------------------------------------------------------------
+def test_templates_put_by_name_with_optimistic_version(emulator):
+    base = "/api/v1/provisioning/templates"
+    assert call(emulator, "GET", f"{base}/team").status_code == 404
+    text = '{{ define "team.title" }}{{ .Status }}{{ end }}'
+    r = call(emulator, "PUT", f"{base}/team", json={"template": text})
+    assert r.status_code == 202 and r.json()["template"] == text and r.json()["provenance"] == "api"
+    version = r.json()["version"]
+    got = call(emulator, "GET", f"{base}/team").json()
+    assert got == {"name": "team", "template": text, "provenance": "api", "version": version}
+    assert [t["name"] for t in call(emulator, "GET", base).json()] == ["team"]
+    stale = call(emulator, "PUT", f"{base}/team", json={"template": text + " ", "version": "0" * 16})
+    assert stale.status_code == 409
+    ok = call(emulator, "PUT", f"{base}/team", json={"template": text + " ", "version": version})
+    assert ok.status_code == 202 and ok.json()["version"] != version
+    bad = call(emulator, "PUT", f"{base}/team", json={"template": '{{ define "x" }}{{ .Status }'})
+    assert bad.status_code == 400
+    unlock = call(emulator, "PUT", f"{base}/team", json={"template": text}, headers={"X-Disable-Provenance": "true"})
+    assert (unlock.status_code, unlock.json()) == (400, {"message": "cannot change provenance from 'api' to ''"})
+    assert call(emulator, "DELETE", f"{base}/team").status_code == 204
+    assert call(emulator, "GET", f"{base}/team").status_code == 404
+
+
+# --- §8 Mimir Alertmanager -------------------------------------------------------------------
+def test_mimir_alertmanager_contract():
+    emu = make_emulator(ruler_tokens={"12345": "glc_am"})
+    try:
+        url, auth = emu.url + "/api/v1/alerts", ("12345", "glc_am")
+        assert requests.get(url, auth=("12345", "wrong"), timeout=5).status_code == 401
+        assert requests.get(url, auth=auth, timeout=5).status_code == 404
+        config = "route:\n  receiver: a\nreceivers:\n- name: a\n  webhook_configs:\n  - url: https://x.example/\n"
+        body = {"template_files": {"t.tmpl": '{{ define "t" }}x{{ end }}'}, "alertmanager_config": config}
+        r = requests.post(url, data=yaml.safe_dump(body), auth=auth, timeout=5)
+        assert (r.status_code, r.text) == (201, "")
+        assert yaml.safe_load(requests.get(url, auth=auth, timeout=5).text) == body
+        for bad, why in (
+            ({**body, "alertmanager_config": ""}, "configuration provided is empty"),
+            ({**body, "alertmanager_config": config.replace("url: https://x.example/", "url_file: /x")}, "url_file"),
+            ({**body, "template_files": {"a/b.tmpl": "x"}}, "a/b.tmpl"),
+            ({**body, "alertmanager_config": config.replace("receiver: a", "receiver: b")}, 'undefined receiver "b"'),
+            ({**body, "alertmanager_config": config.replace("https://x.example/", "$SMS_URL")}, "unsupported scheme"),
+        ):
+            r = requests.post(url, data=yaml.safe_dump(bad), auth=auth, timeout=5)
+            assert r.status_code == 400 and r.text.startswith("error validating Alertmanager config: ") and why in r.text
+        assert requests.delete(url, auth=auth, timeout=5).status_code == 200
+        assert requests.get(url, auth=auth, timeout=5).status_code == 404
+    finally:
+        emu.stop()

@@ -52,6 +52,14 @@ def test_environment_reads_the_table_and_secrets_from_the_environment(root):
     assert env.grafana_url == "http://127.0.0.1:3000"
 
 
+def test_mimir_alertmanager_url_defaults_to_the_mimir_host(root):
+    environ = {"GRAFANA_TOKEN": TOKEN, "MIMIR_URL": "https://prometheus-prod-1.grafana.net/api/prom",
+               "MIMIR_USER": "42", "MIMIR_TOKEN": "glc_x"}
+    assert load_environment(root, "old", environ).mimir_alertmanager_url == "https://prometheus-prod-1.grafana.net"
+    env = load_environment(root, "old", {**environ, "MIMIR_ALERTMANAGER_URL": "https://alertmanager-1.grafana.net/"})
+    assert env.mimir_alertmanager_url == "https://alertmanager-1.grafana.net"
+
+
 @pytest.mark.parametrize("name,environ,fragment", [
     ("staging", {"GRAFANA_TOKEN": TOKEN}, "unknown environment 'staging' (known: old, production, typo)"),
     ("production", {}, "GRAFANA_TOKEN is not set"),

@@ -1,30 +1,87 @@
-"""Routing follows the seed's Action column, and no secret ever reaches rendered/."""
+"""Receivers, template and escalation follow the seed, and no secret ever reaches rendered/."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
 import yaml
 
 from conftest import dashgen
+from generator import notifications as n
+from generator.checks import run_report
+from generator.config import DEFAULT
+from generator.errors import DefinitionError
 from generator.render import render_project
 
 CANARY = "https://hooks.slack.com/services/T000/B000/canary-secret-4b1d"
 
 
-def _receivers(files):
-    cps = yaml.safe_load(files["alerting/contact-points.yaml"])["contactPoints"]
-    return {cp["name"]: sorted(r["type"] for r in cp["receivers"]) for cp in cps}
-
-
-def test_seed_actions_become_routes(root):
+def test_one_contact_point_per_step(root):
     files = render_project(root)
-    receivers = _receivers(files)
+    cps = yaml.safe_load(files["alerting/contact-points.yaml"])["contactPoints"]
+    assert {cp["name"]: [r["type"] for r in cp["receivers"]] for cp in cps} == {
+        "raymontology-email": ["email"], "raymontology-slack": ["slack"], "raymontology-sms": ["webhook"]}
+    slack = next(cp for cp in cps if cp["name"] == "raymontology-slack")["receivers"][0]["settings"]
+    assert slack["color"] == '{{ template "raymontology.slack.color" . }}'
+
+
+def test_grafana_tree_escalates_like_alertmanager(root):
+    files = render_project(root)
     policy = yaml.safe_load(files["alerting/policies.yaml"])["policies"][0]
-    by_matcher = {tuple(r["object_matchers"][0]): r["receiver"] for r in policy["routes"]}
-    # docs/targets.md §8: ServiceDown -> Email + Slack + SMS; other critical -> Email + Slack; warnings -> Slack.
-    assert receivers[by_matcher[("alertname", "=", "ServiceDown")]] == ["email", "slack", "webhook"]
-    assert receivers[by_matcher[("severity", "=", "critical")]] == ["email", "slack"]
-    assert receivers[policy["receiver"]] == ["slack"]
-    assert policy["routes"][0]["object_matchers"] == [["alertname", "=", "ServiceDown"]], "most specific first"
+    am = yaml.safe_load(files["alerting/alertmanager.yaml"])["route"]
+    assert policy["group_by"] == ["grafana_folder"] + am["group_by"]
+    assert [(r["receiver"], r["group_wait"], r.get("continue", False)) for r in policy["routes"]] == \
+        [(r["receiver"], r["group_wait"], r.get("continue", False)) for r in am["routes"]]
+    assert policy["routes"][2]["object_matchers"] == [["severity", "=", "critical"], ["alertname", "=~", "ServiceDown"]]
+
+
+def test_template_carries_the_seed_colours_and_links(root):
+    text = render_project(root)["alerting/raymontology.tmpl"].decode()
+    for severity, colour in (("info", "#36a64f"), ("warning", "#ff9900"), ("error", "#ff0000"),
+                             ("critical", "#ff0000")):
+        assert f'eq .CommonLabels.severity "{severity}" }}}}{colour}' in text
+    assert '{{ if eq .Status "resolved" }}#36a64f' in text and "#808080" in text
+    for part in (".Annotations.summary", ".Annotations.description", ".Annotations.runbook_url",
+                 ".Annotations.dashboard_url", "{{ range .Alerts }}", "Raymontology Alert ("):
+        assert part in text
+    templates = yaml.safe_load(render_project(root)["alerting/templates.yaml"])["templates"]
+    assert templates == [{"orgId": 1, "name": "raymontology", "template": text}]
+
+
+def test_colours_come_from_the_config(root):
+    cfg = replace(DEFAULT, notifications=replace(DEFAULT.notifications, slack_colour_other="#123456"))
+    assert "#123456" in n.template_text(cfg) and "#808080" not in n.template_text(cfg)
+
+
+def test_amtool_check_rejects_a_bad_configuration(root):
+    cfg = replace(DEFAULT, notifications=replace(DEFAULT.notifications, slack_after="soon"))
+    findings = run_report(root, cfg, only=["amtool/check-config"]).findings
+    assert len(findings) == 1 and "soon" in findings[0].message, findings
+    assert run_report(root, only=["amtool/check-config"]).findings == []
+
+
+def test_route_to_undefined_receiver_names_the_file():
+    routing = n.AlertRouting((n.Receiver("a", "slack"),), n.Route("b"))
+    with pytest.raises(DefinitionError, match="alerts/routing.py.*receiver 'b'"):
+        n.check_routing(routing, "alerts/routing.py")
+
+
+def test_fill_names_the_missing_variable_never_a_value():
+    used: list[str] = []
+    doc = {"url": "$SLACK_WEBHOOK_URL", "t": "{{ $labels.x }}"}
+    assert n.fill(doc, {"SLACK_WEBHOOK_URL": CANARY}, "here", used) == {"url": CANARY, "t": "{{ $labels.x }}"}
+    assert used == [CANARY]
+    with pytest.raises(n.MissingSecret, match="here: environment variable SLACK_WEBHOOK_URL is not set"):
+        n.fill(doc, {}, "here")
+    assert n.references(n.alertmanager_document(DEFAULT, n.AlertRouting((n.Receiver("e", "email"),), n.Route("e")))) \
+        == ["RAYMONTOLOGY_SMTP_SMARTHOST", "RAYMONTOLOGY_SMTP_FROM", "RAYMONTOLOGY_SMTP_USERNAME",
+            "RAYMONTOLOGY_SMTP_PASSWORD", "RAYMONTOLOGY_ALERT_EMAILS"]
+
+
+def test_scaled_divides_every_wait():
+    s = n.scaled(DEFAULT, 30).notifications
+    assert (s.email_after, s.slack_after, s.sms_after, s.group_interval) == ("0s", "10s", "30s", "10s")
 
 
 def test_secrets_are_references_never_values(project):
@@ -36,5 +93,22 @@ def test_secrets_are_references_never_values(project):
         if path.is_file():
             text = path.read_text()
             assert "canary" not in text, path
-    assert "$SLACK_WEBHOOK_URL" in (project / "rendered" / "alerting" / "contact-points.yaml").read_text()
+    for name in ("contact-points.yaml", "alertmanager.yaml"):
+        assert "$SLACK_WEBHOOK_URL" in (project / "rendered" / "alerting" / name).read_text()
+    assert "canary" not in result.stdout + result.stderr
+
+
+def test_dashgen_alertmanager_writes_a_deployable_config_or_names_what_is_missing(project, tmp_path):
+    out = tmp_path / "am"
+    env = {name: "" for name in n.secrets(DEFAULT)}
+    result = dashgen("--root", str(project), "alertmanager", "--out", str(out), env=env)
+    assert result.returncode == 2 and "SLACK_WEBHOOK_URL" in result.stderr and not out.exists()
+    env = {name: s.placeholder for name, s in n.secrets(DEFAULT).items()}
+    env["SLACK_WEBHOOK_URL"] = CANARY
+    result = dashgen("--root", str(project), "alertmanager", "--out", str(out), env=env)
+    assert result.returncode == 0, result.stderr
+    config = out / "alertmanager.yml"
+    assert (config.stat().st_mode & 0o777) == 0o600
+    assert yaml.safe_load(config.read_text())["receivers"][1]["slack_configs"][0]["api_url"] == CANARY
+    assert (out / "raymontology.tmpl").read_text() == (project / "rendered" / "alerting" / "raymontology.tmpl").read_text()
     assert "canary" not in result.stdout + result.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from generator import diff, preview
-from generator.diff import layout
+from generator.diff import rows_and_panels
 from generator.normalize import normalize_dashboard
 from generator.render import render_project
 
@@ -31,7 +31,7 @@ def test_preview_is_well_formed_and_names_every_panel(path):
     d = json.loads(path.read_text())
     svg = preview.dashboard_svg(d)
     shown = texts(svg)
-    rows, items = layout(normalize_dashboard(d))
+    rows, items = rows_and_panels(normalize_dashboard(d))
     for i in items:
         assert i.title in shown
     for r in rows:

@@ -29,7 +29,8 @@ def written(tmp_path):
     st = Stack(rules_dir=RULES, quiet=True)
     st.root = tmp_path
     st.ports = {n: 10000 + i for i, n in enumerate(
-        ["postgres", "redis", "app", "worker", "postgres_exporter", "redis_exporter", "blackbox", "prometheus"])}
+        ["postgres", "redis", "app", "worker", "postgres_exporter", "redis_exporter", "blackbox", "prometheus",
+         "alertmanager", "sinks"])}
     st._write_configs()
     return st
 
@@ -37,10 +38,19 @@ def written(tmp_path):
 def test_scrape_jobs_are_the_configured_ones(written):
     prom = yaml.safe_load((written.root / "config" / "prometheus.yml").read_text())
     jobs = {c["job_name"]: c for c in prom["scrape_configs"]}
-    assert set(jobs) == set(vars(DEFAULT.jobs).values())
+    assert set(jobs) == set(vars(DEFAULT.jobs).values()) | {DEFAULT.uptime.check_job}
     probe = jobs[DEFAULT.jobs.blackbox]
     assert probe["metrics_path"] == "/probe"
     assert probe["static_configs"][0]["targets"] == [written.health_url]
+
+
+def test_a_second_probe_job_is_labelled_like_the_synthetic_monitoring_check(written):
+    """Issue 11: job = the SM check's job, one target per location with a `probe` label."""
+    prom = yaml.safe_load((written.root / "config" / "prometheus.yml").read_text())
+    sm = {c["job_name"]: c for c in prom["scrape_configs"]}[DEFAULT.uptime.check_job]
+    assert [g["labels"]["probe"] for g in sm["static_configs"]] == list(DEFAULT.uptime.probes)
+    assert all(g["targets"] == [written.health_url] for g in sm["static_configs"])
+    assert {"source_labels": ["__param_target"], "target_label": "instance"} in sm["relabel_configs"]
 
 
 def test_blackbox_module_is_the_seed_health_contract(written):
@@ -63,3 +73,28 @@ def test_stack_rules_differ_only_in_group_interval(written):
             assert b.pop("interval") == f"{written.scrape_interval}s"
             a.pop("interval", None)
             assert a == b
+
+
+def test_stack_alertmanager_is_the_rendered_one_scaled(written):
+    """Same tree and receivers as rendered/alerting/alertmanager.yaml; waits / the scale,
+    the e2e_case grouping label, e-mail as a webhook to the sink, secrets at the sinks."""
+    from stack.run import E2E_CASE_LABEL, NOTIFY_TIME_SCALE
+
+    prom = yaml.safe_load((written.root / "config" / "prometheus.yml").read_text())
+    assert prom["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [
+        f"127.0.0.1:{written.ports['alertmanager']}"]
+    ours = yaml.safe_load((written.root / "config" / "alertmanager.yml").read_text())
+    theirs = yaml.safe_load((REPO / "rendered" / "alerting" / "alertmanager.yaml").read_text())
+    assert NOTIFY_TIME_SCALE == 30
+    assert ours["route"]["group_by"] == theirs["route"]["group_by"] + [E2E_CASE_LABEL]
+    waits = [(r["receiver"], r["group_wait"], r.get("matchers")) for r in ours["route"]["routes"]]
+    assert waits == [("raymontology-email", "0s", ['severity="critical"']),
+                     ("raymontology-slack", "10s", ['severity="critical"']),
+                     ("raymontology-sms", "30s", ['severity="critical"', 'alertname=~"ServiceDown"']),
+                     ("raymontology-slack", "1s", ['severity="warning"'])]
+    urls = {r["name"]: (r.get("webhook_configs") or r.get("slack_configs"))[0] for r in ours["receivers"]}
+    assert urls["raymontology-email"]["url"] == written.sinks_url + "/email"
+    assert urls["raymontology-slack"]["api_url"] == written.sinks_url + "/slack"
+    assert urls["raymontology-sms"]["url"] == written.sinks_url + "/sms"
+    assert (written.root / "config" / "raymontology.tmpl").read_text() == \
+        (REPO / "rendered" / "alerting" / "raymontology.tmpl").read_text()

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
-from generator.diff import layout
+from generator.diff import rows_and_panels
 from generator.normalize import normalize_dashboard
 from generator.textconv import textconv
 
@@ -32,7 +32,8 @@ def test_output_is_stable(path):
 
 
 def test_volatile_fields_do_not_change_the_text():
-    """ids, version, key order, refIds: the twin fixture reads exactly like the original."""
+    """ids, version, key order: the twin fixture reads exactly like the original (refIds are kept:
+    expressions, overrides and transformations name queries by them)."""
     assert textconv((FIX / "dash_old.json").read_bytes()) == textconv((FIX / "dash_volatile.json").read_bytes())
 
 
@@ -40,7 +41,9 @@ def test_golden_form_of_the_fixture():
     text = textconv((FIX / "dash_old.json").read_bytes()).decode()
     assert text.splitlines()[:2] == ['dashboard "Fixture / Service"', "  uid: raymontology-fixture"]
     block = text.split('panel "Errors / 5xx ratio"\n', 1)[1].split("\npanel ", 1)[0]
-    assert block.splitlines()[:5] == [
+    assert block.splitlines()[:7] == [
+        "  row: Errors",
+        "  title: 5xx ratio",
         "  type: stat",
         "  position: x=0 y=0 in row, 6x4",
         "  unit: percentunit",
@@ -52,7 +55,7 @@ def test_golden_form_of_the_fixture():
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.name)
 def test_every_panel_has_a_named_block_and_no_ids(path):
     text = textconv(path.read_bytes()).decode()
-    _rows, items = layout(normalize_dashboard(json.loads(path.read_text())))
+    _rows, items = rows_and_panels(normalize_dashboard(json.loads(path.read_text())))
     for i in items:
         assert f'panel "{i.row} / {i.title}"' in text
     assert not re.search(r'"id": \d', text) and "\n  id:" not in text and "version" not in text
@@ -60,7 +63,8 @@ def test_every_panel_has_a_named_block_and_no_ids(path):
 
 def test_rules_read_by_alert():
     text = textconv((FIX / "rules_old.yaml").read_bytes()).decode()
-    assert "alert HighErrorRate  (group fixture-http)\n  expr: fixture:http_requests_5xx:ratio_rate5m > 0.01\n" \
+    assert "alert HighErrorRate  (group fixture-http)\n  group: fixture-http\n  alert: HighErrorRate\n  kind: alert\n" \
+           "  expr: fixture:http_requests_5xx:ratio_rate5m > 0.01\n" \
            "  for: 5m\n  label severity: warning\n" in text
     assert "record fixture:http_requests:rate5m\n" in text
 
@@ -81,19 +85,28 @@ def git(cwd: Path, *args: str) -> str:
                            *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
+HEALTH = "raymontology-system-health.json"
+
+
+def committed_dashboard(tmp_path: Path) -> Path:
+    """A repository with the committed .gitattributes and one rendered dashboard committed."""
+    git(tmp_path, "init", "-q")
+    shutil.copy(REPO / ".gitattributes", tmp_path / ".gitattributes")
+    target = tmp_path / "rendered" / "dashboards" / HEALTH
+    target.parent.mkdir(parents=True)
+    shutil.copy(REPO / "rendered" / "dashboards" / HEALTH, target)
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "one")
+    subprocess.run([str(REPO / "scripts" / "git-setup"), f"'{sys.executable}' -m generator"], cwd=tmp_path,
+                   check=True, capture_output=True)
+    return target
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_git_diff_and_log_use_the_semantic_form(tmp_path):
     """The committed .gitattributes plus scripts/git-setup make git show thresholds, not JSON."""
-    git(tmp_path, "init", "-q")
-    shutil.copy(REPO / ".gitattributes", tmp_path / ".gitattributes")
-    target = tmp_path / "rendered" / "dashboards" / "raymontology-system-health.json"
-    target.parent.mkdir(parents=True)
-    shutil.copy(REPO / "rendered" / "dashboards" / "raymontology-system-health.json", target)
-    git(tmp_path, "add", "-A")
-    git(tmp_path, "commit", "-qm", "one")
+    target = committed_dashboard(tmp_path)
     target.write_text(target.read_text().replace('"value": 0.001', '"value": 0.005'))
-    subprocess.run([str(REPO / "scripts" / "git-setup"), f"'{sys.executable}' -m generator"], cwd=tmp_path,
-                   check=True, capture_output=True)
 
     out = git(tmp_path, "diff")
     assert "-  thresholds (absolute): green base, orange from 0.1 %, red from 1 %" in out
@@ -105,3 +118,20 @@ def test_git_diff_and_log_use_the_semantic_form(tmp_path):
     log = git(tmp_path, "log", "-p", "--format=%s")
     assert "+  thresholds (absolute): green base, orange from 0.5 %, red from 1 %" in log
     assert '"value": 0.005' in git(tmp_path, "log", "-p", "--no-textconv", "--format=%s")
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_git_hunk_header_names_the_changed_panel_not_the_one_above(tmp_path):
+    """A change on a panel's first changeable line (its position) still gets its own hunk header."""
+    target = committed_dashboard(tmp_path)
+    d = json.loads(target.read_text())
+    _rows, items = rows_and_panels(normalize_dashboard(d))
+    second = next(i for n, i in enumerate(items) if n and items[n - 1].row == i.row)
+    for p in d["panels"]:
+        for c in [p, *p.get("panels", [])]:
+            if c.get("title") == second.panel["title"] and c.get("gridPos") == second.panel["gridPos"]:
+                c["gridPos"]["h"] += 1
+    target.write_text(json.dumps(d, indent=2))
+    out = git(tmp_path, "diff")
+    hunks = [ln for ln in out.splitlines() if ln.startswith("@@")]
+    assert len(hunks) == 1 and hunks[0].endswith(f'@@ panel "{second.row} / {second.title}"'), out

@@ -337,6 +337,7 @@ grafana_url = "https://raymontology.grafana.net"
 folder = "Raymontology/Production"
 datasource_uid = "grafanacloud-prom"
 alerting = "grafana"
+health_url = "https://raymontology-backend.up.railway.app/health"
 
 [staging]
 grafana_url = "https://raymontology.grafana.net"
@@ -517,6 +518,7 @@ def test_the_real_rendered_project_round_trips(project, emulator, monkeypatch):
     assert emulator.converted[LEAF]
     slack = emulator.contact_points["raymontology-slack-0-slack"]
     assert slack["settings"]["url"] == SECRETS["SLACK_WEBHOOK_URL"] and slack["provenance"] == "api"
+    assert emulator.templates["raymontology"]["provenance"] == "api"
     assert emulator.policies["receiver"] == "raymontology-slack" and emulator.policies["routes"]
     for secret in SECRETS.values():
         assert secret not in r.output
@@ -530,23 +532,44 @@ def test_the_real_rendered_project_round_trips(project, emulator, monkeypatch):
     assert "not what the code renders" not in r.output  # rendered/ is current: no stale note
 
 
-def test_contact_points_need_their_secrets_and_never_show_them(project, emulator, monkeypatch):
+def test_a_missing_secret_fails_before_any_write_and_the_dry_run_lists_it(project, emulator, monkeypatch):
     (project / "environments.toml").write_text(ENV_TOML)
     for k, v in SECRETS.items():
         if k != "RAYMONTOLOGY_SMS_WEBHOOK_URL":
             monkeypatch.setenv(k, v)
     monkeypatch.delenv("RAYMONTOLOGY_SMS_WEBHOOK_URL", raising=False)
     r = cli(project, emulator, "upload", "--env", "production")
-    assert r.exit_code == 1
-    assert "contact point 'raymontology-page' (webhook, uid raymontology-page-2-webhook): environment variable " \
-           "RAYMONTOLOGY_SMS_WEBHOOK_URL is not set" in r.stderr
-    assert "raymontology-page-2-webhook" not in emulator.contact_points
-    monkeypatch.setenv("RAYMONTOLOGY_SMS_WEBHOOK_URL", SECRETS["RAYMONTOLOGY_SMS_WEBHOOK_URL"])
+    assert r.exit_code == 2, r.output
+    assert "RAYMONTOLOGY_SMS_WEBHOOK_URL, which is not set; nothing was written" in r.stderr
+    assert "--only dashboards,rules" in r.stderr
+    assert emulator.log == []  # not even the token check: the run stopped before any request
+    r = cli(project, emulator, "upload", "--env", "production", "--dry-run")
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    listed = lines[lines.index("a real run reads these secrets from the environment:") + 1:][:3]
+    assert [line.split()[:2] for line in listed] == [
+        ["RAYMONTOLOGY_ALERT_EMAILS", "set"], ["SLACK_WEBHOOK_URL", "set"], ["RAYMONTOLOGY_SMS_WEBHOOK_URL", "NOT"]]
+    assert "comma" in listed[0] and "SMS gateway" in listed[2]
+    assert emulator.writes() == []
+    for secret in SECRETS.values():
+        assert secret not in r.output
+    r = cli(project, emulator, "upload", "--env", "production", "--only", "dashboards,rules")
+    assert r.exit_code == 0, r.output
+    assert emulator.dashboards and emulator.converted[LEAF]
+    assert not [w for w in emulator.writes() if "/provisioning/" in w["path"]]
+    assert cli(project, emulator, "upload", "--env", "production", "--only", "nonsense").exit_code == 2
+
+
+def test_contact_points_never_show_their_secrets(project, emulator, monkeypatch):
+    (project / "environments.toml").write_text(ENV_TOML)
+    for k, v in SECRETS.items():
+        monkeypatch.setenv(k, v)
     emulator.set_faults(paths=r"^/api/v1/provisioning/contact-points", queue=["echo500"])
-    r = cli(project, emulator, "upload", "--env", "production")
+    r = cli(project, emulator, "upload", "--env", "production", "--only", "alerting")
     assert r.exit_code == 1 and "[REDACTED]" in r.stderr  # the server echoed the secret; it was scrubbed
     for secret in SECRETS.values():
         assert secret not in r.output
+    assert not emulator.dashboards  # --only alerting
     r = cli(project, emulator, "upload", "--env", "production")  # converges
     assert r.exit_code == 0, r.output
     emulator.clear_log()
@@ -557,6 +580,64 @@ def test_contact_points_need_their_secrets_and_never_show_them(project, emulator
     r = cli(project, emulator, "upload", "--env", "production", "--force")
     assert r.exit_code == 0 and emulator.contact_points["raymontology-slack-0-slack"]["settings"]["url"] == rotated
     assert rotated not in r.output
+
+
+def test_templates_are_synced_by_name_and_left_alone_when_equal(project, emulator, monkeypatch):
+    (project / "environments.toml").write_text(ENV_TOML)
+    for k, v in SECRETS.items():
+        monkeypatch.setenv(k, v)
+    text = (project / "rendered" / "alerting" / "raymontology.tmpl").read_text()
+    emulator.templates["someone-elses"] = {"name": "someone-elses", "template": "x", "provenance": "", "version": "1"}
+    r = cli(project, emulator, "upload", "--env", "production", "--only", "alerting")
+    assert r.exit_code == 0, r.output
+    assert "create    template      raymontology" in r.stdout
+    assert emulator.templates["raymontology"]["template"] == text
+    assert emulator.templates["someone-elses"]["template"] == "x"  # never touched, never pruned
+    puts = emulator.requests("PUT", "/api/v1/provisioning/templates/raymontology")
+    posts = [w["path"] for w in emulator.writes()]
+    assert posts.index(puts[0]["path"]) < min(i for i, p in enumerate(posts) if "contact-points" in p)
+    emulator.templates["raymontology"]["template"] = "changed elsewhere"
+    version = emulator.templates["raymontology"]["version"]
+    emulator.clear_log()
+    r = cli(project, emulator, "upload", "--env", "production", "--only", "alerting")
+    assert r.exit_code == 0 and emulator.templates["raymontology"]["template"] == text
+    assert json.loads(emulator.requests("PUT", "/api/v1/provisioning/templates/raymontology")[0]["body"])["version"] == version
+
+
+def test_alerting_mimir_sends_the_alertmanager_configuration(root):
+    from generator.grafana.contactpoints import load_alertmanager
+    from generator.grafana.upload import MissingSecrets
+
+    emu = make_emulator(ruler_tokens={"4242": "glc_amCanary"})
+    try:
+        env = Environment("old", emu.url, FOLDER, token=TOKEN, alerting="mimir", mimir_url=emu.url + "/api/prom",
+                          mimir_user="4242", mimir_token="glc_amCanary", mimir_alertmanager_url=emu.url)
+        local = load_local(root / "rendered")
+        assert local.alertmanager == load_alertmanager(root / "rendered" / "alerting")
+        environ = {**SECRETS, "RAYMONTOLOGY_SMTP_SMARTHOST": "smtp.example.com:587",
+                   "RAYMONTOLOGY_SMTP_FROM": "alerts@example.com", "RAYMONTOLOGY_SMTP_USERNAME": "alerts",
+                   "RAYMONTOLOGY_SMTP_PASSWORD": "SmtpCanary"}
+        with pytest.raises(MissingSecrets, match="RAYMONTOLOGY_SMTP_PASSWORD"):
+            upload(env, local, client_options=FAST, environ={k: v for k, v in environ.items() if "PASSWORD" not in k})
+        assert emu.log == [] and not emu.alertmanager
+        report = upload(env, local, client_options=FAST, environ=environ, only=("alerting",))
+        assert not report.failed and report.count("create", "alertmanager") == 1, [i.detail for i in report.items]
+        stored = emu.alertmanager["4242"]
+        config = yaml.safe_load(stored["alertmanager_config"])
+        assert config["receivers"][1]["slack_configs"][0]["api_url"] == SECRETS["SLACK_WEBHOOK_URL"]
+        assert config["global"]["smtp_auth_password"] == "SmtpCanary"
+        assert stored["template_files"] == {"raymontology.tmpl": (root / "rendered" / "alerting" / "raymontology.tmpl").read_text()}
+        assert all(r["headers"]["X-Scope-OrgID"] == "4242" for r in emu.requests(path="/api/v1/alerts"))
+        assert len(emu.contact_points) == 1  # Grafana's own default only: Mimir's Alertmanager notifies
+        emu.clear_log()
+        assert upload(env, local, client_options=FAST, environ=environ, only=("alerting",)).count("unchanged", "alertmanager") == 1
+        assert emu.writes() == []
+        emu.set_faults(paths=r"^/api/v1/alerts", queue=["echo500"])
+        report = upload(env, local, client_options=FAST, environ={**environ, "RAYMONTOLOGY_SMTP_PASSWORD": "NewCanary"},
+                        only=("alerting",))
+        assert report.failed and "NewCanary" not in " ".join(i.detail for i in report.items)
+    finally:
+        emu.stop()
 
 
 # --- edge cases of the drift guard, folders and contact points -------------------------------------

@@ -103,6 +103,7 @@ class Project:
     schema_dir: Path | None = None
     promtool: str | None = None
     tests_dir: Path | None = None
+    routing: tuple | None = None  # (definition file, notifications.AlertRouting) or None
     _cache: dict = field(default_factory=dict, repr=False)
 
     @functools.cached_property
@@ -130,7 +131,8 @@ def load_project(root: Path, cfg: Config = DEFAULT, **options) -> Project:
     from generator.render import build_outputs
 
     loaded, dashboards = build_outputs(root, cfg, check_identity=False)
-    return Project(root=root, cfg=cfg, dashboards=dashboards, groups=list(loaded.groups), **options)
+    return Project(root=root, cfg=cfg, dashboards=dashboards, groups=list(loaded.groups),
+                   routing=loaded.notifications, **options)
 
 
 # --- running -------------------------------------------------------------------------------
@@ -154,7 +156,7 @@ class Report:
 def _import_families() -> None:
     # Importing the modules registers their checks, in this order (done at the end of this file).
     from generator.checks import (  # noqa: F401
-        promql, catalog_checks, dashboard_lint, rule_lint, promtool, schema,
+        promql, catalog_checks, dashboard_lint, rule_lint, promtool, amtool, schema,
     )
 
 

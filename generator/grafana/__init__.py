@@ -5,7 +5,7 @@
     folders.py     the configured folder path, created level by level with derived uids
     dashboards.py  get/save/delete/search/versions, normalised like rendered output
     rulegroups.py  rule groups via the conversion API (Grafana-managed) or the Mimir ruler
-    contactpoints.py  contact points and the notification policy tree (provisioning API)
+    contactpoints.py  templates, contact points, the policy tree (provisioning API); Mimir Alertmanager
     upload.py      plan (create/update/unchanged/drifted/prune) and apply, concurrently
     remote.py      read-only helpers other commands use (pull, diff --env)
 """

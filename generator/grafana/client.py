@@ -42,14 +42,14 @@ class GrafanaAPIError(DashgenError):
     """Grafana (or the network on the way) refused a request. Never holds a secret."""
 
     def __init__(self, method: str, path: str, status: int | None, message: str,
-                 code: str = "", trace_id: str = ""):
+                 code: str = "", trace_id: str = "", service: str = "Grafana"):
         self.method, self.path, self.status = method, path, status
         self.message, self.code, self.trace_id = message, code, trace_id
         where = f"{method} {path}"
         if status is None:
             text = f"{where}: {message}"
         else:
-            text = f"{where}: Grafana answered {status}" + (f" {code}" if code else "") + f": {message}"
+            text = f"{where}: {service} answered {status}" + (f" {code}" if code else "") + f": {message}"
         if trace_id:
             text += f" (traceID {trace_id})"
         super().__init__(text)
@@ -90,7 +90,9 @@ def parse_error(resp: requests.Response, scrub: Callable[[str], str] = lambda t:
         code = scrub(str(body.get("status") or body.get("messageId") or body.get("errorType") or ""))
         if body.get("accessErrorId"):
             code = code or "access-denied"
-        message = scrub(str(body.get("message") or body.get("error") or body.get("title") or scrub(text)))
+        # "msg": the Synthetic Monitoring API's shape ({"code", "msg", "err"})
+        message = scrub(str(body.get("message") or body.get("msg") or body.get("error") or body.get("title")
+                            or scrub(text)))
         detail = body.get("error")
         if detail and scrub(str(detail)) != message:  # the internal error, outside production (§2.2)
             message += f" ({' '.join(scrub(str(detail)).split())[:300]})"
@@ -140,9 +142,10 @@ class GrafanaClient:
                  basic_user: str | None = None, extra_headers: dict[str, str] | None = None,
                  timeout: float | tuple[float, float] = DEFAULT_TIMEOUT, retries: int = 4,
                  backoff: float = 0.5, backoff_cap: float = 30.0, retry_after_cap: float = 120.0,
-                 pool_size: int = 16,
+                 pool_size: int = 16, service: str = "Grafana",
                  sleep: Callable[[float], None] = time.sleep):
         self.base_url = base_url.rstrip("/")
+        self.service = service  # who answers, in error messages ("Synthetic Monitoring")
         self._token = token
         if basic_user is None:
             self._auth = f"Bearer {token}"
@@ -210,7 +213,7 @@ class GrafanaClient:
                     resp.close()
                 else:
                     code, message, trace = parse_error(resp, self.scrub)
-                    raise GrafanaAPIError(method, path, resp.status_code, message, code, trace)
+                    raise GrafanaAPIError(method, path, resp.status_code, message, code, trace, self.service)
             delay = min(self.backoff_cap, self.backoff * 2 ** attempt)
             delay = random.uniform(delay / 2, delay)  # "equal jitter": never 0, never synchronised
             if wait is not None:

@@ -1,4 +1,5 @@
-"""Contact points and the notification policy tree, through the provisioning API (§7).
+"""Notifications: contact points, the policy tree and templates through Grafana's
+provisioning API (§7), or the whole Alertmanager configuration to Mimir's Alertmanager (§8).
 
 The core renders them as Grafana provisioning YAML under rendered/alerting/, with secrets
 as `$VARIABLE` references (`url: $SLACK_WEBHOOK_URL`). Here each reference is filled in
@@ -10,14 +11,26 @@ that no server answer can carry them into an error, and no item detail ever show
   Grafana answers secure settings as "[REDACTED]"; those cannot be compared, so a rotated
   secret in a secure field is only re-sent with --force (or with any other change).
 * The policy tree is one object (§12.7): dashgen owns all of it, PUT when it differs.
-* `X-Disable-Provenance` is not sent: both are locked in the UI (provenance `api`), so they
-  cannot drift behind dashgen's back.
+* Notification templates are PUT by name when their text differs, with the version read
+  (Grafana's optimistic concurrency). Like contact points, they are never deleted: a
+  template of someone else's is never touched, and one dashgen no longer renders stays.
+* `X-Disable-Provenance` is not sent: all of them are locked in the UI (provenance `api`),
+  so they cannot drift behind dashgen's back.
+* `alerting = "mimir"`: rendered/alerting/alertmanager.yaml, its references filled in, and
+  the template files go to Mimir's Alertmanager in one POST (what `mimirtool alertmanager
+  load` sends), when what Mimir holds differs.
+
+Grafana 13 deprecates these legacy provisioning endpoints (no removal date) in favour of
+`notifications.alerting.grafana.app/v1beta1` receivers, routingtrees and templategroups.
+ContactPointAPI, PolicyAPI and TemplateAPI are the only code that knows those paths and
+shapes: a second implementation of their methods (fetch_all/same/create/update, fetch/put)
+is all a switch needs, the handlers stay; Grafana Cloud serves the legacy endpoints today.
 """
 
 from __future__ import annotations
 
 import os
-import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
@@ -26,15 +39,10 @@ import yaml
 from generator.errors import DashgenError
 from generator.grafana.client import GrafanaAPIError, GrafanaClient
 from generator.grafana.handler import CREATE, UNCHANGED, UPDATE, Item, Run, Step, done
+from generator.notifications import MissingSecret, fill
 
 BASE = "/api/v1/provisioning"
 REDACTED = "[REDACTED]"
-# Upper-case names only: `$labels`, `$value` in Go templates are not environment references.
-REF_RE = re.compile(r"\$(?:\{([A-Z_][A-Z0-9_]*)\}|([A-Z_][A-Z0-9_]*))")
-
-
-class MissingSecret(DashgenError):
-    pass
 
 
 def load_alerting(alerting_dir: Path) -> tuple[list[dict], dict | None] | None:
@@ -63,25 +71,6 @@ def load_alerting(alerting_dir: Path) -> tuple[list[dict], dict | None] | None:
     return receivers, policy
 
 
-def resolve(value, environ: Mapping[str, str], where: str, used: list[str]):
-    """Fill `$VAR` / `${VAR}` references in string values (recursively) from `environ`."""
-    if isinstance(value, dict):
-        return {k: resolve(v, environ, where, used) for k, v in value.items()}
-    if isinstance(value, list):
-        return [resolve(v, environ, where, used) for v in value]
-    if not isinstance(value, str):
-        return value
-
-    def fill(m: re.Match) -> str:
-        name = m.group(1) or m.group(2)
-        if not environ.get(name):
-            raise MissingSecret(f"{where}: environment variable {name} is not set")
-        used.append(environ[name])
-        return environ[name]
-
-    return REF_RE.sub(fill, value)
-
-
 def clean_route(route: dict) -> dict:
     out = {k: v for k, v in route.items() if k != "provenance" and v not in (None, [], {}, "", False)}
     if "routes" in out:
@@ -98,7 +87,7 @@ class ContactPointAPI:
         """The receiver with its references filled in; the values become client secrets."""
         used: list[str] = []
         where = f"contact point {receiver['name']!r} ({receiver['type']}, uid {receiver['uid']})"
-        body = {**receiver, "settings": resolve(receiver["settings"], self.environ, where, used)}
+        body = {**receiver, "settings": fill(receiver["settings"], self.environ, where, used)}
         for value in used:
             self.client.add_secret(value)
         return body
@@ -157,8 +146,13 @@ class ContactPoints:
 
     def plan(self, key: str) -> Step:
         r = self.receivers[key]
-        body = self.api.prepare(r)
         current = self.remote.get(r["uid"])
+        try:
+            body = self.api.prepare(r)
+        except MissingSecret as exc:  # a dry run plans what a real run (with the secret) writes
+            if not self.run.dry_run:
+                raise
+            return Step(Item(self.kind, key, UPDATE if current is not None else CREATE, detail=f"{r['type']}; {exc}"))
         if current is not None and not self.run.force and self.api.same(current, body):
             return Step(Item(self.kind, key, UNCHANGED, done=True, detail=r["type"]))
         item = Item(self.kind, key, UPDATE if current is not None else CREATE, detail=r["type"])
@@ -194,3 +188,194 @@ class NotificationPolicies:
             return Step(Item(self.kind, key, UNCHANGED, done=True))
         item = Item(self.kind, key, UPDATE, detail=f"root receiver {self.tree.get('receiver')!r}")
         return Step(item, lambda: done(item, self.api.put(self.tree)))
+
+
+# --- notification templates (Grafana) --------------------------------------------------------
+
+
+def load_templates(alerting_dir: Path) -> dict[str, str] | None:
+    """{name: template text} from rendered/alerting/templates.yaml, or None when not rendered."""
+    path = Path(alerting_dir) / "templates.yaml"
+    if not path.exists():
+        return None
+    doc = yaml.safe_load(path.read_text()) or {}
+    out: dict[str, str] = {}
+    for t in doc.get("templates") or []:
+        if not t.get("name") or not isinstance(t.get("template"), str):
+            raise DashgenError(f"{path}: every template needs a name and a template text")
+        out[t["name"]] = t["template"]
+    return out
+
+
+class TemplateAPI:
+    def __init__(self, client: GrafanaClient):
+        self.client = client
+
+    def fetch(self, name: str) -> dict | None:
+        """{name, template, provenance, version}, or None when Grafana has no such template."""
+        from urllib.parse import quote
+
+        resp = self.client.request("GET", f"{BASE}/templates/{quote(name, safe='')}", ok=(200, 404))
+        return None if resp.status_code == 404 else self.client.decode(resp)
+
+    def put(self, name: str, text: str, version: str | None) -> None:
+        from urllib.parse import quote
+
+        body = {"template": text, **({"version": version} if version else {})}
+        self.client.request("PUT", f"{BASE}/templates/{quote(name, safe='')}", json_body=body, ok=(200, 202, 204))
+
+
+# --- Mimir's Alertmanager ----------------------------------------------------------------------
+
+ALERTMANAGER_PATH = "/api/v1/alerts"
+
+
+@dataclass
+class AlertmanagerConfig:
+    """rendered/alerting/alertmanager.yaml (with `$VAR` references) and its template files."""
+
+    config: dict
+    template_files: dict[str, str] = field(default_factory=dict)
+
+    def references(self) -> list[str]:
+        from generator.notifications import references
+
+        return references(self.config)
+
+
+def load_alertmanager(alerting_dir: Path) -> AlertmanagerConfig | None:
+    path = Path(alerting_dir) / "alertmanager.yaml"
+    if not path.exists():
+        return None
+    config = yaml.safe_load(path.read_text()) or {}
+    files = {}
+    for name in config.get("templates") or []:
+        t = Path(alerting_dir) / name
+        if "/" in name or not t.is_file():
+            raise DashgenError(f"{path}: template {name!r} must be a file beside it in {alerting_dir}")
+        files[name] = t.read_text()
+    return AlertmanagerConfig(config, files)
+
+
+class MimirAlertmanagerAPI:
+    """The tenant's whole Alertmanager configuration: one GET, one POST when it differs."""
+
+    def __init__(self, client: GrafanaClient, tenant: str, environ: Mapping[str, str] | None = None):
+        self.client, self.tenant = client, tenant
+        self.environ = os.environ if environ is None else environ
+        self.headers = {"X-Scope-OrgID": tenant}
+
+    def prepare(self, local: AlertmanagerConfig) -> dict:
+        """The body Mimir takes: the config as a YAML string with its references filled in."""
+        used: list[str] = []
+        config = fill(local.config, self.environ, "alertmanager.yaml", used)
+        for value in used:
+            self.client.add_secret(value)
+        return {"template_files": dict(local.template_files),
+                "alertmanager_config": yaml.safe_dump(config, sort_keys=False, allow_unicode=True)}
+
+    def fetch(self) -> dict | None:
+        resp = self.client.request("GET", ALERTMANAGER_PATH, headers={**self.headers, "Accept": "application/yaml"},
+                                   ok=(200, 404))
+        if resp.status_code == 404:
+            return None
+        try:
+            doc = yaml.safe_load(resp.text) or {}
+        except yaml.YAMLError:
+            raise DashgenError(f"Mimir Alertmanager at {self.client.base_url}: unreadable answer to GET") from None
+        return doc if isinstance(doc, dict) else None
+
+    @staticmethod
+    def same(remote: dict | None, body: dict) -> bool:
+        if remote is None:
+            return False
+        try:
+            remote_config = yaml.safe_load(remote.get("alertmanager_config") or "")
+        except yaml.YAMLError:
+            return False
+        return remote_config == yaml.safe_load(body["alertmanager_config"]) and \
+            (remote.get("template_files") or {}) == body["template_files"]
+
+    def put(self, body: dict) -> None:
+        self.client.request("POST", ALERTMANAGER_PATH, data=yaml.safe_dump(body, sort_keys=False, allow_unicode=True),
+                            headers={**self.headers, "Content-Type": "application/yaml"}, ok=(200, 201, 202))
+
+
+class Templates:
+    """Handler for notification templates, keyed by name (see handler.py). Runs before the
+    contact points that call them. Never pruned: a template of someone else's is never
+    touched. An update sends the version it read (Grafana's optimistic concurrency)."""
+
+    kind = "template"
+    where = "Grafana alerting"
+
+    def __init__(self, run: Run, templates: dict[str, str]):
+        self.templates, self.api = templates, TemplateAPI(run.client)
+
+    def local_keys(self) -> list[str]:
+        return sorted(self.templates)
+
+    def remote_keys(self) -> list[str]:
+        return []
+
+    def plan(self, name: str) -> Step:
+        text, remote = self.templates[name], self.api.fetch(name)
+        if remote is not None and remote.get("template") == text:
+            return Step(Item(self.kind, name, UNCHANGED, done=True))
+        item = Item(self.kind, name, CREATE if remote is None else UPDATE, detail=f"{len(text.splitlines())} lines")
+        return Step(item, lambda: done(item, self.api.put(name, text, (remote or {}).get("version"))))
+
+
+class MimirAlertmanager:
+    """Handler for `alerting = "mimir"`: the tenant's whole Alertmanager configuration (one
+    key), written when what Mimir holds differs from the rendered one, secrets filled in."""
+
+    kind = "alertmanager"
+
+    def __init__(self, run: Run, local: AlertmanagerConfig, api: MimirAlertmanagerAPI):
+        self.run, self.local, self.api = run, local, api
+        self.where = f"Mimir Alertmanager at {api.client.base_url}"
+
+    def local_keys(self) -> list[str]:
+        return [f"tenant {self.api.tenant}"]
+
+    def remote_keys(self) -> list[str]:
+        return []
+
+    def plan(self, key: str) -> Step:
+        remote = self.api.fetch()
+        action = CREATE if remote is None else UPDATE
+        try:
+            body = self.api.prepare(self.local)
+        except MissingSecret as exc:
+            if not self.run.dry_run:
+                raise
+            return Step(Item(self.kind, key, action, detail=str(exc)))
+        if self.api.same(remote, body):
+            return Step(Item(self.kind, key, UNCHANGED, done=True))
+        item = Item(self.kind, key, action, detail=f"{len(self.local.config.get('receivers') or [])} receivers, "
+                                                  f"{len(self.local.template_files)} template files")
+        return Step(item, lambda: done(item, self.api.put(body)))
+
+
+def deployable_alertmanager(alerting_dir: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """{file name: text} for an Alertmanager of your own: alertmanager.yml with every `$VAR`
+    filled from `environ` (MissingSecret names the first unset one) and the template files."""
+    local = load_alertmanager(alerting_dir)
+    if local is None:
+        raise DashgenError(f"{Path(alerting_dir) / 'alertmanager.yaml'} not found: run `make dashboards` first")
+    unset = [name for name in local.references() if not environ.get(name)]
+    if unset:
+        raise MissingSecret(f"alertmanager.yaml: environment variable{'s' if len(unset) > 1 else ''} "
+                            f"{', '.join(unset)} {'are' if len(unset) > 1 else 'is'} not set")
+    config = fill(local.config, environ, "alertmanager.yaml")
+    return {"alertmanager.yml": yaml.safe_dump(config, sort_keys=False, allow_unicode=True), **local.template_files}
+
+
+def secrets_needed(receivers: list[dict] | None, alertmanager: AlertmanagerConfig | None, mode: str) -> list[str]:
+    """The environment variables a real upload of the notifications will read, in order."""
+    from generator.notifications import references
+
+    if mode == "mimir":
+        return alertmanager.references() if alertmanager is not None else []
+    return references([r["settings"] for r in receivers or []])

@@ -5,10 +5,10 @@
     report.summary(), report.failed        # the CLI prints these and exits 1 when failed
 
 Kinds are handlers (handler.py: dashboards.Dashboards, rulegroups.RuleGroups,
-contactpoints.ContactPoints and NotificationPolicies), run in that order after the folder
-path exists; this module knows no kind: for each handler it lists the server once, plans
-every key (code's, then the server's others as prune candidates) and applies the writes,
-`concurrency` at a time. Each handler's docstring says how it plans.
+contactpoints.Templates, ContactPoints and NotificationPolicies, or MimirAlertmanager), run
+in that order after the folder path exists; this module knows no kind: for each handler it
+lists the server once, plans every key (code's, then the server's others as prune
+candidates) and applies the writes, `concurrency` at a time. Each handler's docstring says how it plans.
 
 Retries: the client retries every call on connection errors, timeouts, 429 and 502/503/504,
 writes included, because every dashgen write is keyed and cannot duplicate: a dashboard
@@ -22,7 +22,14 @@ the configured path) that it wrote, i.e. whose recent history holds a version ca
 dashgen's mark; a dashboard there without one is someone else's and is only listed. A
 managed dashboard changed since dashgen wrote it is not pruned without --force. Rule
 groups: every group in dashgen's namespace (its folder, or its Mimir namespace). Contact
-points and the policy tree are never pruned.
+points, templates and the policy tree are never pruned. Synthetic Monitoring checks
+(smchecks.py, its own API at SM_URL): those carrying dashgen's mark and the environment's
+label; the kind is skipped, with a warning, when SM_URL or SM_TOKEN is not set.
+
+Kinds (`only`): dashboards, rules, alerting (templates, contact points and the policy tree;
+with `alerting = "mimir"` the Mimir Alertmanager configuration instead), synthetics. Before
+anything is written, every secret the selected alerting needs is looked up: a real run with
+one missing raises MissingSecrets (nothing written); a dry run lists them in `report.secrets`.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ import os
 import subprocess
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import requests
@@ -40,15 +47,20 @@ import requests
 from generator.environments import Environment
 from generator.errors import ConfigError, DashgenError
 from generator.grafana.client import AuthError, GrafanaClient
-from generator.grafana.contactpoints import ContactPoints, NotificationPolicies, load_alerting
+from generator.grafana.contactpoints import (
+    AlertmanagerConfig, ContactPoints, MimirAlertmanager, MimirAlertmanagerAPI, NotificationPolicies, Templates,
+    load_alerting, load_alertmanager, load_templates, secrets_needed,
+)
 from generator.grafana.dashboards import Dashboards, normalize_dashboard
 from generator.grafana.folders import FolderAPI, FolderResult, folder_uid
 from generator.grafana.handler import CREATE, FAILED, PRUNE, Handler, Item, Run
 from generator.grafana.rulegroups import (
     ConvertRuleGroups, MimirRuleGroups, RuleGroups, load_local_groups, normalize_group,
 )
+from generator.grafana.smchecks import SERVICE, CheckAPI, SyntheticChecks, api_base
 
 DEFAULT_CONCURRENCY = 8
+KINDS = ("dashboards", "rules", "alerting", "synthetics")  # what `upload --only` can select
 FREE_TIER_RULES = 100  # Grafana Cloud Free's limit on Grafana-managed rules
 
 
@@ -59,6 +71,10 @@ class Local:
     #: (receivers, policy tree) from rendered/alerting/; None: not rendered, left alone
     alerting: tuple[list[dict], dict | None] | None = None
     normalised: bool = False  # True: dashboards and groups are in canonical form already
+    #: environment -> Synthetic Monitoring checks from rendered/synthetics/<env>/; None: not rendered
+    checks: dict[str, list[dict]] | None = None
+    templates: dict[str, str] | None = None  # notification templates by name; None: not rendered
+    alertmanager: AlertmanagerConfig | None = None  # for alerting = "mimir"; None: not rendered
 
 
 SUMMARY_ORDER = ("created", "to create", "updated", "to update", "unchanged", "overwritten (--force)",
@@ -71,6 +87,8 @@ class UploadReport:
     dry_run: bool
     items: list[Item] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: (variable, is it set) for every secret the notifications read, in order
+    secrets: list[tuple[str, bool]] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -106,7 +124,37 @@ def load_local(rendered: Path) -> Local:
         dashboards[uid] = normalize_dashboard(d)
     alerts = rendered / "alerts"
     return Local(dashboards, load_local_groups(alerts) if alerts.is_dir() else None,
-                 load_alerting(rendered / "alerting"), normalised=True)
+                 load_alerting(rendered / "alerting"), normalised=True, checks=load_local_checks(rendered / "synthetics"),
+                 templates=load_templates(rendered / "alerting"), alertmanager=load_alertmanager(rendered / "alerting"))
+
+
+def load_local_checks(folder: Path) -> dict[str, list[dict]] | None:
+    """rendered/synthetics/<env>/<job>.json by environment; None when the folder is absent."""
+    if not folder.is_dir():
+        return None
+    checks: dict[str, list[dict]] = {}
+    for path in sorted(folder.glob("*/*.json")):
+        try:
+            doc = json.loads(path.read_text())
+        except ValueError as exc:
+            raise DashgenError(f"{path}: not valid JSON: {exc}") from None
+        if not isinstance(doc, dict) or not doc.get("job") or not doc.get("target"):
+            raise DashgenError(f"{path}: a Synthetic Monitoring check needs a job and a target")
+        checks.setdefault(path.parent.name, []).append(doc)
+    return checks
+
+
+class MissingSecrets(ConfigError):
+    """A real upload would need environment variables that are not set; nothing was written."""
+
+
+def parse_only(values) -> tuple[str, ...]:
+    """`--only dashboards,rules` (comma-separated, repeatable) -> the kinds, in KINDS order."""
+    chosen = {v.strip() for text in values or () for v in text.split(",") if v.strip()}
+    unknown = sorted(chosen - set(KINDS))
+    if unknown:
+        raise ConfigError(f"--only: unknown kind {unknown[0]!r} (choose from {', '.join(KINDS)})")
+    return tuple(k for k in KINDS if k in chosen) or KINDS
 
 
 def git_commit(root: Path | None) -> str:
@@ -140,6 +188,12 @@ def make_client(env: Environment, session: requests.Session | None = None, concu
     return GrafanaClient(env.grafana_url, env.token, session=session, pool_size=max(concurrency, 4), **kw)
 
 
+def make_alertmanager_api(env: Environment, session: requests.Session | None = None, environ=None,
+                          **kw) -> MimirAlertmanagerAPI:
+    client = GrafanaClient(env.mimir_alertmanager_url, env.mimir_token, basic_user=env.mimir_user, session=session, **kw)
+    return MimirAlertmanagerAPI(client, env.mimir_user, environ)
+
+
 def make_rule_target(env: Environment, client: GrafanaClient, folder_uids: list[str],
                      session: requests.Session | None = None, **kw):
     namespace = env.folder_path[-1]
@@ -150,11 +204,23 @@ def make_rule_target(env: Environment, client: GrafanaClient, folder_uids: list[
     return ConvertRuleGroups(client, namespace, working, env.datasource_uid)
 
 
-def handlers(run: Run, local: Local, rule_target: ConvertRuleGroups | None) -> list[Handler]:
-    """The kinds an upload syncs, in order (policies after the contact points they name)."""
-    out: list[Handler] = [Dashboards(run, local.dashboards)]
-    if rule_target is not None and local.groups is not None:
+def handlers(run: Run, local: Local, rule_target: ConvertRuleGroups | None, kinds: tuple[str, ...] = KINDS,
+             alertmanager: MimirAlertmanagerAPI | None = None, sm: CheckAPI | None = None) -> list[Handler]:
+    """The kinds an upload syncs, in order (templates, then the contact points that call
+    them, then the policies that name those)."""
+    out: list[Handler] = [Dashboards(run, local.dashboards)] if "dashboards" in kinds else []
+    if "rules" in kinds and rule_target is not None and local.groups is not None:
         out.append(RuleGroups(run, local.groups, rule_target))
+    if "synthetics" in kinds and sm is not None:
+        out.append(SyntheticChecks(run, (local.checks or {}).get(run.env.name, []), sm))
+    if "alerting" not in kinds:
+        return out
+    if run.env.alerting == "mimir":
+        if alertmanager is not None and local.alertmanager is not None:
+            out.append(MimirAlertmanager(run, local.alertmanager, alertmanager))
+        return out
+    if local.templates:
+        out.append(Templates(run, local.templates))
     if local.alerting is not None:
         receivers, tree = local.alerting
         out += [ContactPoints(run, receivers), NotificationPolicies(run, tree)]
@@ -190,13 +256,16 @@ def sync(h: Handler, run: Run, pool: ThreadPoolExecutor) -> list[Item]:
     return list(pool.map(one, local + [k for k in remote if k not in known]))
 
 
-def run_upload(run: Run, local: Local, rule_target: ConvertRuleGroups | None, concurrency: int) -> UploadReport:
+def run_upload(run: Run, local: Local, rule_target: ConvertRuleGroups | None, concurrency: int,
+               kinds: tuple[str, ...] = KINDS, alertmanager: MimirAlertmanagerAPI | None = None,
+               sm: CheckAPI | None = None) -> UploadReport:
     report = UploadReport(run.env.name, run.dry_run)
-    run.folder_uid, folder_results = FolderAPI(run.client).ensure(run.env.folder_path, dry_run=run.dry_run)
-    run.folder_missing = any(r.action == CREATE for r in folder_results)
-    report.items += [folder_item(r) for r in folder_results]
+    if "dashboards" in kinds or "rules" in kinds:  # the notifications live outside the folder
+        run.folder_uid, folder_results = FolderAPI(run.client).ensure(run.env.folder_path, dry_run=run.dry_run)
+        run.folder_missing = any(r.action == CREATE for r in folder_results)
+        report.items += [folder_item(r) for r in folder_results]
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="dashgen-upload") as pool:
-        for h in handlers(run, local, rule_target):
+        for h in handlers(run, local, rule_target, kinds, alertmanager, sm):
             report.items += sync(h, run, pool)
     return report
 
@@ -205,22 +274,57 @@ def folder_item(r: FolderResult) -> Item:
     return Item("folder", r.path, r.action, done=r.done, detail=r.uid)
 
 
+def make_sm_api(env: Environment, local: Local, session: requests.Session | None = None,
+                **kw) -> tuple[CheckAPI | None, str]:
+    """(api, "") when SM can be synced (its token checked), (None, why not) when it is
+    skipped. Nothing rendered for SM: (None, ""), SM is left alone."""
+    if local.checks is None:
+        return None, ""
+    mine = local.checks.get(env.name, [])
+    if env.sm_missing:
+        if not mine:
+            return None, ""
+        return None, (f"{SERVICE}: {' and '.join(env.sm_missing)} not set: {len(mine)} check(s) in "
+                      f"rendered/synthetics/{env.name}/ not synced (set them to sync; see README \"Uptime probe\")")
+    api = CheckAPI(GrafanaClient(api_base(env.sm_url), env.sm_token, session=session, service=SERVICE, **kw))
+    api.check_token()
+    return api, ""
+
+
 def upload(env: Environment, local: Local, *, session: requests.Session | None = None, dry_run: bool = False,
            force: bool = False, prune: bool = False, concurrency: int = DEFAULT_CONCURRENCY,
-           commit: str = "unknown", client_options: dict | None = None, environ=None) -> UploadReport:
-    """Sync `local` to the environment's stack. Raises AuthError (bad token) or
-    GrafanaAPIError (folders could not be made); every other failure is an item."""
+           commit: str = "unknown", client_options: dict | None = None, environ=None,
+           only: tuple[str, ...] = KINDS) -> UploadReport:
+    """Sync `local` (the kinds in `only`) to the environment's stack. Raises MissingSecrets
+    (a real run without a secret the notifications need: nothing written), AuthError (bad
+    token) or GrafanaAPIError (folders could not be made); every other failure is an item."""
     opts = client_options_from_env() if client_options is None else client_options
+    environ = os.environ if environ is None else environ
+    needed = secrets_needed(local.alerting[0] if local.alerting else None, local.alertmanager, env.alerting) \
+        if "alerting" in only else []
+    missing = [name for name in needed if not environ.get(name)]
+    if missing and not dry_run:
+        one = len(missing) == 1
+        raise MissingSecrets(
+            f"the notifications need {', '.join(missing)}, which {'is' if one else 'are'} not set; nothing was "
+            f"written. Set {'it' if one else 'them'} (see README \"Secrets\"), or upload the rest with "
+            f"--only {','.join(k for k in only if k != 'alerting') or 'dashboards,rules'}")
     if not local.normalised:
-        local = Local({uid: normalize_dashboard(d) for uid, d in local.dashboards.items()},
-                      None if local.groups is None else {n: normalize_group(g) for n, g in local.groups.items()},
-                      local.alerting, normalised=True)
+        local = replace(local, dashboards={uid: normalize_dashboard(d) for uid, d in local.dashboards.items()},
+                        groups=None if local.groups is None else {n: normalize_group(g) for n, g in local.groups.items()},
+                        normalised=True)
     client = make_client(env, session, concurrency, **opts)
     client.check_token()
     folder_uids = [folder_uid(env.folder_path[: i + 1]) for i in range(len(env.folder_path))]
     target = make_rule_target(env, client, folder_uids, session, **opts)
+    am_api = make_alertmanager_api(env, session, environ, **opts) \
+        if env.alerting == "mimir" and "alerting" in only else None
+    sm, sm_note = make_sm_api(env, local, session, **opts) if "synthetics" in only else (None, "")
     run = Run(env, client, dry_run=dry_run, force=force, prune=prune, commit=commit, environ=environ)
-    report = run_upload(run, local, target, concurrency)
+    report = run_upload(run, local, target, concurrency, only, am_api, sm)
+    report.secrets = [(name, bool(environ.get(name))) for name in needed]
+    if sm_note:
+        report.warnings.append(sm_note)
     n_rules = sum(len(g.get("rules") or []) for g in (local.groups or {}).values())
     if env.alerting == "grafana" and n_rules > FREE_TIER_RULES:
         report.warnings.append(f"{n_rules} Grafana-managed alert rules: Grafana Cloud Free allows at most "

@@ -23,6 +23,8 @@ import time
 
 import pytest
 
+from generator.queries import probe_job
+
 from .conftest import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -205,9 +207,20 @@ def test_outages(stack, rules, report):
 
         # ServiceDown's window is N failed checks at the seed's 1-minute interval.
         prove(stack, rules, report, "ServiceDown", "app stopped", app_stopped, timeout=240, want_firing=True)
-        samples = stack.query(f"probe_success{{job=\"{stack.config.jobs.blackbox}\"}}[5m]")[0]["values"]
-        last_ok = max(float(t) for t, v in samples if v == "1")
+        # The rule reads the configured source: with Synthetic Monitoring, the stack's second
+        # blackbox job labelled like the SM check (one series per `probe` location).
+        series = stack.query(f"probe_success{{job=\"{probe_job(stack.config)}\"}}[5m]")
+        assert series, f"no probe_success for job {probe_job(stack.config)!r}"
+        last_ok = max(float(t) for s in series for t, v in s["values"] if v == "1")
         report["scenarios"].append(f"{'':<28}    last successful probe {last_ok - app_stopped_wall:+.1f}s from the app stop")
+        # Prometheus sends the firing alert to the stack's Alertmanager, which e-mails at once.
+        mailed = wait_for(lambda: [r for r in stack.received() if r["sink"] == "email" and r["time"] > app_stopped_wall
+                                   and r["body"].get("status") == "firing" and "e2e_case" not in r["body"]["commonLabels"]
+                                   and r["body"]["commonLabels"].get("alertname") == "ServiceDown"],
+                          timeout=20, interval=0.5)
+        assert mailed, "the firing ServiceDown never reached the e-mail sink through Prometheus and Alertmanager"
+        report["scenarios"].append(f"{'':<28}    e-mailed through Alertmanager {mailed[0]['time'] - app_stopped_wall:.1f}s "
+                                   "after the app stop")
         assert_rules_healthy(stack, rules)
     finally:
         stack.start_app()

@@ -6,9 +6,24 @@
 
 What it covers, point by point with the reference: auth errors in their real shapes (§2),
 health and org (§3), dashboards with versions, 409/412 stale writes and folder placement
-(§4), folders with nesting (§5), the Prometheus conversion API (§6), the Mimir ruler (§8),
-and faults (§9): 429 with Retry-After, 5xx, dropped connections, slow answers, and a 500
+(§4), folders with nesting (§5), the Prometheus conversion API (§6), alerting provisioning
+with notification templates (§7), the Mimir ruler and Alertmanager (§8), and faults (§9): 429 with Retry-After, 5xx, dropped connections, slow answers, and a 500
 that echoes the request (for secret-leak tests).
+
+Synthetic Monitoring API, on the same server under /api/v1/check/... and
+/api/v1/probe/list, with its own bearer tokens (`sm_tokens`: token -> tenant id). Shapes
+relied on, from grafana/synthetic-monitoring-api-go-client docs/API.md and smapi.go:
+GET /api/v1/probe/list -> [probe{id, tenantId, name, latitude, longitude, region, public,
+online, labels, created, modified}]; GET /api/v1/check/list -> [check]; GET /api/v1/check/{id};
+POST /api/v1/check/add (no id; at least one probe) -> the check with id, tenantId, created,
+modified (float seconds); POST /api/v1/check/update (body has id and tenantId) -> the check;
+DELETE /api/v1/check/delete/{id} -> {"msg": "check deleted", "checkId": id}; errors as
+{"code", "msg", "err"}. Validation as documented: frequency 1 s .. 1 h and timeout 1 s ..
+min(frequency, 60 s) in ms (checks.proto; docs/API.md's older 120 s / 10 s limits are not
+enforced), at most 5 labels of 1..32 bytes, exactly one settings kind. Assumed, not found
+in the sources: a second check with the same job and target answers 409; unknown probe ids
+answer 400; a stored check gains server defaults (`noFollowRedirects: false`, empty
+`headers`), as a Go API would marshal them.
 
 Profile knobs (§1): conflict_status (412|409), versions_shape ("object"|"array"),
 unique_titles (pre-11.3), ruler_available, ruler_limits, max_depth, datasources.
@@ -35,6 +50,7 @@ UID_RE = re.compile(r"^[a-zA-Z0-9\-_]*$")
 RESERVED_FOLDER_UIDS = {"general", "sharedwithme"}
 CONVERT_PREFIXES = ("/api/convert/prometheus/config/v1/rules", "/api/convert/api/prom/rules")
 RULER_PREFIXES = ("/prometheus/config/v1/rules", "/api/prom/config/v1/rules")
+ALERTMANAGER_PATH = "/api/v1/alerts"  # Mimir's Alertmanager configuration API (mimirtool alertmanager load/get)
 ACCEPTED = {"status": "success", "errorType": "", "error": ""}
 RULER_ACCEPTED = {"status": "success", "data": None, "errorType": "", "error": ""}
 #: Settings Grafana stores encrypted and answers as "[REDACTED]" (per integration type).
@@ -141,7 +157,19 @@ class GrafanaEmulator:
             "uid": "default-email", "name": "grafana-default-email", "type": "email",
             "settings": {"addresses": "<example@email.com>"}, "disableResolveMessage": False, "provenance": ""}}
         self.policies: dict = {**copy.deepcopy(DEFAULT_POLICY), "provenance": ""}
+        self.templates: dict[str, dict] = {}  # name -> {name, template, provenance, version}
+        self.alertmanager: dict[str, dict] = {}  # tenant -> {template_files, alertmanager_config}
         self.server: ThreadingHTTPServer | None = None
+        # Synthetic Monitoring: tokens -> tenant id, public probes, checks by id
+        self.sm_tokens: dict[str, int] = {}
+        self.sm_probes: list[dict] = [
+            {"id": i, "tenantId": 1, "name": name, "latitude": lat, "longitude": lon, "region": region,
+             "public": True, "online": True, "onlineChange": 0.0, "labels": [], "created": 0.0, "modified": 0.0}
+            for i, (name, lat, lon, region) in enumerate([
+                ("Ohio", 39.96, -83.0, "AMER"), ("Oregon", 45.52, -122.68, "AMER"),
+                ("NorthVirginia", 38.9, -77.04, "AMER"), ("Frankfurt", 50.11, 8.68, "EMEA"),
+                ("London", 51.5, -0.12, "EMEA"), ("Singapore", 1.35, 103.82, "APAC")], start=1)]
+        self.sm_checks: dict[int, dict] = {}
 
     # --- lifecycle -----------------------------------------------------------------------
     def start(self, port: int = 0) -> "GrafanaEmulator":
@@ -203,6 +231,78 @@ class GrafanaEmulator:
 
     def next_id(self) -> int:
         return next(self._ids)
+
+    def edit_check_in_ui(self, check_id: int, change) -> dict:
+        """Change a stored SM check as a person in the SM UI would: `change(check)` edits it."""
+        with self.lock:
+            check = self.sm_checks[check_id]
+            change(check)
+            check["modified"] = time.time()
+            return check
+
+    # --- Synthetic Monitoring --------------------------------------------------------------
+    def sm_validate(self, body, tenant: int, update: bool) -> dict:
+        def bad(msg: str, code: int = 400):
+            raise ApiError(code, {"code": code, "msg": msg, "err": msg})
+
+        if not isinstance(body, dict):
+            bad("invalid request body")
+        if update:
+            if not isinstance(body.get("id"), int) or body["id"] not in self.sm_checks:
+                bad("check not found", 404)
+            if body.get("tenantId") != tenant or self.sm_checks[body["id"]]["tenantId"] != tenant:
+                bad("check not found", 404)
+        elif body.get("id"):
+            bad("check ID must be empty when adding a check")
+        for key in ("job", "target"):
+            if not isinstance(body.get(key), str) or not body[key]:
+                bad(f"invalid check: {key} is empty")
+        freq, timeout = body.get("frequency"), body.get("timeout")
+        if not isinstance(freq, int) or not 1000 <= freq <= 3600000:
+            bad("invalid check: frequency out of range")
+        if not isinstance(timeout, int) or not 1000 <= timeout <= min(freq, 60000):
+            bad("invalid check: timeout out of range")
+        probes = body.get("probes")
+        if not isinstance(probes, list) or not probes:
+            bad("invalid check: at least one probe is required")
+        known = {p["id"] for p in self.sm_probes}
+        if any(p not in known for p in probes):
+            bad("invalid check: unknown probe")
+        labels = body.get("labels") or []
+        if len(labels) > 5 or any(not lab.get("name") or not lab.get("value") or len(lab["name"].encode()) > 32
+                                  or len(lab["value"].encode()) > 32 for lab in labels):
+            bad("invalid check: invalid label")
+        settings = body.get("settings")
+        if not isinstance(settings, dict) or len([k for k, v in settings.items() if v is not None]) != 1:
+            bad("invalid check: exactly one settings kind is required")
+        if "http" in settings and not body["target"].startswith(("http://", "https://")):
+            bad("invalid check: target must be an http(s) URL")
+        for other in self.sm_checks.values():
+            if (other["tenantId"] == tenant and other["job"] == body["job"] and other["target"] == body["target"]
+                    and other["id"] != body.get("id")):
+                bad("check already exists", 409)
+        check = copy.deepcopy(body)
+        check.setdefault("enabled", True)
+        check.setdefault("basicMetricsOnly", False)
+        check.setdefault("alertSensitivity", "none")
+        check.setdefault("labels", [])
+        if isinstance(settings.get("http"), dict):
+            check["settings"]["http"].setdefault("noFollowRedirects", False)
+            check["settings"]["http"].setdefault("headers", [])
+        return check
+
+    def sm_add(self, body, tenant: int) -> dict:
+        check = self.sm_validate(body, tenant, update=False)
+        t = time.time()
+        check.update({"id": self.next_id(), "tenantId": tenant, "created": t, "modified": t})
+        self.sm_checks[check["id"]] = check
+        return check
+
+    def sm_update(self, body, tenant: int) -> dict:
+        check = self.sm_validate(body, tenant, update=True)
+        check.update({"created": self.sm_checks[check["id"]]["created"], "modified": time.time()})
+        self.sm_checks[check["id"]] = check
+        return check
 
     # --- folders -------------------------------------------------------------------------
     def folder_depth(self, uid: str) -> int:
@@ -537,6 +637,10 @@ class _Handler(BaseHTTPRequestHandler):
         for prefix in RULER_PREFIXES:
             if path == prefix or path.startswith(prefix + "/"):
                 return self.ruler(method, path[len(prefix):], headers, raw)
+        if path.startswith(("/api/v1/check/", "/api/v1/probe/")):
+            return self.synthetic_monitoring(method, path, query, headers, raw)
+        if path == ALERTMANAGER_PATH:
+            return self.mimir_alertmanager(method, headers, raw)
         user = self.grafana_user(headers)
         for prefix in CONVERT_PREFIXES:
             if path == prefix or path.startswith(prefix + "/"):
@@ -569,6 +673,50 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ApiError(400, {"message": "bad request data"})
             return self.provisioning(user, method, segs[3:], query, headers, body)
         raise ApiError(404, {"message": "Not Found"})
+
+    def synthetic_monitoring(self, method, path, query, headers, raw):
+        emu = self.emulator
+
+        def err(code: int, msg: str):
+            return ApiError(code, {"code": code, "msg": msg, "err": msg})
+
+        auth = headers.get("Authorization") or ""
+        scheme, _, token = auth.partition(" ")
+        if scheme != "Bearer" or token.strip() not in emu.sm_tokens:
+            raise err(401, "authentication required" if not token else "invalid authentication token")
+        tenant = emu.sm_tokens[token.strip()]
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            raise err(400, "invalid request body") from None
+        segs = path.strip("/").split("/")[2:]  # after api/v1
+        mine = sorted((c for c in emu.sm_checks.values() if c["tenantId"] == tenant), key=lambda c: c["id"])
+        if segs == ["probe", "list"] and method == "GET":
+            return 200, emu.sm_probes, "application/json"
+        if segs == ["check", "list"] and method == "GET":
+            return 200, mine, "application/json"
+        if segs == ["check", "query"] and method == "GET":
+            job, target = query.get("job", [""])[0], query.get("target", [""])[0]
+            hit = next((c for c in mine if c["job"] == job and c["target"] == target), None)
+            if hit is None:
+                raise err(404, "check not found")
+            return 200, hit, "application/json"
+        if segs == ["check", "add"] and method == "POST":
+            return 200, emu.sm_add(body, tenant), "application/json"
+        if segs == ["check", "update"] and method == "POST":
+            return 200, emu.sm_update(body, tenant), "application/json"
+        if len(segs) == 3 and segs[:2] == ["check", "delete"] and method == "DELETE":
+            check = emu.sm_checks.get(int(segs[2])) if segs[2].isdigit() else None
+            if check is None or check["tenantId"] != tenant:
+                raise err(404, "check not found")
+            del emu.sm_checks[check["id"]]
+            return 200, {"msg": "check deleted", "checkId": check["id"]}, "application/json"
+        if len(segs) == 2 and segs[0] == "check" and segs[1].isdigit() and method == "GET":
+            check = emu.sm_checks.get(int(segs[1]))
+            if check is None or check["tenantId"] != tenant:
+                raise err(404, "check not found")
+            return 200, check, "application/json"
+        raise err(404, "not found")
 
     def dashboard_uid(self, user, method, uid, rest, query, body):
         emu = self.emulator
@@ -784,6 +932,8 @@ class _Handler(BaseHTTPRequestHandler):
             cp.update(name=body["name"].strip(), type=body["type"], settings=dict(body.get("settings") or {}),
                       disableResolveMessage=bool(body.get("disableResolveMessage")), provenance=requested)
             return 202, {"message": "contactpoint updated"}, "application/json"
+        if rest and rest[0] == "templates":
+            return self.templates(user, method, rest[1:], body, requested, check_provenance)
         if rest == ["policies"] and method == "GET":
             self.need(user, "alert.provisioning:read")
             return 200, copy.deepcopy(emu.policies), "application/json"
@@ -802,6 +952,84 @@ class _Handler(BaseHTTPRequestHandler):
             emu.policies = {**copy.deepcopy(body), "provenance": requested}
             return 202, {"message": "policies updated"}, "application/json"
         raise ApiError(404, {"message": "Not Found"})
+
+    def templates(self, user, method, rest, body, requested, check_provenance):
+        """Notification templates (§7): GET list / by name, PUT by name (optimistic `version`), DELETE."""
+        emu = self.emulator
+        if not rest and method == "GET":
+            self.need(user, "alert.provisioning:read")
+            return 200, [copy.deepcopy(t) for _n, t in sorted(emu.templates.items())], "application/json"
+        if len(rest) != 1:
+            raise ApiError(404, {"message": "Not Found"})
+        name, stored = rest[0], emu.templates.get(rest[0])
+        if method == "GET":
+            self.need(user, "alert.provisioning:read")
+            if stored is None:
+                return 404, None, "application/json"
+            return 200, copy.deepcopy(stored), "application/json"
+        self.need(user, "alert.provisioning:write")
+        if method == "DELETE":
+            if stored is not None:
+                check_provenance(stored["provenance"])
+                del emu.templates[name]
+            return 204, None, "application/json"
+        if method != "PUT":
+            raise ApiError(404, {"message": "Not Found"})
+        if not isinstance(body, dict) or not str(body.get("template") or "").strip():
+            raise ApiError(400, {"message": "invalid object specification: template must have content"})
+        text = body["template"]
+        if text.count("{{") != text.count("}}") or re.search(r"\{\{-?\s*end\b", text) is None and "define" in text:
+            raise ApiError(400, {"message": f"invalid object specification: template: {name}: unexpected EOF"})
+        if stored is not None:
+            check_provenance(stored["provenance"])
+            if body.get("version") and body["version"] != stored["version"]:
+                raise ApiError(409, {"message": "provided version does not match the current version",
+                                     "messageId": "alerting.notifications.templates.conflict"})
+        version = f"{emu.next_id():016x}"
+        emu.templates[name] = {"name": name, "template": text, "provenance": requested, "version": version}
+        return 202, copy.deepcopy(emu.templates[name]), "application/json"
+
+    # --- Mimir Alertmanager (§8) ------------------------------------------------------------
+    def mimir_alertmanager(self, method, headers, raw):
+        emu = self.emulator
+        tenant = self.mimir_tenant(headers)
+        if isinstance(tenant, tuple):
+            return tenant
+        if method == "GET":
+            if tenant not in emu.alertmanager:
+                return 404, "alertmanager storage object not found\n", "text/plain"
+            return 200, yaml.safe_dump(emu.alertmanager[tenant], sort_keys=False), "application/yaml"
+        if method == "DELETE":
+            emu.alertmanager.pop(tenant, None)
+            return 200, None, "text/plain"
+        if method != "POST":
+            return 404, "404 page not found\n", "text/plain"
+        try:
+            doc = yaml.safe_load(raw.decode())
+            assert isinstance(doc, dict)
+            config = yaml.safe_load(doc.get("alertmanager_config") or "")
+        except Exception as exc:
+            return 400, f"error marshalling YAML Alertmanager config: {exc}\n", "text/plain"
+        bad = validate_alertmanager(config, doc.get("template_files") or {})
+        if bad:
+            return 400, f"error validating Alertmanager config: {bad}\n", "text/plain"
+        emu.alertmanager[tenant] = {"template_files": dict(doc.get("template_files") or {}),
+                                    "alertmanager_config": doc["alertmanager_config"]}
+        return 201, None, "text/plain"
+
+    def mimir_tenant(self, headers):
+        """The tenant of a Mimir request (basic auth instance id:token), or an error answer."""
+        emu = self.emulator
+        hdr = {k.lower(): v for k, v in headers.items()}
+        auth = hdr.get("authorization", "")
+        scheme, _, cred = auth.partition(" ")
+        try:
+            user, _, pw = base64.b64decode(cred).decode().partition(":") if scheme == "Basic" else ("", "", "")
+        except Exception:
+            user, pw = "", ""
+        if not user or emu.ruler_tokens.get(user) != pw:
+            return 401, "authentication required\n", "text/plain"
+        return hdr.get("x-scope-orgid") or user
 
     # --- conversion API (§6) ------------------------------------------------------------
     def convert(self, user, method, rest, headers, raw):
@@ -882,18 +1110,11 @@ class _Handler(BaseHTTPRequestHandler):
     # --- Mimir ruler (§8) ----------------------------------------------------------------
     def ruler(self, method, rest, headers, raw):
         emu = self.emulator
-        hdr = {k.lower(): v for k, v in headers.items()}
         if not emu.profile.ruler_available:
             return 404, "404 page not found\n", "text/plain"
-        auth = hdr.get("authorization", "")
-        scheme, _, cred = auth.partition(" ")
-        try:
-            user, _, pw = base64.b64decode(cred).decode().partition(":") if scheme == "Basic" else ("", "", "")
-        except Exception:
-            user, pw = "", ""
-        if not user or emu.ruler_tokens.get(user) != pw:
-            return 401, "authentication required\n", "text/plain"
-        tenant = hdr.get("x-scope-orgid") or user
+        tenant = self.mimir_tenant(headers)
+        if isinstance(tenant, tuple):
+            return tenant
         if not tenant:
             raise ApiError(400, {"status": "error", "errorType": "bad_data", "error": "no valid org id found"})
         segs = [unquote(s) for s in rest.strip("/").split("/")] if rest.strip("/") else []
@@ -975,6 +1196,42 @@ def remarshal(group: dict) -> dict:
                 if d[k] == "0s" and k in ("for", "keep_firing_for"):
                     del d[k]
     return g
+
+
+def validate_alertmanager(config, template_files: dict) -> str:
+    """What Mimir refuses (grafana-api.md §8): an empty config, `*_file` secrets, template
+    names with a path separator, a route to an undefined receiver, a URL without a scheme."""
+    if not isinstance(config, dict) or not config:
+        return "configuration provided is empty, if you'd like to remove your configuration please use the delete configuration endpoint"
+    for name in template_files:
+        if "/" in name:
+            return f"template file name '{name}' is not not valid"
+
+    def walk(obj, path=""):
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                if isinstance(k, str) and k.endswith("_file") and k != "template_files":
+                    return f"{k} is not allowed in Alertmanager configuration"
+                if k in ("url", "api_url") and isinstance(v, str) and not re.match(r"^https?://[^/]+", v):
+                    return f'unsupported scheme "" for URL'
+                found = walk(v, k)
+                if found:
+                    return found
+        elif isinstance(obj, list):
+            for v in obj:
+                found = walk(v, path)
+                if found:
+                    return found
+        return ""
+
+    found = walk(config)
+    if found:
+        return found
+    names = {r.get("name") for r in config.get("receivers") or []}
+    for r in route_receivers(config.get("route") or {}):
+        if r not in names:
+            return f'undefined receiver "{r}" used in route'
+    return ""
 
 
 def route_receivers(route: dict):
