@@ -9,10 +9,10 @@ export DASHGEN_SCHEMA_DIR := $(SCHEMA_DIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := dashboards
-.PHONY: dashboards render test check diff upload stack stack-stop e2e bench docs tools update-golden git-setup help
+.PHONY: dashboards render test check diff upload stack stack-stop e2e bench docs tools update-golden git-setup emulator help
 
-help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+help: ## list the targets (each documented by its trailing comment; tests/test_makefile.py checks)
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 dashboards: $(STAMP) ## set up the environment and render rendered/ (offline)
 	$(BIN)/dashgen render
 
-render: dashboards
+render: dashboards ## the same as `make dashboards`
 
 tools: ## make sure promtool and amtool (Debian's prometheus, prometheus-alertmanager) are present
 	@scripts/ensure-tools
@@ -40,8 +40,8 @@ check: $(STAMP) tools ## rendered/ is current and every offline check passes
 diff: $(STAMP) ## semantic diff against REF (default HEAD) or ENV
 	$(BIN)/dashgen diff $(if $(ENV),--env $(ENV),--against $(or $(REF),HEAD))
 
-upload: $(STAMP) ## sync Grafana (ENV=production); needs GRAFANA_TOKEN
-	$(BIN)/dashgen upload --env $(or $(ENV),$(error set ENV, e.g. make upload ENV=production))
+upload: $(STAMP) ## sync Grafana (ENV=production, FLAGS=--dry-run); needs GRAFANA_TOKEN
+	$(BIN)/dashgen upload --env $(or $(ENV),$(error set ENV, e.g. make upload ENV=production)) $(FLAGS)
 
 stack: $(STAMP) ## run the local reference stack (Ctrl-C stops it)
 	$(BIN)/python -m stack.run
@@ -56,6 +56,9 @@ bench: $(STAMP) tools ## print timing figures
 	@for b in bench/*.py; do [ -e "$$b" ] || continue; $(BIN)/python "$$b" || exit 1; done
 
 docs: dashboards ## rendered/docs is written by `dashgen render`
+
+emulator: $(STAMP) ## run the Grafana API emulator in the foreground (PORT=3000, TOKEN=dev-token)
+	PYTHONPATH=tests $(BIN)/python -m grafana_emulator --port $(or $(PORT),3000) --token $(or $(TOKEN),dev-token)
 
 git-setup: $(STAMP) ## make `git diff` and `git log -p` show rendered/ semantically
 	@scripts/git-setup

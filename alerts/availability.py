@@ -19,7 +19,7 @@ def build(cfg: Config) -> RuleGroup:
     return RuleGroup("raymontology-availability", [
         Alert(
             "ServiceDown",
-            # seed §8: 3 failed one-minute checks = no successful probe in the last 3 minutes.
+            # docs/targets.md §8: 3 failed one-minute checks = no successful probe in the last 3 minutes.
             q.service_down(cfg),
             severity="critical",
             summary="The Raymontology API fails its health check.",
@@ -49,7 +49,7 @@ def build(cfg: Config) -> RuleGroup:
             ),
             dashboard=cfg.dashboards.system_health,
             runbook="""
-1. Check that the target is running and that its `/metrics` answers (seed §10: the backend exposes
+1. Check that the target is running and that its `/metrics` answers (docs/targets.md §10: the backend exposes
    `/metrics` in production only).
 2. Check the scraper (Grafana Alloy or the hosted scrape job) and its credentials.
 3. An exporter down (postgres, redis, blackbox) hides the health of what it watches: treat it as urgent.

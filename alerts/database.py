@@ -13,7 +13,7 @@ def build(cfg: Config) -> RuleGroup:
     return RuleGroup("raymontology-database", [
         Alert(
             "DatabaseConnectionFailed",
-            # No data is as bad as a failure here (metrics.md §12): absent() covers a vanished exporter.
+            # No data is as bad as a failure here (docs/metrics.md §12): absent() covers a vanished exporter.
             f"{pg_up} == 0 or absent({pg_up})",
             severity="critical",
             for_=t.db_connection_failed_for,

@@ -1,4 +1,4 @@
-"""HTTP errors and latency of the FastAPI backend (seed §8), with the recording rules they share
+"""HTTP errors and latency of the FastAPI backend (docs/targets.md §8), with the recording rules they share
 with the system-health dashboard."""
 
 from generator import queries as q

@@ -1,4 +1,4 @@
-"""CPU and memory of the backend and worker processes against the Railway plan (seed §1, §8)."""
+"""CPU and memory of the backend and worker processes against the Railway plan (docs/targets.md §1, §8)."""
 
 from generator import queries as q
 from generator.config import Config
@@ -21,7 +21,7 @@ def build(cfg: Config) -> RuleGroup:
             ),
             dashboard=cfg.dashboards.system_health,
             runbook="""
-1. Seed §1: at 80 % CPU consider scaling up the Railway service.
+1. docs/targets.md §1: at 80 % CPU consider scaling up the Railway service.
 2. Look for a traffic spike (request rate) or a hot endpoint (slowest endpoints) first.
 3. For the worker, check whether a DART crawl backlog is being worked off (queue length).
 """,
@@ -39,7 +39,7 @@ def build(cfg: Config) -> RuleGroup:
             ),
             dashboard=cfg.dashboards.system_health,
             runbook="""
-1. Seed §1: at 85 % memory optimisation is needed; the process is killed at the plan limit.
+1. docs/targets.md §1: at 85 % memory optimisation is needed; the process is killed at the plan limit.
 2. A steady climb since the last deploy is a leak: compare with the previous release.
 3. Restart the service to buy time, then profile; or move to a larger plan.
 """,

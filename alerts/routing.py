@@ -1,4 +1,4 @@
-"""Who hears about which alert (seed §8 "Action" column; seed §3 escalation timing).
+"""Who hears about which alert (docs/targets.md §8 "Action" column; docs/targets.md §3 escalation timing).
 
 Critical alerts climb the escalation ladder: e-mail at once, Slack after 5 minutes, SMS after
 15 minutes (ServiceDown only), each step only while the alert still fires. Warnings go to

@@ -30,7 +30,7 @@ def build(cfg: Config) -> RuleGroup:
             dashboard=cfg.dashboards.system_health,
             runbook="""
 1. The exception class is a label of celery_task_failed_total: see which error dominates.
-2. For DART tasks, the DART Open API may be failing or rate-limiting (seed §5 "DART API error" logs).
+2. For DART tasks, the DART Open API may be failing or rate-limiting (docs/targets.md §5 "DART API error" logs).
 """,
         ),
         Alert(

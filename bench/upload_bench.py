@@ -1,4 +1,4 @@
-"""Upload benchmark (issue 5): 200 generated dashboards against the Grafana emulator with 20 ms
+"""Upload benchmark: 200 generated dashboards against the Grafana emulator with 20 ms
 added to every request. Prints wall time and requests by method for a first upload, a no-op
 re-upload and a one-change re-upload; exits 1 if a target is missed:
 no-op = 0 writes, one change = 1 write, no-op re-upload of 200 dashboards < 1.5 s.
@@ -53,7 +53,7 @@ def group(name: str) -> dict:
 def start_emulator(latency: float) -> tuple[subprocess.Popen, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "tests")}
     proc = subprocess.Popen([sys.executable, "-m", "grafana_emulator", "--token", TOKEN, "--latency", str(latency)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, env=env)
     url = proc.stdout.readline().strip()
     if not url.startswith("http://127.0.0.1:"):
         proc.kill()
@@ -95,7 +95,7 @@ def main() -> int:
         local.dashboards[uid] = {**local.dashboards[uid], "title": "Bench 7 (changed)"}
         _, one_writes = measure("one-change re-upload", url, env, local, args.concurrency)
     finally:
-        proc.stdin.close()
+        proc.terminate()
         proc.wait(timeout=10)
     misses = []
     if noop_writes != 0:

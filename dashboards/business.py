@@ -1,6 +1,6 @@
 """Business: who uses Raymontology, what they search and analyse, and how fresh the DART data is.
 
-Seed §7 lists these without targets; the high-risk line (0.8) comes from seed §6 and the
+docs/targets.md §7 lists these without targets; the high-risk line (0.8) comes from docs/targets.md §6 and the
 DART freshness and success lines from the config.
 """
 
@@ -18,7 +18,7 @@ def build(cfg: Config):
         cfg,
         cfg.dashboards.business,
         "Raymontology / Business",
-        "Active users, company searches, risk analyses and DART crawling (seed §7 business metrics).",
+        "Active users, company searches, risk analyses and DART crawling (docs/targets.md §7 business metrics).",
         [
             p.row("Users", *users()),
             p.row("Company searches", *searches()),
@@ -74,7 +74,7 @@ def risk(cfg: Config):
                f"round(sum(increase({C.sel('risk_analysis_total')}[$__range])))", "short", p.neutral(),
                w=6, h=8, graph=False),
         p.timeseries("Average risk score", f"Mean score of the analyses in each interval (rate of sum over rate "
-                     f"of count). Scores above {t.high_risk_score:g} trigger the app's Slack warning (seed §6).",
+                     f"of count). Scores above {t.high_risk_score:g} trigger the app's Slack warning (docs/targets.md §6).",
                      p.target(f"sum(rate({total}[{RATE}])) / sum(rate({count}[{RATE}]))", "average score"),
                      "none", p.bad_above(t.high_risk_score), w=9, min=0, max=1),
         p.timeseries(f"Share of scores above {t.high_risk_score:g}", "High-risk share of the analyses in the last "

@@ -1,6 +1,6 @@
 """Database: PostgreSQL, the application's connection pool and queries, and Redis.
 
-Seed §7: connection-pool usage, slow queries (> 1 s), database size, Redis memory.
+docs/targets.md §7: connection-pool usage, slow queries (> 1 s), database size, Redis memory.
 """
 
 from generator import panels as p
@@ -16,7 +16,7 @@ def build(cfg: Config):
         cfg.dashboards.database,
         "Raymontology / Database",
         "PostgreSQL health, connections and storage, the application's SQLAlchemy pool and query times, "
-        "and Redis (seed §7 database metrics).",
+        "and Redis (docs/targets.md §7 database metrics).",
         [
             p.row("PostgreSQL", *postgres(cfg)),
             p.row("Application pool and queries", *pool_and_queries(cfg)),
@@ -38,7 +38,7 @@ def postgres(cfg: Config):
     maximum = f"max({C.sel('pg_settings_max_connections', job=job)})"
     return [
         p.up_stat("PostgreSQL up", "Whether the exporter can connect to PostgreSQL. DatabaseConnectionFailed "
-                  f"fires after {t.db_connection_failed_for} down (seed §8).", C.sel("pg_up", job=job)),
+                  f"fires after {t.db_connection_failed_for} down (docs/targets.md §8).", C.sel("pg_up", job=job)),
         p.timeseries("Connections used vs max", "Server sessions (all states) against max_connections. Healthy: "
                      f"below {t.pg_connections_warn:.0%} of the maximum.",
                      [p.target(used, "used"), p.target(maximum, "max_connections")],
@@ -73,7 +73,7 @@ def pool_and_queries(cfg: Config):
                f"max(sum by (job, instance, pool) ({out}) / clamp_min(sum by (job, instance, pool) ({maximum}), 1))",
                "percentunit", p.bad_above(t.pool_usage_warn), w=4, h=8, min=0, max=1),
         p.timeseries(f"Slow-query share (> {t.slow_query_seconds:g} s)", "Share of statements slower than "
-                     f"{t.slow_query_seconds:g} s (seed §7), from the application's query-duration histogram. "
+                     f"{t.slow_query_seconds:g} s (docs/targets.md §7), from the application's query-duration histogram. "
                      f"Healthy: below {t.slow_query_share_warn:.0%}.",
                      p.target(f"1 - sum(rate({fast}[{RATE}])) / clamp_min(sum(rate({count}[{RATE}])), 1e-9)",
                               "slow share"),

@@ -1,6 +1,6 @@
 """System health: is the Raymontology API up, fast and error-free, and are its processes healthy?
 
-Targets from seed §7: 5xx < 0.1 %, mean latency < 200 ms, uptime > 99.9 %, CPU < 70 %,
+Targets from docs/targets.md §7: 5xx < 0.1 %, mean latency < 200 ms, uptime > 99.9 %, CPU < 70 %,
 memory < 85 %. The lines on the panels are the config's numbers.
 """
 
@@ -20,7 +20,7 @@ def build(cfg: Config):
         cfg.dashboards.system_health,
         "Raymontology / System health",
         "Availability, traffic, errors, latency and resources of the FastAPI backend and Celery worker "
-        "(seed §7 targets).",
+        "(docs/targets.md §7 targets).",
         [
             p.row("Service level", *service_level(cfg)),
             p.row("Traffic and errors", *traffic(cfg, handler)),
@@ -71,7 +71,7 @@ def traffic(cfg: Config, handler: str):
                      p.target(q.request_rate(cfg, "$job", RATE, handler, by="status"), "{{status}}"),
                      "reqps", p.neutral(), stacked=True, fill=30),
         p.timeseries("5xx error ratio", f"Share of requests answered with 5xx. Healthy: below "
-                     f"{t.error_ratio_target:.1%} (seed §7); HighErrorRate fires above {t.error_ratio_alert:.0%}.",
+                     f"{t.error_ratio_target:.1%} (docs/targets.md §7); HighErrorRate fires above {t.error_ratio_alert:.0%}.",
                      p.target(q.error_ratio(cfg, "$job", RATE, handler), "5xx ratio"),
                      "percentunit", p.bad_above(t.error_ratio_target, t.error_ratio_alert), min=0),
     ]
@@ -81,7 +81,7 @@ def latency(cfg: Config, handler: str):
     t = cfg.thresholds
     return [
         p.timeseries("Mean latency", f"Mean response time (sum over count of the request histogram). "
-                     f"Healthy: below {t.latency_mean_target_seconds * 1000:g} ms (seed §7).",
+                     f"Healthy: below {t.latency_mean_target_seconds * 1000:g} ms (docs/targets.md §7).",
                      p.target(q.mean_latency(cfg, "$job", RATE, handler), "mean"),
                      "s", p.bad_above(t.latency_mean_target_seconds), min=0),
         p.timeseries("P95 latency", f"95th percentile over all handlers, from the high-resolution histogram. "
@@ -129,13 +129,13 @@ def resources(cfg: Config):
     jobs = q.app_jobs(cfg)
     return [
         p.timeseries("CPU", f"CPU time per second as a share of the plan's {cfg.plan.cpu_limit_cores:g} vCPU, per "
-                     f"service. Healthy: below {t.cpu_target:.0%} (seed §7); HighCPUUsage fires above "
+                     f"service. Healthy: below {t.cpu_target:.0%} (docs/targets.md §7); HighCPUUsage fires above "
                      f"{t.cpu_alert:.0%} for {t.cpu_for}.",
                      p.target(q.cpu_usage(cfg, jobs, RATE), "{{job}}"),
                      "percentunit", p.bad_above(t.cpu_target, t.cpu_alert), w=9, min=0),
         p.timeseries("Memory", f"Resident memory as a share of the plan's "
                      f"{cfg.plan.memory_limit_bytes // (1024 * 1024)} MiB, per service. Healthy: below "
-                     f"{t.memory_target:.0%} (seed §7); HighMemoryUsage fires above {t.memory_alert:.0%} "
+                     f"{t.memory_target:.0%} (docs/targets.md §7); HighMemoryUsage fires above {t.memory_alert:.0%} "
                      f"for {t.memory_for}.",
                      p.target(q.memory_usage(cfg, jobs), "{{job}}"),
                      "percentunit", p.bad_above(t.memory_target, t.memory_alert), w=9, min=0),

@@ -1,8 +1,9 @@
 """The metric catalog: every series the dashboards and rules may query, declared once.
 
-Application metrics come from the prometheus_client objects in `generator.appmetrics`
-(so the catalog cannot drift from what the backend exports); exporter metrics are
-declared here with the names, types, labels and units of ../shared/reference/metrics.md.
+Application metrics come from the prometheus_client objects in `raymontology_metrics`
+(appmetrics/, a small distribution of its own that the backend installs), so the catalog
+cannot drift from what the backend exports; exporter metrics are
+declared here with the names, types, labels and units of docs/metrics.md.
 `Catalog.sel()` builds selectors and refuses unknown metrics or labels at render time,
 so a typo fails the build instead of drawing an empty panel.
 """
@@ -47,7 +48,7 @@ class Metric:
 
     @property
     def le_values(self) -> tuple[str, ...]:
-        """The `le` strings the client exposes (Python writes 1.0, not 1; metrics.md pitfall 10)."""
+        """The `le` strings the client exposes (Python writes 1.0, not 1; docs/metrics.md §13.10)."""
         return tuple(repr(float(b)) for b in self.buckets) + ("+Inf",)
 
 
@@ -67,9 +68,9 @@ PG_ACTIVITY = ("datname", "state", "usename", "application_name", "backend_type"
 CELERY_TASK = ("name", "hostname", "queue_name")
 
 EXPORTER_METRICS = (
-    # Prometheus itself (metrics.md §13 pitfall 7: up/absent companions)
+    # Prometheus itself (docs/metrics.md §13.7: up/absent companions)
     _m("up", GAUGE, [], "0/1", "Whether the last scrape of the target succeeded.", PROMETHEUS),
-    # HTTP (metrics.md §2)
+    # HTTP (docs/metrics.md §2)
     _m("http_requests_total", COUNTER, ["method", "status", "handler"], "requests",
        "HTTP requests by method, grouped status and route template.", INSTRUMENTATOR),
     _m("http_request_duration_seconds", HISTOGRAM, ["method", "handler"], "s",
@@ -78,14 +79,14 @@ EXPORTER_METRICS = (
        "Request latency over all handlers, fine buckets.", INSTRUMENTATOR, HIGHR_BUCKETS),
     _m("http_request_size_bytes", SUMMARY, ["handler"], "bytes", "Request Content-Length.", INSTRUMENTATOR),
     _m("http_response_size_bytes", SUMMARY, ["handler"], "bytes", "Response Content-Length.", INSTRUMENTATOR),
-    # Process (metrics.md §3)
+    # Process (docs/metrics.md §3)
     _m("process_cpu_seconds_total", COUNTER, [], "s", "User and system CPU time of the process.", CLIENT),
     _m("process_resident_memory_bytes", GAUGE, [], "bytes", "Resident set size.", CLIENT),
     _m("process_virtual_memory_bytes", GAUGE, [], "bytes", "Virtual memory size.", CLIENT),
     _m("process_start_time_seconds", GAUGE, [], "unix s", "Process start time.", CLIENT),
     _m("process_open_fds", GAUGE, [], "fds", "Open file descriptors.", CLIENT),
     _m("process_max_fds", GAUGE, [], "fds", "File descriptor limit.", CLIENT),
-    # PostgreSQL (metrics.md §4)
+    # PostgreSQL (docs/metrics.md §4)
     _m("pg_up", GAUGE, [], "0/1", "Whether the exporter could connect to PostgreSQL.", PG),
     _m("pg_stat_activity_count", GAUGE, PG_ACTIVITY, "connections", "Sessions by state.", PG),
     _m("pg_stat_activity_max_tx_duration", GAUGE, PG_ACTIVITY, "s", "Age of the oldest open transaction.", PG),
@@ -103,7 +104,7 @@ EXPORTER_METRICS = (
         )
     ),
     _m("pg_locks_count", GAUGE, ["datname", "mode"], "locks", "Locks by mode.", PG),
-    # Redis (metrics.md §5)
+    # Redis (docs/metrics.md §5)
     _m("redis_up", GAUGE, [], "0/1", "Whether the exporter could reach Redis.", REDIS),
     _m("redis_memory_used_bytes", GAUGE, [], "bytes", "INFO used_memory.", REDIS),
     _m("redis_memory_used_rss_bytes", GAUGE, [], "bytes", "INFO used_memory_rss.", REDIS),
@@ -115,7 +116,7 @@ EXPORTER_METRICS = (
     _m("redis_evicted_keys_total", COUNTER, [], "keys", "Keys evicted by maxmemory.", REDIS),
     _m("redis_commands_processed_total", COUNTER, [], "commands", "Commands processed.", REDIS),
     _m("redis_db_keys", GAUGE, ["db"], "keys", "Keys per database.", REDIS),
-    # Celery (metrics.md §6)
+    # Celery (docs/metrics.md §6)
     *(
         _m(f"celery_task_{s}_total", COUNTER, CELERY_TASK, "tasks", f"Tasks {s}.", CELERY)
         for s in ("sent", "received", "started", "succeeded", "rejected", "revoked", "retried")
@@ -128,7 +129,7 @@ EXPORTER_METRICS = (
     _m("celery_worker_up", GAUGE, ["hostname"], "0/1", "Worker heartbeat seen.", CELERY),
     _m("celery_worker_tasks_active", GAUGE, ["hostname"], "tasks", "Tasks running on the worker.", CELERY),
     _m("celery_active_worker_count", GAUGE, ["queue_name"], "workers", "Workers consuming the queue.", CELERY),
-    # Uptime probe (metrics.md §7)
+    # Uptime probe (docs/metrics.md §7)
     # Synthetic Monitoring writes the same name with `probe` (location) and `config_version`.
     _m("probe_success", GAUGE, ["probe"], "0/1", "Whether the probe succeeded.", BLACKBOX),
     _m("probe_duration_seconds", GAUGE, [], "s", "Probe duration.", BLACKBOX),
@@ -151,7 +152,7 @@ def app_metrics(objects: Iterable) -> list[Metric]:
                                          "connections" if obj._name.endswith("_connections") else
                                          "unix s" if obj._name.endswith("_timestamp_seconds") else "count")
         out.append(Metric(name, type_, tuple(obj._labelnames), unit, obj._documentation,
-                          "Raymontology backend (generator.appmetrics)", buckets))
+                          "Raymontology backend (raymontology_metrics)", buckets))
     return out
 
 
@@ -222,9 +223,9 @@ def nre(label: str, value: str) -> str:
 def build_catalog(app_objects: Iterable | None = None) -> Catalog:
     """The full catalog: exporter metrics plus the application's own."""
     if app_objects is None:
-        from generator import appmetrics
+        import raymontology_metrics
 
-        app_objects = vars(appmetrics._default).values()
+        app_objects = raymontology_metrics.ALL
     cat = Catalog()
     for metric in (*EXPORTER_METRICS, *app_metrics(app_objects)):
         cat.add(metric)

@@ -2,6 +2,10 @@
 
 Exit codes (DESIGN.md): 0 success; 1 a check failed, a diff was found, or an upload
 item failed; 2 usage or configuration error. Only this module prints.
+
+Library errors are turned into messages in one place, `Group.invoke`: a ConfigError
+(bad input, unknown environment, missing token) exits 2, any other DashgenError exits 1,
+each as one `error:` line on stderr. Commands just call the library.
 """
 
 from __future__ import annotations
@@ -35,7 +39,19 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Group(click.Group):
+    """The dashgen group: every command's library errors end here."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            fail(str(exc), EXIT_USAGE)
+        except DashgenError as exc:
+            fail(str(exc))
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dashgen")
 @click.option(
     "--root",
@@ -46,10 +62,7 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.pass_context
 def main(click_ctx: click.Context, root: Path | None) -> None:
     """Raymontology's dashboards and alert rules as code."""
-    try:
-        click_ctx.obj = Context(root)
-    except ConfigError as exc:
-        fail(str(exc), EXIT_USAGE)
+    click_ctx.obj = Context(root)
 
 
 # --- render (core) ----------------------------------------------------------------------
@@ -64,33 +77,31 @@ def render(ctx: Context, out: Path | None, check_only: bool) -> None:
     from generator import render as rendering
 
     out = out or ctx.root / "rendered"
-    try:
-        files = rendering.render_project(ctx.root)
-        if check_only:
-            stale = rendering.stale_files(files, out)
-            if stale:
-                for name, why in stale:
-                    click.echo(f"stale: {out.name}/{name} ({why})", err=True)
-                click.echo("rendered/ is out of date: run `make dashboards` and commit the result.", err=True)
-                sys.exit(EXIT_FAIL)
-            click.echo(f"{len(files)} files in {out} are current.")
-            return
-        changed = rendering.write_tree(files, out)
-    except DashgenError as exc:
-        fail(str(exc))
+    files = rendering.render_project(ctx.root)
+    if check_only:
+        stale = rendering.stale_files(files, out)
+        if stale:
+            for name, why in stale:
+                click.echo(f"stale: {out.name}/{name} ({why})", err=True)
+            click.echo("rendered/ is out of date: run `make dashboards` and commit the result.", err=True)
+            sys.exit(EXIT_FAIL)
+        click.echo(f"{len(files)} files in {out} are current.")
+        return
+    changed = rendering.write_tree(files, out)
     click.echo(f"rendered {len(files)} files into {out} ({len(changed)} changed).")
     for name in changed:
         click.echo(f"  {name}")
 
 
-# --- check (issue 3) --------------------------------------------------------------------
+# --- check ------------------------------------------------------------------------------
 
 
 @main.command("check")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Findings as text lines, or as one JSON document for tools.")
 @click.option("--schema-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder holding Grafana's dashboard.jsonschema.json (default: $DASHGEN_SCHEMA_DIR).")
+              help="Folder holding Grafana's dashboard.jsonschema.json (default: $DASHGEN_SCHEMA_DIR, "
+                   "else ../shared/schemas beside the project).")
 @click.option("--exclusions", type=click.Path(dir_okay=False, path_type=Path),
               help="Exclusions file (default: <root>/dashgen-check.toml).")
 @click.option("--only", "only", multiple=True, metavar="NAME",
@@ -107,19 +118,14 @@ def check_cmd(ctx: Context, fmt: str, schema_dir: Path | None, exclusions: Path 
 
     from generator import checks
 
-    try:
-        if list_checks:
-            for c in checks.select(None):
-                click.echo(f"{c.name:30} {c.severity:8} {c.doc}")
-            for name, doc in checks.META_CHECKS.items():
-                click.echo(f"{name:30} {'error':8} {doc}")
-            return
-        report = checks.run_report(ctx.root, only=only or None, exclusions_file=exclusions,
-                                   schema_dir=checks.find_schema_dir(schema_dir))
-    except ConfigError as exc:
-        fail(str(exc), EXIT_USAGE)
-    except DashgenError as exc:
-        fail(str(exc))
+    if list_checks:
+        for c in checks.select(None):
+            click.echo(f"{c.name:30} {c.severity:8} {c.doc}")
+        for name, doc in checks.META_CHECKS.items():
+            click.echo(f"{name:30} {'error':8} {doc}")
+        return
+    report = checks.run_report(ctx.root, only=only or None, exclusions_file=exclusions,
+                               schema_dir=checks.find_schema_dir(schema_dir, ctx.root))
     errors, warnings = len(report.errors), len(report.warnings)
     if fmt == "json":
         click.echo(json.dumps({
@@ -135,7 +141,41 @@ def check_cmd(ctx: Context, fmt: str, schema_dir: Path | None, exclusions: Path 
     sys.exit(EXIT_FAIL if errors else EXIT_OK)
 
 
-# --- diff, textconv (issue 6) -----------------------------------------------------------
+# --- query ------------------------------------------------------------------------------
+
+
+@main.command("query")
+@click.argument("dashboard")
+@click.argument("panel")
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
+              help="A template variable's value (repeat a name for several values); default: the dashboard's.")
+@click.option("--range", "range_", metavar="DURATION", help="Time range the macros are computed for "
+              "(default: the dashboard's, e.g. 6h).")
+@click.option("--scrape-interval", metavar="DURATION", help="Prometheus scrape interval (default: 15s).")
+@pass_ctx
+def query_cmd(ctx: Context, dashboard: str, panel: str, variables: tuple[str, ...], range_: str | None,
+              scrape_interval: str | None) -> None:
+    """Print PANEL's queries with variables and $__rate_interval expanded, ready to paste into Prometheus.
+
+    DASHBOARD is a uid, title or module name (system_health); PANEL a title or panel id.
+    The output is valid PromQL: `#` lines are comments saying which values were used.
+    """
+    from generator import panelquery as pq
+    from generator.render import build_outputs
+
+    _loaded, dashboards = build_outputs(ctx.root)
+    d = pq.find_dashboard(dashboards, dashboard)
+    p = pq.find_panel(d, panel)
+    overrides = pq.parse_vars(variables, d)
+    time = pq.time_context(d, range_, scrape_interval)
+    for line in pq.header(d, p, overrides, time):
+        click.echo(line)
+    for q in pq.panel_queries(d, p, overrides, time):
+        click.echo(f"# {q.ref_id}" + (f": {q.legend}" if q.legend else ""))
+        click.echo(q.expr)
+
+
+# --- diff, textconv ---------------------------------------------------------------------
 
 
 @main.command("diff")
@@ -167,26 +207,21 @@ def diff_cmd(ctx: Context, ref: str | None, env_name: str | None, fmt: str, on_d
         fail("use either --against or --env, not both", EXIT_USAGE)
     if preview_dir and env_name:
         fail("--preview works with --against only", EXIT_USAGE)
-    try:
-        new = (differ.tree_from_dir(ctx.root / "rendered") if on_disk else rendering.render_project(ctx.root))
-        # Compare with rendered/ before --env turns `new` into parsed objects.
-        stale = [] if on_disk else rendering.stale_files(new, ctx.root / "rendered")
-        if env_name:
-            old, new, label = _remote_tree(ctx, env_name, new)
-        else:
-            ref = ref or "HEAD"
-            old = differ.tree_from_git(ctx.root, ref)
-            label = f"{ref} -> {'rendered/ on disk' if on_disk else 'working tree'}"
-        changes = differ.diff_trees(old, new)
-        if preview_dir:
-            from generator import preview
+    new = (differ.tree_from_dir(ctx.root / "rendered") if on_disk else rendering.render_project(ctx.root))
+    # Compare with rendered/ before --env turns `new` into parsed objects.
+    stale = [] if on_disk else rendering.stale_files(new, ctx.root / "rendered")
+    if env_name:
+        old, new, label = _remote_tree(ctx, env_name, new)
+    else:
+        ref = ref or "HEAD"
+        old = differ.tree_from_git(ctx.root, ref)
+        label = f"{ref} -> {'rendered/ on disk' if on_disk else 'working tree'}"
+    changes = differ.diff_trees(old, new)
+    if preview_dir:
+        from generator import preview
 
-            written = preview.write_comparisons(old, new, changes, preview_dir, before=ref,
-                                                 after="rendered/ on disk" if on_disk else "working tree")
-    except ConfigError as exc:
-        fail(str(exc), EXIT_USAGE)
-    except DashgenError as exc:
-        fail(str(exc))
+        written = preview.write_comparisons(old, new, changes, preview_dir, before=ref,
+                                             after="rendered/ on disk" if on_disk else "working tree")
     if fmt == "markdown":
         click.echo(differ.format_markdown(changes, title=f"dashgen diff ({label})"), nl=False)
     else:
@@ -220,15 +255,12 @@ def textconv(file) -> None:
     """
     from generator.textconv import textconv as convert
 
-    try:
-        text = convert(file.read(), file.name)
-    except ConfigError as exc:  # a dashboard that cannot be read: one line, exit 2
-        fail(str(exc), EXIT_USAGE)
+    text = convert(file.read(), file.name)  # an unreadable dashboard: ConfigError, one line, exit 2
     sys.stdout.buffer.write(text)
     sys.stdout.buffer.flush()
 
 
-# --- upload, pull (issue 5) -------------------------------------------------------------
+# --- upload, pull -----------------------------------------------------------------------
 
 
 ACTION_LABELS = {"create": "create", "update": "update", "unchanged": "unchanged", "drifted": "DRIFTED",
@@ -255,16 +287,11 @@ def upload(ctx: Context, env_name: str, dry_run: bool, force: bool, prune: bool,
     from generator.grafana import upload as uploading
     from generator.notifications import secrets
 
-    try:
-        kinds = uploading.parse_only(only)
-        env = load_environment(ctx.root, env_name)
-        local = uploading.load_local(ctx.root / "rendered")
-        report = uploading.upload(env, local, dry_run=dry_run, force=force, prune=prune,
-                                  concurrency=concurrency, commit=uploading.git_commit(ctx.root), only=kinds)
-    except ConfigError as exc:
-        fail(str(exc), EXIT_USAGE)
-    except DashgenError as exc:
-        fail(str(exc))
+    kinds = uploading.parse_only(only)
+    env = load_environment(ctx.root, env_name)
+    local = uploading.load_local(ctx.root / "rendered")
+    report = uploading.upload(env, local, dry_run=dry_run, force=force, prune=prune,
+                              concurrency=concurrency, commit=uploading.git_commit(ctx.root), only=kinds)
     for item in report.items:
         line = f"{ACTION_LABELS.get(item.action, item.action):<9} {item.kind:<13} {item.key}"
         if item.detail:
@@ -304,16 +331,10 @@ def alertmanager_cmd(ctx: Context, out: Path, placeholders: bool) -> None:
     import os
 
     from generator.grafana.contactpoints import deployable_alertmanager
-    from generator.notifications import MissingSecret
     from generator.notifications import placeholders as stand_ins
 
-    try:
-        files = deployable_alertmanager(ctx.root / "rendered" / "alerting",
-                                        stand_ins(_default_config()) if placeholders else os.environ)
-    except (ConfigError, MissingSecret) as exc:
-        fail(str(exc), EXIT_USAGE)
-    except DashgenError as exc:
-        fail(str(exc))
+    files = deployable_alertmanager(ctx.root / "rendered" / "alerting",
+                                    stand_ins(_default_config()) if placeholders else os.environ)
     out.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         path = out / name
@@ -336,13 +357,8 @@ def pull(ctx: Context, env_name: str, out: Path | None, uids: tuple[str, ...]) -
     from generator.grafana.remote import fetch_remote_dashboards
     from generator.importer.adopt import pull_hint
 
-    try:
-        env = load_environment(ctx.root, env_name)
-        found = fetch_remote_dashboards(env, uids)
-    except ConfigError as exc:
-        fail(str(exc), EXIT_USAGE)
-    except DashgenError as exc:
-        fail(str(exc))
+    env = load_environment(ctx.root, env_name)
+    found = fetch_remote_dashboards(env, uids)
     if out:
         out.mkdir(parents=True, exist_ok=True)
     for uid in dict.fromkeys(uids):

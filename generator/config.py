@@ -1,8 +1,8 @@
 """The one place every threshold, interval, plan limit, job name and selector lives.
 
 Dashboards and alert rules both read this object, so a number changes in exactly one
-place. Each field's comment names the seed rule it serves ("seed §n", see
-../shared/seed-summary.md) or the alert/panel that reads it. Build functions take a
+place. Each field's comment names the seed rule it serves ("docs/targets.md §n", see
+docs/targets.md) or the alert/panel that reads it. Build functions take a
 `Config` argument, so tests and other stacks can render with `dataclasses.replace`.
 """
 
@@ -24,26 +24,26 @@ class Jobs:
     worker: str = "raymontology-worker"  # Celery task metrics (celery-exporter names)
     postgres: str = "postgres"  # postgres_exporter
     redis: str = "redis"  # redis_exporter
-    blackbox: str = "blackbox"  # blackbox_exporter probe of the backend's /health (seed §3)
+    blackbox: str = "blackbox"  # blackbox_exporter probe of the backend's /health (docs/targets.md §3)
 
 
 @dataclass(frozen=True)
 class Plan:
-    """Railway plan limits: process metrics need a denominator (metrics.md §9).
+    """Railway plan limits: process metrics need a denominator (docs/metrics.md §9).
 
-    Memory is binary (MiB/GiB), chosen once per metrics.md §9; confirm the vCPU
+    Memory is binary (MiB/GiB), chosen once per docs/metrics.md §9; confirm the vCPU
     count against the Railway plan before relying on the CPU percentage.
     """
 
     name: str = "free"
-    memory_limit_bytes: int = 512 * MIB  # seed §1: plan memory limit 512 MB (free)
+    memory_limit_bytes: int = 512 * MIB  # docs/targets.md §1: plan memory limit 512 MB (free)
     cpu_limit_cores: float = 1.0  # seed gap: no CPU limit given; one vCPU assumed for free
 
 
 #: Known plans; `Config.for_plan("pro")` switches both limits together.
 PLANS = {
     "free": Plan(),
-    "pro": Plan(name="pro", memory_limit_bytes=8 * GIB, cpu_limit_cores=8.0),  # seed §1: 8 GB (Pro)
+    "pro": Plan(name="pro", memory_limit_bytes=8 * GIB, cpu_limit_cores=8.0),  # docs/targets.md §1: 8 GB (Pro)
 }
 
 
@@ -52,42 +52,42 @@ class Thresholds:
     """Every number from the seed, once. Targets feed dashboards, alerts feed rules."""
 
     # --- HTTP errors -------------------------------------------------------------------
-    error_ratio_target: float = 0.001  # seed §7: HTTP 5xx error rate < 0.1 % (dashboard line)
-    error_ratio_alert: float = 0.01  # seed §8 HighErrorRate: 5xx errors > 1 % over 5 min
-    error_ratio_window: str = "5m"  # seed §8 HighErrorRate: "over 5 min" (rate window)
-    error_ratio_for: str = "5m"  # seed §8 HighErrorRate: time 5 min
-    error_min_request_rate: float = 0.05  # HighErrorRate guard: ignore < 3 req/min (metrics.md §12)
+    error_ratio_target: float = 0.001  # docs/targets.md §7: HTTP 5xx error rate < 0.1 % (dashboard line)
+    error_ratio_alert: float = 0.01  # docs/targets.md §8 HighErrorRate: 5xx errors > 1 % over 5 min
+    error_ratio_window: str = "5m"  # docs/targets.md §8 HighErrorRate: "over 5 min" (rate window)
+    error_ratio_for: str = "5m"  # docs/targets.md §8 HighErrorRate: time 5 min
+    error_min_request_rate: float = 0.05  # HighErrorRate guard: ignore < 3 req/min (docs/metrics.md §12)
 
     # --- HTTP latency --------------------------------------------------------------------
-    latency_mean_target_seconds: float = 0.2  # seed §7: mean response time < 200 ms
-    latency_p95_alert_seconds: float = 1.0  # seed §8 SlowAPIResponse: P95 latency > 1 s
-    latency_p95_for: str = "5m"  # seed §8 SlowAPIResponse: time 5 min
-    latency_window: str = "5m"  # seed §8 SlowAPIResponse: P95 over 5 min (rate window)
+    latency_mean_target_seconds: float = 0.2  # docs/targets.md §7: mean response time < 200 ms
+    latency_p95_alert_seconds: float = 1.0  # docs/targets.md §8 SlowAPIResponse: P95 latency > 1 s
+    latency_p95_for: str = "5m"  # docs/targets.md §8 SlowAPIResponse: time 5 min
+    latency_window: str = "5m"  # docs/targets.md §8 SlowAPIResponse: P95 over 5 min (rate window)
 
     # --- Availability --------------------------------------------------------------------
-    uptime_target: float = 0.999  # seed §7: uptime > 99.9 %
-    health_check_interval_seconds: int = 60  # seed §3: health check interval 1 min
-    health_check_timeout_seconds: int = 30  # seed §3: health check timeout 30 s
-    service_down_failed_checks: int = 3  # seed §8 ServiceDown: health check fails 3 times
-    service_up_recovery_checks: int = 3  # seed §3: incident auto-resolves after 3 good checks
-    # issue 11 ServiceDown on Synthetic Monitoring: down when fewer than this share of probe
+    uptime_target: float = 0.999  # docs/targets.md §7: uptime > 99.9 %
+    health_check_interval_seconds: int = 60  # docs/targets.md §3: health check interval 1 min
+    health_check_timeout_seconds: int = 30  # docs/targets.md §3: health check timeout 30 s
+    service_down_failed_checks: int = 3  # docs/targets.md §8 ServiceDown: health check fails 3 times
+    service_up_recovery_checks: int = 3  # docs/targets.md §3: incident auto-resolves after 3 good checks
+    # ServiceDown on Synthetic Monitoring: down when fewer than this share of probe
     # locations still succeed, i.e. a majority fails (one flaky location never pages).
     service_down_location_share: float = 0.5
-    scrape_missing_for: str = "3m"  # seed §8 ServiceDown: 3 min; also TargetMissing/absent()
+    scrape_missing_for: str = "3m"  # docs/targets.md §8 ServiceDown: 3 min; also TargetMissing/absent()
 
     # --- Resources -----------------------------------------------------------------------
-    cpu_target: float = 0.70  # seed §7: CPU < 70 % (dashboard line)
-    cpu_alert: float = 0.80  # seed §8 HighCPUUsage: CPU > 80 % (seed §1: consider scaling)
-    cpu_for: str = "10m"  # seed §8 HighCPUUsage: time 10 min
-    memory_target: float = 0.85  # seed §7: memory < 85 % (dashboard line)
-    memory_alert: float = 0.85  # seed §8 HighMemoryUsage: memory > 85 % (seed §1)
-    memory_for: str = "5m"  # seed §8 HighMemoryUsage: time 5 min
+    cpu_target: float = 0.70  # docs/targets.md §7: CPU < 70 % (dashboard line)
+    cpu_alert: float = 0.80  # docs/targets.md §8 HighCPUUsage: CPU > 80 % (docs/targets.md §1: consider scaling)
+    cpu_for: str = "10m"  # docs/targets.md §8 HighCPUUsage: time 10 min
+    memory_target: float = 0.85  # docs/targets.md §7: memory < 85 % (dashboard line)
+    memory_alert: float = 0.85  # docs/targets.md §8 HighMemoryUsage: memory > 85 % (docs/targets.md §1)
+    memory_for: str = "5m"  # docs/targets.md §8 HighMemoryUsage: time 5 min
     resource_window: str = "5m"  # HighCPUUsage: rate window for process_cpu_seconds_total
     restarts_warn: int = 1  # system-health panel "restarts": any restart in the range is worth a look
 
     # --- Database ------------------------------------------------------------------------
-    db_connection_failed_for: str = "1m"  # seed §8 DatabaseConnectionFailed: time 1 min
-    slow_query_seconds: float = 1.0  # seed §7: slow queries (> 1 s); an le bucket bound
+    db_connection_failed_for: str = "1m"  # docs/targets.md §8 DatabaseConnectionFailed: time 1 min
+    slow_query_seconds: float = 1.0  # docs/targets.md §7: slow queries (> 1 s); an le bucket bound
     pg_connections_warn: float = 0.80  # PostgresConnectionsHigh: share of max_connections
     pg_connections_for: str = "10m"  # PostgresConnectionsHigh: sustained, like HighCPUUsage
     pool_usage_warn: float = 0.90  # DbPoolNearlyExhausted; database panel "pool usage" line
@@ -98,26 +98,26 @@ class Thresholds:
     deadlocks_warn: int = 1  # database panel "deadlocks": any deadlock in the range
 
     # --- Redis ---------------------------------------------------------------------------
-    redis_down_for: str = "1m"  # RedisDown: same urgency as seed §8 DatabaseConnectionFailed
+    redis_down_for: str = "1m"  # RedisDown: same urgency as docs/targets.md §8 DatabaseConnectionFailed
     redis_memory_warn: float = 0.90  # RedisMemoryHigh: share of maxmemory (when maxmemory > 0)
     redis_memory_for: str = "5m"  # RedisMemoryHigh
 
     # --- Celery worker -------------------------------------------------------------------
-    celery_failure_ratio_alert: float = 0.05  # CeleryTaskHighFailRate (celery-mixin, metrics.md §12)
+    celery_failure_ratio_alert: float = 0.05  # CeleryTaskHighFailRate (celery-mixin, docs/metrics.md §12)
     celery_failure_window: str = "10m"  # CeleryTaskHighFailRate: increase window
     celery_failure_for: str = "5m"  # CeleryTaskHighFailRate
-    celery_worker_down_for: str = "5m"  # CeleryWorkerDown (metrics.md §12: 5-15 min)
+    celery_worker_down_for: str = "5m"  # CeleryWorkerDown (docs/metrics.md §12: 5-15 min)
     celery_queue_warn: int = 100  # system-health panel "queue length" line
 
     # --- Business ------------------------------------------------------------------------
-    high_risk_score: float = 0.8  # seed §6: risk_score > 0.8 sends a Slack warning
+    high_risk_score: float = 0.8  # docs/targets.md §6: risk_score > 0.8 sends a Slack warning
     dart_crawl_stale_seconds: int = 86400  # DartCrawlStale: no successful crawl for 1 day
     dart_crawl_stale_for: str = "10m"  # DartCrawlStale
     dart_success_target: float = 0.95  # business panel "DART crawl success" line
 
     @property
     def service_down_window(self) -> str:
-        """ServiceDown: a window holding exactly the last N checks (seed §8: fails 3 times).
+        """ServiceDown: a window holding exactly the last N checks (docs/targets.md §8: fails 3 times).
 
         N - 1/2 intervals: the Nth-newest check is inside and the one before it is not, whether
         ranges include their left edge (Prometheus 2) or not (Prometheus 3), with half an
@@ -127,17 +127,17 @@ class Thresholds:
 
     @property
     def service_down_keep_firing(self) -> str:
-        """ServiceDown keep_firing_for: resolve after N good checks (seed §3), one is implied."""
+        """ServiceDown keep_firing_for: resolve after N good checks (docs/targets.md §3), one is implied."""
         return duration((self.service_up_recovery_checks - 1) * self.health_check_interval_seconds)
 
 
 @dataclass(frozen=True)
 class Selectors:
-    """Label values and filters shared by dashboards and rules (metrics.md §11-§12)."""
+    """Label values and filters shared by dashboards and rules (docs/metrics.md §11-§12)."""
 
     # Scrapes of /metrics are counted by the instrumentator; keep them out of traffic panels.
     excluded_handlers: tuple[str, ...] = ("/metrics",)
-    database: str = "railway"  # Postgres datname on Railway (metrics.md §14: confirm)
+    database: str = "railway"  # Postgres datname on Railway (docs/metrics.md §14: confirm)
     celery_queue: str = "celery"  # Celery's default queue name
 
 
@@ -153,44 +153,44 @@ class Dashboards:
 
 @dataclass(frozen=True)
 class Notifications:
-    """Where alerts go and when (seed §8 "Action" column, seed §3 escalation, seed §6 Slack).
+    """Where alerts go and when (docs/targets.md §8 "Action" column, docs/targets.md §3 escalation, docs/targets.md §6 Slack).
 
     Secrets are never here: only the names of the environment variables that hold them
     (DESIGN.md). `generator.notifications.SECRETS` documents each variable's format.
     """
 
-    slack_webhook_env: str = "SLACK_WEBHOOK_URL"  # seed §6: the app's Slack webhook
-    email_addresses_env: str = "RAYMONTOLOGY_ALERT_EMAILS"  # seed §3: e-mail at once
-    sms_webhook_env: str = "RAYMONTOLOGY_SMS_WEBHOOK_URL"  # seed §8 ServiceDown: SMS (paid plans)
+    slack_webhook_env: str = "SLACK_WEBHOOK_URL"  # docs/targets.md §6: the app's Slack webhook
+    email_addresses_env: str = "RAYMONTOLOGY_ALERT_EMAILS"  # docs/targets.md §3: e-mail at once
+    sms_webhook_env: str = "RAYMONTOLOGY_SMS_WEBHOOK_URL"  # docs/targets.md §8 ServiceDown: SMS (paid plans)
     # An Alertmanager (alerting = "mimir", or your own) sends e-mail itself: its SMTP relay.
     smtp_smarthost_env: str = "RAYMONTOLOGY_SMTP_SMARTHOST"
     smtp_from_env: str = "RAYMONTOLOGY_SMTP_FROM"
     smtp_username_env: str = "RAYMONTOLOGY_SMTP_USERNAME"
     smtp_password_env: str = "RAYMONTOLOGY_SMTP_PASSWORD"
 
-    # --- escalation (seed §3: 0 min e-mail, 5 min + Slack, 15 min + SMS) -------------------
+    # --- escalation (docs/targets.md §3: 0 min e-mail, 5 min + Slack, 15 min + SMS) -------------------
     # Each step is a sibling route with `continue` and this group_wait: a group whose alerts
     # resolved before its wait ends never reaches that step.
-    email_after: str = "0s"  # seed §3 escalation: e-mail at 0 min
-    slack_after: str = "5m"  # seed §3 escalation: Slack joins at 5 min
-    sms_after: str = "15m"  # seed §3 escalation: SMS joins at 15 min
-    #: How far a critical alert climbs (seed §8 Action: "Email + Slack" for criticals).
+    email_after: str = "0s"  # docs/targets.md §3 escalation: e-mail at 0 min
+    slack_after: str = "5m"  # docs/targets.md §3 escalation: Slack joins at 5 min
+    sms_after: str = "15m"  # docs/targets.md §3 escalation: SMS joins at 15 min
+    #: How far a critical alert climbs (docs/targets.md §8 Action: "Email + Slack" for criticals).
     critical_reach: str = "slack"
-    #: Alerts that climb further: seed §8 ServiceDown "Email + Slack + SMS".
+    #: Alerts that climb further: docs/targets.md §8 ServiceDown "Email + Slack + SMS".
     reach_overrides: tuple[tuple[str, str], ...] = (("ServiceDown", "sms"),)
-    #: Warnings go to Slack only (seed §8), without the 5-minute step: Grafana's and
+    #: Warnings go to Slack only (docs/targets.md §8), without the 5-minute step: Grafana's and
     #: Alertmanager's default wait, so a burst of one alert arrives as one message.
     warning_group_wait: str = "30s"
     group_by: tuple[str, ...] = ("alertname",)  # one message per alert name (plus Grafana's folder)
     group_interval: str = "5m"  # Alertmanager's default: how often a changed group is re-sent
-    critical_repeat_interval: str = "15m"  # seed §3: the escalation period; a firing critical reminds as often
-    warning_repeat_interval: str = "4h"  # warnings are "monitor" (seed §8): a reminder per half day
+    critical_repeat_interval: str = "15m"  # docs/targets.md §3: the escalation period; a firing critical reminds as often
+    warning_repeat_interval: str = "4h"  # warnings are "monitor" (docs/targets.md §8): a reminder per half day
 
-    # --- Slack colours (seed §6 send_slack_alert) -----------------------------------------
+    # --- Slack colours (docs/targets.md §6 send_slack_alert) -----------------------------------------
     slack_colours: tuple[tuple[str, str], ...] = (
         ("info", "#36a64f"), ("warning", "#ff9900"), ("error", "#ff0000"), ("critical", "#ff0000"))
-    slack_colour_other: str = "#808080"  # seed §6: any other level
-    slack_colour_resolved: str = "#36a64f"  # resolved: green (issue 10), the seed's info colour
+    slack_colour_other: str = "#808080"  # docs/targets.md §6: any other level
+    slack_colour_resolved: str = "#36a64f"  # resolved: green, the seed's info colour
 
     #: Template group (Grafana) and template file (Alertmanager) name.
     template_name: str = "raymontology"
@@ -202,7 +202,7 @@ UPTIME_SOURCES = ("blackbox", "synthetic-monitoring")
 
 @dataclass(frozen=True)
 class Uptime:
-    """The external /health check (seed §3) and the source ServiceDown reads (issue 11).
+    """The external /health check (docs/targets.md §3) and the source ServiceDown reads.
 
     Frequency and timeout are `Thresholds.health_check_interval_seconds` / `_timeout_seconds`.
     The Synthetic Monitoring check itself is defined in synthetics/ and rendered per
@@ -215,12 +215,12 @@ class Uptime:
     source: str = "synthetic-monitoring"
     check_job: str = "raymontology-health"  # SM check `job` = the job label of its metrics
     target_key: str = "health_url"  # environments.toml key holding each environment's /health URL
-    # issue 11: at least 3 public probe locations, so a majority exists and one flaky location
+    # At least 3 public probe locations, so a majority exists and one flaky location
     # never pages; SM public probe names (Testing & synthetics > Probes), spread over 2 continents.
     probes: tuple[str, ...] = ("Ohio", "Oregon", "Frankfurt")
-    body_regexp: str = '"status"\\s*:\\s*"healthy"'  # seed §3: body contains "status":"healthy"
-    valid_status_codes: tuple[int, ...] = (200,)  # seed §3: expected status 200
-    require_tls: bool = True  # seed §3: the check is https://; fail if the answer is not TLS
+    body_regexp: str = '"status"\\s*:\\s*"healthy"'  # docs/targets.md §3: body contains "status":"healthy"
+    valid_status_codes: tuple[int, ...] = (200,)  # docs/targets.md §3: expected status 200
+    require_tls: bool = True  # docs/targets.md §3: the check is https://; fail if the answer is not TLS
     basic_metrics_only: bool = True  # SM's basic metric set: fewer active series (cost)
     alert_sensitivity: str = "none"  # SM's own predefined alerts off: ServiceDown is ours
 

@@ -27,8 +27,6 @@ from generator.notifications import AlertRouting, check_routing
 from generator.rules import RuleGroup
 from generator.synthetics import HttpCheck
 
-KINDS = ("dashboards", "alerts", "synthetics")
-
 
 @dataclass
 class Loaded:

@@ -1,7 +1,7 @@
 """Who hears about which alert, rendered for Grafana and for Alertmanager from one definition.
 
 `alerts/routing.py` returns an `AlertRouting`: receivers by kind (email, slack, sms) and one
-route tree, whose escalation steps (seed §3) `escalation_routes()` builds from the config.
+route tree, whose escalation steps (docs/targets.md §3) `escalation_routes()` builds from the config.
 From it dashgen renders, under rendered/alerting/:
 
 * `contact-points.yaml`, `policies.yaml`, `templates.yaml`: Grafana provisioning files
@@ -26,16 +26,16 @@ from typing import Mapping
 from generator.config import Config
 from generator.docs import _env as docs_env
 from generator.durations import duration, seconds
-from generator.errors import DashgenError
+from generator.errors import ConfigError, DashgenError
 
 ORG_ID = 1
-KINDS = ("email", "slack", "sms")  # the escalation ladder, in order (seed §3)
+KINDS = ("email", "slack", "sms")  # the escalation ladder, in order (docs/targets.md §3)
 # Upper-case names only: `$labels`, `$value` in Go templates are not environment references.
 REF_RE = re.compile(r"\$(?:\{([A-Z_][A-Z0-9_]*)\}|([A-Z_][A-Z0-9_]*))")
 
 
-class MissingSecret(DashgenError):
-    pass
+class MissingSecret(ConfigError):
+    """A `$VARIABLE` the notifications refer to is not set: a configuration error (exit 2)."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Route:
 
 @dataclass(frozen=True)
 class AlertRouting:
-    """The definition alerts/routing.py returns (named `Notifications` before issue 10)."""
+    """The definition alerts/routing.py returns (formerly named `Notifications`)."""
 
     receivers: tuple[Receiver, ...]
     policy: Route
@@ -143,7 +143,7 @@ def placeholders(cfg: Config) -> dict[str, str]:
 
 
 def escalation_routes(cfg: Config, receivers: Mapping[str, str]) -> tuple[Route, ...]:
-    """Sibling routes for critical alerts, one per escalation step (seed §3).
+    """Sibling routes for critical alerts, one per escalation step (docs/targets.md §3).
 
     Every step matches `severity=critical` (plus the alert names allowed that far, for steps
     beyond `critical_reach`), waits its `*_after` as group_wait and continues to the next, so

@@ -31,7 +31,7 @@ def _handler_filter(cfg: Config) -> str:
 
 
 def http_requests(cfg: Config, job: str, *matchers: str) -> str:
-    """http_requests_total for `job`, without scrapes of /metrics (metrics.md §11.1)."""
+    """http_requests_total for `job`, without scrapes of /metrics (docs/metrics.md §11.1)."""
     return C.sel("http_requests_total", _handler_filter(cfg), *matchers, job=job)
 
 
@@ -55,19 +55,19 @@ def mean_latency(cfg: Config, job: str, window: str, *matchers: str) -> str:
 
 
 def p95_latency(job: str, window: str, by: str = "") -> str:
-    """P95 from the high-resolution histogram: the coarse one tops out at 1 s (metrics.md §0.2)."""
+    """P95 from the high-resolution histogram: the coarse one tops out at 1 s (docs/metrics.md §0.2)."""
     b = C.sel("http_request_duration_highr_seconds_bucket", job=job)
     return f"histogram_quantile(0.95, sum by ({', '.join(filter(None, [by, 'le']))}) (rate({b}[{window}])))"
 
 
 def cpu_usage(cfg: Config, job_matcher: str, window: str) -> str:
-    """CPU seconds per second as a share of the plan's cores (metrics.md §9)."""
+    """CPU seconds per second as a share of the plan's cores (docs/metrics.md §9)."""
     sel = C.sel("process_cpu_seconds_total", job_matcher)
     return f"sum by (job) (rate({sel}[{window}])) / {cfg.plan.cpu_limit_cores:g}"
 
 
 def memory_usage(cfg: Config, job_matcher: str) -> str:
-    """Resident memory as a share of the plan's memory (metrics.md §9)."""
+    """Resident memory as a share of the plan's memory (docs/metrics.md §9)."""
     sel = C.sel("process_resident_memory_bytes", job_matcher)
     return f"sum by (job) ({sel}) / {cfg.plan.memory_limit_bytes}"
 
@@ -78,7 +78,7 @@ def app_jobs(cfg: Config) -> str:
 
 
 def probe_job(cfg: Config) -> str:
-    """The job label of the /health probe's series, from the configured source (issue 11)."""
+    """The job label of the /health probe's series, from the configured source."""
     return cfg.jobs.blackbox if cfg.uptime.source == "blackbox" else cfg.uptime.check_job
 
 
@@ -87,7 +87,7 @@ def probe_success(cfg: Config) -> str:
 
 
 def service_down(cfg: Config) -> str:
-    """ServiceDown (seed §8: the health check fails 3 times), per target.
+    """ServiceDown (docs/targets.md §8: the health check fails 3 times), per target.
 
     Each probe location is failing when it had no success in the last N checks
     (`service_down_window`). blackbox: one prober, so every series failing is down.
@@ -107,7 +107,7 @@ def uptime(cfg: Config, window: str) -> str:
     return ratio if cfg.uptime.source == "blackbox" else f"avg by (instance) ({ratio})"
 
 
-# Recording rules (level:metric:operations, metrics.md §12); names carry their window.
+# Recording rules (level:metric:operations, docs/metrics.md §12); names carry their window.
 
 
 def request_rate_record(cfg: Config) -> str:

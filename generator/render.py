@@ -131,7 +131,7 @@ def render_project(root: Path, cfg: Config = DEFAULT) -> dict[str, bytes]:
         for name, doc in synthetics.render_checks(loaded.checks, environments).items():
             files[name] = synthetics.dumps(doc)
     files.update(docs.render_docs(cfg, dashboards, loaded.groups))
-    files.update(preview.render_previews(dashboards))  # docs/<uid>.svg layout previews (issue 6)
+    files.update(preview.render_previews(dashboards))  # docs/<uid>.svg layout previews
     return {name: text.encode("utf-8") for name, text in sorted(files.items())}
 
 

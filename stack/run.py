@@ -44,9 +44,9 @@ from generator.config import DEFAULT, Config
 REPO = Path(__file__).resolve().parent.parent
 STATE_FILE = REPO / ".stack" / "state.json"
 PG_BIN = Path(os.environ.get("DASHGEN_PG_BIN", "/usr/lib/postgresql/15/bin"))
-#: The seed's health-check body match (seed §3), as a blackbox regexp (metrics.md §7).
+#: The seed's health-check body match (docs/targets.md §3), as a blackbox regexp (docs/metrics.md §7).
 HEALTH_BODY_REGEXP = DEFAULT.uptime.body_regexp
-#: Notification waits divided by this in the stack (seed §3's 5 and 15 minutes -> 10 s, 30 s).
+#: Notification waits divided by this in the stack (docs/targets.md §3's 5 and 15 minutes -> 10 s, 30 s).
 NOTIFY_TIME_SCALE = 30
 E2E_CASE_LABEL = "e2e_case"
 

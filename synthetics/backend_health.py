@@ -1,4 +1,4 @@
-"""The plan's external uptime check (seed §3): GET /health every minute from several locations.
+"""The plan's external uptime check (docs/targets.md §3): GET /health every minute from several locations.
 
 One Synthetic Monitoring check per environment whose environments.toml sets `health_url`;
 ServiceDown and the uptime panel read its probe_success when config.Uptime.source is
@@ -16,12 +16,12 @@ def build(cfg: Config) -> list[HttpCheck]:
     return [HttpCheck(
         job=u.check_job,
         target_key=u.target_key,
-        frequency_seconds=t.health_check_interval_seconds,  # seed §3: every 1 min
-        timeout_seconds=t.health_check_timeout_seconds,  # seed §3: 30 s
+        frequency_seconds=t.health_check_interval_seconds,  # docs/targets.md §3: every 1 min
+        timeout_seconds=t.health_check_timeout_seconds,  # docs/targets.md §3: 30 s
         probes=u.probes,
         method="GET",
-        valid_status_codes=u.valid_status_codes,  # seed §3: 200
-        fail_if_body_not_matches=(u.body_regexp,),  # seed §3: "status":"healthy"
+        valid_status_codes=u.valid_status_codes,  # docs/targets.md §3: 200
+        fail_if_body_not_matches=(u.body_regexp,),  # docs/targets.md §3: "status":"healthy"
         fail_if_not_ssl=u.require_tls,
         labels={"service": cfg.jobs.backend},
         basic_metrics_only=u.basic_metrics_only,

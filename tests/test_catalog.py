@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from generator import appmetrics
+import raymontology_metrics as appmetrics
 from generator.catalog import CATALOG, CatalogError, build_catalog, ne, re_
 
 

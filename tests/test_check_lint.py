@@ -20,8 +20,14 @@ def test_real_dashboards_are_clean_on_every_dashboard_check():
     proj = project(boards)
     from generator.checks import CHECKS
 
-    for name in (n for n in CHECKS if n.startswith("dashboard/") and n != "dashboard/rate-interval"):
+    names = [n for n in CHECKS if n.startswith("dashboard/") and n != "dashboard/rate-interval"]
+    assert len(names) == DASHBOARD_CHECKS  # the registry is filled on import, not on first use
+    for name in names:
         assert findings(name, proj) == [], name
+
+
+#: dashboard/ checks but rate-interval (which the real set needs exclusions for).
+DASHBOARD_CHECKS = 15
 
 
 # Each mutation breaks exactly one thing; the check must say so.
@@ -47,6 +53,18 @@ def _literal_threshold(d):
 def _up_down_elsewhere(d):
     p = next(p for p in _panels(d) if p["title"] == "CPU")
     p["fieldConfig"]["defaults"]["thresholds"]["steps"][1]["value"] = 0  # 0/1 only on up/down stats
+def _unknown_unit(d): _panels(d)[0]["fieldConfig"]["defaults"]["unit"] = "percentage"
+def _unknown_override_unit(d):
+    _panels(d)[0]["fieldConfig"]["overrides"] = [{"matcher": {"id": "byName", "options": "x"},
+                                                  "properties": [{"id": "unit", "value": "secs"}]}]
+def _narrow_panel(d):
+    p = next(p for p in _panels(d) if p["title"] == "CPU")
+    p["gridPos"]["w"] -= 4
+def _stray_panel(d):
+    # the README's first "Add a panel" attempt: an 8-wide panel appended below a full row
+    last = max(_panels(d), key=lambda p: p["gridPos"]["y"] + p["gridPos"]["h"])
+    d["panels"].append({**_panels(d)[0], "id": 999, "title": "New", "gridPos": {
+        "x": 0, "y": last["gridPos"]["y"] + last["gridPos"]["h"], "w": 8, "h": 8}})
 def _fixed_window(d):
     p = next(p for p in _panels(d) if p["title"] == "Request rate by status")
     p["targets"][0]["expr"] = p["targets"][0]["expr"].replace("$__rate_interval", "5m")
@@ -71,6 +89,10 @@ MUTATIONS = [
     ("dashboard/grid-bounds", _zero_height, "at least 1"),
     ("dashboard/grid-overlap", _overlap, "overlaps panel"),
     ("dashboard/panel-unit", _no_unit, "no unit"),
+    ("dashboard/unit-known", _unknown_unit, "did you mean percent or percentunit"),
+    ("dashboard/unit-known", _unknown_override_unit, "override unit 'secs'"),
+    ("dashboard/row-gap", _narrow_panel, "empty"),
+    ("dashboard/row-gap", _stray_panel, "columns 8-23 empty"),
     ("dashboard/panel-description", _no_description, "no description"),
     ("dashboard/datasource-variable", _fixed_datasource, "grafanacloud-prom"),
     ("dashboard/datasource-variable", _fixed_target_datasource, "target A"),

@@ -22,8 +22,9 @@ def test_the_real_set_passes_every_check():
 
 
 def test_every_check_is_named_and_documented():
+    assert len(CHECKS) == 42  # filled when generator.checks is imported; a new check bumps this
     checks = select(None)
-    assert len(checks) >= 30
+    assert checks == list(CHECKS.values())
     for c in checks:
         family, _, what = c.name.partition("/")
         assert family in {"promql", "catalog", "dashboard", "rule", "promtool", "amtool", "schema"} and what
@@ -126,6 +127,17 @@ def test_a_hard_coded_alert_threshold_is_caught(project):
     assert run_report(ROOT, only=["rule/threshold-config"]).findings == []
 
 
+def test_an_inline_panel_threshold_equal_to_the_config_is_caught(project):
+    path = project / "dashboards" / "system_health.py"
+    text = path.read_text()
+    assert "p.bad_above(t.cpu_target, t.cpu_alert)" in text and DEFAULT.thresholds.cpu_alert == 0.8
+    path.write_text(text.replace("p.bad_above(t.cpu_target, t.cpu_alert)", "p.bad_above(t.cpu_target, 0.8)"))
+    report = run_report(project, only=["dashboard/thresholds-config"])
+    assert [(f.location.panel, f.check) for f in report.findings] == [("CPU", "dashboard/thresholds-config")]
+    assert "step 0.8" in report.findings[0].message and "written into the panel" in report.findings[0].message
+    assert run_report(ROOT, only=["dashboard/thresholds-config"]).findings == []
+
+
 # --- promtool -----------------------------------------------------------------------------------
 
 
@@ -167,6 +179,38 @@ def test_coverage_names_the_alert_without_tests(tmp_path):
     report = run_report(ROOT, only=["promtool/test-coverage"], tests_dir=tests)
     assert {(f.location.rule, f.severity) for f in report.findings} == {("DartCrawlStale", "error")}
     assert len(report.findings) == 2  # neither a firing nor a silent case
+    firing, silent = report.findings
+    # The file to edit, and a test case to paste there, with the alert's series and labels.
+    assert "add under `tests:` in tests/rules/worker.test.yaml" in firing.message
+    assert "- series: 'raymontology_dart_last_success_timestamp_seconds'" in firing.message
+    assert "alertname: DartCrawlStale" in firing.message and "exp_labels: {severity: warning" in firing.message
+    assert "exp_alerts: []" in silent.message
+
+
+def test_the_coverage_skeleton_is_a_test_promtool_runs(tmp_path):
+    """Pasted into the file it names, with its values filled in, the skeleton passes promtool."""
+    import subprocess
+
+    import yaml
+
+    from generator import rules
+    from generator.checks import load_project
+    from generator.checks.promtool import promtool_path, skeleton, without_annotations
+
+    proj = load_project(ROOT, tests_dir=tmp_path)
+    rel, group, alert = next((r, g, a) for r, g, a in proj.alerts() if a.name == "DartCrawlStale")
+    head, body = skeleton(proj, group, alert, firing=False).split("\n", 1)
+    assert head.startswith("create tests/rules/worker.test.yaml with `rule_files: [raymontology-worker.rules.yaml]`")
+    doc = {"rule_files": ["raymontology-worker.rules.yaml"], "evaluation_interval": "1m",
+           "tests": yaml.safe_load(body.replace("'0x", "'9999999999x"))}
+    assert doc["tests"][0]["alert_rule_test"][0] == {"eval_time": "15m", "alertname": "DartCrawlStale",
+                                                     "exp_alerts": []}
+    (tmp_path / "raymontology-worker.rules.yaml").write_text(
+        rules.dumps(without_annotations(rules.group_document(proj.cfg, group))))
+    (tmp_path / "worker.test.yaml").write_text(yaml.safe_dump(doc))
+    run = subprocess.run([promtool_path(proj), "test", "rules", "worker.test.yaml"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stdout + run.stderr
 
 
 def test_no_rule_tests_at_all_is_a_warning(project):
@@ -204,8 +248,17 @@ def test_schema_folder_from_option_or_environment(schema_dir):
     assert code == 0 and "skipped" not in out
 
 
-def test_without_a_schema_folder_the_check_skips_with_a_warning():
-    code, out = cli("--root", str(ROOT), "check", "--only", "schema/", env={"DASHGEN_SCHEMA_DIR": ""})
+def test_the_schema_folder_beside_the_project_is_found_without_settings(schema_dir, tmp_path):
+    """`dashgen check` run by hand finds shared/schemas next to the project, as make does."""
+    shutil.copytree(schema_dir, tmp_path / "shared" / "schemas")
+    shutil.copytree(ROOT / "dashboards", tmp_path / "project" / "dashboards")
+    shutil.copytree(ROOT / "alerts", tmp_path / "project" / "alerts")
+    code, out = cli("--root", str(tmp_path / "project"), "check", "--only", "schema/", env={"DASHGEN_SCHEMA_DIR": ""})
+    assert code == 0 and "skipped" not in out
+
+
+def test_without_a_schema_folder_the_check_skips_with_a_warning(project):
+    code, out = cli("--root", str(project), "check", "--only", "schema/", env={"DASHGEN_SCHEMA_DIR": ""})
     assert code == 0 and "warning: [schema/dashboard]" in out and "skipped" in out
 
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import yaml
 
-from generator.config import DEFAULT, Dashboards, Jobs
+from generator.config import DEFAULT, Jobs
 from generator.render import render_project
 
 
@@ -74,4 +74,5 @@ def test_a_dashboard_uid_moves_its_file_and_every_alert_link(root):
     assert _alert(files, "HighErrorRate")["annotations"]["dashboard_url"].endswith("/d/raymontology-health-v2")
     assert all(b"/d/raymontology-system-health" not in data for name, data in files.items()
                if name.startswith("alerts/"))
-    assert isinstance(cfg.dashboards, Dashboards)
+    # The file is not only renamed: the dashboard inside carries the new uid.
+    assert json.loads(files["dashboards/raymontology-health-v2.json"])["uid"] == "raymontology-health-v2"

@@ -408,22 +408,33 @@ def test_policy_tree_is_one_object_replaced_by_put(emulator):
     assert got["routes"] == tree["routes"] and got["provenance"] == "api"
 
 
-def test_the_emulator_runs_in_its_own_process_for_the_benchmark():
+def test_the_emulator_runs_in_the_foreground_on_a_given_port():
     import os
+    import socket
     import subprocess
 
+    with socket.socket() as s:  # a port that was free a moment ago
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
-    proc = subprocess.Popen([sys.executable, "-m", "grafana_emulator", "--token", TOKEN], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, env=env)
+    # stdin closed from the start (as under nohup or in CI): the emulator keeps serving.
+    proc = subprocess.Popen([sys.executable, "-m", "grafana_emulator", "--token", TOKEN, "--port", str(port)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, env=env)
     try:
         url = proc.stdout.readline().strip()
+        assert url == f"http://127.0.0.1:{port}"
+        assert proc.poll() is None
         assert requests.get(url + "/api/org", headers=AUTH, timeout=5).status_code == 200
         log = requests.get(url + "/__emulator/log", timeout=5).json()
         assert log == [{"method": "GET", "path": "/api/org", "status": 200, "fault": None}]
         requests.post(url + "/__emulator/clear", timeout=5)
         assert requests.get(url + "/__emulator/log", timeout=5).json() == []
+        # A second one on the same port says so and exits 2.
+        busy = subprocess.run([sys.executable, "-m", "grafana_emulator", "--token", TOKEN, "--port", str(port)],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, timeout=30)
+        assert busy.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in busy.stderr
     finally:
-        proc.stdin.close()
+        proc.terminate()
         assert proc.wait(timeout=10) == 0
 
 

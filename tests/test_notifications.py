@@ -9,7 +9,7 @@ import yaml
 
 from conftest import dashgen
 from generator import notifications as n
-from generator.checks import run_checks
+from generator.checks import run_report
 from generator.config import DEFAULT
 from generator.errors import DefinitionError
 from generator.render import render_project
@@ -56,9 +56,9 @@ def test_colours_come_from_the_config(root):
 
 def test_amtool_check_rejects_a_bad_configuration(root):
     cfg = replace(DEFAULT, notifications=replace(DEFAULT.notifications, slack_after="soon"))
-    findings = [f for f in run_checks(root, cfg, only=["amtool/check-config"])]
+    findings = run_report(root, cfg, only=["amtool/check-config"]).findings
     assert len(findings) == 1 and "soon" in findings[0].message, findings
-    assert run_checks(root, only=["amtool/check-config"]) == []
+    assert run_report(root, only=["amtool/check-config"]).findings == []
 
 
 def test_route_to_undefined_receiver_names_the_file():

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def source_modules() -> list[str]:
     """Every module of the generator package as it is in the checkout."""
-    names = ["generator"]
+    names = ["generator", "raymontology_metrics"]
     for info in pkgutil.walk_packages([str(ROOT / "generator")], prefix="generator."):
         names.append(info.name)
     return sorted(names)
@@ -36,7 +36,8 @@ def wheel_dir(tmp_path_factory) -> Path:
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, src / name)
-    shutil.copytree(ROOT / "generator", src / "generator", ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in ("generator", "appmetrics"):
+        shutil.copytree(ROOT / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--disable-pip-version-check",
          "-w", str(out), str(src)],
@@ -77,12 +78,13 @@ def test_declared_dependencies_cover_third_party_imports():
     import_to_dist = {"attr": "attrs", "yaml": "pyyaml", "promql_parser": "promql-parser",
                       "prometheus_client": "prometheus-client"}
     imported = set()
-    for path in (ROOT / "generator").rglob("*.py"):
+    for path in [*(ROOT / "generator").rglob("*.py"), *(ROOT / "appmetrics").rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 imported.update(a.name.split(".")[0] for a in node.names)
             elif isinstance(node, ast.ImportFrom) and node.level == 0:
                 imported.add(node.module.split(".")[0])
-    third_party = {m for m in imported if m not in sys.stdlib_module_names and m not in ("generator", "__future__")}
+    third_party = {m for m in imported
+                   if m not in sys.stdlib_module_names and m not in ("generator", "raymontology_metrics", "__future__")}
     missing = {m for m in third_party if import_to_dist.get(m, m).lower() not in names}
     assert not missing, f"imported but not declared in pyproject.toml: {sorted(missing)}"

@@ -1,8 +1,8 @@
 """The routing table, proven by Alertmanager's own router: `amtool config routes test`.
 
-Each row is a label set and the receivers it must reach (seed §8 Action column). The
+Each row is a label set and the receivers it must reach (docs/targets.md §8 Action column). The
 configuration is the rendered one with placeholder secrets, so this is what Mimir's or your
-own Alertmanager runs. Timing (seed §3 escalation) is asserted on the route tree's waits.
+own Alertmanager runs. Timing (docs/targets.md §3 escalation) is asserted on the route tree's waits.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def test_every_rendered_alert_is_routed_by_its_severity(amtool, config, root):
 def test_escalation_waits_follow_the_config(config):
     routes = yaml.safe_load(config.read_text())["route"]["routes"]
     waits = [(r["receiver"], r["group_wait"], r.get("continue", False)) for r in routes]
-    # seed §3: e-mail at 0 min, Slack added at 5 min, SMS at 15 min; each step continues to the next.
+    # docs/targets.md §3: e-mail at 0 min, Slack added at 5 min, SMS at 15 min; each step continues to the next.
     assert waits == [(EMAIL, "0s", True), (SLACK, "5m", True), (SMS, "15m", False), (SLACK, "30s", False)]
 
 

@@ -1,4 +1,4 @@
-"""Upload scenarios against the Grafana emulator over real HTTP on loopback (issue 5)."""
+"""Upload scenarios against the Grafana emulator over real HTTP on loopback."""
 
 from __future__ import annotations
 
@@ -795,3 +795,20 @@ def test_diff_env_shows_a_ui_edit_in_reviewer_words(project, emulator, monkeypat
     changes = [ln for ln in r.stdout.splitlines() if ln.startswith("  ")]
     assert changes == ["  Traffic and errors / 5xx error ratio: threshold orange 0.5 % -> 0.1 %"], r.stdout
     assert "version" not in r.stdout and "__dashgen" not in r.stdout
+
+
+def test_a_failed_listing_fails_that_kind_only_and_writes_nothing_of_it(emulator):
+    """Every kind is one plan/apply loop: if its one listing fails, each of its items fails by
+    name and none of it is written; the other kinds carry on."""
+    local = local_set(2, groups=("api",))
+    run(emulator, local)
+    changed = Local({uid: {**d, "title": d["title"] + " (changed)"} for uid, d in local.dashboards.items()},
+                    {"api": make_group("api"), "db": make_group("db")})
+    emulator.clear_log()
+    emulator.set_faults(paths=r"^/api/search$", queue=["html200"])
+    report = run(emulator, changed)
+    dashboards = [i for i in report.items if i.kind == "dashboard"]
+    assert [(i.key, i.action) for i in dashboards] == [(uid, "failed") for uid in sorted(local.dashboards)]
+    assert all("listing failed" in i.detail and "not JSON" in i.detail for i in dashboards)
+    assert dashboard_posts(emulator) == []
+    assert next(i for i in report.items if i.key == "db").action == "create" and report.failed

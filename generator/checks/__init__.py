@@ -18,8 +18,7 @@ from generator.config import DEFAULT, Config
 from generator.errors import ConfigError, DefinitionError
 from generator.rules import Alert, Record, RuleGroup
 
-ERROR, WARNING = "error", "warning"
-SEVERITIES = (ERROR, WARNING)
+ERROR, WARNING = "error", "warning"  # a finding's severity (alert severities: rules.SEVERITIES)
 
 
 @dataclass(frozen=True)
@@ -122,9 +121,6 @@ class Project:
             for r in g.records:
                 yield rel, g, r
 
-    def group_file(self, group_name: str) -> str:
-        return next((rel for rel, g in self.groups if g.name == group_name), "")
-
 
 def load_project(root: Path, cfg: Config = DEFAULT, **options) -> Project:
     """Import and build every definition (raises DefinitionError on the first failure).
@@ -158,7 +154,7 @@ class Report:
 
 
 def _import_families() -> None:
-    # Importing the modules registers their checks, in this order.
+    # Importing the modules registers their checks, in this order (done at the end of this file).
     from generator.checks import (  # noqa: F401
         promql, catalog_checks, dashboard_lint, rule_lint, promtool, amtool, schema,
     )
@@ -186,12 +182,11 @@ META_CHECKS = {
 }
 
 
-def find_schema_dir(explicit: Path | None = None) -> Path | None:
-    """The schema folder from the option or $DASHGEN_SCHEMA_DIR (see generator.checks.schema)."""
-    _import_families()
+def find_schema_dir(explicit: Path | None = None, root: Path | None = None) -> Path | None:
+    """The schema folder from the option, $DASHGEN_SCHEMA_DIR or beside `root` (see generator.checks.schema)."""
     from generator.checks.schema import schema_dir
 
-    return schema_dir(explicit)
+    return schema_dir(explicit, root)
 
 
 def run_report(root: Path, cfg: Config = DEFAULT, *, only: Iterable[str] | None = None,
@@ -223,6 +218,6 @@ def run_report(root: Path, cfg: Config = DEFAULT, *, only: Iterable[str] | None 
     return Report(kept + unused, excluded, [c.name for c in chosen])
 
 
-def run_checks(root: Path, cfg: Config = DEFAULT, **options) -> list[Finding]:
-    """The findings of every (or the selected) check on the project at `root`."""
-    return run_report(root, cfg, **options).findings
+
+# Every family registers its checks on import, so CHECKS is complete once this package is.
+_import_families()

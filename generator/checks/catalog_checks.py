@@ -42,7 +42,7 @@ def unknown_metric(project):
             name = metric_name(vs)
             if name is None:
                 yield q.loc, (f"selector {vs} has no literal metric name; match __name__ exactly "
-                              "(regex name selectors also catch _created series, metrics.md §13.12)")
+                              "(regex name selectors also catch _created series, docs/metrics.md §13.12)")
                 continue
             if name in known or _composite_base(name):
                 continue
@@ -162,7 +162,7 @@ def rate_on_gauge(project):
                 kind = _series_kind(project, name) if name else None
                 if kind == GAUGE:
                     yield q.loc, (f"{fn}() of {name}, a gauge: rates only make sense on counters; "
-                                  "use deriv(), delta() or *_over_time() (metrics.md §13.1)")
+                                  "use deriv(), delta() or *_over_time() (docs/metrics.md §13.1)")
                 elif kind == "recorded":
                     yield q.loc, (f"{fn}() of {name}, a recorded series (already a rate or ratio, so a "
                                   "gauge): query it directly")
@@ -250,7 +250,7 @@ COUNTER_SAFE_AGGREGATIONS = {"count", "group"}
 
 @check("catalog/raw-counter")
 def raw_counter(project):
-    """Counters are read through rate(), irate() or increase(), never plotted or compared raw (metrics.md §13.8)."""
+    """Counters are read through rate(), irate() or increase(), never plotted or compared raw (docs/metrics.md §13.8)."""
     for q, ast in parsed(project):
         for vs, parents in selectors(ast):
             name = metric_name(vs)
@@ -266,7 +266,7 @@ def raw_counter(project):
 
 @check("catalog/histogram-quantile")
 def histogram_quantile(project):
-    """histogram_quantile() takes rate()d _bucket series aggregated with le kept (metrics.md §13.3)."""
+    """histogram_quantile() takes rate()d _bucket series aggregated with le kept (docs/metrics.md §13.3)."""
     for q, ast in parsed(project):
         for node, _parents in walk(ast):
             if func_name(node) != "histogram_quantile" or len(node.args) < 2:

@@ -9,9 +9,11 @@ from dataclasses import fields
 import promql_parser as pp
 
 from generator.catalog import CATALOG
-from generator.checks import Location, check
+from generator.checks import WARNING, Location, check
 from generator.checks.exprs import (RANGE_FUNCTIONS, func_name, iter_panels, metric_name, parse, queries,
                                     selectors, unwrap, walk, window_text)
+from generator.checks.grafana_units import is_unit, suggestions
+from generator.errors import DefinitionError
 from generator.panels import GRID_COLUMNS
 from generator.templating import used_variables
 
@@ -152,6 +154,75 @@ def panel_unit(project):
                 yield _loc(rel, d, p), "panel has no unit: say what the number is (s, bytes, percentunit, none...)"
 
 
+def _units(p: dict):
+    fc = p.get("fieldConfig") or {}
+    unit = (fc.get("defaults") or {}).get("unit")
+    if unit:
+        yield "unit", unit
+    for o in fc.get("overrides") or []:
+        for prop in o.get("properties") or []:
+            if prop.get("id") == "unit" and isinstance(prop.get("value"), str) and prop["value"]:
+                yield "override unit", prop["value"]
+
+
+@check("dashboard/unit-known")
+def unit_known(project):
+    """Every unit is one of Grafana's unit ids (or a custom `suffix:`/`prefix:`... unit); others show as text."""
+    for rel, d in project.dashboards:
+        for p in _content_panels(d):
+            for where, unit in _units(p):
+                if not is_unit(unit):
+                    close = suggestions(unit)
+                    hint = f"did you mean {' or '.join(close)}?" if close else "see Grafana's unit picker"
+                    yield _loc(rel, d, p), (f"{where} {unit!r} is not a Grafana unit id, so Grafana would print "
+                                            f"it after the number; {hint} (a custom text unit is 'suffix:{unit}')")
+
+
+def _sections(d: dict) -> list[tuple[str, list[dict]]]:
+    """(row title, its panels) in layout order; panels above the first row have the title ""."""
+    out: list[tuple[str, list[dict]]] = [("", [])]
+    for p in d.get("panels", []):
+        if p.get("type") == "row":
+            out.append((p.get("title", ""), list(p.get("panels") or [])))
+        else:
+            out[-1][1].append(p)
+    return [(title, panels) for title, panels in out if panels]
+
+
+def _first_gap(panels: list[dict]) -> tuple[int, int, int] | None:
+    """(y, first empty column, last empty column) of the first hole in the band the panels span."""
+    boxes = [_box(p) for p in panels if "gridPos" in p]
+    if not boxes:
+        return None
+    top, bottom = min(y for _x, y, _w, _h in boxes), max(y + h for _x, y, _w, h in boxes)
+    for y in range(top, bottom):
+        covered = [False] * GRID_COLUMNS
+        for x, by, w, h in boxes:
+            if by <= y < by + h:
+                for c in range(max(x, 0), min(x + w, GRID_COLUMNS)):
+                    covered[c] = True
+        if not all(covered):
+            first = covered.index(False)
+            last = first
+            while last + 1 < GRID_COLUMNS and not covered[last + 1]:
+                last += 1
+            return y, first, last
+    return None
+
+
+@check("dashboard/row-gap")
+def row_gap(project):
+    """Every row's panels fill the 24 columns of the band they span: no empty hole beside or between them."""
+    for rel, d in project.dashboards:
+        for title, panels in _sections(d):
+            gap = _first_gap(panels)
+            if gap is not None:
+                y, first, last = gap
+                where = f"row {title!r}" if title else "the panels above the first row"
+                yield _loc(rel, d), (f"{where} leaves columns {first}-{last} empty at y={y} "
+                                     f"({last - first + 1} of {GRID_COLUMNS}): widen a panel or start a new row")
+
+
 @check("dashboard/panel-description")
 def panel_description(project):
     """Every panel has a title and a description saying what it shows and what healthy looks like."""
@@ -227,23 +298,58 @@ def _steps(p: dict):
                 yield "override thresholds", prop["value"].get("steps") or []
 
 
+def _moved_dashboards(project) -> tuple[dict[str, dict], list[tuple[str, str]]]:
+    """{definition file: dashboard JSON} built with every config number moved (see
+    checks/moved.py), and the (file, why) of modules that refused the moved config."""
+    from generator.checks.moved import moved_numbers
+    from generator.loader import _call_build, module_files  # the loader's per-module build
+    from generator.render import dashboard_json
+
+    cfg = moved_numbers(project.cfg)
+    built, refused = {}, []
+    for path in module_files(project.root, "dashboards"):
+        rel = path.relative_to(project.root).as_posix()
+        try:
+            built[rel] = dashboard_json(_call_build(project.root, "dashboards", path, cfg)[1])
+        except DefinitionError as exc:
+            refused.append((rel, exc.cause))
+        except Exception as exc:  # dashboard_json on an odd object: the load check reports it
+            refused.append((rel, f"{type(exc).__name__}: {exc}"))
+    return built, refused
+
+
+def _panel_steps(d: dict) -> dict:
+    """{(panel index, step list index, step index): (where, value, color)} of every numeric threshold step."""
+    return {(i, k, j): (where, s.get("value"), s.get("color"))
+            for i, p in enumerate(_content_panels(d)) for k, (where, steps) in enumerate(_steps(p))
+            for j, s in enumerate(steps)
+            if isinstance(s.get("value"), (int, float)) and not isinstance(s.get("value"), bool)}
+
+
 @check("dashboard/thresholds-config")
 def thresholds_config(project):
-    """Every threshold step value is a number from the config (Thresholds or Plan); 0/1 only on up/down stats."""
+    """Every threshold step value is read from the config (Thresholds or Plan): it equals a config number and moves with it; 0/1 only on up/down stats."""
     allowed = config_numbers(project.cfg)
+    moved, refused = _moved_dashboards(project)
+    for rel, why in refused:
+        if any(r == rel for r, _d in project.dashboards):
+            yield Location(file=rel), f"cannot rebuild with changed thresholds to find literals: {why}", WARNING
     for rel, d in project.dashboards:
-        for p in _content_panels(d):
-            for where, steps in _steps(p):
-                for s in steps:
-                    v = s.get("value")
-                    if v is None or not isinstance(v, (int, float)):
-                        continue
-                    if any(math.isclose(v, a, rel_tol=1e-9, abs_tol=1e-12) for a in allowed):
-                        continue
-                    if v in (0, 1) and _queries_up_down(project, p, d):
-                        continue
-                    yield _loc(rel, d, p), (f"{where} step {v:g} ({s.get('color')}) is not a config value: "
-                                            "take it from cfg.thresholds so panels and alerts move together")
+        other = moved.get(rel)
+        after = _panel_steps(other) if other is not None and other.get("uid") == d.get("uid") else {}
+        panels = _content_panels(d)
+        for key, (where, v, color) in _panel_steps(d).items():
+            p = panels[key[0]]
+            if v in (0, 1) and _queries_up_down(project, p, d):
+                continue
+            if not any(math.isclose(v, a, rel_tol=1e-9, abs_tol=1e-12) for a in allowed):
+                yield _loc(rel, d, p), (f"{where} step {v:g} ({color}) is not a config value: "
+                                        "take it from cfg.thresholds so panels and alerts move together")
+            elif key in after and after[key][1] == v:
+                yield _loc(rel, d, p), (f"{where} step {v:g} ({color}) equals a config value but is written "
+                                        "into the panel (it stayed put when the config moved): read it from "
+                                        "cfg.thresholds so panels and alerts move together")
+
 
 
 @check("dashboard/rate-interval")

@@ -174,6 +174,67 @@ def _load_tests(project):
         yield path, doc, None
 
 
+def _test_file_for(project, group) -> tuple[str, bool]:
+    """(tests/rules/ file that tests `group`'s rule file, whether it exists already)."""
+    wanted = rule_file_name(group)
+    for path, doc, error in _load_tests(project):
+        if not error and wanted in (doc.get("rule_files") or []):
+            return f"tests/rules/{path.name}", True
+    stem = group.name.removeprefix("raymontology-")
+    return f"tests/rules/{stem}.test.yaml", False
+
+
+def _input_series(expr: str) -> list[str]:
+    """A series line per selector of `expr`, its equality matchers kept, the rest to fill in."""
+    import promql_parser as pp
+
+    from generator.checks.exprs import matchers, metric_name, op_text, selectors
+
+    try:
+        ast = pp.parse(expr)
+    except Exception:
+        return ["'TODO_metric{job=\"TODO\"}'"]
+    out = []
+    for vs, _parents in selectors(ast):
+        name = metric_name(vs) or "TODO_metric"
+        labels = [f'{m.name}="{m.value}"' if op_text(m) == "=" else f'{m.name}="TODO"  # {m.name}{op_text(m)}"{m.value}"'
+                  for m in matchers(vs)]
+        eq = [x for x in labels if "#" not in x]
+        todo = [x.split("# ", 1)[1] for x in labels if "#" in x]
+        line = f"'{name}{{{', '.join(eq)}}}'" if eq else f"'{name}'"
+        if todo:
+            line += f"  # also matching {', '.join(todo)}"
+        if line not in out:
+            out.append(line)
+    return out or ["'TODO_metric{job=\"TODO\"}'"]
+
+
+def skeleton(project, group, alert, firing: bool) -> str:
+    """A ready-to-edit promtool test case for `alert`, and where it goes."""
+    from generator.durations import duration, seconds
+
+    path, exists = _test_file_for(project, group)
+    wait = seconds(alert.for_) if alert.for_ not in (None, "", "0", "0s", "0m") else 0
+    eval_time = duration(wait + 5 * 60)
+    labels = {"severity": alert.severity, **alert.labels}
+    lines = [f"add under `tests:` in {path}:" if exists else
+             f"create {path} with `rule_files: [{rule_file_name(group)}]`, `evaluation_interval: 1m` and `tests:` holding:"]
+    lines += ["  - interval: 1m", "    input_series:"]
+    for series in _input_series(alert.expr):
+        lines += [f"      - series: {series}",
+                  f"        values: '{'TODO' if firing else '0'}x{int((wait + 10 * 60) // 60)}'  # "
+                  + ("values that make the expression true" if firing else "a healthy value")]
+    lines += ["    alert_rule_test:", f"      - eval_time: {eval_time}" + (f"  # past for: {alert.for_}" if wait else ""),
+              f"        alertname: {alert.name}"]
+    if firing:
+        lines += ["        exp_alerts:",
+                  "          - exp_labels: {" + ", ".join(f"{k}: {v}" for k, v in labels.items())
+                  + ", TODO: labels the series carry}"]
+    else:
+        lines += ["        exp_alerts: []"]
+    return "\n".join(lines)
+
+
 @check("promtool/test-coverage")
 def test_coverage(project):
     """Every alert has a rule unit test where it fires and one where it stays silent."""
@@ -197,6 +258,8 @@ def test_coverage(project):
     for rel, g, a in alerts:
         loc = Location(file=rel, group=g.name, rule=a.name)
         if a.name not in fires:
-            yield loc, "no rule unit test shows this alert firing (alert_rule_test with exp_alerts)"
+            yield loc, ("no rule unit test shows this alert firing (alert_rule_test with exp_alerts); "
+                        + skeleton(project, g, a, firing=True))
         if a.name not in silent:
-            yield loc, "no rule unit test shows this alert silent (alert_rule_test with empty exp_alerts)"
+            yield loc, ("no rule unit test shows this alert silent (alert_rule_test with empty exp_alerts); "
+                        + skeleton(project, g, a, firing=False))

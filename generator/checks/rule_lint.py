@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import fields, replace
+from dataclasses import fields
 
 from generator.checks import WARNING, Location, check
+from generator.checks.moved import moved_numbers
 from generator.config import Thresholds
 from generator.durations import duration
 from generator.errors import DefinitionError
@@ -14,7 +15,7 @@ from generator.rules import SEVERITIES, RuleGroup, rule_document, runbook_url
 ALERT_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 MAX_ALERT_NAME = 40
 MAX_RULES_PER_GROUP = 20
-#: level:metric:operations (Prometheus naming practice; metrics.md §12).
+#: level:metric:operations (Prometheus naming practice; docs/metrics.md §12).
 RECORD_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_]+(?::[a-zA-Z0-9_]+)*$")
 REQUIRED_ANNOTATIONS = ("summary", "description", "runbook_url")
 NO_FOR = ("", "0", "0s", "0m", None)
@@ -150,22 +151,6 @@ def for_from_config(project):
                                          f"(with changed fields it became {other!r})")
 
 
-def _number_fields():
-    return [f.name for f in fields(Thresholds) if f.type in (int, float, "int", "float")]
-
-
-def _moved_numbers(cfg):
-    """The config with every numeric threshold and plan limit moved (ints stay whole)."""
-    changes = {}
-    for name in _number_fields():
-        v = getattr(cfg.thresholds, name)
-        changes[name] = v + 7 if isinstance(v, int) else v * 1.0371 + 0.0013
-    moved = cfg.with_thresholds(**changes)
-    plan = replace(cfg.plan, memory_limit_bytes=cfg.plan.memory_limit_bytes + 4096,
-                   cpu_limit_cores=cfg.plan.cpu_limit_cores * 1.5)
-    return replace(moved, plan=plan)
-
-
 #: Comparison results that are part of the question, not a threshold: "is it down?", "is it set?".
 TRIVIAL_BOUNDS = (0.0, 1.0)
 
@@ -192,7 +177,7 @@ def _comparison_numbers(expr: str) -> list[float] | None:
 def threshold_from_config(project):
     """Every number an alert compares against comes from the config (0 and 1 aside): it moves when the config does."""
     try:
-        moved = _alerts_with(project, _moved_numbers(project.cfg))
+        moved = _alerts_with(project, moved_numbers(project.cfg))
     except DefinitionError as exc:
         yield Location(file=exc.module), f"cannot rebuild the rules with changed thresholds: {exc.cause}", WARNING
         return

@@ -1,7 +1,8 @@
 """Schema: dashboards validate against Grafana's published dashboard JSON schema.
 
 The schema files stay outside the repository (../shared/schemas, Apache-2.0 data from
-grafana-foundation-sdk): the folder comes from `--schema-dir` or DASHGEN_SCHEMA_DIR. The
+grafana-foundation-sdk): the folder comes from `--schema-dir`, else DASHGEN_SCHEMA_DIR, else
+`shared/schemas` beside the project root (`<root>/../shared/schemas`) when it holds the schema. The
 schema is stricter than the server (see its README), so a failure here is about dashgen's
 output, not about what Grafana would accept. Prometheus targets are validated against the
 query schema as well. Without a schema folder the check reports one warning and skips.
@@ -23,14 +24,20 @@ PROMETHEUS_SCHEMA = "prometheus.jsonschema.json"
 MAX_PER_DASHBOARD = 20
 
 
-def schema_dir(explicit: Path | None = None) -> Path | None:
-    """The schema folder: the explicit option, else $DASHGEN_SCHEMA_DIR, else None.
+#: Where the schemas sit relative to the project root when nothing names them.
+BESIDE_ROOT = Path("..") / "shared" / "schemas"
+
+
+def schema_dir(explicit: Path | None = None, root: Path | None = None) -> Path | None:
+    """The schema folder: the explicit option, else $DASHGEN_SCHEMA_DIR, else
+    `<root>/../shared/schemas` if it holds the dashboard schema, else None.
 
     A folder that is named but lacks the dashboard schema is a usage error.
     """
     value = explicit if explicit is not None else (os.environ.get(ENV) or None)
     if value is None:
-        return None
+        beside = (Path(root) / BESIDE_ROOT).resolve() if root is not None else None
+        return beside if beside is not None and (beside / DASHBOARD_SCHEMA).is_file() else None
     folder = Path(value)
     if not (folder / DASHBOARD_SCHEMA).is_file():
         raise ConfigError(f"schema folder {folder} has no {DASHBOARD_SCHEMA} (set --schema-dir or {ENV} "
@@ -54,7 +61,8 @@ def dashboard_schema(project):
     """Every dashboard (and each Prometheus target) validates against Grafana's dashboard JSON schema."""
     folder = project.schema_dir
     if folder is None:
-        yield (Location(), f"skipped: no schema folder (set {ENV} or --schema-dir to ../shared/schemas); "
+        yield (Location(), f"skipped: no schema folder (none at {BESIDE_ROOT} beside the project; set {ENV} "
+               "or --schema-dir to the folder holding dashboard.jsonschema.json); "
                "dashboards were not validated against Grafana's schema", WARNING)
         return
     board = _validator(folder, DASHBOARD_SCHEMA)

@@ -1,6 +1,7 @@
-"""Talking to Grafana: an HTTP client, one handler per resource kind, and the upload.
+"""Talking to Grafana: an HTTP client, one Handler per resource kind, and the upload.
 
     client.py      session, auth, timeouts, retries, typed errors (never holding the token)
+    handler.py     the Handler protocol every resource kind implements (how to add one)
     folders.py     the configured folder path, created level by level with derived uids
     dashboards.py  get/save/delete/search/versions, normalised like rendered output
     rulegroups.py  rule groups via the conversion API (Grafana-managed) or the Mimir ruler

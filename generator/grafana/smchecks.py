@@ -1,4 +1,4 @@
-"""Synthetic Monitoring checks through the SM API (issue 11), keyed by job + target.
+"""Synthetic Monitoring checks through the SM API, keyed by job + target.
 
     api = CheckAPI(GrafanaClient(env.sm_url, env.sm_token, service="Synthetic Monitoring"))
     api.check_token()                         # GET /api/v1/probe/list; AuthError names SM_TOKEN

@@ -12,7 +12,7 @@ candidates) and applies the writes, `concurrency` at a time. Each handler's docs
 
 Retries: the client retries every call on connection errors, timeouts, 429 and 502/503/504,
 writes included, because every dashgen write is keyed and cannot duplicate: a dashboard
-save carries its uid (a repeat answers 409/412 and is verified as above), a folder create
+save carries its uid (a repeat answers 409/412 and is verified, see dashboards.Dashboards), a folder create
 its uid (a repeat answers 409 and is fetched), a rule-group POST replaces the group, a
 contact point create carries its uid (verified like a dashboard), PUT and DELETE are
 idempotent. So a re-run after any failure converges, and so does a run with lost answers.

@@ -1,7 +1,7 @@
 """The FastAPI backend, shaped like Raymontology's: search, company, risk analysis, /health.
 
 Instrumented as the seed does it (`Instrumentator().instrument(app).expose(app)`, all
-defaults), plus the catalog's business metrics from generator.appmetrics, which live in
+defaults), plus the catalog's business metrics from raymontology_metrics, which live in
 prometheus_client's global registry and so appear on the same /metrics.
 
 Fault switches for the e2e scenarios: GET/POST /admin/faults with
@@ -28,7 +28,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from generator import appmetrics
+import raymontology_metrics as appmetrics
 
 from . import db, settings
 
@@ -72,7 +72,7 @@ def _day_key(day: dt.date) -> str:
 
 
 def _refresh_active_users(stop: threading.Event) -> None:
-    """DAU/WAU/MAU from per-day Redis HyperLogLogs (metrics.md §10), every few seconds."""
+    """DAU/WAU/MAU from per-day Redis HyperLogLogs (docs/metrics.md §10), every few seconds."""
     while not stop.wait(3.0):
         today = dt.datetime.now(dt.timezone.utc).date()
         try:

@@ -1,4 +1,4 @@
-"""Celery task metrics under danihodovic/celery-exporter's names (metrics.md §6).
+"""Celery task metrics under danihodovic/celery-exporter's names (docs/metrics.md §6).
 
 The real exporter listens to Celery events from a separate process; here the worker
 records the same series from Celery's in-process signals and serves them on its own

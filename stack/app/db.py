@@ -1,7 +1,7 @@
 """PostgreSQL access: schema, seed data, and the SQLAlchemy pool instrumentation.
 
 The pool gauges and the query-duration histogram are the catalog's own objects
-(generator.appmetrics), so the names the dashboards query are the names exported here.
+(raymontology_metrics), so the names the dashboards query are the names exported here.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
-from generator import appmetrics
+import raymontology_metrics as appmetrics
 
 from . import settings
 

@@ -4,7 +4,7 @@
 metrics live in the process that serves them) with an embedded beat-like scheduler
 that enqueues a crawl every RAYMON_CRAWL_INTERVAL seconds.
 
-Choice (issue 4): the DART business metrics (raymontology_dart_crawls_total,
+Choice: the DART business metrics (raymontology_dart_crawls_total,
 raymontology_dart_last_success_timestamp_seconds) are counted where the crawls run, in
 the worker, and served with the celery_* task metrics on the worker's endpoint, scraped
 as job raymontology-worker.
@@ -23,7 +23,7 @@ from celery import Celery, signals
 from prometheus_client import start_http_server
 from sqlalchemy import insert, select
 
-from generator import appmetrics
+import raymontology_metrics as appmetrics
 from generator.config import DEFAULT
 
 from . import celerymetrics, db, settings
@@ -36,7 +36,7 @@ app = Celery("raymontology", broker=settings.redis_url())
 app.conf.update(
     task_default_queue=QUEUE,
     task_ignore_result=True,
-    worker_send_task_events=True,  # what celery-exporter needs in production (metrics.md §6)
+    worker_send_task_events=True,  # what celery-exporter needs in production (docs/metrics.md §6)
     task_send_sent_event=True,
     broker_connection_retry=True,
     broker_connection_retry_on_startup=True,

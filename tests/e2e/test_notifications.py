@@ -3,7 +3,7 @@
 Alerts are posted to the stack's Alertmanager as Prometheus posts them, each with its own
 `e2e_case` label (the stack's copy groups by it, so real alerts from the fault scenarios
 never share their groups). The webhook sinks record what e-mail, Slack and SMS would get.
-With the stack's scale of 30, seed §3's steps (0 min, 5 min, 15 min) are 0 s, 10 s, 30 s.
+With the stack's scale of 30, docs/targets.md §3's steps (0 min, 5 min, 15 min) are 0 s, 10 s, 30 s.
 """
 
 from __future__ import annotations
@@ -73,12 +73,12 @@ def test_escalation_timeline_and_slack_colours(stack, report):
     email, slack, sms = (_first(records, s) for s in ("email", "slack", "sms"))
     assert email and slack, records
     at = {k: r["time"] - t0 for k, r in (("email", email), ("slack", slack), ("sms", sms))}
-    # seed §3: e-mail at once, Slack after its wait, SMS after its wait, in that order.
+    # docs/targets.md §3: e-mail at once, Slack after its wait, SMS after its wait, in that order.
     assert at["email"] < 3, at
     assert slack_after - 1 <= at["slack"] < slack_after + SLACK_WAIT_SLACK, at
     assert sms_after - 1 <= at["sms"] < sms_after + SLACK_WAIT_SLACK, at
     attachment = slack["body"]["attachments"][0]
-    assert attachment["color"] == "#ff0000", attachment  # seed §6: critical/error red
+    assert attachment["color"] == "#ff0000", attachment  # docs/targets.md §6: critical/error red
     assert "Raymontology Alert (CRITICAL): ServiceDown" in attachment["title"], attachment
     assert f"e2e case {down}" in attachment["text"] and "|runbook>" in attachment["text"], attachment
 

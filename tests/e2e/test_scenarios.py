@@ -213,7 +213,7 @@ def test_outages(stack, rules, report):
         assert series, f"no probe_success for job {probe_job(stack.config)!r}"
         last_ok = max(float(t) for s in series for t, v in s["values"] if v == "1")
         report["scenarios"].append(f"{'':<28}    last successful probe {last_ok - app_stopped_wall:+.1f}s from the app stop")
-        # Prometheus sends the firing alert to the stack's Alertmanager, which e-mails at once (issue 10).
+        # Prometheus sends the firing alert to the stack's Alertmanager, which e-mails at once.
         mailed = wait_for(lambda: [r for r in stack.received() if r["sink"] == "email" and r["time"] > app_stopped_wall
                                    and r["body"].get("status") == "firing" and "e2e_case" not in r["body"]["commonLabels"]
                                    and r["body"]["commonLabels"].get("alertname") == "ServiceDown"],

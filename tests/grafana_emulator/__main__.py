@@ -1,14 +1,17 @@
-"""Run the emulator in its own process: `python -m grafana_emulator --token T [--latency 0.02]`.
+"""Run the emulator in the foreground: `python -m grafana_emulator --token T [--port 3000] [--latency 0.02]`.
 
-Prints its URL on the first line of stdout, then serves until stdin closes or it is killed.
-`GET /__emulator/log` and `POST /__emulator/clear` read and reset the request log. The
-benchmark uses this so the client under test does not share a GIL with the server.
+Prints its URL on the first line of stdout, then serves until interrupted (Ctrl-C or
+SIGTERM, both exit 0); stdin is not read, so it runs under nohup, in CI or from a script
+alike. `--port 0` (the default) takes a free port. `GET /__emulator/log` and
+`POST /__emulator/clear` read and reset the request log. The benchmark runs it in its own
+process so the client under test does not share a GIL with the server.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
+import signal
+import threading
 
 from grafana_emulator.server import GrafanaEmulator, Token
 
@@ -16,12 +19,19 @@ from grafana_emulator.server import GrafanaEmulator, Token
 def main() -> None:
     ap = argparse.ArgumentParser(prog="grafana_emulator")
     ap.add_argument("--token", action="append", required=True, help="an Editor service-account token")
+    ap.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     ap.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
     args = ap.parse_args()
-    emu = GrafanaEmulator({t: Token("dashgen") for t in args.token}, latency=args.latency).start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        emu = GrafanaEmulator({t: Token("dashgen") for t in args.token}, latency=args.latency).start(args.port)
+    except OSError as exc:
+        ap.exit(2, f"grafana_emulator: cannot listen on 127.0.0.1:{args.port}: {exc.strerror}\n")
     print(emu.url, flush=True)
     try:
-        sys.stdin.read()  # until the parent closes our stdin (or dies)
+        while not stop.wait(0.5):
+            pass
     except KeyboardInterrupt:
         pass
     emu.stop()

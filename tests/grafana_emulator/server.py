@@ -10,7 +10,7 @@ health and org (§3), dashboards with versions, 409/412 stale writes and folder 
 with notification templates (§7), the Mimir ruler and Alertmanager (§8), and faults (§9): 429 with Retry-After, 5xx, dropped connections, slow answers, and a 500
 that echoes the request (for secret-leak tests).
 
-Synthetic Monitoring API (issue 11), on the same server under /api/v1/check/... and
+Synthetic Monitoring API, on the same server under /api/v1/check/... and
 /api/v1/probe/list, with its own bearer tokens (`sm_tokens`: token -> tenant id). Shapes
 relied on, from grafana/synthetic-monitoring-api-go-client docs/API.md and smapi.go:
 GET /api/v1/probe/list -> [probe{id, tenantId, name, latitude, longitude, region, public,
@@ -160,7 +160,7 @@ class GrafanaEmulator:
         self.templates: dict[str, dict] = {}  # name -> {name, template, provenance, version}
         self.alertmanager: dict[str, dict] = {}  # tenant -> {template_files, alertmanager_config}
         self.server: ThreadingHTTPServer | None = None
-        # Synthetic Monitoring (issue 11): tokens -> tenant id, public probes, checks by id
+        # Synthetic Monitoring: tokens -> tenant id, public probes, checks by id
         self.sm_tokens: dict[str, int] = {}
         self.sm_probes: list[dict] = [
             {"id": i, "tenantId": 1, "name": name, "latitude": lat, "longitude": lon, "region": region,
@@ -172,13 +172,13 @@ class GrafanaEmulator:
         self.sm_checks: dict[int, dict] = {}
 
     # --- lifecycle -----------------------------------------------------------------------
-    def start(self) -> "GrafanaEmulator":
+    def start(self, port: int = 0) -> "GrafanaEmulator":
         emu = self
 
         class Handler(_Handler):
             emulator = emu
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.server.request_queue_size = 64
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},

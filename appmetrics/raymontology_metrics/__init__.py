@@ -1,11 +1,15 @@
 """Raymontology's own metrics, as prometheus_client objects the backend imports.
 
-    from generator.appmetrics import risk_analyses, risk_scores
+    pip install ./appmetrics          # from a dashgen checkout; needs only prometheus-client
+    from raymontology_metrics import risk_analyses, risk_scores
     risk_analyses.inc(); risk_scores.observe(0.75)
 
-Names, labels and buckets follow ../shared/reference/metrics.md §10: the seed's two names
+This package is its own small distribution (appmetrics/pyproject.toml), so the backend
+gets these objects without dashgen's dependencies; dashgen's wheel ships it too.
+
+Names, labels and buckets follow docs/metrics.md §10: the seed's two names
 stay as they are, everything new is prefixed `raymontology_`, no user, company or query
-labels. The metric catalog (`generator.catalog`) reads these objects, so the dashboards
+labels. The metric catalog (`generator.catalog`) reads these objects (`ALL`), so the dashboards
 and rules can only query what the application really exports.
 
 Importing this module registers the metrics in prometheus_client's default registry,
@@ -19,9 +23,19 @@ from types import SimpleNamespace
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
-#: 0.8 is the seed's high-risk line (seed §6), so it must be a bucket bound.
+__all__ = [
+    # the metrics, registered in prometheus_client's default registry on import
+    "risk_analyses", "risk_scores", "company_searches", "dart_crawls", "dart_last_success", "active_users",
+    "db_pool_checked_out", "db_pool_checked_in", "db_pool_size", "db_pool_max", "db_query_duration",
+    "ALL",
+    # a fresh set in another registry (tests), and the label values and buckets they use
+    "create", "RISK_SCORE_BUCKETS", "QUERY_DURATION_BUCKETS", "SEARCH_RESULTS", "CRAWL_RESULTS",
+    "ACTIVE_USER_WINDOWS", "QUERY_OPERATIONS",
+]
+
+#: 0.8 is the seed's high-risk line (docs/targets.md §6), so it must be a bucket bound.
 RISK_SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
-#: 1.0 is the seed's slow-query line (seed §7), so it must be a bucket bound.
+#: 1.0 is the seed's slow-query line (docs/targets.md §7), so it must be a bucket bound.
 QUERY_DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 SEARCH_RESULTS = ("hit", "no_results", "error")
@@ -104,3 +118,5 @@ db_pool_checked_in = _default.db_pool_checked_in
 db_pool_size = _default.db_pool_size
 db_pool_max = _default.db_pool_max
 db_query_duration = _default.db_query_duration
+#: Every metric above, in one tuple: what the metric catalog reads.
+ALL = tuple(vars(_default).values())

@@ -1,0 +1,28 @@
+"""`make help` lists every target the Makefile declares, each with its description."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def phony_targets() -> list[str]:
+    text = (ROOT / "Makefile").read_text()
+    (line,) = re.findall(r"^\.PHONY:(.*)$", text, re.M)
+    return line.split()
+
+
+def test_every_target_is_phony_declared_and_listed_by_help():
+    text = (ROOT / "Makefile").read_text()
+    defined = set(re.findall(r"^([a-z0-9][a-z0-9-]*):", text, re.M))
+    phony = phony_targets()
+    assert {"e2e", "test", "check", "upload", "help"} <= set(phony)
+    assert set(phony) == defined, "declare every target in .PHONY (and only targets)"
+    out = subprocess.run(["make", "--no-print-directory", "help"], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
+    listed = {line.split()[0]: line.split(None, 1)[1] for line in out.splitlines() if line.strip()}
+    assert set(listed) == set(phony)
+    assert all(desc.strip() for desc in listed.values())

@@ -1,0 +1,111 @@
+"""The GitHub workflows users copy (.github/workflows/) only use make targets and dashgen
+flags that exist, upload with a dry run first and never twice at once, and pass every
+secret the rendered contact points reference."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+
+from generator.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = ROOT / ".github" / "workflows"
+
+
+def load(name: str) -> dict:
+    doc = yaml.safe_load((WORKFLOWS / name).read_text())
+    doc["on"] = doc.pop(True, doc.get("on"))  # YAML 1.1 reads a bare `on` key as true
+    return doc
+
+
+def steps(doc: dict) -> list[dict]:
+    return [s for job in doc["jobs"].values() for s in job["steps"]]
+
+
+def commands(doc: dict) -> list[list[str]]:
+    """Every shell command of every `run:` step, as words (pipes and `;` split)."""
+    out = []
+    for step in steps(doc):
+        for line in step.get("run", "").splitlines():
+            line = line.split(" #", 1)[0].strip()
+            for part in re.split(r"\s*(?:\|\||&&|\||;)\s*", line):
+                if part:
+                    out.append(shlex.split(part))
+    return out
+
+
+def make_targets() -> set[str]:
+    (line,) = re.findall(r"^\.PHONY:(.*)$", (ROOT / "Makefile").read_text(), re.M)
+    return set(line.split())
+
+
+def dashgen_flags(words: list[str]) -> tuple[str, list[str]]:
+    sub, flags = words[0], [w.split("=", 1)[0] for w in words[1:] if w.startswith("--")]
+    return sub, flags
+
+
+def check_dashgen(sub: str, flags: list[str]) -> None:
+    assert sub in main.commands, f"dashgen has no command {sub!r}"
+    known = {o for p in main.commands[sub].params for o in p.opts}
+    assert set(flags) <= known, f"dashgen {sub}: unknown flags {set(flags) - known}"
+
+
+@pytest.mark.parametrize("name", ["pull-request.yml", "upload.yml"])
+def test_every_make_target_and_dashgen_flag_exists(name):
+    makefile = (ROOT / "Makefile").read_text()
+    used = 0
+    for words in commands(load(name)):
+        if words[0] == "make":
+            targets = [w for w in words[1:] if "=" not in w and not w.startswith("-")]
+            assert targets and set(targets) <= make_targets(), words
+            for var, value in (w.split("=", 1) for w in words[1:] if "=" in w):
+                assert f"$({var})" in makefile, f"the Makefile does not read {var}"
+                if var == "FLAGS":  # passed to `dashgen upload`
+                    check_dashgen("upload", [f.split("=", 1)[0] for f in value.split()])
+            used += 1
+        elif words[0].endswith("dashgen"):
+            check_dashgen(*dashgen_flags(words[1:]))
+            used += 1
+    assert used >= 2
+
+
+def test_pull_requests_run_the_gate_and_post_one_diff_comment():
+    doc = load("pull-request.yml")
+    assert "pull_request" in doc["on"]
+    cmds = commands(doc)
+    assert ["make", "check"] in cmds
+    diff = next(c for c in cmds if c[0].endswith("dashgen") and c[1] == "diff")
+    assert "--format" in diff and diff[diff.index("--format") + 1] == "markdown"
+    assert doc["permissions"]["pull-requests"] == "write"
+    script = next(s for s in steps(doc) if "github-script" in s.get("uses", ""))["with"]["script"]
+    assert "updateComment" in script and "createComment" in script and "<!-- dashgen-diff -->" in script
+
+
+def test_main_uploads_after_a_dry_run_and_never_concurrently():
+    doc = load("upload.yml")
+    assert doc["on"]["push"]["branches"] == ["main"]
+    assert doc["concurrency"]["group"] and doc["concurrency"]["cancel-in-progress"] is False
+    uploads = [c for c in commands(doc) if c[:2] == ["make", "upload"]]
+    assert uploads == [["make", "upload", "ENV=production", "FLAGS=--dry-run"], ["make", "upload", "ENV=production"]]
+
+
+def test_every_secret_comes_from_repository_secrets():
+    """Each variable the rendered notifications refer to, and every token the upload reads."""
+    from generator.config import DEFAULT
+    from generator.notifications import secrets
+
+    (job,) = load("upload.yml")["jobs"].values()
+    env = job["env"]
+    refs = set()
+    for path in (ROOT / "rendered" / "alerting").iterdir():
+        body = "\n".join(ln for ln in path.read_text().splitlines() if not ln.lstrip().startswith("#"))
+        refs |= set(re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)\b", body))
+    refs -= {"VARIABLE"}  # the header's own wording
+    assert refs and refs <= set(secrets(DEFAULT)), refs
+    for name in set(secrets(DEFAULT)) | {"GRAFANA_TOKEN", "SM_TOKEN", "MIMIR_USER", "MIMIR_TOKEN"}:
+        assert env.get(name) == f"${{{{ secrets.{name} }}}}", name
