@@ -377,7 +377,7 @@ def pull(ctx: Context, env_name: str, out: Path | None, uids: tuple[str, ...]) -
     sys.exit(EXIT_OK if all(u in found for u in uids) else EXIT_FAIL)
 
 
-# --- import (issue 12) ------------------------------------------------------------------
+# --- import ------------------------------------------------------------------------------
 
 
 @main.command("import")
@@ -399,30 +399,25 @@ def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None
     from generator.importer.adopt import module_for_uid, recorded_series, write_module
     from generator.normalize import DashboardInputError, load_dashboard
 
-    try:
-        if env_name:
-            from generator.environments import load_environment
-            from generator.grafana.remote import fetch_remote_dashboards
+    if env_name:
+        from generator.environments import load_environment
+        from generator.grafana.remote import fetch_remote_dashboards
 
-            found = fetch_remote_dashboards(load_environment(ctx.root, env_name), [source])
-            if source not in found:
-                fail(f"dashboard {source!r} not found in {env_name}")
-            dashboard, name = found[source], f"Grafana {env_name} (uid {source})"
-        else:
-            data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
-            name = "stdin" if source == "-" else Path(source).name
-            dashboard = load_dashboard(data, file=name)
-        try:
-            result = import_dashboard(dashboard, source_name=name, known_series=recorded_series(ctx.root))
-        except DashboardInputError as exc:
-            raise exc.in_file(name) from None
-        if out:
-            write_module(out, result.source, force=force)
-    except ConfigError as exc:
-        fail(str(exc), EXIT_USAGE)
-    except DashgenError as exc:
-        fail(str(exc))
-    if not out:
+        found = fetch_remote_dashboards(load_environment(ctx.root, env_name), [source])
+        if source not in found:
+            fail(f"dashboard {source!r} not found in {env_name}")
+        dashboard, name = found[source], f"Grafana {env_name} (uid {source})"
+    else:
+        data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
+        name = "stdin" if source == "-" else Path(source).name
+        dashboard = load_dashboard(data, file=name)
+    try:
+        result = import_dashboard(dashboard, source_name=name, known_series=recorded_series(ctx.root))
+    except DashboardInputError as exc:
+        raise exc.in_file(name) from None
+    if out:
+        write_module(out, result.source, force=force)
+    else:
         click.echo(result.source, nl=False)
     n, raw = len(result.panels), len(result.raw_panels)
     click.echo(f"imported {result.title!r} (uid {result.uid}): {n} panels, {n - raw} from factories, "

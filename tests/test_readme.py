@@ -59,8 +59,8 @@ TOKEN = "glsa_..."
 SECRETS = {"SLACK_WEBHOOK_URL": "https://hooks.slack.invalid/T000/B000/readme",
            "RAYMONTOLOGY_ALERT_EMAILS": "oncall@example.invalid",
            "RAYMONTOLOGY_SMS_WEBHOOK_URL": "https://sms.example.invalid/hook"}
-COPIED = ("dashboards", "alerts", "generator", "rendered", "scripts", "Makefile", "environments.toml",
-          "dashgen-check.toml", ".gitattributes", "tests/rules")
+COPIED = ("dashboards", "alerts", "synthetics", "generator", "rendered", "scripts", "Makefile", "environments.toml",
+          "dashgen-check.toml", ".gitattributes", "tests/rules", "tests/fixtures/realworld/dashboards")
 
 
 def blocks() -> list[tuple[int, str, str]]:
