@@ -243,6 +243,12 @@ def _grafana_matchers(ms) -> tuple[str, list]:
     return "object_matchers", [list(m) for m in ms]
 
 
+def integration_uid(name: str, index: int, type_: str) -> str:
+    """The uid dashgen gives integration `index` of contact point `name`, in every release:
+    upload recognises the contact points it wrote by it (contactpoints.owned)."""
+    return f"{name}-{index}-{type_}"[:40]
+
+
 def contact_points_document(cfg: Config, routing: AlertRouting) -> dict:
     """One contact point per receiver, one integration each. Uids keep the `<name>-<i>-<type>`
     form of earlier releases: Grafana joins integrations by contact-point name, so a new uid
@@ -251,7 +257,8 @@ def contact_points_document(cfg: Config, routing: AlertRouting) -> dict:
     for rec in routing.receivers:
         type_, settings = grafana_integration(cfg, rec.kind)
         points.append({"orgId": ORG_ID, "name": rec.name, "receivers": [
-            {"uid": f"{rec.name}-0-{type_}"[:40], "type": type_, "settings": settings, "disableResolveMessage": False}]})
+            {"uid": integration_uid(rec.name, 0, type_), "type": type_, "settings": settings,
+             "disableResolveMessage": False}]})
     return {"apiVersion": 1, "contactPoints": points}
 
 

@@ -392,6 +392,27 @@ def test_contact_points_redact_secure_settings_and_answer_202(emulator):
     assert bad.status_code == 400
     r = call(emulator, "DELETE", f"{base}/cp1")
     assert (r.status_code, r.json()) == (202, {"message": "contactpoint deleted"})
+    assert "cp1" not in emulator.contact_points
+    r = call(emulator, "DELETE", f"{base}/cp1")  # gone already: nothing to remove, still 202
+    assert (r.status_code, r.json()) == (202, {"message": "contactpoint deleted"})
+
+
+def test_deleting_the_last_integration_of_a_routed_contact_point_is_refused_409(emulator):
+    base = "/api/v1/provisioning/contact-points"
+    for uid in ("team-0-slack", "team-1-email"):
+        kind = uid.rsplit("-", 1)[1]
+        settings = {"url": "https://hooks/x"} if kind == "slack" else {"addresses": "a@x.com"}
+        body = {"uid": uid, "name": "team", "type": kind, "settings": settings}
+        assert call(emulator, "POST", base, json=body).status_code == 202
+    assert call(emulator, "PUT", "/api/v1/provisioning/policies", json={"receiver": "team"}).status_code == 202
+    assert call(emulator, "DELETE", f"{base}/team-0-slack").status_code == 202  # another integration keeps the name
+    r = call(emulator, "DELETE", f"{base}/team-1-email")
+    assert r.status_code == 409 and r.json()["messageId"] == "alerting.notifications.contact-points.referenced"
+    assert "team-1-email" in emulator.contact_points
+    assert call(emulator, "PUT", "/api/v1/provisioning/policies",
+                json={"receiver": "grafana-default-email"}).status_code == 202
+    assert call(emulator, "DELETE", f"{base}/team-1-email").status_code == 202  # no policy names it any more
+    assert "team-1-email" not in emulator.contact_points
 
 
 def test_policy_tree_is_one_object_replaced_by_put(emulator):

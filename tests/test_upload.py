@@ -582,6 +582,86 @@ def test_contact_points_never_show_their_secrets(project, emulator, monkeypatch)
     assert rotated not in r.output
 
 
+def seed_old_notifications(emu) -> None:
+    """What the dashgen release before one contact point per channel left in Grafana
+    (`git show c297626:rendered/alerting/contact-points.yaml`), plus two look-alikes that are
+    not dashgen's: dashgen's uid form made in the UI (provenance none), and provenance `api`
+    with another uid form (another tool)."""
+    def cp(uid, name, type_, provenance="api"):
+        settings = {"slack": {"url": "https://hooks.slack.com/old"}, "email": {"addresses": "old@x.com"},
+                    "webhook": {"url": "https://sms.example/old"}}[type_]
+        emu.contact_points[uid] = {"uid": uid, "name": name, "type": type_, "settings": settings,
+                                   "disableResolveMessage": False, "provenance": provenance}
+    cp("raymontology-slack-0-slack", "raymontology-slack", "slack")
+    for i, type_ in enumerate(("email", "slack")):
+        cp(f"raymontology-email-slack-{i}-{type_}", "raymontology-email-slack", type_)
+    for i, type_ in enumerate(("email", "slack", "webhook")):
+        cp(f"raymontology-page-{i}-{type_}", "raymontology-page", type_)
+    cp("oncall-0-slack", "oncall", "slack", provenance="")
+    cp("c000000000042", "raymontology-terraform", "email")
+    emu.policies = {"receiver": "raymontology-slack", "provenance": "api", "routes": [
+        {"receiver": "raymontology-page", "object_matchers": [["alertname", "=", "ServiceDown"]]},
+        {"receiver": "raymontology-email-slack", "object_matchers": [["severity", "=", "critical"]]},
+        {"receiver": "oncall", "object_matchers": [["team", "=", "oncall"]]}]}
+
+
+OLD_UIDS = {"raymontology-email-slack-0-email", "raymontology-email-slack-1-slack", "raymontology-page-0-email",
+            "raymontology-page-1-slack", "raymontology-page-2-webhook"}
+
+
+def test_contact_points_of_an_earlier_release_are_pruned_after_the_new_policy_tree(project, emulator, monkeypatch):
+    (project / "environments.toml").write_text(ENV_TOML)
+    for k, v in SECRETS.items():
+        monkeypatch.setenv(k, v)
+    seed_old_notifications(emulator)
+    r = cli(project, emulator, "upload", "--env", "production", "--only", "alerting", "--dry-run", "--prune")
+    assert r.exit_code == 0, r.output
+    assert sum("prune" in line and "contact-point" in line for line in r.stdout.splitlines()) == 5
+    assert emulator.writes() == []
+    r = cli(project, emulator, "upload", "--env", "production", "--only", "alerting")  # no --prune: listed only
+    assert r.exit_code == 0, r.output
+    listed = [line for line in r.stdout.splitlines() if "(use --prune to delete)" in line]
+    assert sorted(line.split()[2].split("/")[1] for line in listed) == sorted(OLD_UIDS)
+    assert OLD_UIDS <= set(emulator.contact_points) and "5 to prune" in r.stdout
+    assert emulator.policies["receiver"] == "raymontology-slack"  # the new tree is in place
+    emulator.clear_log()
+    r = cli(project, emulator, "upload", "--env", "production", "--only", "alerting", "--prune")
+    assert r.exit_code == 0, r.output
+    assert "5 pruned" in r.stdout
+    assert not OLD_UIDS & set(emulator.contact_points)
+    assert {"oncall-0-slack", "c000000000042", "raymontology-slack-0-slack"} <= set(emulator.contact_points)
+    assert [w["method"] for w in emulator.writes()] == ["DELETE"] * 5
+    emulator.clear_log()
+    r = cli(project, emulator, "upload", "--env", "production", "--only", "alerting", "--prune")
+    assert r.exit_code == 0 and emulator.writes() == [], r.output
+
+
+def test_the_policy_tree_is_replaced_before_a_retired_contact_point_is_deleted(project, emulator, monkeypatch):
+    (project / "environments.toml").write_text(ENV_TOML)
+    for k, v in SECRETS.items():
+        monkeypatch.setenv(k, v)
+    seed_old_notifications(emulator)
+    r = cli(project, emulator, "upload", "--env", "production", "--only", "alerting", "--prune")
+    assert r.exit_code == 0, r.output  # in the other order Grafana answers 409 (still referenced)
+    writes = [(w["method"], w["path"].rsplit("/", 1)[-1]) for w in emulator.writes()]
+    deletes = [i for i, (method, _) in enumerate(writes) if method == "DELETE"]
+    assert writes.index(("PUT", "policies")) < deletes[0] and len(deletes) == 5
+    assert not OLD_UIDS & set(emulator.contact_points)
+
+
+def test_a_retired_contact_point_a_policy_still_routes_to_is_kept(emulator):
+    """policies.yaml not rendered: Grafana's tree stays, so what it names stays."""
+    seed_old_notifications(emulator)
+    receivers = [{"uid": "raymontology-slack-0-slack", "name": "raymontology-slack", "type": "slack",
+                  "settings": {"url": "https://hooks.slack.com/old"}, "disableResolveMessage": False}]
+    local = Local({}, None, (receivers, None))
+    report = run(emulator, local, prune=True, only=("alerting",))
+    assert not report.failed, [i.detail for i in report.items if i.failed]
+    kept = {i.key.split("/")[1] for i in report.items if "a notification policy routes to it" in i.detail}
+    assert kept == OLD_UIDS and OLD_UIDS <= set(emulator.contact_points)
+    assert not [w for w in emulator.writes() if w["method"] == "DELETE"]
+
+
 def test_templates_are_synced_by_name_and_left_alone_when_equal(project, emulator, monkeypatch):
     (project / "environments.toml").write_text(ENV_TOML)
     for k, v in SECRETS.items():

@@ -11,6 +11,11 @@ that no server answer can carry them into an error, and no item detail ever show
   Grafana answers secure settings as "[REDACTED]"; those cannot be compared, so a rotated
   secret in a secure field is only re-sent with --force (or with any other change).
 * The policy tree is one object (§12.7): dashgen owns all of it, PUT when it differs.
+* Contact points dashgen wrote and no longer renders (say `raymontology-page` of releases
+  before one point per channel) are prune candidates, deleted with --prune after the new
+  tree is in place (RetiredContactPoints). dashgen's are those with provenance `api` and
+  dashgen's uid form `<name>-<i>-<type>` (notifications.integration_uid); no other is
+  ever deleted.
 * Notification templates are PUT by name when their text differs, with the version read
   (Grafana's optimistic concurrency). Like contact points, they are never deleted: a
   template of someone else's is never touched, and one dashgen no longer renders stays.
@@ -30,7 +35,8 @@ is all a switch needs, the handlers stay; Grafana Cloud serves the legacy endpoi
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
@@ -38,8 +44,8 @@ import yaml
 
 from generator.errors import DashgenError
 from generator.grafana.client import GrafanaAPIError, GrafanaClient
-from generator.grafana.handler import CREATE, UNCHANGED, UPDATE, Item, Run, Step, done
-from generator.notifications import MissingSecret, fill
+from generator.grafana.handler import CREATE, PRUNE, UNCHANGED, UPDATE, Item, Run, Step, done
+from generator.notifications import MissingSecret, fill, integration_uid
 
 BASE = "/api/v1/provisioning"
 REDACTED = "[REDACTED]"
@@ -112,6 +118,11 @@ class ContactPointAPI:
     def update(self, body: dict) -> None:
         self.client.request("PUT", f"{BASE}/contact-points/{body['uid']}", json_body=body, ok=(200, 202, 204))
 
+    def delete(self, uid: str) -> None:
+        """202 (§7; 204 accepted), also for a uid already gone; 404 from older servers alike.
+        Grafana refuses (409) to remove the last integration of a name a policy routes to."""
+        self.client.request("DELETE", f"{BASE}/contact-points/{uid}", ok=(200, 202, 204, 404))
+
 
 class PolicyAPI:
     def __init__(self, client: GrafanaClient):
@@ -126,7 +137,7 @@ class PolicyAPI:
 
 class ContactPoints:
     """Handler for contact points, one per rendered receiver, keyed `name/uid` (see
-    handler.py). Never pruned. --force re-sends every one, which is how a rotated secret in
+    handler.py). Pruning is RetiredContactPoints' (after the policies). --force re-sends every one, which is how a rotated secret in
     a redacted field reaches Grafana."""
 
     kind = "contact-point"
@@ -188,6 +199,69 @@ class NotificationPolicies:
             return Step(Item(self.kind, key, UNCHANGED, done=True))
         item = Item(self.kind, key, UPDATE, detail=f"root receiver {self.tree.get('receiver')!r}")
         return Step(item, lambda: done(item, self.api.put(self.tree)))
+
+
+def route_receivers(route: dict | None) -> set[str]:
+    """Every receiver name a policy tree routes to."""
+    if not route:
+        return set()
+    names = {route["receiver"]} if route.get("receiver") else set()
+    return names.union(*(route_receivers(r) for r in route.get("routes") or []))
+
+
+def owned(cp: dict, max_integrations: int = 10) -> bool:
+    """A contact point dashgen wrote: provenance `api` (dashgen never sends
+    X-Disable-Provenance) and a uid of dashgen's form for its own name and type."""
+    name, type_, uid = cp.get("name") or "", cp.get("type") or "", cp.get("uid") or ""
+    return cp.get("provenance") == "api" and bool(name and type_) and \
+        any(integration_uid(name, i, type_) == uid for i in range(max_integrations))
+
+
+class RetiredContactPoints:
+    """Handler for contact points dashgen wrote (`owned`) that it no longer renders, keyed
+    `name/uid` like ContactPoints: prune candidates, deleted with --prune. Runs after
+    NotificationPolicies, so the tree that named them has been replaced by then. One whose
+    name a policy still routes to (the rendered tree, and in a real run Grafana's, in case
+    its update failed) and that no rendered integration carries is kept: Grafana would
+    refuse the delete (409). Deletes go one at a time: each rewrites Grafana's whole
+    Alertmanager configuration, guarded by its hash."""
+
+    kind = "contact-point"
+    where = "Grafana alerting"
+
+    def __init__(self, run: Run, receivers: list[dict], tree: dict | None):
+        self.run, self.tree = run, tree
+        self.api, self.policies = ContactPointAPI(run.client, run.environ), PolicyAPI(run.client)
+        self.rendered_uids = {r["uid"] for r in receivers}
+        self.rendered_names = {r["name"] for r in receivers}
+        self.candidates: dict[str, dict] = {}
+        self.routed: set[str] = set()
+        self.lock = threading.Lock()
+
+    def local_keys(self) -> list[str]:
+        return []
+
+    def remote_keys(self) -> list[str]:
+        self.candidates = {f"{cp['name']}/{uid}": cp for uid, cp in self.api.fetch_all().items()
+                           if uid not in self.rendered_uids and owned(cp)}
+        if self.candidates:
+            self.routed = route_receivers(self.tree)
+            if self.tree is None or not self.run.dry_run:
+                self.routed |= route_receivers(self.policies.fetch())
+        return sorted(self.candidates)
+
+    def plan(self, key: str) -> Step:
+        cp = self.candidates[key]
+        if cp["name"] in self.routed and cp["name"] not in self.rendered_names:
+            return Step(Item(self.kind, key, UNCHANGED, done=True,
+                             detail=f"{cp['type']}; no longer rendered, kept: a notification policy routes to it"))
+        item = Item(self.kind, key, PRUNE, detail=f"{cp['type']}; no longer rendered")
+        return Step(item, lambda: self._delete(item, cp["uid"]))
+
+    def _delete(self, item: Item, uid: str) -> Item:
+        with self.lock:
+            self.api.delete(uid)
+        return done(replace(item, detail=f"{item.detail}: deleted"))
 
 
 # --- notification templates (Grafana) --------------------------------------------------------

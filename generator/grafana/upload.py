@@ -5,10 +5,11 @@
     report.summary(), report.failed        # the CLI prints these and exits 1 when failed
 
 Kinds are handlers (handler.py: dashboards.Dashboards, rulegroups.RuleGroups,
-contactpoints.Templates, ContactPoints and NotificationPolicies, or MimirAlertmanager), run
-in that order after the folder path exists; this module knows no kind: for each handler it
-lists the server once, plans every key (code's, then the server's others as prune
-candidates) and applies the writes, `concurrency` at a time. Each handler's docstring says how it plans.
+contactpoints.Templates, ContactPoints, NotificationPolicies and RetiredContactPoints, or
+MimirAlertmanager), run in that order after the folder path exists; this module knows no
+kind: for each handler it lists the server once, plans every key (code's, then the server's
+others as prune candidates) and applies the writes, `concurrency` at a time. Each handler's
+docstring says how it plans.
 
 Retries: the client retries every call on connection errors, timeouts, 429 and 502/503/504,
 writes included, because every dashgen write is keyed and cannot duplicate: a dashboard
@@ -22,7 +23,8 @@ the configured path) that it wrote, i.e. whose recent history holds a version ca
 dashgen's mark; a dashboard there without one is someone else's and is only listed. A
 managed dashboard changed since dashgen wrote it is not pruned without --force. Rule
 groups: every group in dashgen's namespace (its folder, or its Mimir namespace). Contact
-points, templates and the policy tree are never pruned. Synthetic Monitoring checks
+points: those dashgen wrote (provenance `api`, uid `<name>-<i>-<type>`) that it no longer
+renders, once the new policy tree is in place. Templates and the policy tree are never pruned. Synthetic Monitoring checks
 (smchecks.py, its own API at SM_URL): those carrying dashgen's mark and the environment's
 label; the kind is skipped, with a warning, when SM_URL or SM_TOKEN is not set.
 
@@ -48,8 +50,8 @@ from generator.environments import Environment
 from generator.errors import ConfigError, DashgenError
 from generator.grafana.client import AuthError, GrafanaClient
 from generator.grafana.contactpoints import (
-    AlertmanagerConfig, ContactPoints, MimirAlertmanager, MimirAlertmanagerAPI, NotificationPolicies, Templates,
-    load_alerting, load_alertmanager, load_templates, secrets_needed,
+    AlertmanagerConfig, ContactPoints, MimirAlertmanager, MimirAlertmanagerAPI, NotificationPolicies,
+    RetiredContactPoints, Templates, load_alerting, load_alertmanager, load_templates, secrets_needed,
 )
 from generator.grafana.dashboards import Dashboards, normalize_dashboard
 from generator.grafana.folders import FolderAPI, FolderResult, folder_uid
@@ -207,7 +209,7 @@ def make_rule_target(env: Environment, client: GrafanaClient, folder_uids: list[
 def handlers(run: Run, local: Local, rule_target: ConvertRuleGroups | None, kinds: tuple[str, ...] = KINDS,
              alertmanager: MimirAlertmanagerAPI | None = None, sm: CheckAPI | None = None) -> list[Handler]:
     """The kinds an upload syncs, in order (templates, then the contact points that call
-    them, then the policies that name those)."""
+    them, then the policies that name those, then the contact points no policy names any more)."""
     out: list[Handler] = [Dashboards(run, local.dashboards)] if "dashboards" in kinds else []
     if "rules" in kinds and rule_target is not None and local.groups is not None:
         out.append(RuleGroups(run, local.groups, rule_target))
@@ -223,7 +225,8 @@ def handlers(run: Run, local: Local, rule_target: ConvertRuleGroups | None, kind
         out.append(Templates(run, local.templates))
     if local.alerting is not None:
         receivers, tree = local.alerting
-        out += [ContactPoints(run, receivers), NotificationPolicies(run, tree)]
+        out += [ContactPoints(run, receivers), NotificationPolicies(run, tree),
+                RetiredContactPoints(run, receivers, tree)]
     return out
 
 

@@ -916,18 +916,26 @@ class _Handler(BaseHTTPRequestHandler):
                   "disableResolveMessage": bool(body.get("disableResolveMessage")), "provenance": requested}
             emu.contact_points[uid] = cp
             return 202, redacted(cp), "application/json"
-        if len(rest) == 2 and rest[0] == "contact-points" and method in ("PUT", "DELETE"):
+        if len(rest) == 2 and rest[0] == "contact-points" and method == "DELETE":
+            # §7: 202 (an unknown uid too: nothing to remove). Removing the last integration
+            # of a name the policy tree routes to is refused with errutil 409 (Grafana's
+            # ContactPointService.DeleteContactPoint, ErrContactPointReferenced); no
+            # provenance check on delete there.
+            self.need(user, "alert.provisioning:write")
+            cp = emu.contact_points.get(rest[1])
+            if cp is not None:
+                if cp["name"] in set(route_receivers(emu.policies)) and \
+                        sum(1 for c in emu.contact_points.values() if c["name"] == cp["name"]) == 1:
+                    raise errutil(409, "alerting.notifications.contact-points.referenced",
+                                  "Contact point is currently referenced by a notification policy.")
+                del emu.contact_points[rest[1]]
+            return 202, {"message": "contactpoint deleted"}, "application/json"
+        if len(rest) == 2 and rest[0] == "contact-points" and method == "PUT":
             self.need(user, "alert.provisioning:write")
             cp = emu.contact_points.get(rest[1])
             if cp is None:
                 raise ApiError(404, {"message": "contact point not found"})
             check_provenance(cp["provenance"])
-            if method == "DELETE":
-                if any(r == cp["name"] for r in route_receivers(emu.policies)) and \
-                        sum(1 for c in emu.contact_points.values() if c["name"] == cp["name"]) == 1:
-                    raise ApiError(409, {"message": "contact point is used by a notification policy"})
-                del emu.contact_points[rest[1]]
-                return 202, {"message": "contactpoint deleted"}, "application/json"
             validate(body)
             cp.update(name=body["name"].strip(), type=body["type"], settings=dict(body.get("settings") or {}),
                       disableResolveMessage=bool(body.get("disableResolveMessage")), provenance=requested)
