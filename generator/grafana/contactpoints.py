@@ -137,8 +137,8 @@ class PolicyAPI:
 
 class ContactPoints:
     """Handler for contact points, one per rendered receiver, keyed `name/uid` (see
-    handler.py). Pruning is RetiredContactPoints' (after the policies). --force re-sends every one, which is how a rotated secret in
-    a redacted field reaches Grafana."""
+    handler.py). Pruning is RetiredContactPoints' (after the policies). --force re-sends
+    every one, which is how a rotated secret in a redacted field reaches Grafana."""
 
     kind = "contact-point"
     where = "Grafana alerting"

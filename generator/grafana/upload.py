@@ -24,9 +24,9 @@ dashgen's mark; a dashboard there without one is someone else's and is only list
 managed dashboard changed since dashgen wrote it is not pruned without --force. Rule
 groups: every group in dashgen's namespace (its folder, or its Mimir namespace). Contact
 points: those dashgen wrote (provenance `api`, uid `<name>-<i>-<type>`) that it no longer
-renders, once the new policy tree is in place. Templates and the policy tree are never pruned. Synthetic Monitoring checks
-(smchecks.py, its own API at SM_URL): those carrying dashgen's mark and the environment's
-label; the kind is skipped, with a warning, when SM_URL or SM_TOKEN is not set.
+renders, once the new policy tree is in place. Templates and the policy tree are never
+pruned. Synthetic Monitoring checks (smchecks.py, its own API at SM_URL): those carrying
+dashgen's mark and the environment's label; the kind is skipped, with a warning, when SM_URL or SM_TOKEN is not set.
 
 Kinds (`only`): dashboards, rules, alerting (templates, contact points and the policy tree;
 with `alerting = "mimir"` the Mimir Alertmanager configuration instead), synthetics. Before
