@@ -7,12 +7,19 @@ Each module in `<root>/dashboards/` defines `build(cfg) -> Dashboard`; each modu
 imports them by name: this loader imports them from the root it is given, under names
 private to that root (so two roots never share a module), and turns any failure into a
 `DefinitionError` naming the file, the line and the cause.
+
+A process may load a root more than once (`dashgen import` writes a module, then renders):
+each load fingerprints the definition folder's `.py` files by content, and when that
+changed since the modules under its private name were imported, they are dropped and
+imported again, with a bytecode cache keyed on content (_SourceLoader), not on mtime.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import sys
 import traceback
@@ -38,21 +45,84 @@ class Loaded:
     checks: list[tuple[str, HttpCheck]] = field(default_factory=list)
 
 
-def _package(root: Path, kind: str):
+PREFIX = "_dashgen_"  # every module this loader imports lives under a name starting so
+
+
+class _SourceLoader(importlib.machinery.SourceFileLoader):
+    """Keys the bytecode cache on the source's content: the "mtime" a `.pyc` records and is
+    checked against is 32 bits of the source's SHA-1, so a rewrite of the same size within
+    the same second (which the usual mtime/size check passes) is compiled afresh."""
+
+    def path_stats(self, path):
+        data = Path(path).read_bytes()
+        return {"mtime": int.from_bytes(hashlib.sha1(data).digest()[:4], "big"), "size": len(data)}
+
+
+class _DefinitionFinder(importlib.abc.MetaPathFinder):
+    """Finds `<package>.<name>` for the packages this loader made (the definition modules,
+    their `_helpers` and subpackages, relative imports included), with _SourceLoader."""
+
+    dirs: dict[str, Path] = {}  # package name -> its folder
+
+    def find_spec(self, fullname, path=None, target=None):
+        parent, _, leaf = fullname.rpartition(".")
+        folder = self.dirs.get(parent)
+        if folder is None:
+            return None
+        return _spec(fullname, folder / leaf)
+
+
+def _spec(name: str, base: Path):
+    """The spec of module `base.py` or package `base/` (an `__init__.py` optional) as `name`."""
+    if base.is_dir():
+        _DefinitionFinder.dirs[name] = base
+        init = base / "__init__.py"
+        if not init.exists():
+            spec = importlib.machinery.ModuleSpec(name, None, is_package=True)
+            spec.submodule_search_locations = [str(base)]
+            return spec
+        return importlib.util.spec_from_file_location(name, init, loader=_SourceLoader(name, str(init)),
+                                                      submodule_search_locations=[str(base)])
+    file = base.with_name(base.name + ".py")
+    if not file.is_file():
+        return None
+    return importlib.util.spec_from_file_location(name, file, loader=_SourceLoader(name, str(file)))
+
+
+_FINDER = _DefinitionFinder()
+_fingerprints: dict[str, str] = {}  # package name -> content fingerprint of its folder when imported
+
+
+def _fingerprint(folder: Path) -> str:
+    h = hashlib.sha1()
+    for path in sorted(folder.rglob("*.py")):
+        h.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _package(root: Path, kind: str) -> str:
+    """The private package name of `<root>/<kind>/`, imported afresh when its files changed."""
     pkg_dir = root / kind
-    name = f"_dashgen_{kind}_{hashlib.sha1(str(root).encode()).hexdigest()[:10]}"
-    if name in sys.modules:
+    name = f"{PREFIX}{kind}_{hashlib.sha1(str(root).encode()).hexdigest()[:10]}"
+    fingerprint = _fingerprint(pkg_dir)
+    if name in sys.modules and _fingerprints.get(name) == fingerprint:
         return name
-    init = pkg_dir / "__init__.py"
-    spec = importlib.util.spec_from_file_location(
-        name, init if init.exists() else None, submodule_search_locations=[str(pkg_dir)]
-    )
-    if spec is None:  # pragma: no cover - only without an __init__ on odd importers
+    for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+        del sys.modules[loaded]
+    if _FINDER not in sys.meta_path:
+        sys.meta_path.insert(0, _FINDER)
+    spec = _spec(name, pkg_dir)
+    if spec is None:  # pragma: no cover - the folder vanished between listing and import
         raise DefinitionError(f"{kind}/", "cannot be imported as a package")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    if init.exists():
-        spec.loader.exec_module(module)
+    _fingerprints[name] = fingerprint
+    if spec.loader is not None:
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
     return name
 
 
