@@ -26,7 +26,8 @@ groups: every group in dashgen's namespace (its folder, or its Mimir namespace).
 points: those dashgen wrote (provenance `api`, uid `<name>-<i>-<type>`) that it no longer
 renders, once the new policy tree is in place. Templates and the policy tree are never
 pruned. Synthetic Monitoring checks (smchecks.py, its own API at SM_URL): those carrying
-dashgen's mark and the environment's label; the kind is skipped, with a warning, when SM_URL or SM_TOKEN is not set.
+dashgen's mark and the environment's label; the kind is skipped, with a warning, when
+SM_URL or SM_TOKEN is not set.
 
 Kinds (`only`): dashboards, rules, alerting (templates, contact points and the policy tree;
 with `alerting = "mimir"` the Mimir Alertmanager configuration instead), synthetics. Before
