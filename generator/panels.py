@@ -403,6 +403,26 @@ class RawPanel:
         return {**self.json, "gridPos": {**self.json["gridPos"], **self.gridPos.to_json_data()}}
 
 
+def merged(base: dict, changes: dict) -> dict:
+    """`base` with `changes` merged in: objects merge key by key, any other value (a list too)
+    replaces the old one, and None removes the key (dashboard JSON keeps no nulls)."""
+    out = dict(base)
+    for k, v in changes.items():
+        if v is None:
+            out.pop(k, None)
+        elif isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = merged(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def override(panel, changes: dict) -> RawPanel:
+    """A factory panel with a few JSON keys changed (`merged`): how `dashgen import` writes a
+    panel that is house style but for a detail or two, instead of keeping all of it raw."""
+    return RawPanel(merged(panel_json(panel), changes), panel.gridPos)
+
+
 def raw(panel: dict):
     """A panel as Grafana JSON, unchanged. Its gridPos gives w and h; with x and y too, the
     panel stays there (`at`) instead of joining the left-to-right flow."""

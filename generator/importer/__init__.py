@@ -38,7 +38,7 @@ class ImportFailed(DashgenError):
 class PanelReport:
     row: str | None
     title: str
-    factory: str  # "p.timeseries", ... or "p.raw"
+    factory: str  # "p.timeseries", ..., "p.timeseries + override" (p.override) or "p.raw"
     reason: str = ""
 
 
@@ -56,6 +56,11 @@ class Imported:
     @property
     def raw_panels(self) -> list[PanelReport]:
         return [r for r in self.panels if r.factory == "p.raw"]
+
+    @property
+    def overridden_panels(self) -> list[PanelReport]:
+        """Factory calls with a few JSON keys changed (`p.override`)."""
+        return [r for r in self.panels if r.factory.endswith(" + override")]
 
 
 @dataclass
@@ -146,7 +151,9 @@ def _module_docstring(title: str, source: str, result: Imported) -> list[str]:
     safe = "".join(c if c.isprintable() else " " for c in f"{title}: imported from {source}")
     safe = safe.replace("\\", "/").replace('"""', "'''").strip()
     text = [f'"""{safe} by `dashgen import`.', ""]
-    text.append(f"{n - raw} of {n} panels use house-style factories; {raw} are kept as Grafana JSON (p.raw).")
+    tuned = len(result.overridden_panels)
+    text.append(f"{n - raw} of {n} panels use house-style factories ({tuned} with a few keys changed by "
+                f"p.override); {raw} are kept as Grafana JSON (p.raw).")
     if result.unknown_metrics:
         text.append("Metrics not in the catalog are marked `# TODO: add to the catalog`.")
     text.append('"""')

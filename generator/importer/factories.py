@@ -8,15 +8,17 @@ is kept as raw JSON (`p.raw`) and the first differences are reported.
 
 from __future__ import annotations
 
+import json
+import keyword
 import re
 from dataclasses import dataclass, field, fields
 
 from generator import panels as P
 from generator.catalog import CATALOG, eq, ne, nre, re_
-from generator.config import Config
+from generator.config import IMPORT_OVERRIDE_SHARE, Config
 from generator.importer.promql import expr_code
 from generator.importer.pysrc import Call, Code, Comment, Dict, List, flat, literal, string
-from generator.normalize import normalize_dashboard
+from generator.normalize import PROMETHEUS_DS, normalize_dashboard
 
 TODO_CATALOG = "TODO: add to the catalog"
 
@@ -131,9 +133,9 @@ def _todo(unknown: list[str]) -> list[Comment]:
     return [Comment(f"{TODO_CATALOG}: {', '.join(unknown)}")] if unknown else []
 
 
-TARGET_FACTORY_KEYS = {"expr", "legendFormat", "instant", "format", "refId", "datasource"}
-#: Query keys `p.target` passes through as keywords (the ones rendering keeps).
-TARGET_EXTRA_KEYS = ("editorMode", "range", "exemplar", "interval", "hide")
+TARGET_FACTORY_KEYS = {"expr", "legendFormat", "instant", "format", "refId"}
+#: `p.target`'s own parameter names: a query key spelled like one cannot go through **extra.
+TARGET_PARAMS = {"expr", "legend", "instant", "fmt", "extra"}
 
 
 def target_problem(panel: dict) -> str | None:
@@ -141,14 +143,17 @@ def target_problem(panel: dict) -> str | None:
     for t in panel.get("targets") or []:
         if not isinstance(t.get("expr"), str):
             return f"query {t.get('refId', '?')} is not PromQL"
-        extra = sorted(set(t) - TARGET_FACTORY_KEYS - set(TARGET_EXTRA_KEYS))
-        if extra:
-            return f"query {t.get('refId', '?')} sets {', '.join(extra)}"
+        odd = sorted(k for k in set(t) - TARGET_FACTORY_KEYS
+                     if not k.isidentifier() or keyword.iskeyword(k) or k in TARGET_PARAMS)
+        if odd:
+            return f"query {t.get('refId', '?')} sets {', '.join(odd)}"
     return None
 
 
 def targets(panel: dict, ctx: Context) -> list:
-    """The panel's targets as `p.target(...)` calls, with TODO comments (see target_problem)."""
+    """The panel's targets as `p.target(...)` calls, with TODO comments (see target_problem).
+    Query keys the house target does not set (step, queryType, another data source, ...)
+    pass through as keywords."""
     out = []
     for t in panel.get("targets") or []:
         code, unknown = expr(t["expr"], ctx)
@@ -158,7 +163,8 @@ def targets(panel: dict, ctx: Context) -> list:
             kwargs.append(("instant", literal(t["instant"])))
         if t.get("format", "time_series") != "time_series":
             kwargs.append(("fmt", literal(t["format"])))
-        kwargs += [(k, literal(t[k])) for k in TARGET_EXTRA_KEYS if k in t]
+        kwargs += [(k, literal(v)) for k, v in t.items()
+                   if k not in TARGET_FACTORY_KEYS and not (k == "datasource" and v == PROMETHEUS_DS)]
         legend = t.get("legendFormat", "")
         if not legend and not kwargs:
             out.append(code)
@@ -306,8 +312,47 @@ def raw(panel: dict, ctx: Context, drop_position: bool = True) -> Dict:
     return Dict(items)
 
 
+#: Keys an override may not change: what the factory call itself says, and where it sits.
+NOT_OVERRIDDEN = ("type", "title", "targets", "gridPos", "id")
+
+
+def changes(got: dict, want: dict) -> dict:
+    """What `p.merged` needs to turn `got` into `want`: changed keys, objects key by key,
+    None for a key `want` does not have."""
+    out: dict = {}
+    for k in sorted(set(got) | set(want)):
+        if k not in want:
+            out[k] = None
+        elif isinstance(got.get(k), dict) and isinstance(want[k], dict):
+            sub = changes(got[k], want[k])
+            if sub:
+                out[k] = sub
+        elif got.get(k, ...) != want[k]:
+            out[k] = want[k]
+    return out
+
+
+def _size_of(value) -> int:
+    return len(json.dumps(value, sort_keys=True))
+
+
+def _near_miss(call: Call, got: dict, want: dict) -> tuple[int, Call] | None:
+    """(size, `p.override(call, changes)`) when the changes are few enough to read
+    (IMPORT_OVERRIDE_SHARE) and leave what the call says alone."""
+    delta = changes(got, want)
+    size = _size_of(delta)
+    if any(k in delta for k in NOT_OVERRIDDEN) or size > IMPORT_OVERRIDE_SHARE * _size_of(want):
+        return None
+    return size, Call("p.override", [call, literal(delta)])
+
+
+def _build(call: Call, ctx: Context) -> dict:
+    return panel_key(P.panel_json(eval(flat(call), ctx.namespace())))  # noqa: S307
+
+
 def match(panel: dict, ctx: Context) -> Match:
-    """The factory call that reproduces `panel` (normalised), or its raw JSON."""
+    """The factory call that reproduces `panel` (normalised), or failing that the smallest
+    factory call with a few keys overridden, or its raw JSON."""
     want = panel_key(panel)
     kind = panel.get("type")
     builder = CANDIDATES.get(kind)
@@ -319,14 +364,21 @@ def match(panel: dict, ctx: Context) -> Match:
             reason = problem
         else:
             tgt = targets(panel, ctx)
-            for call in builder(panel, ctx, tgt):
+            near: list[tuple[int, int, Call]] = []
+            for i, call in enumerate(builder(panel, ctx, tgt)):
                 try:
-                    got = panel_key(P.panel_json(eval(flat(call), ctx.namespace())))  # noqa: S307
+                    got = _build(call, ctx)
                 except Exception as exc:  # a candidate that cannot even be built is just not a match
                     reason = f"{call.func} fails: {type(exc).__name__}"
                     continue
                 if got == want:
                     return Match(call, call.func)
                 reason = f"{call.func} differs at {', '.join(differences(got, want))}"
+                tuned = _near_miss(call, got, want)
+                if tuned is not None and _build(tuned[1], ctx) == want:
+                    near.append((tuned[0], i, tuned[1]))
+            if near:
+                best = min(near, key=lambda n: n[:2])[2]
+                return Match(best, f"{best.args[0].func} + override")
         ctx.unknown, ctx.helpers, ctx.uses_catalog, ctx.uses_thresholds = saved
     return Match(Call("p.raw", [raw(panel, ctx)]), "p.raw", reason)
