@@ -213,7 +213,7 @@ def drop_nulls(value: Any, depth: int = 0) -> Any:
     return value
 
 
-def _ref_id(i: int) -> str:
+def ref_id(i: int) -> str:
     letters = ""
     i += 1
     while i:
@@ -338,7 +338,7 @@ def _normalize_target(t: dict, path: str, panel_ds: dict | None, used: set) -> d
             del out[k]
     ref = out.get("refId")
     if not isinstance(ref, str) or not ref:
-        ref = next(_ref_id(i) for i in range(len(used) + 1) if _ref_id(i) not in used)
+        ref = next(ref_id(i) for i in range(len(used) + 1) if ref_id(i) not in used)
     out["refId"] = ref
     used.add(ref)
     ds = _ds_ref(out.get("datasource"), f"{path}.datasource") or panel_ds

@@ -190,6 +190,34 @@ def up_stat(title: str, description: str, selector: str, *, w: int = 4, h: int =
                 mappings=UP_DOWN_MAPPINGS)
 
 
+def _dial(kind: str, base: g.Stat, options: dict) -> RawPanel:
+    """A stat panel's data, unit, thresholds and reduction shown as a `kind` panel instead."""
+    data = panel_json(base)
+    defaults = {**data["fieldConfig"]["defaults"], "color": {"mode": "thresholds"}}
+    return RawPanel({**data, "type": kind, "fieldConfig": {**data["fieldConfig"], "defaults": defaults},
+                     "options": {"reduceOptions": data["options"]["reduceOptions"], **options}}, base.gridPos)
+
+
+def gauge(title: str, description: str, targets, unit: str, thresholds: list[dict], *, w: int = 6, h: int = 6,
+          reduce: str = "lastNotNull", min: float | None = None, max: float | None = None) -> RawPanel:
+    """One number on a dial from `min` to `max`, coloured by its thresholds, marked on the rim."""
+    return _dial("gauge", stat(title, description, targets, unit, thresholds, w=w, h=h, reduce=reduce,
+                               min=min, max=max),
+                 {"orientation": "auto", "showThresholdLabels": False, "showThresholdMarkers": True,
+                  "sizing": "auto", "minVizHeight": 75, "minVizWidth": 75})
+
+
+def bargauge(title: str, description: str, targets, unit: str, thresholds: list[dict], *, w: int = 12,
+             h: int = 8, reduce: str = "lastNotNull", min: float | None = None,
+             max: float | None = None) -> RawPanel:
+    """One horizontal bar per series, from `min` to `max`, coloured by the thresholds."""
+    return _dial("bargauge", stat(title, description, targets, unit, thresholds, w=w, h=h, reduce=reduce,
+                                  min=min, max=max),
+                 {"displayMode": "gradient", "orientation": "horizontal", "showUnfilled": True,
+                  "valueMode": "color", "namePlacement": "auto", "sizing": "auto",
+                  "minVizHeight": 16, "minVizWidth": 8, "maxVizHeight": 300})
+
+
 def table(
     title: str,
     description: str,

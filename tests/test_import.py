@@ -220,6 +220,19 @@ def test_a_near_miss_is_the_factory_call_with_a_small_override():
     assert render_module(result.source) == normalize_dashboard(d)
 
 
+def test_gauges_and_bar_gauges_come_from_their_factories():
+    gauge = P.panel_json(P.gauge("Disk used", "Share of the disk in use.", "max(pg_up)", "percentunit",
+                                 P.bad_above(0.8, 0.9), min=0, max=1))
+    bars = P.panel_json(P.bargauge("Per disk", "", P.target("max by (instance) (pg_up)", "{{instance}}"), "none",
+                                   P.neutral(), reduce="max"))
+    bars["targets"][0]["refId"] = "Disks"  # not the A the normaliser would give it
+    d = dashboard(gauge, bars)
+    result = import_dashboard(d)
+    assert [r.factory for r in result.panels] == ["p.gauge", "p.bargauge"]
+    assert "min=0," in result.source and 'reduce="max"' in result.source and 'refId="Disks"' in result.source
+    assert render_module(result.source) == normalize_dashboard(d)
+
+
 def test_a_panel_far_from_every_factory_stays_raw():
     """Past IMPORT_OVERRIDE_SHARE of the panel the override would read worse than the JSON."""
     panel = P.panel_json(P.stat("Foo", "", "max(pg_up)", "none", P.neutral()))

@@ -8,9 +8,11 @@ is kept as raw JSON (`p.raw`) and the first differences are reported.
 
 from __future__ import annotations
 
+import io
 import json
 import keyword
 import re
+import tokenize
 from dataclasses import dataclass, field, fields
 
 from generator import panels as P
@@ -18,7 +20,7 @@ from generator.catalog import CATALOG, eq, ne, nre, re_
 from generator.config import IMPORT_OVERRIDE_SHARE, Config
 from generator.importer.promql import expr_code
 from generator.importer.pysrc import Call, Code, Comment, Dict, List, flat, literal, string
-from generator.normalize import PROMETHEUS_DS, normalize_dashboard
+from generator.normalize import PROMETHEUS_DS, ref_id, normalize_dashboard
 
 TODO_CATALOG = "TODO: add to the catalog"
 
@@ -154,8 +156,11 @@ def targets(panel: dict, ctx: Context) -> list:
     """The panel's targets as `p.target(...)` calls, with TODO comments (see target_problem).
     Query keys the house target does not set (step, queryType, another data source, ...)
     pass through as keywords."""
-    out = []
+    out, used = [], set()
     for t in panel.get("targets") or []:
+        # The normaliser names a query without refId A, B, ... (the first letters not taken yet).
+        usual = next(ref_id(i) for i in range(len(used) + 1) if ref_id(i) not in used)
+        used.add(t.get("refId") or usual)
         code, unknown = expr(t["expr"], ctx)
         out += _todo(unknown)
         kwargs = []
@@ -165,6 +170,8 @@ def targets(panel: dict, ctx: Context) -> list:
             kwargs.append(("fmt", literal(t["format"])))
         kwargs += [(k, literal(v)) for k, v in t.items()
                    if k not in TARGET_FACTORY_KEYS and not (k == "datasource" and v == PROMETHEUS_DS)]
+        if t.get("refId", usual) != usual:
+            kwargs.append(("refId", literal(t["refId"])))
         legend = t.get("legendFormat", "")
         if not legend and not kwargs:
             out.append(code)
@@ -279,7 +286,27 @@ def heatmap(panel: dict, ctx: Context, tgt: list) -> list[Call]:
     return [Call("p.heatmap", [args[0], args[1], args[2], literal(unit)], kwargs)]
 
 
-CANDIDATES = {"timeseries": timeseries, "stat": stat, "table": table, "heatmap": heatmap}
+def _dial(func: str, panel: dict, ctx: Context, tgt: list, w: int, h: int) -> list[Call]:
+    d, _title, args = _common(panel, ctx, tgt)
+    kwargs: list = []
+    _size(kwargs, panel, w, h)
+    calcs = ((panel.get("options") or {}).get("reduceOptions") or {}).get("calcs") or ["lastNotNull"]
+    _kw(kwargs, "reduce", calcs[0] if len(calcs) == 1 else None, "lastNotNull")
+    _kw(kwargs, "min", d.get("min"), None)
+    _kw(kwargs, "max", d.get("max"), None)
+    return [Call(func, args, kwargs)]
+
+
+def gauge(panel: dict, ctx: Context, tgt: list) -> list[Call]:
+    return _dial("p.gauge", panel, ctx, tgt, 6, 6)
+
+
+def bargauge(panel: dict, ctx: Context, tgt: list) -> list[Call]:
+    return _dial("p.bargauge", panel, ctx, tgt, 12, 8)
+
+
+CANDIDATES = {"timeseries": timeseries, "stat": stat, "table": table, "heatmap": heatmap, "gauge": gauge,
+              "bargauge": bargauge}
 
 
 # --- raw -----------------------------------------------------------------------------------
@@ -312,8 +339,9 @@ def raw(panel: dict, ctx: Context, drop_position: bool = True) -> Dict:
     return Dict(items)
 
 
-#: Keys an override may not change: what the factory call itself says, and where it sits.
-NOT_OVERRIDDEN = ("type", "title", "targets", "gridPos", "id")
+#: Keys an override may not change: the panel's kind, its queries (written with p.target through
+#: the catalog) and its place. (The title can only differ by being absent: the call writes the panel's own.)
+NOT_OVERRIDDEN = ("type", "targets", "gridPos", "id")
 
 
 def changes(got: dict, want: dict) -> dict:
@@ -350,6 +378,15 @@ def _build(call: Call, ctx: Context) -> dict:
     return panel_key(P.panel_json(eval(flat(call), ctx.namespace())))  # noqa: S307
 
 
+def _chosen(m: Match, ctx: Context, used_before: bool) -> Match:
+    """`m`, with `ctx.uses_thresholds` saying whether the row's code so far names `t.`: the
+    other candidates tried for the panel may have, the chosen one need not."""
+    names = [tok for tok in tokenize.generate_tokens(io.StringIO(flat(m.node)).readline)]
+    ctx.uses_thresholds = used_before or any(
+        a.type == tokenize.NAME and a.string == "t" and b.string == "." for a, b in zip(names, names[1:]))
+    return m
+
+
 def match(panel: dict, ctx: Context) -> Match:
     """The factory call that reproduces `panel` (normalised), or failing that the smallest
     factory call with a few keys overridden, or its raw JSON."""
@@ -372,13 +409,13 @@ def match(panel: dict, ctx: Context) -> Match:
                     reason = f"{call.func} fails: {type(exc).__name__}"
                     continue
                 if got == want:
-                    return Match(call, call.func)
+                    return _chosen(Match(call, call.func), ctx, saved[3])
                 reason = f"{call.func} differs at {', '.join(differences(got, want))}"
                 tuned = _near_miss(call, got, want)
                 if tuned is not None and _build(tuned[1], ctx) == want:
                     near.append((tuned[0], i, tuned[1]))
             if near:
                 best = min(near, key=lambda n: n[:2])[2]
-                return Match(best, f"{best.args[0].func} + override")
+                return _chosen(Match(best, f"{best.args[0].func} + override"), ctx, saved[3])
         ctx.unknown, ctx.helpers, ctx.uses_catalog, ctx.uses_thresholds = saved
     return Match(Call("p.raw", [raw(panel, ctx)]), "p.raw", reason)
