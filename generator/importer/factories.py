@@ -20,7 +20,7 @@ from generator.catalog import CATALOG, eq, ne, nre, re_
 from generator.config import IMPORT_OVERRIDE_SHARE, Config
 from generator.importer.promql import expr_code
 from generator.importer.pysrc import Call, Code, Comment, Dict, List, flat, literal, string
-from generator.normalize import PROMETHEUS_DS, ref_id, normalize_dashboard
+from generator.normalize import PROMETHEUS_DS, normalize_dashboard, ref_id
 
 TODO_CATALOG = "TODO: add to the catalog"
 
@@ -135,6 +135,7 @@ def _todo(unknown: list[str]) -> list[Comment]:
     return [Comment(f"{TODO_CATALOG}: {', '.join(unknown)}")] if unknown else []
 
 
+#: Query keys `p.target` writes from its own parameters (refId: only when not the usual letter).
 TARGET_FACTORY_KEYS = {"expr", "legendFormat", "instant", "format", "refId"}
 #: `p.target`'s own parameter names: a query key spelled like one cannot go through **extra.
 TARGET_PARAMS = {"expr", "legend", "instant", "fmt", "extra"}
@@ -381,7 +382,7 @@ def _build(call: Call, ctx: Context) -> dict:
 def _chosen(m: Match, ctx: Context, used_before: bool) -> Match:
     """`m`, with `ctx.uses_thresholds` saying whether the row's code so far names `t.`: the
     other candidates tried for the panel may have, the chosen one need not."""
-    names = [tok for tok in tokenize.generate_tokens(io.StringIO(flat(m.node)).readline)]
+    names = list(tokenize.generate_tokens(io.StringIO(flat(m.node)).readline))
     ctx.uses_thresholds = used_before or any(
         a.type == tokenize.NAME and a.string == "t" and b.string == "." for a, b in zip(names, names[1:]))
     return m
