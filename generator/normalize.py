@@ -8,7 +8,7 @@ known or not (no whitelist). Only what never changes what Grafana shows goes:
   (`__inputs`, `__requires`, `__elements`, `gnetId`, `revision`, `snapshot`), panel
   `pluginVersion`; panel ids are renumbered in reading order;
 - nulls, and values equal to what Grafana fills in when a key is absent (`EMPTY_DEFAULTS`,
-  `TARGET_DEFAULTS`, `TIMESERIES_DEFAULTS`, an empty fieldConfig, empty mappings or data links,
+  `TARGET_DEFAULTS`, `PANEL_DEFAULTS`, an empty fieldConfig, empty mappings or data links,
   a missing refId, a query variable's refreshed options);
 - key order (`dumps` sorts keys).
 
@@ -49,19 +49,27 @@ EMPTY_DEFAULTS = {
     "links": [], "transformations": [], "description": "", "transparent": False,
     "hideTimeOverride": False, "repeat": "", "interval": "", "timeFrom": "", "timeShift": "",
 }
-#: What Grafana's time series panel assumes for a key that is absent, so the key can go. Read
-#: in Grafana's source: the axis options editor (grafana-ui options/builder/axis.tsx) defaults
-#: axisColorMode to "text" and axisBorderShow / axisCenteredZero to false; the panel's graph
-#: field config (plugins/panel/timeseries/config.ts) has barWidthFactor 0.6 and insertNulls
-#: false; the tooltip editor (options/builder/tooltip.tsx) sorts "none" and hides no zeros.
-#: The UI writes them all on save. Only values rendered/ never holds are listed (the house
-#: factories write other spellings), so our own output stays byte-for-byte the same.
-TIMESERIES_DEFAULTS = {
-    ("fieldConfig", "defaults", "custom"): {
-        "axisColorMode": "text", "axisBorderShow": False, "axisCenteredZero": False,
-        "barWidthFactor": 0.6, "insertNulls": False,
+#: What a panel of each type assumes for a key that is absent (the UI writes them all on save),
+#: as {type: {path: {key: default}}}, so the key can go. Read in Grafana's source: the axis
+#: options editor (grafana-ui options/builder/axis.tsx) defaults axisColorMode to "text" and
+#: axisBorderShow / axisCenteredZero to false; the time series graph field config
+#: (plugins/panel/timeseries/config.ts) has barWidthFactor 0.6 and insertNulls false; the tooltip
+#: editor (options/builder/tooltip.tsx) sorts "none" and hides no zeros; the stat panel's schema
+#: (stat panelcfg) has textMode "auto" and percentChangeColorMode "standard"; the gauge's
+#: (gauge panelcfg) shows threshold markers but not labels, orientation "auto", minimum size
+#: 75 x 75. An empty `text` (no font sizes set) is no setting. Only values rendered/ never holds
+#: are listed (the house factories write other spellings), so our own output stays the same.
+PANEL_DEFAULTS = {
+    "timeseries": {
+        ("fieldConfig", "defaults", "custom"): {
+            "axisColorMode": "text", "axisBorderShow": False, "axisCenteredZero": False,
+            "barWidthFactor": 0.6, "insertNulls": False,
+        },
+        ("options", "tooltip"): {"sort": "none", "hideZeros": False},
     },
-    ("options", "tooltip"): {"sort": "none", "hideZeros": False},
+    "stat": {("options",): {"textMode": "auto", "percentChangeColorMode": "standard", "text": {}}},
+    "gauge": {("options",): {"showThresholdLabels": False, "showThresholdMarkers": True, "orientation": "auto",
+                             "minVizWidth": 75, "minVizHeight": 75, "text": {}}},
 }
 TARGET_DEFAULTS = {
     "hide": False, "interval": "", "legendFormat": "", "instant": False, "exemplar": False,
@@ -422,8 +430,7 @@ def _normalize_panel(p: dict, path: str) -> dict:
             del out["targets"]
     if p.get("type") != "text" or "fieldConfig" in p:
         out["fieldConfig"] = _normalize_field_config(out.get("fieldConfig"), f"{path}.fieldConfig")
-    if out.get("type") == "timeseries":
-        _drop_defaults(out, TIMESERIES_DEFAULTS)
+    _drop_defaults(out, PANEL_DEFAULTS.get(out.get("type"), {}))
     if out.get("options") in ([], {}):
         del out["options"]
     return out

@@ -85,6 +85,11 @@ def test_time_series_defaults_grafana_writes_on_save_are_dropped_and_nothing_els
     assert other["fieldConfig"]["defaults"]["custom"] == custom  # another panel's defaults are its own
     assert normalize_dashboard(d) == d
     assert saved["fieldConfig"]["defaults"]["custom"] == custom  # the input is not changed
+    stat = {"type": "stat", "options": {"textMode": "auto", "percentChangeColorMode": "standard", "text": {},
+                                        "colorMode": "value"}}
+    gauge = {"type": "gauge", "options": {"showThresholdMarkers": True, "showThresholdLabels": True, "minVizWidth": 75}}
+    stat_n, gauge_n = normalize_dashboard({"panels": [stat, gauge]})["panels"]
+    assert stat_n["options"] == {"colorMode": "value"} and gauge_n["options"] == {"showThresholdLabels": True}
 
 
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.stem)
