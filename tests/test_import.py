@@ -233,6 +233,18 @@ def test_gauges_and_bar_gauges_come_from_their_factories():
     assert render_module(result.source) == normalize_dashboard(d)
 
 
+def test_a_data_source_most_queries_name_is_written_once():
+    ds = {"type": "prometheus", "uid": "prom-main"}
+    panels = [P.panel_json(P.stat(f"S{i}", "", P.target("max(pg_up)", datasource=ds), "none", P.neutral()))
+              for i in range(2)]
+    text = {"type": "text", "title": "x", "targets": [{"expr": "max(pg_up)", "datasource": ds, "foo-bar": 1}]}
+    d = dashboard(*panels, text)
+    result = import_dashboard(d)
+    assert 'DATASOURCE = {"type": "prometheus", "uid": "prom-main"}' in result.source
+    assert result.source.count("datasource=DATASOURCE") == 2 and '"datasource": DATASOURCE' in result.source
+    assert render_module(result.source) == normalize_dashboard(d)
+
+
 def test_a_panel_far_from_every_factory_stays_raw():
     """Past IMPORT_OVERRIDE_SHARE of the panel the override would read worse than the JSON."""
     panel = P.panel_json(P.stat("Foo", "", "max(pg_up)", "none", P.neutral()))

@@ -27,7 +27,7 @@ from generator.importer.pysrc import Call, Code, List, flat, lines, literal, str
 from generator.normalize import GRID_COLUMNS, normalize_dashboard
 
 ROW_KEYS = {"type", "title", "collapsed", "gridPos", "id", "panels"}
-RESERVED = {"build", "settings", "p", "C", "cfg", "t", "Config", "eq", "ne", "re_", "nre"}
+RESERVED = {"build", "settings", "p", "C", "cfg", "t", "Config", "eq", "ne", "re_", "nre", "DATASOURCE"}
 
 
 class ImportFailed(DashgenError):
@@ -165,7 +165,7 @@ class _Builder:
                  known_series: frozenset):
         self.norm, self.cfg = norm, cfg
         self.house, self.plan, self.all_raw = house, plan, all_raw
-        self.ctx = F.Context(cfg, norm, house, known_series)
+        self.ctx = F.Context(cfg, norm, house, known_series, shared_ds=F.shared_datasource(norm))
         self.reports: list[PanelReport] = []
 
     def panel(self, p: dict, row_title: str | None, fixed: bool):
@@ -245,6 +245,8 @@ class _Builder:
         if self.ctx.helpers:
             head.append(f"from generator.catalog import {', '.join(sorted(self.ctx.helpers))}")
         head.append("from generator.config import Config")
+        if self.ctx.uses_shared_ds:
+            head += ["", "#: The data source most queries here name.", *lines(literal(self.ctx.shared_ds), "", f"{F.SHARED_DS} = ")]
         body = ["", "", "def build(cfg: Config):"] + lines(call, "    ", "return ")
         result.source = "\n".join(head + body + extra + functions) + "\n"
         return result

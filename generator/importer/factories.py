@@ -37,10 +37,36 @@ class Context:
     helpers: set[str] = field(default_factory=set)
     uses_catalog: bool = False
     uses_thresholds: bool = False  # `t.` appears in the code of the current row
+    shared_ds: dict | None = None  # the data source most queries name, written once as DATASOURCE
+    uses_shared_ds: bool = False
 
     def namespace(self) -> dict:
         return {"p": P, "C": CATALOG, "cfg": self.cfg, "t": self.cfg.thresholds,
-                "eq": eq, "ne": ne, "re_": re_, "nre": nre}
+                "eq": eq, "ne": ne, "re_": re_, "nre": nre, SHARED_DS: self.shared_ds}
+
+    def datasource(self, ds) -> object:
+        """A query's data source as code: the module's DATASOURCE when it is that one."""
+        if self.shared_ds is not None and ds == self.shared_ds:
+            self.uses_shared_ds = True
+            return Code(SHARED_DS)
+        return literal(ds)
+
+
+#: The module-level name for the data source most of a dashboard's queries name (`shared_datasource`).
+SHARED_DS = "DATASOURCE"
+
+
+def shared_datasource(dashboard: dict) -> dict | None:
+    """The data source (other than the house one) that more than one query names, the most
+    often named if several; ties go to the first in reading order."""
+    seen: dict[str, list] = {}
+    panels = [c for p in dashboard.get("panels") or [] for c in [p, *(p.get("panels") or [])]]
+    for t in (t for p in panels for t in p.get("targets") or []):
+        ds = t.get("datasource")
+        if isinstance(ds, dict) and ds != PROMETHEUS_DS:
+            seen.setdefault(json.dumps(ds, sort_keys=True), [ds, 0])[1] += 1
+    best = max(seen.values(), key=lambda x: x[1], default=None)  # max keeps the first of equals
+    return best[0] if best is not None and best[1] > 1 else None
 
 
 @dataclass
@@ -169,7 +195,7 @@ def targets(panel: dict, ctx: Context) -> list:
             kwargs.append(("instant", literal(t["instant"])))
         if t.get("format", "time_series") != "time_series":
             kwargs.append(("fmt", literal(t["format"])))
-        kwargs += [(k, literal(v)) for k, v in t.items()
+        kwargs += [(k, ctx.datasource(v) if k == "datasource" else literal(v)) for k, v in t.items()
                    if k not in TARGET_FACTORY_KEYS and not (k == "datasource" and v == PROMETHEUS_DS)]
         if t.get("refId", usual) != usual:
             kwargs.append(("refId", literal(t["refId"])))
@@ -330,7 +356,8 @@ def raw(panel: dict, ctx: Context, drop_position: bool = True) -> Dict:
                 if isinstance(t, dict) and isinstance(t.get("expr"), str) and ds_type in (None, "prometheus"):
                     code, unknown = expr(t["expr"], ctx)
                     tl += _todo(unknown)
-                    tl.append(Dict([(Code(string(tk)), code if tk == "expr" else literal(tv))
+                    tl.append(Dict([(Code(string(tk)), code if tk == "expr" else
+                                     ctx.datasource(tv) if tk == "datasource" else literal(tv))
                                     for tk, tv in t.items()]))
                 else:
                     tl.append(literal(t))
