@@ -406,6 +406,13 @@ def _build(call: Call, ctx: Context) -> dict:
     return panel_key(P.panel_json(eval(flat(call), ctx.namespace())))  # noqa: S307
 
 
+def _builds_to(call: Call, want: dict, ctx: Context) -> bool:
+    try:
+        return _build(call, ctx) == want
+    except Exception:  # an override that does not build is just not a match  # noqa: BLE001
+        return False
+
+
 def _chosen(m: Match, ctx: Context, used_before: bool) -> Match:
     """`m`, with `ctx.uses_thresholds` saying whether the row's code so far names `t.`: the
     other candidates tried for the panel may have, the chosen one need not."""
@@ -440,7 +447,7 @@ def match(panel: dict, ctx: Context) -> Match:
                     return _chosen(Match(call, call.func), ctx, saved[3])
                 reason = f"{call.func} differs at {', '.join(differences(got, want))}"
                 tuned = _near_miss(call, got, want)
-                if tuned is not None and _build(tuned[1], ctx) == want:
+                if tuned is not None and _builds_to(tuned[1], want, ctx):
                     near.append((tuned[0], i, tuned[1]))
             if near:
                 best = min(near, key=lambda n: n[:2])[2]
