@@ -420,8 +420,9 @@ def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None
     else:
         click.echo(result.source, nl=False)
     n, raw = len(result.panels), len(result.raw_panels)
-    click.echo(f"imported {result.title!r} (uid {result.uid}): {n} panels, {n - raw} from factories, "
-               f"{raw} kept as Grafana JSON; layout {result.layout}, frame {result.frame}", err=True)
+    click.echo(f"imported {result.title!r} (uid {result.uid}): {n} panels, {n - raw} from factories "
+               f"({len(result.overridden_panels)} with p.override), {raw} kept as Grafana JSON; "
+               f"layout {result.layout}, frame {result.frame}", err=True)
     for r in result.raw_panels:
         click.echo(f"  raw: {r.row + ' / ' if r.row else ''}{r.title or '(untitled)'}: {r.reason}", err=True)
     if result.unknown_metrics:

@@ -196,6 +196,12 @@ class Notifications:
     template_name: str = "raymontology"
 
 
+#: `dashgen import`: a panel a factory call nearly reproduces is written as that call wrapped
+#: in `p.override(call, changes)` when the changes' JSON is at most this share of the panel's
+#: JSON; past it the panel stays whole (`p.raw`), which then reads no worse.
+IMPORT_OVERRIDE_SHARE = 1 / 3
+
+
 #: Where ServiceDown and the uptime panel read the /health probe (`Uptime.source`).
 UPTIME_SOURCES = ("blackbox", "synthetic-monitoring")
 

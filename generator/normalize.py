@@ -8,7 +8,8 @@ known or not (no whitelist). Only what never changes what Grafana shows goes:
   (`__inputs`, `__requires`, `__elements`, `gnetId`, `revision`, `snapshot`), panel
   `pluginVersion`; panel ids are renumbered in reading order;
 - nulls, and values equal to what Grafana fills in when a key is absent (`EMPTY_DEFAULTS`,
-  `TARGET_DEFAULTS`, an empty fieldConfig, a missing refId, a query variable's refreshed options);
+  `TARGET_DEFAULTS`, `PANEL_DEFAULTS`, an empty fieldConfig, empty mappings or data links,
+  a missing refId, a query variable's refreshed options);
 - key order (`dumps` sorts keys).
 
 Old dashboards (schemaVersion < 16) keep panels in `rows`; they are migrated to the grid layout
@@ -47,6 +48,28 @@ VOLATILE_PANEL_KEYS = {"pluginVersion"}
 EMPTY_DEFAULTS = {
     "links": [], "transformations": [], "description": "", "transparent": False,
     "hideTimeOverride": False, "repeat": "", "interval": "", "timeFrom": "", "timeShift": "",
+}
+#: What a panel of each type assumes for a key that is absent (the UI writes them all on save),
+#: as {type: {path: {key: default}}}, so the key can go. Read in Grafana's source: the axis
+#: options editor (grafana-ui options/builder/axis.tsx) defaults axisColorMode to "text" and
+#: axisBorderShow / axisCenteredZero to false; the time series graph field config
+#: (plugins/panel/timeseries/config.ts) has barWidthFactor 0.6 and insertNulls false; the tooltip
+#: editor (options/builder/tooltip.tsx) sorts "none" and hides no zeros; the stat panel's schema
+#: (stat panelcfg) has textMode "auto" and percentChangeColorMode "standard"; the gauge's
+#: (gauge panelcfg) shows threshold markers but not labels, orientation "auto", minimum size
+#: 75 x 75. An empty `text` (no font sizes set) is no setting. Only values rendered/ never holds
+#: are listed (the house factories write other spellings), so our own output stays the same.
+PANEL_DEFAULTS = {
+    "timeseries": {
+        ("fieldConfig", "defaults", "custom"): {
+            "axisColorMode": "text", "axisBorderShow": False, "axisCenteredZero": False,
+            "barWidthFactor": 0.6, "insertNulls": False,
+        },
+        ("options", "tooltip"): {"sort": "none", "hideZeros": False},
+    },
+    "stat": {("options",): {"textMode": "auto", "percentChangeColorMode": "standard", "text": {}}},
+    "gauge": {("options",): {"showThresholdLabels": False, "showThresholdMarkers": True, "orientation": "auto",
+                             "minVizWidth": 75, "minVizHeight": 75, "text": {}}},
 }
 TARGET_DEFAULTS = {
     "hide": False, "interval": "", "legendFormat": "", "instant": False, "exemplar": False,
@@ -213,7 +236,7 @@ def drop_nulls(value: Any, depth: int = 0) -> Any:
     return value
 
 
-def _ref_id(i: int) -> str:
+def ref_id(i: int) -> str:
     letters = ""
     i += 1
     while i:
@@ -338,7 +361,7 @@ def _normalize_target(t: dict, path: str, panel_ds: dict | None, used: set) -> d
             del out[k]
     ref = out.get("refId")
     if not isinstance(ref, str) or not ref:
-        ref = next(_ref_id(i) for i in range(len(used) + 1) if _ref_id(i) not in used)
+        ref = next(ref_id(i) for i in range(len(used) + 1) if ref_id(i) not in used)
     out["refId"] = ref
     used.add(ref)
     ds = _ds_ref(out.get("datasource"), f"{path}.datasource") or panel_ds
@@ -360,8 +383,9 @@ def _normalize_field_config(fc: Any, path: str) -> dict:
         else:
             defaults["thresholds"] = {**thresholds, "steps": _threshold_steps(
                 thresholds["steps"], f"{path}.defaults.thresholds.steps")}
-    if defaults.get("mappings") == []:
-        del defaults["mappings"]
+    for k in ("mappings", "links"):  # no value mappings, no data links
+        if defaults.get(k) == []:
+            del defaults[k]
     if defaults.get("custom") == {}:
         del defaults["custom"]
     overrides = _objects(fc.get("overrides") or [], f"{path}.overrides", "overrides")
@@ -406,9 +430,33 @@ def _normalize_panel(p: dict, path: str) -> dict:
             del out["targets"]
     if p.get("type") != "text" or "fieldConfig" in p:
         out["fieldConfig"] = _normalize_field_config(out.get("fieldConfig"), f"{path}.fieldConfig")
+    _drop_defaults(out, PANEL_DEFAULTS.get(out.get("type"), {}))
     if out.get("options") in ([], {}):
         del out["options"]
     return out
+
+
+def _drop_defaults(panel: dict, table: dict) -> None:
+    """Drop the values `table` lists ({path: {key: default}}) where the panel has exactly them
+    (same type too: 0 is not False); a custom field config left empty goes as well. Objects on
+    the way are copied, never changed in place."""
+    for path, defaults in table.items():
+        parent = panel
+        for k in path[:-1]:
+            if not isinstance(parent.get(k), dict):
+                break
+            parent[k] = dict(parent[k])
+            parent = parent[k]
+        else:
+            node = parent.get(path[-1])
+            if not isinstance(node, dict):
+                continue
+            kept = {k: v for k, v in node.items()
+                    if not (k in defaults and v == defaults[k] and type(v) is type(defaults[k]))}
+            if kept or path[-1] != "custom":
+                parent[path[-1]] = kept
+            else:
+                del parent[path[-1]]
 
 
 def _normalize_variable(v: dict, path: str) -> dict:

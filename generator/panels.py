@@ -190,6 +190,34 @@ def up_stat(title: str, description: str, selector: str, *, w: int = 4, h: int =
                 mappings=UP_DOWN_MAPPINGS)
 
 
+def _dial(kind: str, base: g.Stat, options: dict) -> RawPanel:
+    """A stat panel's data, unit, thresholds and reduction shown as a `kind` panel instead."""
+    data = panel_json(base)
+    defaults = {**data["fieldConfig"]["defaults"], "color": {"mode": "thresholds"}}
+    return RawPanel({**data, "type": kind, "fieldConfig": {**data["fieldConfig"], "defaults": defaults},
+                     "options": {"reduceOptions": data["options"]["reduceOptions"], **options}}, base.gridPos)
+
+
+def gauge(title: str, description: str, targets, unit: str, thresholds: list[dict], *, w: int = 6, h: int = 6,
+          reduce: str = "lastNotNull", min: float | None = None, max: float | None = None) -> RawPanel:
+    """One number on a dial from `min` to `max`, coloured by its thresholds, marked on the rim."""
+    return _dial("gauge", stat(title, description, targets, unit, thresholds, w=w, h=h, reduce=reduce,
+                               min=min, max=max),
+                 {"orientation": "auto", "showThresholdLabels": False, "showThresholdMarkers": True,
+                  "sizing": "auto", "minVizHeight": 75, "minVizWidth": 75})
+
+
+def bargauge(title: str, description: str, targets, unit: str, thresholds: list[dict], *, w: int = 12,
+             h: int = 8, reduce: str = "lastNotNull", min: float | None = None,
+             max: float | None = None) -> RawPanel:
+    """One horizontal bar per series, from `min` to `max`, coloured by the thresholds."""
+    return _dial("bargauge", stat(title, description, targets, unit, thresholds, w=w, h=h, reduce=reduce,
+                                  min=min, max=max),
+                 {"displayMode": "gradient", "orientation": "horizontal", "showUnfilled": True,
+                  "valueMode": "color", "namePlacement": "auto", "sizing": "auto",
+                  "minVizHeight": 16, "minVizWidth": 8, "maxVizHeight": 300})
+
+
 def table(
     title: str,
     description: str,
@@ -401,6 +429,26 @@ class RawPanel:
         if "gridPos" not in self.json:  # Grafana places it; so do we not
             return dict(self.json)
         return {**self.json, "gridPos": {**self.json["gridPos"], **self.gridPos.to_json_data()}}
+
+
+def merged(base: dict, changes: dict) -> dict:
+    """`base` with `changes` merged in: objects merge key by key, any other value (a list too)
+    replaces the old one, and None removes the key (dashboard JSON keeps no nulls)."""
+    out = dict(base)
+    for k, v in changes.items():
+        if v is None:
+            out.pop(k, None)
+        elif isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = merged(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def override(panel, changes: dict) -> RawPanel:
+    """A factory panel with a few JSON keys changed (`merged`): how `dashgen import` writes a
+    panel that is house style but for a detail or two, instead of keeping all of it raw."""
+    return RawPanel(merged(panel_json(panel), changes), panel.gridPos)
 
 
 def raw(panel: dict):

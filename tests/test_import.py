@@ -120,7 +120,8 @@ def test_the_raw_fallback_report_is_current(imported, request):
         lines.append(f"## {name}")
         lines.append("")
         lines.append(f"{r.frame}, {r.layout} layout: {len(r.panels) - len(raw)} of {len(r.panels)} panels from "
-                     f"factories; {len(r.unknown_metrics)} metrics not in the catalog.")
+                     f"factories ({len(r.overridden_panels)} with p.override); {len(r.unknown_metrics)} metrics "
+                     "not in the catalog.")
         lines.append("")
         lines += [f"- raw: {(p.row + ' / ') if p.row else ''}{p.title or '(untitled)'}: {p.reason}" for p in raw]
         if raw:
@@ -194,6 +195,65 @@ def test_what_no_factory_writes_is_kept_whole_as_raw_json():
     assert render_module(result.source) == normalize_dashboard(dashboard(text, graph))
 
 
+def test_merged_merges_objects_replaces_the_rest_and_none_removes():
+    base = {"a": {"b": 1, "c": [1, 2], "d": {"e": 1}}, "f": True, "g": "x"}
+    got = P.merged(base, {"a": {"c": [3], "d": {"e": None, "h": 2}}, "f": None, "i": {}})
+    assert got == {"a": {"b": 1, "c": [3], "d": {"h": 2}}, "g": "x", "i": {}}
+    assert base == {"a": {"b": 1, "c": [1, 2], "d": {"e": 1}}, "f": True, "g": "x"}  # not changed in place
+
+
+def test_a_near_miss_is_the_factory_call_with_a_small_override():
+    """A house timeseries edited in the UI (line width, legend placement, a data source picked
+    by name, a query with step and queryType) is still that call, with only the changes spelt out."""
+    panel = P.panel_json(P.timeseries("Foo", "Foo per second.", P.target("sum(rate(pg_up[5m]))", "foo"),
+                                      "ops", P.neutral()))
+    panel["fieldConfig"]["defaults"]["custom"]["lineWidth"] = 2
+    panel["options"]["legend"]["placement"] = "right"
+    panel["datasource"] = {"type": "prometheus", "uid": "prom-main"}
+    panel["targets"][0].update(step=30, queryType="timeSeriesQuery", intervalFactor=2)
+    d = dashboard(panel)
+    result = import_dashboard(d)
+    assert [r.factory for r in result.panels] == ["p.timeseries + override"]
+    assert "step=30" in result.source and 'queryType="timeSeriesQuery"' in result.source
+    assert '"custom": {"lineWidth": 2}' in result.source and '"placement": "right"' in result.source
+    assert '"datasource": {"uid": "prom-main"}' in result.source and "C.sel('pg_up')" in result.source
+    assert render_module(result.source) == normalize_dashboard(d)
+
+
+def test_gauges_and_bar_gauges_come_from_their_factories():
+    gauge = P.panel_json(P.gauge("Disk used", "Share of the disk in use.", "max(pg_up)", "percentunit",
+                                 P.bad_above(0.8, 0.9), min=0, max=1))
+    bars = P.panel_json(P.bargauge("Per disk", "", P.target("max by (instance) (pg_up)", "{{instance}}"), "none",
+                                   P.neutral(), reduce="max"))
+    bars["targets"][0]["refId"] = "Disks"  # not the A the normaliser would give it
+    d = dashboard(gauge, bars)
+    result = import_dashboard(d)
+    assert [r.factory for r in result.panels] == ["p.gauge", "p.bargauge"]
+    assert "min=0," in result.source and 'reduce="max"' in result.source and 'refId="Disks"' in result.source
+    assert render_module(result.source) == normalize_dashboard(d)
+
+
+def test_a_data_source_most_queries_name_is_written_once():
+    ds = {"type": "prometheus", "uid": "prom-main"}
+    panels = [P.panel_json(P.stat(f"S{i}", "", P.target("max(pg_up)", datasource=ds), "none", P.neutral()))
+              for i in range(2)]
+    text = {"type": "text", "title": "x", "targets": [{"expr": "max(pg_up)", "datasource": ds, "foo-bar": 1}]}
+    d = dashboard(*panels, text)
+    result = import_dashboard(d)
+    assert 'DATASOURCE = {"type": "prometheus", "uid": "prom-main"}' in result.source
+    assert result.source.count("datasource=DATASOURCE") == 2 and '"datasource": DATASOURCE' in result.source
+    assert render_module(result.source) == normalize_dashboard(d)
+
+
+def test_a_panel_far_from_every_factory_stays_raw():
+    """Past IMPORT_OVERRIDE_SHARE of the panel the override would read worse than the JSON."""
+    panel = P.panel_json(P.stat("Foo", "", "max(pg_up)", "none", P.neutral()))
+    panel["options"] = {f"option{i}": i for i in range(40)}
+    result = import_dashboard(dashboard(panel))
+    assert [r.factory for r in result.panels] == ["p.raw"] and "p.stat differs at options" in result.panels[0].reason
+    assert render_module(result.source) == normalize_dashboard(dashboard(panel))
+
+
 def test_rows_collapsed_and_repeated_round_trip():
     child = {"type": "stat", "title": "In a collapsed row", "gridPos": {"h": 4, "w": 6, "x": 0, "y": 2}}
     d = dashboard(
@@ -219,8 +279,8 @@ def test_cli_prints_the_module_and_reports_raw_panels_on_stderr():
     r = cli("import", str(path))
     assert r.exit_code == 0, r.output
     assert r.stdout.startswith('"""Kubernetes / System / CoreDNS: imported from k8s-system-coredns.json')
-    assert "14 panels, 0 from factories, 14 kept as Grafana JSON" in r.stderr
-    assert "raw: CoreDNS - CPU Usage by instance: p.timeseries differs at fieldConfig.defaults.custom." in r.stderr
+    assert "14 panels, 14 from factories (14 with p.override), 0 kept as Grafana JSON" in r.stderr
+    assert "p.override(\n            p.timeseries(" in r.stdout and "p.raw(" not in r.stdout
     assert "not in the catalog (TODO in the module): coredns_dns_requests_total" in r.stderr
 
 

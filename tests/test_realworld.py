@@ -68,6 +68,30 @@ def test_normalise_is_idempotent_and_loses_no_panel_or_query(path):
     assert "rows" not in once and all("gridPos" in p for p in raw_panels(once))
 
 
+def test_time_series_defaults_grafana_writes_on_save_are_dropped_and_nothing_else():
+    custom = {"axisColorMode": "text", "axisBorderShow": False, "axisCenteredZero": False, "barWidthFactor": 0.6,
+              "insertNulls": False}
+    saved = {"type": "timeseries", "title": "t", "options": {"tooltip": {"mode": "multi", "sort": "none",
+                                                                          "hideZeros": False}},
+             "fieldConfig": {"defaults": {"custom": dict(custom), "links": []}, "overrides": []}}
+    changed = {**saved, "options": {"tooltip": {"mode": "multi", "sort": "desc", "hideZeros": 0}},
+               "fieldConfig": {"defaults": {"custom": {**custom, "axisCenteredZero": True, "insertNulls": 3600000}},
+                               "overrides": []}}
+    d = normalize_dashboard({"panels": [saved, changed, {**saved, "type": "barchart"}]})
+    plain, edited, other = d["panels"]
+    assert plain["options"] == {"tooltip": {"mode": "multi"}} and plain["fieldConfig"]["defaults"] == {}
+    assert edited["options"]["tooltip"] == {"mode": "multi", "sort": "desc", "hideZeros": 0}
+    assert edited["fieldConfig"]["defaults"]["custom"] == {"axisCenteredZero": True, "insertNulls": 3600000}
+    assert other["fieldConfig"]["defaults"]["custom"] == custom  # another panel's defaults are its own
+    assert normalize_dashboard(d) == d
+    assert saved["fieldConfig"]["defaults"]["custom"] == custom  # the input is not changed
+    stat = {"type": "stat", "options": {"textMode": "auto", "percentChangeColorMode": "standard", "text": {},
+                                        "colorMode": "value"}}
+    gauge = {"type": "gauge", "options": {"showThresholdMarkers": True, "showThresholdLabels": True, "minVizWidth": 75}}
+    stat_n, gauge_n = normalize_dashboard({"panels": [stat, gauge]})["panels"]
+    assert stat_n["options"] == {"colorMode": "value"} and gauge_n["options"] == {"showThresholdLabels": True}
+
+
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.stem)
 def test_textconv_shows_every_panel_once(path):
     raw = json.loads(path.read_bytes())

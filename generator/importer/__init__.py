@@ -27,7 +27,7 @@ from generator.importer.pysrc import Call, Code, List, flat, lines, literal, str
 from generator.normalize import GRID_COLUMNS, normalize_dashboard
 
 ROW_KEYS = {"type", "title", "collapsed", "gridPos", "id", "panels"}
-RESERVED = {"build", "settings", "p", "C", "cfg", "t", "Config", "eq", "ne", "re_", "nre"}
+RESERVED = {"build", "settings", "p", "C", "cfg", "t", "Config", "eq", "ne", "re_", "nre", "DATASOURCE"}
 
 
 class ImportFailed(DashgenError):
@@ -38,7 +38,7 @@ class ImportFailed(DashgenError):
 class PanelReport:
     row: str | None
     title: str
-    factory: str  # "p.timeseries", ... or "p.raw"
+    factory: str  # "p.timeseries", ..., "p.timeseries + override" (p.override) or "p.raw"
     reason: str = ""
 
 
@@ -56,6 +56,11 @@ class Imported:
     @property
     def raw_panels(self) -> list[PanelReport]:
         return [r for r in self.panels if r.factory == "p.raw"]
+
+    @property
+    def overridden_panels(self) -> list[PanelReport]:
+        """Factory calls with a few JSON keys changed (`p.override`)."""
+        return [r for r in self.panels if r.factory.endswith(" + override")]
 
 
 @dataclass
@@ -146,7 +151,9 @@ def _module_docstring(title: str, source: str, result: Imported) -> list[str]:
     safe = "".join(c if c.isprintable() else " " for c in f"{title}: imported from {source}")
     safe = safe.replace("\\", "/").replace('"""', "'''").strip()
     text = [f'"""{safe} by `dashgen import`.', ""]
-    text.append(f"{n - raw} of {n} panels use house-style factories; {raw} are kept as Grafana JSON (p.raw).")
+    tuned = len(result.overridden_panels)
+    text.append(f"{n - raw} of {n} panels use house-style factories ({tuned} with a few keys changed by "
+                f"p.override); {raw} are kept as Grafana JSON (p.raw).")
     if result.unknown_metrics:
         text.append("Metrics not in the catalog are marked `# TODO: add to the catalog`.")
     text.append('"""')
@@ -158,7 +165,7 @@ class _Builder:
                  known_series: frozenset):
         self.norm, self.cfg = norm, cfg
         self.house, self.plan, self.all_raw = house, plan, all_raw
-        self.ctx = F.Context(cfg, norm, house, known_series)
+        self.ctx = F.Context(cfg, norm, house, known_series, shared_ds=F.shared_datasource(norm))
         self.reports: list[PanelReport] = []
 
     def panel(self, p: dict, row_title: str | None, fixed: bool):
@@ -238,6 +245,8 @@ class _Builder:
         if self.ctx.helpers:
             head.append(f"from generator.catalog import {', '.join(sorted(self.ctx.helpers))}")
         head.append("from generator.config import Config")
+        if self.ctx.uses_shared_ds:
+            head += ["", "#: The data source most queries here name.", *lines(literal(self.ctx.shared_ds), "", f"{F.SHARED_DS} = ")]
         body = ["", "", "def build(cfg: Config):"] + lines(call, "    ", "return ")
         result.source = "\n".join(head + body + extra + functions) + "\n"
         return result

@@ -8,15 +8,19 @@ is kept as raw JSON (`p.raw`) and the first differences are reported.
 
 from __future__ import annotations
 
+import io
+import json
+import keyword
 import re
+import tokenize
 from dataclasses import dataclass, field, fields
 
 from generator import panels as P
 from generator.catalog import CATALOG, eq, ne, nre, re_
-from generator.config import Config
+from generator.config import IMPORT_OVERRIDE_SHARE, Config
 from generator.importer.promql import expr_code
 from generator.importer.pysrc import Call, Code, Comment, Dict, List, flat, literal, string
-from generator.normalize import normalize_dashboard
+from generator.normalize import PROMETHEUS_DS, normalize_dashboard, ref_id
 
 TODO_CATALOG = "TODO: add to the catalog"
 
@@ -33,10 +37,36 @@ class Context:
     helpers: set[str] = field(default_factory=set)
     uses_catalog: bool = False
     uses_thresholds: bool = False  # `t.` appears in the code of the current row
+    shared_ds: dict | None = None  # the data source most queries name, written once as DATASOURCE
+    uses_shared_ds: bool = False
 
     def namespace(self) -> dict:
         return {"p": P, "C": CATALOG, "cfg": self.cfg, "t": self.cfg.thresholds,
-                "eq": eq, "ne": ne, "re_": re_, "nre": nre}
+                "eq": eq, "ne": ne, "re_": re_, "nre": nre, SHARED_DS: self.shared_ds}
+
+    def datasource(self, ds) -> object:
+        """A query's data source as code: the module's DATASOURCE when it is that one."""
+        if self.shared_ds is not None and ds == self.shared_ds:
+            self.uses_shared_ds = True
+            return Code(SHARED_DS)
+        return literal(ds)
+
+
+#: The module-level name for the data source most of a dashboard's queries name (`shared_datasource`).
+SHARED_DS = "DATASOURCE"
+
+
+def shared_datasource(dashboard: dict) -> dict | None:
+    """The data source (other than the house one) that more than one query names, the most
+    often named if several; ties go to the first in reading order."""
+    seen: dict[str, list] = {}
+    panels = [c for p in dashboard.get("panels") or [] for c in [p, *(p.get("panels") or [])]]
+    for t in (t for p in panels for t in p.get("targets") or []):
+        ds = t.get("datasource")
+        if isinstance(ds, dict) and ds != PROMETHEUS_DS:
+            seen.setdefault(json.dumps(ds, sort_keys=True), [ds, 0])[1] += 1
+    best = max(seen.values(), key=lambda x: x[1], default=None)  # max keeps the first of equals
+    return best[0] if best is not None and best[1] > 1 else None
 
 
 @dataclass
@@ -131,9 +161,10 @@ def _todo(unknown: list[str]) -> list[Comment]:
     return [Comment(f"{TODO_CATALOG}: {', '.join(unknown)}")] if unknown else []
 
 
-TARGET_FACTORY_KEYS = {"expr", "legendFormat", "instant", "format", "refId", "datasource"}
-#: Query keys `p.target` passes through as keywords (the ones rendering keeps).
-TARGET_EXTRA_KEYS = ("editorMode", "range", "exemplar", "interval", "hide")
+#: Query keys `p.target` writes from its own parameters (refId: only when not the usual letter).
+TARGET_FACTORY_KEYS = {"expr", "legendFormat", "instant", "format", "refId"}
+#: `p.target`'s own parameter names: a query key spelled like one cannot go through **extra.
+TARGET_PARAMS = {"expr", "legend", "instant", "fmt", "extra"}
 
 
 def target_problem(panel: dict) -> str | None:
@@ -141,16 +172,22 @@ def target_problem(panel: dict) -> str | None:
     for t in panel.get("targets") or []:
         if not isinstance(t.get("expr"), str):
             return f"query {t.get('refId', '?')} is not PromQL"
-        extra = sorted(set(t) - TARGET_FACTORY_KEYS - set(TARGET_EXTRA_KEYS))
-        if extra:
-            return f"query {t.get('refId', '?')} sets {', '.join(extra)}"
+        odd = sorted(k for k in set(t) - TARGET_FACTORY_KEYS
+                     if not k.isidentifier() or keyword.iskeyword(k) or k in TARGET_PARAMS)
+        if odd:
+            return f"query {t.get('refId', '?')} sets {', '.join(odd)}"
     return None
 
 
 def targets(panel: dict, ctx: Context) -> list:
-    """The panel's targets as `p.target(...)` calls, with TODO comments (see target_problem)."""
-    out = []
+    """The panel's targets as `p.target(...)` calls, with TODO comments (see target_problem).
+    Query keys the house target does not set (step, queryType, another data source, ...)
+    pass through as keywords."""
+    out, used = [], set()
     for t in panel.get("targets") or []:
+        # The normaliser names a query without refId A, B, ... (the first letters not taken yet).
+        usual = next(ref_id(i) for i in range(len(used) + 1) if ref_id(i) not in used)
+        used.add(t.get("refId") or usual)
         code, unknown = expr(t["expr"], ctx)
         out += _todo(unknown)
         kwargs = []
@@ -158,7 +195,10 @@ def targets(panel: dict, ctx: Context) -> list:
             kwargs.append(("instant", literal(t["instant"])))
         if t.get("format", "time_series") != "time_series":
             kwargs.append(("fmt", literal(t["format"])))
-        kwargs += [(k, literal(t[k])) for k in TARGET_EXTRA_KEYS if k in t]
+        kwargs += [(k, ctx.datasource(v) if k == "datasource" else literal(v)) for k, v in t.items()
+                   if k not in TARGET_FACTORY_KEYS and not (k == "datasource" and v == PROMETHEUS_DS)]
+        if t.get("refId", usual) != usual:
+            kwargs.append(("refId", literal(t["refId"])))
         legend = t.get("legendFormat", "")
         if not legend and not kwargs:
             out.append(code)
@@ -273,7 +313,27 @@ def heatmap(panel: dict, ctx: Context, tgt: list) -> list[Call]:
     return [Call("p.heatmap", [args[0], args[1], args[2], literal(unit)], kwargs)]
 
 
-CANDIDATES = {"timeseries": timeseries, "stat": stat, "table": table, "heatmap": heatmap}
+def _dial(func: str, panel: dict, ctx: Context, tgt: list, w: int, h: int) -> list[Call]:
+    d, _title, args = _common(panel, ctx, tgt)
+    kwargs: list = []
+    _size(kwargs, panel, w, h)
+    calcs = ((panel.get("options") or {}).get("reduceOptions") or {}).get("calcs") or ["lastNotNull"]
+    _kw(kwargs, "reduce", calcs[0] if len(calcs) == 1 else None, "lastNotNull")
+    _kw(kwargs, "min", d.get("min"), None)
+    _kw(kwargs, "max", d.get("max"), None)
+    return [Call(func, args, kwargs)]
+
+
+def gauge(panel: dict, ctx: Context, tgt: list) -> list[Call]:
+    return _dial("p.gauge", panel, ctx, tgt, 6, 6)
+
+
+def bargauge(panel: dict, ctx: Context, tgt: list) -> list[Call]:
+    return _dial("p.bargauge", panel, ctx, tgt, 12, 8)
+
+
+CANDIDATES = {"timeseries": timeseries, "stat": stat, "table": table, "heatmap": heatmap, "gauge": gauge,
+              "bargauge": bargauge}
 
 
 # --- raw -----------------------------------------------------------------------------------
@@ -296,7 +356,8 @@ def raw(panel: dict, ctx: Context, drop_position: bool = True) -> Dict:
                 if isinstance(t, dict) and isinstance(t.get("expr"), str) and ds_type in (None, "prometheus"):
                     code, unknown = expr(t["expr"], ctx)
                     tl += _todo(unknown)
-                    tl.append(Dict([(Code(string(tk)), code if tk == "expr" else literal(tv))
+                    tl.append(Dict([(Code(string(tk)), code if tk == "expr" else
+                                     ctx.datasource(tv) if tk == "datasource" else literal(tv))
                                     for tk, tv in t.items()]))
                 else:
                     tl.append(literal(t))
@@ -306,8 +367,64 @@ def raw(panel: dict, ctx: Context, drop_position: bool = True) -> Dict:
     return Dict(items)
 
 
+#: Keys an override may not change: the panel's kind, its queries (written with p.target through
+#: the catalog) and its place. (The title can only differ by being absent: the call writes the panel's own.)
+NOT_OVERRIDDEN = ("type", "targets", "gridPos", "id")
+
+
+def changes(got: dict, want: dict) -> dict:
+    """What `p.merged` needs to turn `got` into `want`: changed keys, objects key by key,
+    None for a key `want` does not have."""
+    out: dict = {}
+    for k in sorted(set(got) | set(want)):
+        if k not in want:
+            out[k] = None
+        elif isinstance(got.get(k), dict) and isinstance(want[k], dict):
+            sub = changes(got[k], want[k])
+            if sub:
+                out[k] = sub
+        elif got.get(k, ...) != want[k]:
+            out[k] = want[k]
+    return out
+
+
+def _size_of(value) -> int:
+    return len(json.dumps(value, sort_keys=True))
+
+
+def _near_miss(call: Call, got: dict, want: dict) -> tuple[int, Call] | None:
+    """(size, `p.override(call, changes)`) when the changes are few enough to read
+    (IMPORT_OVERRIDE_SHARE) and leave what the call says alone."""
+    delta = changes(got, want)
+    size = _size_of(delta)
+    if any(k in delta for k in NOT_OVERRIDDEN) or size > IMPORT_OVERRIDE_SHARE * _size_of(want):
+        return None
+    return size, Call("p.override", [call, literal(delta)])
+
+
+def _build(call: Call, ctx: Context) -> dict:
+    return panel_key(P.panel_json(eval(flat(call), ctx.namespace())))  # noqa: S307
+
+
+def _builds_to(call: Call, want: dict, ctx: Context) -> bool:
+    try:
+        return _build(call, ctx) == want
+    except Exception:  # an override that does not build is just not a match
+        return False
+
+
+def _chosen(m: Match, ctx: Context, used_before: bool) -> Match:
+    """`m`, with `ctx.uses_thresholds` saying whether the row's code so far names `t.`: the
+    other candidates tried for the panel may have, the chosen one need not."""
+    names = list(tokenize.generate_tokens(io.StringIO(flat(m.node)).readline))
+    ctx.uses_thresholds = used_before or any(
+        a.type == tokenize.NAME and a.string == "t" and b.string == "." for a, b in zip(names, names[1:]))
+    return m
+
+
 def match(panel: dict, ctx: Context) -> Match:
-    """The factory call that reproduces `panel` (normalised), or its raw JSON."""
+    """The factory call that reproduces `panel` (normalised), or failing that the smallest
+    factory call with a few keys overridden, or its raw JSON."""
     want = panel_key(panel)
     kind = panel.get("type")
     builder = CANDIDATES.get(kind)
@@ -319,14 +436,21 @@ def match(panel: dict, ctx: Context) -> Match:
             reason = problem
         else:
             tgt = targets(panel, ctx)
-            for call in builder(panel, ctx, tgt):
+            near: list[tuple[int, int, Call]] = []
+            for i, call in enumerate(builder(panel, ctx, tgt)):
                 try:
-                    got = panel_key(P.panel_json(eval(flat(call), ctx.namespace())))  # noqa: S307
+                    got = _build(call, ctx)
                 except Exception as exc:  # a candidate that cannot even be built is just not a match
                     reason = f"{call.func} fails: {type(exc).__name__}"
                     continue
                 if got == want:
-                    return Match(call, call.func)
+                    return _chosen(Match(call, call.func), ctx, saved[3])
                 reason = f"{call.func} differs at {', '.join(differences(got, want))}"
+                tuned = _near_miss(call, got, want)
+                if tuned is not None and _builds_to(tuned[1], want, ctx):
+                    near.append((tuned[0], i, tuned[1]))
+            if near:
+                best = min(near, key=lambda n: n[:2])[2]
+                return _chosen(Match(best, f"{best.args[0].func} + override"), ctx, saved[3])
         ctx.unknown, ctx.helpers, ctx.uses_catalog, ctx.uses_thresholds = saved
     return Match(Call("p.raw", [raw(panel, ctx)]), "p.raw", reason)
