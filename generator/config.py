@@ -156,7 +156,7 @@ class Notifications:
     """Where alerts go and when (docs/targets.md §8 "Action" column, docs/targets.md §3 escalation, docs/targets.md §6 Slack).
 
     Secrets are never here: only the names of the environment variables that hold them
-    (DESIGN.md). `generator.notifications.SECRETS` documents each variable's format.
+    (DESIGN.md). `generator.notifications.secrets()` documents each variable's format.
     """
 
     slack_webhook_env: str = "SLACK_WEBHOOK_URL"  # docs/targets.md §6: the app's Slack webhook

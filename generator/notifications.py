@@ -11,7 +11,7 @@ From it dashgen renders, under rendered/alerting/:
 * `alertmanager.yaml`: the same tree and receivers as an Alertmanager configuration (for
   `alerting = "mimir"`, uploaded to Mimir's Alertmanager, or for your own Alertmanager).
 
-Secrets never reach rendered/: settings hold `$VARIABLE` references (`SECRETS` documents each
+Secrets never reach rendered/: settings hold `$VARIABLE` references (`secrets()` documents each
 one's format), filled in from the environment at send time by `fill()`; an Alertmanager of
 your own takes them through `envsubst`.
 """
@@ -105,10 +105,6 @@ def references(value) -> list[str]:
     elif isinstance(value, str):
         found += [m.group(1) or m.group(2) for m in REF_RE.finditer(value)]
     return list(dict.fromkeys(found))
-
-
-def missing(names, environ: Mapping[str, str]) -> list[str]:
-    return [n for n in names if not environ.get(n)]
 
 
 def fill(value, environ: Mapping[str, str], where: str, used: list[str] | None = None):
