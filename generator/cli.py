@@ -283,6 +283,7 @@ def upload(ctx: Context, env_name: str, dry_run: bool, force: bool, prune: bool,
     A real run first checks that every secret the notifications need is set (exit 2,
     nothing written, if one is missing); --dry-run lists them instead.
     """
+    from generator.config import DEFAULT
     from generator.environments import load_environment
     from generator.grafana import upload as uploading
     from generator.notifications import secrets
@@ -302,18 +303,12 @@ def upload(ctx: Context, env_name: str, dry_run: bool, force: bool, prune: bool,
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     if dry_run and report.secrets:
-        formats = {name: s.format for name, s in secrets(_default_config()).items()}
+        formats = {name: s.format for name, s in secrets(DEFAULT).items()}
         click.echo("a real run reads these secrets from the environment:")
         for name, is_set in report.secrets:
             click.echo(f"  {name:<30} {'set' if is_set else 'NOT SET':<8} {formats.get(name, '')}".rstrip())
     click.echo(report.summary())
     sys.exit(EXIT_FAIL if report.failed else EXIT_OK)
-
-
-def _default_config():
-    from generator.config import DEFAULT
-
-    return DEFAULT
 
 
 @main.command("alertmanager")
@@ -330,17 +325,14 @@ def alertmanager_cmd(ctx: Context, out: Path, placeholders: bool) -> None:
     """
     import os
 
+    from generator.config import DEFAULT
     from generator.grafana.contactpoints import deployable_alertmanager
     from generator.notifications import placeholders as stand_ins
+    from generator.notifications import write_private
 
     files = deployable_alertmanager(ctx.root / "rendered" / "alerting",
-                                    stand_ins(_default_config()) if placeholders else os.environ)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        path = out / name
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
+                                    stand_ins(DEFAULT) if placeholders else os.environ)
+    for path in write_private(files, out):
         click.echo(f"wrote {path}")
 
 

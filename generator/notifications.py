@@ -19,8 +19,10 @@ your own takes them through `envsubst`.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Mapping
 
 from generator.config import Config
@@ -340,3 +342,20 @@ def alertmanager_files(cfg: Config, routing: AlertRouting, environ: Mapping[str,
 
     doc = fill(alertmanager_document(cfg, routing), environ, "alertmanager.yaml", used)
     return {"alertmanager.yml": dumps(doc), template_file(cfg): template_text(cfg)}
+
+
+def write_private(files: Mapping[str, str], folder: Path) -> list[Path]:
+    """Write {file name: text} into `folder` (created if need be), each file readable by its
+    owner only, since a filled-in Alertmanager configuration holds secrets; the paths written."""
+    written = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            path = folder / name
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            written.append(path)
+    except OSError as exc:
+        raise DashgenError(f"cannot write {folder}: {exc.strerror or exc}") from exc
+    return written

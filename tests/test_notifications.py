@@ -11,7 +11,7 @@ from conftest import dashgen
 from generator import notifications as n
 from generator.checks import run_report
 from generator.config import DEFAULT
-from generator.errors import DefinitionError
+from generator.errors import DashgenError, DefinitionError
 from generator.render import render_project
 
 CANARY = "https://hooks.slack.com/services/T000/B000/canary-secret-4b1d"
@@ -112,3 +112,12 @@ def test_dashgen_alertmanager_writes_a_deployable_config_or_names_what_is_missin
     assert yaml.safe_load(config.read_text())["receivers"][1]["slack_configs"][0]["api_url"] == CANARY
     assert (out / "raymontology.tmpl").read_text() == (project / "rendered" / "alerting" / "raymontology.tmpl").read_text()
     assert "canary" not in result.stdout + result.stderr
+
+
+def test_write_private_files_are_owner_only_and_a_bad_folder_is_one_error(tmp_path):
+    paths = n.write_private({"alertmanager.yml": "route: {}\n", "x.tmpl": "t"}, tmp_path / "am")
+    assert [p.name for p in paths] == ["alertmanager.yml", "x.tmpl"]
+    assert all((p.stat().st_mode & 0o777) == 0o600 for p in paths)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(DashgenError, match="cannot write .*file/am"):
+        n.write_private({"a": "b"}, tmp_path / "file" / "am")

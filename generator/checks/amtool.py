@@ -31,8 +31,7 @@ def amtool_path() -> str:
 def write_config(cfg, routing, folder: Path, environ=None) -> Path:
     """alertmanager.yml (+ template) in `folder`, secrets from `environ` or placeholders."""
     env = notifications.placeholders(cfg) if environ is None else environ
-    for name, text in notifications.alertmanager_files(cfg, routing, env).items():
-        (folder / name).write_text(text, encoding="utf-8")
+    notifications.write_private(notifications.alertmanager_files(cfg, routing, env), folder)
     return folder / "alertmanager.yml"
 
 
