@@ -22,7 +22,8 @@ from generator.errors import ConfigError, DashgenError
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
-def fail(message: str, code: int = EXIT_FAIL) -> NoReturn:
+def fail(message: str, code: int) -> NoReturn:
+    """The one place an error ends a command: `error: <message>` on stderr, exit `code`."""
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
 
@@ -48,7 +49,7 @@ class Group(click.Group):
         except ConfigError as exc:
             fail(str(exc), EXIT_USAGE)
         except DashgenError as exc:
-            fail(str(exc))
+            fail(str(exc), EXIT_FAIL)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -204,9 +205,9 @@ def diff_cmd(ctx: Context, ref: str | None, env_name: str | None, fmt: str, on_d
     from generator import render as rendering
 
     if ref and env_name:
-        fail("use either --against or --env, not both", EXIT_USAGE)
+        raise ConfigError("use either --against or --env, not both")
     if preview_dir and env_name:
-        fail("--preview works with --against only", EXIT_USAGE)
+        raise ConfigError("--preview works with --against only")
     new = (differ.tree_from_dir(ctx.root / "rendered") if on_disk else rendering.render_project(ctx.root))
     # Compare with rendered/ before --env turns `new` into parsed objects.
     stale = [] if on_disk else rendering.stale_files(new, ctx.root / "rendered")
@@ -397,7 +398,7 @@ def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None
 
         found = fetch_remote_dashboards(load_environment(ctx.root, env_name), [source])
         if source not in found:
-            fail(f"dashboard {source!r} not found in {env_name}")
+            raise DashgenError(f"dashboard {source!r} not found in {env_name}")
         dashboard, name = found[source], f"Grafana {env_name} (uid {source})"
     else:
         data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
