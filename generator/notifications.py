@@ -215,7 +215,11 @@ def grafana_integration(cfg: Config, kind: str) -> tuple[str, dict]:
                          "text": tmpl(cfg, "text"), "color": tmpl(cfg, "slack.color")}
     if kind == "sms":
         return "webhook", {"url": f"${n.sms_webhook_env}", "httpMethod": "POST"}
-    raise DashgenError(f"alerts/routing.py: receiver kind {kind!r} is not one of {', '.join(KINDS)}")
+    raise DashgenError(_unknown_kind(kind))
+
+
+def _unknown_kind(kind: str) -> str:
+    return f"receiver kind {kind!r} is not one of {', '.join(KINDS)}"
 
 
 def _route_doc(r: Route, matchers, root_group_by: tuple[str, ...] = ()) -> dict:
@@ -294,7 +298,7 @@ def _am_receiver(cfg: Config, rec: Receiver) -> dict:
             "text": tmpl(cfg, "text"), "color": tmpl(cfg, "slack.color")}]}
     if rec.kind == "sms":
         return {"name": rec.name, "webhook_configs": [{"url": f"${n.sms_webhook_env}", "send_resolved": True}]}
-    raise DashgenError(f"alerts/routing.py: receiver kind {rec.kind!r} is not one of {', '.join(KINDS)}")
+    raise DashgenError(_unknown_kind(rec.kind))
 
 
 def template_file(cfg: Config) -> str:
@@ -315,9 +319,13 @@ def alertmanager_document(cfg: Config, routing: AlertRouting) -> dict:
 
 
 def check_routing(routing: AlertRouting, rel: str) -> None:
-    """Every route names a defined receiver, and receiver names are unique."""
+    """Every receiver has a known kind, every route names a defined receiver, and receiver
+    names are unique (at load time, so the error names the definition file)."""
     from generator.errors import DefinitionError
 
+    for r in routing.receivers:
+        if r.kind not in KINDS:
+            raise DefinitionError(rel, f"receiver {r.name!r}: {_unknown_kind(r.kind)}")
     names = [r.name for r in routing.receivers]
     dupes = sorted({x for x in names if names.count(x) > 1})
     if dupes:

@@ -121,3 +121,9 @@ def test_write_private_files_are_owner_only_and_a_bad_folder_is_one_error(tmp_pa
     (tmp_path / "file").write_text("")
     with pytest.raises(DashgenError, match="cannot write .*file/am"):
         n.write_private({"a": "b"}, tmp_path / "file" / "am")
+
+
+def test_an_unknown_receiver_kind_names_the_definition_file():
+    routing = n.AlertRouting((n.Receiver("a", "pager"),), n.Route("a"))
+    with pytest.raises(DefinitionError, match="alerts/who.py.*receiver 'a': receiver kind 'pager' is not one of"):
+        n.check_routing(routing, "alerts/who.py")
