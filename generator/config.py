@@ -224,6 +224,11 @@ class Uptime:
     basic_metrics_only: bool = True  # SM's basic metric set: fewer active series (cost)
     alert_sensitivity: str = "none"  # SM's own predefined alerts off: ServiceDown is ours
 
+    @property
+    def synthetic(self) -> bool:
+        """True when ServiceDown and the uptime panel read the Synthetic Monitoring check."""
+        return self.source == "synthetic-monitoring"
+
     def __post_init__(self):
         if self.source not in UPTIME_SOURCES:
             raise ValueError(f"uptime source must be one of {', '.join(UPTIME_SOURCES)}, not {self.source!r}")
