@@ -28,7 +28,7 @@ from typing import Mapping
 from generator.config import Config
 from generator.docs import _env as docs_env
 from generator.durations import duration, seconds
-from generator.errors import ConfigError, DashgenError
+from generator.errors import ConfigError, DashgenError, DefinitionError
 
 ORG_ID = 1
 KINDS = ("email", "slack", "sms")  # the escalation ladder, in order (docs/targets.md §3)
@@ -321,8 +321,6 @@ def alertmanager_document(cfg: Config, routing: AlertRouting) -> dict:
 def check_routing(routing: AlertRouting, rel: str) -> None:
     """Every receiver has a known kind, every route names a defined receiver, and receiver
     names are unique (at load time, so the error names the definition file)."""
-    from generator.errors import DefinitionError
-
     for r in routing.receivers:
         if r.kind not in KINDS:
             raise DefinitionError(rel, f"receiver {r.name!r}: {_unknown_kind(r.kind)}")
