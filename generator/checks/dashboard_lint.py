@@ -304,7 +304,7 @@ def _moved_dashboards(project) -> tuple[dict[str, dict], list[tuple[str, str]]]:
     """{definition file: dashboard JSON} built with every config number moved (see
     checks/moved.py), and the (file, why) of modules that refused the moved config."""
     from generator.checks.moved import moved_numbers
-    from generator.loader import _call_build, module_files  # the loader's per-module build
+    from generator.loader import build_module, module_files
     from generator.render import dashboard_json
 
     cfg = moved_numbers(project.cfg)
@@ -312,7 +312,7 @@ def _moved_dashboards(project) -> tuple[dict[str, dict], list[tuple[str, str]]]:
     for path in module_files(project.root, "dashboards"):
         rel = path.relative_to(project.root).as_posix()
         try:
-            built[rel] = dashboard_json(_call_build(project.root, "dashboards", path, cfg)[1])
+            built[rel] = dashboard_json(build_module(project.root, "dashboards", path, cfg)[1])
         except DefinitionError as exc:
             refused.append((rel, exc.cause))
         except Exception as exc:  # dashboard_json on an odd object: the load check reports it
