@@ -127,19 +127,13 @@ def check_cmd(ctx: Context, fmt: str, schema_dir: Path | None, exclusions: Path 
         return
     report = checks.run_report(ctx.root, only=only or None, exclusions_file=exclusions,
                                schema_dir=checks.find_schema_dir(schema_dir, ctx.root))
-    errors, warnings = len(report.errors), len(report.warnings)
     if fmt == "json":
-        click.echo(json.dumps({
-            "findings": [f.to_dict() for f in report.findings],
-            "summary": {"errors": errors, "warnings": warnings, "excluded": len(report.excluded),
-                        "checks": len(report.checks)},
-        }, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
         for f in report.findings:
             click.echo(str(f))
-        click.echo(f"{len(report.checks)} checks: {errors} errors, {warnings} warnings, "
-                   f"{len(report.excluded)} excluded.")
-    sys.exit(EXIT_FAIL if errors else EXIT_OK)
+        click.echo(report.summary())
+    sys.exit(EXIT_FAIL if report.errors else EXIT_OK)
 
 
 # --- query ------------------------------------------------------------------------------
