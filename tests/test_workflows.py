@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import make_targets
 
 from generator.cli import main
 
@@ -37,11 +38,6 @@ def commands(doc: dict) -> list[list[str]]:
                 if part:
                     out.append(shlex.split(part))
     return out
-
-
-def make_targets() -> set[str]:
-    (line,) = re.findall(r"^\.PHONY:(.*)$", (ROOT / "Makefile").read_text(), re.M)
-    return set(line.split())
 
 
 def dashgen_flags(words: list[str]) -> tuple[str, list[str]]:
