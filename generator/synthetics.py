@@ -134,10 +134,6 @@ def render_checks(loaded: list[tuple[str, HttpCheck]], environments: dict[str, d
     return out
 
 
-def dumps(doc: dict) -> str:
-    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
 def _prune_empty(value):
     if isinstance(value, dict):
         kept = {k: _prune_empty(v) for k, v in value.items()}
