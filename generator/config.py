@@ -182,7 +182,9 @@ class Notifications:
     #: Alertmanager's default wait, so a burst of one alert arrives as one message.
     warning_group_wait: str = "30s"
     group_by: tuple[str, ...] = ("alertname",)  # one message per alert name (plus Grafana's folder)
-    group_interval: str = "5m"  # Alertmanager's default: how often a changed group is re-sent
+    # Every route (docs/targets.md §3 escalation, §8 warnings): a group whose alerts changed is
+    # re-sent after this wait (Alertmanager's default).
+    group_interval: str = "5m"
     critical_repeat_interval: str = "15m"  # docs/targets.md §3: the escalation period; a firing critical reminds as often
     warning_repeat_interval: str = "4h"  # warnings are "monitor" (docs/targets.md §8): a reminder per half day
 
