@@ -21,13 +21,13 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Mapping
 
 from generator.config import Config
 from generator.docs import _env as docs_env
-from generator.durations import duration, seconds
+from generator.durations import duration, is_duration, seconds
 from generator.errors import ConfigError, DashgenError, DefinitionError
 
 ORG_ID = 1
@@ -177,9 +177,8 @@ def scaled(cfg: Config, factor: float) -> Config:
         secs = seconds(value)
         return duration(max(1, round(secs / factor)) if secs else 0)
 
-    fields = ("email_after", "slack_after", "sms_after", "warning_group_wait", "group_interval",
-              "critical_repeat_interval", "warning_repeat_interval")
-    return replace(cfg, notifications=replace(n, **{f: s(getattr(n, f)) for f in fields}))
+    waits = [f.name for f in fields(n) if isinstance(getattr(n, f.name), str) and is_duration(getattr(n, f.name))]
+    return replace(cfg, notifications=replace(n, **{f: s(getattr(n, f)) for f in waits}))
 
 
 # --- the notification template ---------------------------------------------------------------

@@ -82,6 +82,8 @@ def test_fill_names_the_missing_variable_never_a_value():
 def test_scaled_divides_every_wait():
     s = n.scaled(DEFAULT, 30).notifications
     assert (s.email_after, s.slack_after, s.sms_after, s.group_interval) == ("0s", "10s", "30s", "10s")
+    assert (s.warning_group_wait, s.critical_repeat_interval, s.warning_repeat_interval) == ("1s", "30s", "8m")
+    assert s.slack_webhook_env == DEFAULT.notifications.slack_webhook_env  # only durations move
 
 
 def test_secrets_are_references_never_values(project):
