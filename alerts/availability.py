@@ -7,7 +7,7 @@ from generator.rules import Alert, RuleGroup
 
 
 def build(cfg: Config) -> RuleGroup:
-    t, sm = cfg.thresholds, cfg.uptime.source == "synthetic-monitoring"
+    t, sm = cfg.thresholds, cfg.uptime.synthetic
     jobs = [cfg.jobs.backend, cfg.jobs.worker, cfg.jobs.postgres, cfg.jobs.redis]
     if not sm:
         jobs.append(cfg.jobs.blackbox)  # the self-hosted prober is scraped like any exporter

@@ -40,8 +40,8 @@ def build(cfg: Config):
 
 def service_level(cfg: Config):
     t = cfg.thresholds
-    source = ("blackbox" if cfg.uptime.source == "blackbox" else
-              f"Synthetic Monitoring, {len(cfg.uptime.probes)} locations together")
+    source = (f"Synthetic Monitoring, {len(cfg.uptime.probes)} locations together" if cfg.uptime.synthetic
+              else "blackbox")
     return [
         p.stat("Uptime", f"Share of successful /health probes over the dashboard range ({source}, every "
                f"{t.health_check_interval_seconds} s). Healthy: at least {t.uptime_target:.1%}. Gaps in probing "

@@ -22,7 +22,8 @@ from generator.errors import ConfigError, DashgenError
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
-def fail(message: str, code: int = EXIT_FAIL) -> NoReturn:
+def fail(message: str, code: int) -> NoReturn:
+    """The one place an error ends a command: `error: <message>` on stderr, exit `code`."""
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
 
@@ -48,7 +49,7 @@ class Group(click.Group):
         except ConfigError as exc:
             fail(str(exc), EXIT_USAGE)
         except DashgenError as exc:
-            fail(str(exc))
+            fail(str(exc), EXIT_FAIL)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -126,19 +127,13 @@ def check_cmd(ctx: Context, fmt: str, schema_dir: Path | None, exclusions: Path 
         return
     report = checks.run_report(ctx.root, only=only or None, exclusions_file=exclusions,
                                schema_dir=checks.find_schema_dir(schema_dir, ctx.root))
-    errors, warnings = len(report.errors), len(report.warnings)
     if fmt == "json":
-        click.echo(json.dumps({
-            "findings": [f.to_dict() for f in report.findings],
-            "summary": {"errors": errors, "warnings": warnings, "excluded": len(report.excluded),
-                        "checks": len(report.checks)},
-        }, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
         for f in report.findings:
             click.echo(str(f))
-        click.echo(f"{len(report.checks)} checks: {errors} errors, {warnings} warnings, "
-                   f"{len(report.excluded)} excluded.")
-    sys.exit(EXIT_FAIL if errors else EXIT_OK)
+        click.echo(report.summary())
+    sys.exit(EXIT_FAIL if report.errors else EXIT_OK)
 
 
 # --- query ------------------------------------------------------------------------------
@@ -204,9 +199,9 @@ def diff_cmd(ctx: Context, ref: str | None, env_name: str | None, fmt: str, on_d
     from generator import render as rendering
 
     if ref and env_name:
-        fail("use either --against or --env, not both", EXIT_USAGE)
+        raise ConfigError("use either --against or --env, not both")
     if preview_dir and env_name:
-        fail("--preview works with --against only", EXIT_USAGE)
+        raise ConfigError("--preview works with --against only")
     new = (differ.tree_from_dir(ctx.root / "rendered") if on_disk else rendering.render_project(ctx.root))
     # Compare with rendered/ before --env turns `new` into parsed objects.
     stale = [] if on_disk else rendering.stale_files(new, ctx.root / "rendered")
@@ -283,6 +278,7 @@ def upload(ctx: Context, env_name: str, dry_run: bool, force: bool, prune: bool,
     A real run first checks that every secret the notifications need is set (exit 2,
     nothing written, if one is missing); --dry-run lists them instead.
     """
+    from generator.config import DEFAULT
     from generator.environments import load_environment
     from generator.grafana import upload as uploading
     from generator.notifications import secrets
@@ -302,18 +298,12 @@ def upload(ctx: Context, env_name: str, dry_run: bool, force: bool, prune: bool,
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     if dry_run and report.secrets:
-        formats = {name: s.format for name, s in secrets(_default_config()).items()}
+        formats = {name: s.format for name, s in secrets(DEFAULT).items()}
         click.echo("a real run reads these secrets from the environment:")
         for name, is_set in report.secrets:
             click.echo(f"  {name:<30} {'set' if is_set else 'NOT SET':<8} {formats.get(name, '')}".rstrip())
     click.echo(report.summary())
     sys.exit(EXIT_FAIL if report.failed else EXIT_OK)
-
-
-def _default_config():
-    from generator.config import DEFAULT
-
-    return DEFAULT
 
 
 @main.command("alertmanager")
@@ -330,17 +320,14 @@ def alertmanager_cmd(ctx: Context, out: Path, placeholders: bool) -> None:
     """
     import os
 
+    from generator.config import DEFAULT
     from generator.grafana.contactpoints import deployable_alertmanager
     from generator.notifications import placeholders as stand_ins
+    from generator.notifications import write_private
 
     files = deployable_alertmanager(ctx.root / "rendered" / "alerting",
-                                    stand_ins(_default_config()) if placeholders else os.environ)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        path = out / name
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
+                                    stand_ins(DEFAULT) if placeholders else os.environ)
+    for path in write_private(files, out):
         click.echo(f"wrote {path}")
 
 
@@ -405,7 +392,7 @@ def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None
 
         found = fetch_remote_dashboards(load_environment(ctx.root, env_name), [source])
         if source not in found:
-            fail(f"dashboard {source!r} not found in {env_name}")
+            raise DashgenError(f"dashboard {source!r} not found in {env_name}")
         dashboard, name = found[source], f"Grafana {env_name} (uid {source})"
     else:
         data = sys.stdin.buffer.read() if source == "-" else _read_file(source)

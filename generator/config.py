@@ -156,7 +156,7 @@ class Notifications:
     """Where alerts go and when (docs/targets.md §8 "Action" column, docs/targets.md §3 escalation, docs/targets.md §6 Slack).
 
     Secrets are never here: only the names of the environment variables that hold them
-    (DESIGN.md). `generator.notifications.SECRETS` documents each variable's format.
+    (DESIGN.md). `generator.notifications.secrets()` documents each variable's format.
     """
 
     slack_webhook_env: str = "SLACK_WEBHOOK_URL"  # docs/targets.md §6: the app's Slack webhook
@@ -182,7 +182,9 @@ class Notifications:
     #: Alertmanager's default wait, so a burst of one alert arrives as one message.
     warning_group_wait: str = "30s"
     group_by: tuple[str, ...] = ("alertname",)  # one message per alert name (plus Grafana's folder)
-    group_interval: str = "5m"  # Alertmanager's default: how often a changed group is re-sent
+    # Every route (docs/targets.md §3 escalation, §8 warnings): a group whose alerts changed is
+    # re-sent after this wait (Alertmanager's default).
+    group_interval: str = "5m"
     critical_repeat_interval: str = "15m"  # docs/targets.md §3: the escalation period; a firing critical reminds as often
     warning_repeat_interval: str = "4h"  # warnings are "monitor" (docs/targets.md §8): a reminder per half day
 
@@ -229,6 +231,11 @@ class Uptime:
     require_tls: bool = True  # docs/targets.md §3: the check is https://; fail if the answer is not TLS
     basic_metrics_only: bool = True  # SM's basic metric set: fewer active series (cost)
     alert_sensitivity: str = "none"  # SM's own predefined alerts off: ServiceDown is ours
+
+    @property
+    def synthetic(self) -> bool:
+        """True when ServiceDown and the uptime panel read the Synthetic Monitoring check."""
+        return self.source == "synthetic-monitoring"
 
     def __post_init__(self):
         if self.source not in UPTIME_SOURCES:

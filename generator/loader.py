@@ -138,7 +138,9 @@ def _where(exc: BaseException, path: Path) -> str:
     return ""
 
 
-def _call_build(root: Path, kind: str, path: Path, cfg: Config):
+def build_module(root: Path, kind: str, path: Path, cfg: Config) -> tuple[str, object]:
+    """(relative path, what `build(cfg)` returned) for one definition module of `<root>/<kind>/`;
+    any failure is a DefinitionError naming the file (the checks rebuild modules one by one)."""
     rel = path.relative_to(root).as_posix()
     package = _package(root, kind)
     try:
@@ -158,12 +160,12 @@ def load(root: Path, cfg: Config) -> Loaded:
     """Import and build every definition; the first failure raises DefinitionError."""
     loaded = Loaded()
     for path in module_files(root, "dashboards"):
-        rel, dash = _call_build(root, "dashboards", path, cfg)
+        rel, dash = build_module(root, "dashboards", path, cfg)
         if not isinstance(dash, (g.Dashboard, dict)):
             raise DefinitionError(rel, f"build(cfg) returned {type(dash).__name__}, expected a grafanalib Dashboard")
         loaded.dashboards.append((rel, dash))
     for path in module_files(root, "alerts"):
-        rel, groups = _call_build(root, "alerts", path, cfg)
+        rel, groups = build_module(root, "alerts", path, cfg)
         if isinstance(groups, AlertRouting):
             check_routing(groups, rel)
             if loaded.notifications is not None:
@@ -175,7 +177,7 @@ def load(root: Path, cfg: Config) -> Loaded:
             raise DefinitionError(rel, "build(cfg) must return a RuleGroup, a list of them, or AlertRouting")
         loaded.groups.extend((rel, grp) for grp in groups)
     for path in module_files(root, "synthetics"):
-        rel, checks = _call_build(root, "synthetics", path, cfg)
+        rel, checks = build_module(root, "synthetics", path, cfg)
         checks = [checks] if isinstance(checks, HttpCheck) else checks
         if not isinstance(checks, (list, tuple)) or not all(isinstance(c, HttpCheck) for c in checks):
             raise DefinitionError(rel, "build(cfg) must return an HttpCheck or a list of them")

@@ -11,7 +11,7 @@ From it dashgen renders, under rendered/alerting/:
 * `alertmanager.yaml`: the same tree and receivers as an Alertmanager configuration (for
   `alerting = "mimir"`, uploaded to Mimir's Alertmanager, or for your own Alertmanager).
 
-Secrets never reach rendered/: settings hold `$VARIABLE` references (`SECRETS` documents each
+Secrets never reach rendered/: settings hold `$VARIABLE` references (`secrets()` documents each
 one's format), filled in from the environment at send time by `fill()`; an Alertmanager of
 your own takes them through `envsubst`.
 """
@@ -19,14 +19,16 @@ your own takes them through `envsubst`.
 from __future__ import annotations
 
 import json
+import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
 from typing import Mapping
 
 from generator.config import Config
 from generator.docs import _env as docs_env
-from generator.durations import duration, seconds
-from generator.errors import ConfigError, DashgenError
+from generator.durations import duration, is_duration, seconds
+from generator.errors import ConfigError, DashgenError, DefinitionError
 
 ORG_ID = 1
 KINDS = ("email", "slack", "sms")  # the escalation ladder, in order (docs/targets.md §3)
@@ -107,10 +109,6 @@ def references(value) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def missing(names, environ: Mapping[str, str]) -> list[str]:
-    return [n for n in names if not environ.get(n)]
-
-
 def fill(value, environ: Mapping[str, str], where: str, used: list[str] | None = None):
     """`value` with every `$VAR` / `${VAR}` in its strings (recursively) taken from `environ`.
 
@@ -179,9 +177,8 @@ def scaled(cfg: Config, factor: float) -> Config:
         secs = seconds(value)
         return duration(max(1, round(secs / factor)) if secs else 0)
 
-    fields = ("email_after", "slack_after", "sms_after", "warning_group_wait", "group_interval",
-              "critical_repeat_interval", "warning_repeat_interval")
-    return replace(cfg, notifications=replace(n, **{f: s(getattr(n, f)) for f in fields}))
+    waits = [f.name for f in fields(n) if isinstance(getattr(n, f.name), str) and is_duration(getattr(n, f.name))]
+    return replace(cfg, notifications=replace(n, **{f: s(getattr(n, f)) for f in waits}))
 
 
 # --- the notification template ---------------------------------------------------------------
@@ -217,7 +214,11 @@ def grafana_integration(cfg: Config, kind: str) -> tuple[str, dict]:
                          "text": tmpl(cfg, "text"), "color": tmpl(cfg, "slack.color")}
     if kind == "sms":
         return "webhook", {"url": f"${n.sms_webhook_env}", "httpMethod": "POST"}
-    raise DashgenError(f"alerts/routing.py: receiver kind {kind!r} is not one of {', '.join(KINDS)}")
+    raise DashgenError(_unknown_kind(kind))
+
+
+def _unknown_kind(kind: str) -> str:
+    return f"receiver kind {kind!r} is not one of {', '.join(KINDS)}"
 
 
 def _route_doc(r: Route, matchers, root_group_by: tuple[str, ...] = ()) -> dict:
@@ -296,7 +297,7 @@ def _am_receiver(cfg: Config, rec: Receiver) -> dict:
             "text": tmpl(cfg, "text"), "color": tmpl(cfg, "slack.color")}]}
     if rec.kind == "sms":
         return {"name": rec.name, "webhook_configs": [{"url": f"${n.sms_webhook_env}", "send_resolved": True}]}
-    raise DashgenError(f"alerts/routing.py: receiver kind {rec.kind!r} is not one of {', '.join(KINDS)}")
+    raise DashgenError(_unknown_kind(rec.kind))
 
 
 def template_file(cfg: Config) -> str:
@@ -317,9 +318,11 @@ def alertmanager_document(cfg: Config, routing: AlertRouting) -> dict:
 
 
 def check_routing(routing: AlertRouting, rel: str) -> None:
-    """Every route names a defined receiver, and receiver names are unique."""
-    from generator.errors import DefinitionError
-
+    """Every receiver has a known kind, every route names a defined receiver, and receiver
+    names are unique (at load time, so the error names the definition file)."""
+    for r in routing.receivers:
+        if r.kind not in KINDS:
+            raise DefinitionError(rel, f"receiver {r.name!r}: {_unknown_kind(r.kind)}")
     names = [r.name for r in routing.receivers]
     dupes = sorted({x for x in names if names.count(x) > 1})
     if dupes:
@@ -344,3 +347,20 @@ def alertmanager_files(cfg: Config, routing: AlertRouting, environ: Mapping[str,
 
     doc = fill(alertmanager_document(cfg, routing), environ, "alertmanager.yaml", used)
     return {"alertmanager.yml": dumps(doc), template_file(cfg): template_text(cfg)}
+
+
+def write_private(files: Mapping[str, str], folder: Path) -> list[Path]:
+    """Write {file name: text} into `folder` (created if need be), each file readable by its
+    owner only, since a filled-in Alertmanager configuration holds secrets; the paths written."""
+    written = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            path = folder / name
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            written.append(path)
+    except OSError as exc:
+        raise DashgenError(f"cannot write {folder}: {exc.strerror or exc}") from exc
+    return written

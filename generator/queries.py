@@ -79,7 +79,7 @@ def app_jobs(cfg: Config) -> str:
 
 def probe_job(cfg: Config) -> str:
     """The job label of the /health probe's series, from the configured source."""
-    return cfg.jobs.blackbox if cfg.uptime.source == "blackbox" else cfg.uptime.check_job
+    return cfg.uptime.check_job if cfg.uptime.synthetic else cfg.jobs.blackbox
 
 
 def probe_success(cfg: Config) -> str:
@@ -96,15 +96,15 @@ def service_down(cfg: Config) -> str:
     location never pages. The value is that share.
     """
     per_location = f"max_over_time({probe_success(cfg)}[{cfg.thresholds.service_down_window}])"
-    if cfg.uptime.source == "blackbox":
-        return f"max by (instance) ({per_location}) == 0"
-    return f"avg by (instance) ({per_location}) < {cfg.thresholds.service_down_location_share:g}"
+    if cfg.uptime.synthetic:
+        return f"avg by (instance) ({per_location}) < {cfg.thresholds.service_down_location_share:g}"
+    return f"max by (instance) ({per_location}) == 0"
 
 
 def uptime(cfg: Config, window: str) -> str:
     """Share of successful /health checks over `window` (all probe locations together)."""
     ratio = f"avg_over_time({probe_success(cfg)}[{window}])"
-    return ratio if cfg.uptime.source == "blackbox" else f"avg by (instance) ({ratio})"
+    return f"avg by (instance) ({ratio})" if cfg.uptime.synthetic else ratio
 
 
 # Recording rules (level:metric:operations, docs/metrics.md §12); names carry their window.

@@ -77,6 +77,10 @@ def dashboard_url(cfg: Config, uid: str) -> str:
     return f"{cfg.grafana_url.rstrip('/')}/d/{uid}"
 
 
+#: `for` values that mean "fire at once": no `for:` is written, and no wait is tested for.
+NO_FOR = (None, "", "0", "0s", "0m")
+
+
 def rule_document(cfg: Config, rule) -> dict:
     if isinstance(rule, Record):
         doc = {"record": rule.record, "expr": _clean(rule.expr)}
@@ -84,7 +88,7 @@ def rule_document(cfg: Config, rule) -> dict:
             doc["labels"] = dict(rule.labels)
         return doc
     doc = {"alert": rule.name, "expr": _clean(rule.expr)}
-    if rule.for_ and rule.for_ not in ("0", "0s", "0m"):
+    if rule.for_ not in NO_FOR:
         doc["for"] = rule.for_
     if rule.keep_firing_for:
         doc["keep_firing_for"] = rule.keep_firing_for

@@ -34,6 +34,8 @@ ENV_LABEL = "env"
 #: modified) and any it may add are ignored.
 CHECK_KEYS = ("job", "target", "frequency", "timeout", "enabled", "probes", "labels", "basicMetricsOnly",
               "alertSensitivity", "settings")
+MAX_FREQUENCY_SECONDS = 3600  # SM API: a check runs at least once an hour
+MAX_TIMEOUT_SECONDS = 60  # SM API: and times out within a minute (and within its frequency)
 MAX_LABELS = 5  # SM API: at most 5 labels per check
 MAX_LABEL_BYTES = 32  # SM API: names and values at most 32 bytes, never empty
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS")
@@ -66,10 +68,10 @@ def validate(check: HttpCheck, where: str) -> None:
 
     if not check.job:
         bad("job is empty")
-    if not 1 <= check.frequency_seconds <= 3600:
-        bad(f"frequency {check.frequency_seconds} s is outside 1 s .. 1 h")
-    if not 1 <= check.timeout_seconds <= min(check.frequency_seconds, 60):
-        bad(f"timeout {check.timeout_seconds} s is outside 1 s .. min(frequency, 60 s)")
+    if not 1 <= check.frequency_seconds <= MAX_FREQUENCY_SECONDS:
+        bad(f"frequency {check.frequency_seconds} s is outside 1 s .. {MAX_FREQUENCY_SECONDS} s")
+    if not 1 <= check.timeout_seconds <= min(check.frequency_seconds, MAX_TIMEOUT_SECONDS):
+        bad(f"timeout {check.timeout_seconds} s is outside 1 s .. min(frequency, {MAX_TIMEOUT_SECONDS} s)")
     if not check.probes or len(set(check.probes)) != len(check.probes):
         bad("probes must name at least one location, each once")
     if check.method not in METHODS:
@@ -130,10 +132,6 @@ def render_checks(loaded: list[tuple[str, HttpCheck]], environments: dict[str, d
             if target:
                 out[f"synthetics/{env}/{check.job}.json"] = check_document(check, str(target), env, rel)
     return out
-
-
-def dumps(doc: dict) -> str:
-    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def _prune_empty(value):

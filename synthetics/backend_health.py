@@ -11,7 +11,7 @@ from generator.synthetics import HttpCheck
 
 def build(cfg: Config) -> list[HttpCheck]:
     t, u = cfg.thresholds, cfg.uptime
-    if u.source != "synthetic-monitoring":
+    if not u.synthetic:
         return []  # blackbox: production runs its own prober (README "Uptime probe"); no SM cost
     return [HttpCheck(
         job=u.check_job,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_targets() -> set[str]:
+    """The targets the Makefile declares in .PHONY (every target; test_makefile checks)."""
+    (line,) = re.findall(r"^\.PHONY:(.*)$", (ROOT / "Makefile").read_text(), re.M)
+    return set(line.split())
 
 
 def pytest_addoption(parser):

@@ -6,19 +6,15 @@ import re
 import subprocess
 from pathlib import Path
 
+from conftest import make_targets
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def phony_targets() -> list[str]:
-    text = (ROOT / "Makefile").read_text()
-    (line,) = re.findall(r"^\.PHONY:(.*)$", text, re.M)
-    return line.split()
 
 
 def test_every_target_is_phony_declared_and_listed_by_help():
     text = (ROOT / "Makefile").read_text()
     defined = set(re.findall(r"^([a-z0-9][a-z0-9-]*):", text, re.M))
-    phony = phony_targets()
+    phony = make_targets()
     assert {"e2e", "test", "check", "upload", "help"} <= set(phony)
     assert set(phony) == defined, "declare every target in .PHONY (and only targets)"
     out = subprocess.run(["make", "--no-print-directory", "help"], cwd=ROOT, capture_output=True, text=True,

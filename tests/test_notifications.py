@@ -11,7 +11,7 @@ from conftest import dashgen
 from generator import notifications as n
 from generator.checks import run_report
 from generator.config import DEFAULT
-from generator.errors import DefinitionError
+from generator.errors import DashgenError, DefinitionError
 from generator.render import render_project
 
 CANARY = "https://hooks.slack.com/services/T000/B000/canary-secret-4b1d"
@@ -82,6 +82,8 @@ def test_fill_names_the_missing_variable_never_a_value():
 def test_scaled_divides_every_wait():
     s = n.scaled(DEFAULT, 30).notifications
     assert (s.email_after, s.slack_after, s.sms_after, s.group_interval) == ("0s", "10s", "30s", "10s")
+    assert (s.warning_group_wait, s.critical_repeat_interval, s.warning_repeat_interval) == ("1s", "30s", "8m")
+    assert s.slack_webhook_env == DEFAULT.notifications.slack_webhook_env  # only durations move
 
 
 def test_secrets_are_references_never_values(project):
@@ -112,3 +114,18 @@ def test_dashgen_alertmanager_writes_a_deployable_config_or_names_what_is_missin
     assert yaml.safe_load(config.read_text())["receivers"][1]["slack_configs"][0]["api_url"] == CANARY
     assert (out / "raymontology.tmpl").read_text() == (project / "rendered" / "alerting" / "raymontology.tmpl").read_text()
     assert "canary" not in result.stdout + result.stderr
+
+
+def test_write_private_files_are_owner_only_and_a_bad_folder_is_one_error(tmp_path):
+    paths = n.write_private({"alertmanager.yml": "route: {}\n", "x.tmpl": "t"}, tmp_path / "am")
+    assert [p.name for p in paths] == ["alertmanager.yml", "x.tmpl"]
+    assert all((p.stat().st_mode & 0o777) == 0o600 for p in paths)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(DashgenError, match="cannot write .*file/am"):
+        n.write_private({"a": "b"}, tmp_path / "file" / "am")
+
+
+def test_an_unknown_receiver_kind_names_the_definition_file():
+    routing = n.AlertRouting((n.Receiver("a", "pager"),), n.Route("a"))
+    with pytest.raises(DefinitionError, match="alerts/who.py.*receiver 'a': receiver kind 'pager' is not one of"):
+        n.check_routing(routing, "alerts/who.py")

@@ -38,6 +38,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from conftest import make_targets  # noqa: E402
 from grafana_emulator.server import GrafanaEmulator, Token  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,11 +121,6 @@ def shell_lines(body: str) -> list[str]:
         if line.strip() and not line.lstrip().startswith("#"):
             out.append(line.strip())
     return out
-
-
-def make_targets() -> set[str]:
-    (line,) = re.findall(r"^\.PHONY:(.*)$", (ROOT / "Makefile").read_text(), re.M)
-    return set(line.split())
 
 
 def run_shell(body: str, root: Path, env: dict) -> None:

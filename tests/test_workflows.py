@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import make_targets
 
 from generator.cli import main
 
@@ -37,11 +38,6 @@ def commands(doc: dict) -> list[list[str]]:
                 if part:
                     out.append(shlex.split(part))
     return out
-
-
-def make_targets() -> set[str]:
-    (line,) = re.findall(r"^\.PHONY:(.*)$", (ROOT / "Makefile").read_text(), re.M)
-    return set(line.split())
 
 
 def dashgen_flags(words: list[str]) -> tuple[str, list[str]]:
@@ -109,3 +105,19 @@ def test_every_secret_comes_from_repository_secrets():
     assert refs and refs <= set(secrets(DEFAULT)), refs
     for name in set(secrets(DEFAULT)) | {"GRAFANA_TOKEN", "SM_TOKEN", "MIMIR_USER", "MIMIR_TOKEN"}:
         assert env.get(name) == f"${{{{ secrets.{name} }}}}", name
+
+
+@pytest.mark.parametrize("name", ["pull-request.yml", "upload.yml"])
+def test_the_tools_make_check_needs_are_installed_first(name):
+    """`make check` runs scripts/ensure-tools, which fails (it cannot sudo) unless every
+    Debian package it looks for was installed by an earlier step."""
+    needed = set(re.findall(r"missing\+=\(([\w-]+)\)", (ROOT / "scripts" / "ensure-tools").read_text()))
+    assert needed >= {"prometheus", "prometheus-alertmanager"}
+    installed, gate = set(), None
+    for i, words in enumerate(commands(load(name))):
+        if words[:2] == ["make", "check"]:
+            gate = i
+            break
+        if "apt-get" in words and "install" in words:
+            installed |= {w for w in words[words.index("install") + 1:] if not w.startswith("-")}
+    assert gate is not None and needed <= installed, needed - installed

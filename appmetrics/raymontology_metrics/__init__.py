@@ -83,27 +83,24 @@ def _build(registry: CollectorRegistry | None) -> SimpleNamespace:
             "raymontology_active_users", "Distinct users active in the trailing window.", ["window"],
             multiprocess_mode="max", registry=r,
         ),
-        db_pool_checked_out=Gauge(
-            "raymontology_db_pool_checked_out_connections", "Connections checked out of the SQLAlchemy pool.",
-            ["pool"], multiprocess_mode="sum", registry=r,
-        ),
-        db_pool_checked_in=Gauge(
-            "raymontology_db_pool_checked_in_connections", "Idle connections held by the SQLAlchemy pool.",
-            ["pool"], multiprocess_mode="sum", registry=r,
-        ),
-        db_pool_size=Gauge(
-            "raymontology_db_pool_size_connections", "Configured SQLAlchemy pool size.",
-            ["pool"], multiprocess_mode="max", registry=r,
-        ),
-        db_pool_max=Gauge(
-            "raymontology_db_pool_max_connections", "Pool size plus max overflow.",
-            ["pool"], multiprocess_mode="max", registry=r,
-        ),
+        db_pool_checked_out=_pool_gauge(
+            "checked_out_connections", "Connections checked out of the SQLAlchemy pool.", "sum", r),
+        db_pool_checked_in=_pool_gauge("checked_in_connections", "Idle connections held by the SQLAlchemy pool.",
+                                       "sum", r),
+        db_pool_size=_pool_gauge("size_connections", "Configured SQLAlchemy pool size.", "max", r),
+        db_pool_max=_pool_gauge("max_connections", "Pool size plus max overflow.", "max", r),
         db_query_duration=Histogram(
             "raymontology_db_query_duration_seconds", "Database statement duration by operation.",
             ["operation"], buckets=QUERY_DURATION_BUCKETS, registry=r,
         ),
     )
+
+
+def _pool_gauge(suffix: str, doc: str, multiprocess_mode: str, registry) -> Gauge:
+    """One `raymontology_db_pool_<suffix>` gauge, labelled by pool: checked-out and idle
+    connections add up across worker processes (sum), the configured sizes do not (max)."""
+    return Gauge(f"raymontology_db_pool_{suffix}", doc, ["pool"], multiprocess_mode=multiprocess_mode,
+                 registry=registry)
 
 
 _default = create(REGISTRY)

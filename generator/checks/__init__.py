@@ -152,6 +152,16 @@ class Report:
     def warnings(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == WARNING]
 
+    def summary(self) -> str:
+        return (f"{len(self.checks)} checks: {len(self.errors)} errors, {len(self.warnings)} warnings, "
+                f"{len(self.excluded)} excluded.")
+
+    def to_dict(self) -> dict:
+        """The report as `dashgen check --format json` prints it."""
+        return {"findings": [f.to_dict() for f in self.findings],
+                "summary": {"errors": len(self.errors), "warnings": len(self.warnings),
+                            "excluded": len(self.excluded), "checks": len(self.checks)}}
+
 
 def _import_families() -> None:
     # Importing the modules registers their checks, in this order (done at the end of this file).

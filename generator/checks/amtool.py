@@ -28,11 +28,10 @@ def amtool_path() -> str:
     return path
 
 
-def write_config(cfg, routing, folder: Path, environ=None) -> Path:
-    """alertmanager.yml (+ template) in `folder`, secrets from `environ` or placeholders."""
-    env = notifications.placeholders(cfg) if environ is None else environ
-    for name, text in notifications.alertmanager_files(cfg, routing, env).items():
-        (folder / name).write_text(text, encoding="utf-8")
+def write_config(cfg, routing, folder: Path) -> Path:
+    """alertmanager.yml (+ template) in `folder`, secrets filled with placeholders."""
+    files = notifications.alertmanager_files(cfg, routing, notifications.placeholders(cfg))
+    notifications.write_private(files, folder)
     return folder / "alertmanager.yml"
 
 

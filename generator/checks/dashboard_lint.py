@@ -154,15 +154,20 @@ def panel_unit(project):
                 yield _loc(rel, d, p), "panel has no unit: say what the number is (s, bytes, percentunit, none...)"
 
 
-def _units(p: dict):
+def _field_config(p: dict, prop: str):
+    """(where, value) of field-config property `prop`: the panel's default, then each override's."""
     fc = p.get("fieldConfig") or {}
-    unit = (fc.get("defaults") or {}).get("unit")
-    if unit:
-        yield "unit", unit
+    yield prop, (fc.get("defaults") or {}).get(prop)
     for o in fc.get("overrides") or []:
-        for prop in o.get("properties") or []:
-            if prop.get("id") == "unit" and isinstance(prop.get("value"), str) and prop["value"]:
-                yield "override unit", prop["value"]
+        for setting in o.get("properties") or []:
+            if setting.get("id") == prop:
+                yield f"override {prop}", setting.get("value")
+
+
+def _units(p: dict):
+    for where, unit in _field_config(p, "unit"):
+        if isinstance(unit, str) and unit:
+            yield where, unit
 
 
 @check("dashboard/unit-known")
@@ -290,19 +295,16 @@ def _queries_up_down(project, panel: dict, d: dict) -> bool:
 
 
 def _steps(p: dict):
-    fc = p.get("fieldConfig") or {}
-    yield "thresholds", ((fc.get("defaults") or {}).get("thresholds") or {}).get("steps") or []
-    for o in fc.get("overrides") or []:
-        for prop in o.get("properties") or []:
-            if prop.get("id") == "thresholds" and isinstance(prop.get("value"), dict):
-                yield "override thresholds", prop["value"].get("steps") or []
+    for where, thresholds in _field_config(p, "thresholds"):
+        if isinstance(thresholds, dict):
+            yield where, thresholds.get("steps") or []
 
 
 def _moved_dashboards(project) -> tuple[dict[str, dict], list[tuple[str, str]]]:
     """{definition file: dashboard JSON} built with every config number moved (see
     checks/moved.py), and the (file, why) of modules that refused the moved config."""
     from generator.checks.moved import moved_numbers
-    from generator.loader import _call_build, module_files  # the loader's per-module build
+    from generator.loader import build_module, module_files
     from generator.render import dashboard_json
 
     cfg = moved_numbers(project.cfg)
@@ -310,7 +312,7 @@ def _moved_dashboards(project) -> tuple[dict[str, dict], list[tuple[str, str]]]:
     for path in module_files(project.root, "dashboards"):
         rel = path.relative_to(project.root).as_posix()
         try:
-            built[rel] = dashboard_json(_call_build(project.root, "dashboards", path, cfg)[1])
+            built[rel] = dashboard_json(build_module(project.root, "dashboards", path, cfg)[1])
         except DefinitionError as exc:
             refused.append((rel, exc.cause))
         except Exception as exc:  # dashboard_json on an odd object: the load check reports it

@@ -214,7 +214,7 @@ def skeleton(project, group, alert, firing: bool) -> str:
     from generator.durations import duration, seconds
 
     path, exists = _test_file_for(project, group)
-    wait = seconds(alert.for_) if alert.for_ not in (None, "", "0", "0s", "0m") else 0
+    wait = seconds(alert.for_) if alert.for_ not in rules.NO_FOR else 0
     eval_time = duration(wait + 5 * 60)
     labels = {"severity": alert.severity, **alert.labels}
     lines = [f"add under `tests:` in {path}:" if exists else

@@ -10,7 +10,7 @@ from generator.checks.moved import moved_numbers
 from generator.config import Thresholds
 from generator.durations import duration
 from generator.errors import DefinitionError
-from generator.rules import SEVERITIES, RuleGroup, rule_document, runbook_url
+from generator.rules import NO_FOR, SEVERITIES, RuleGroup, rule_document, runbook_url
 
 ALERT_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 MAX_ALERT_NAME = 40
@@ -18,7 +18,6 @@ MAX_RULES_PER_GROUP = 20
 #: level:metric:operations (Prometheus naming practice; docs/metrics.md §12).
 RECORD_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_]+(?::[a-zA-Z0-9_]+)*$")
 REQUIRED_ANNOTATIONS = ("summary", "description", "runbook_url")
-NO_FOR = ("", "0", "0s", "0m", None)
 
 
 def _loc(rel, g, name) -> Location:
@@ -114,11 +113,11 @@ def _alerts_with(project, cfg) -> dict:
     Only alerts/ is rebuilt: dashboards may refuse an odd config (a threshold that is not
     a bucket bound) and are not what these checks compare. DefinitionError propagates.
     """
-    from generator.loader import _call_build, module_files  # the loader's per-module build
+    from generator.loader import build_module, module_files
 
     out = {}
     for path in module_files(project.root, "alerts"):
-        _rel, built = _call_build(project.root, "alerts", path, cfg)
+        _rel, built = build_module(project.root, "alerts", path, cfg)
         groups = [built] if isinstance(built, RuleGroup) else built if isinstance(built, (list, tuple)) else []
         for g in groups:
             if isinstance(g, RuleGroup):
