@@ -16,9 +16,8 @@ import attr
 from grafanalib import core as g
 
 from generator.config import Config
-from generator.normalize import PROMETHEUS_DS
+from generator.normalize import GRID_COLUMNS, PROMETHEUS_DS
 
-GRID_COLUMNS = 24
 #: Tag every Raymontology dashboard carries: the link bar and ownership use it.
 DASHBOARD_TAG = "raymontology"
 

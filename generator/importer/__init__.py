@@ -24,7 +24,7 @@ from generator.config import DEFAULT, Config
 from generator.errors import DashgenError
 from generator.importer import factories as F
 from generator.importer.pysrc import Call, Code, List, flat, lines, literal, string
-from generator.normalize import GRID_COLUMNS, normalize_dashboard
+from generator.normalize import normalize_dashboard
 
 ROW_KEYS = {"type", "title", "collapsed", "gridPos", "id", "panels"}
 RESERVED = {"build", "settings", "p", "C", "cfg", "t", "Config", "eq", "ne", "re_", "nre", "DATASOURCE"}
