@@ -169,11 +169,8 @@ class DashboardAPI:
         return self.client.decode(self.client.request("POST", "/api/dashboards/db", json_body=payload))
 
     def delete(self, uid: str) -> None:
-        try:
-            self.client.request("DELETE", f"/api/dashboards/uid/{uid}")
-        except GrafanaAPIError as exc:
-            if exc.status != 404:  # already gone (a retried delete that landed): fine
-                raise
+        """404: already gone (a retried delete that had landed), which is done too."""
+        self.client.request("DELETE", f"/api/dashboards/uid/{uid}", ok=(200, 404))
 
     def in_folder(self, folder_uid: str) -> list[dict]:
         """Search hits for the dashboards directly in `folder_uid` (every page)."""

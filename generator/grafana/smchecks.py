@@ -95,11 +95,8 @@ class CheckAPI:
                             json_body={**want, "id": have["id"], "tenantId": have["tenantId"]})
 
     def delete(self, have: dict) -> None:
-        try:
-            self.client.request("DELETE", f"{API}/check/delete/{have['id']}")
-        except GrafanaAPIError as exc:
-            if exc.status != 404:  # already gone (a retried delete that had landed)
-                raise
+        """404: already gone (a retried delete that had landed), which is done too."""
+        self.client.request("DELETE", f"{API}/check/delete/{have['id']}", ok=(200, 404))
 
 
 def drift(have: dict) -> str | None:
