@@ -45,7 +45,7 @@ import yaml
 from generator.errors import DashgenError
 from generator.grafana.client import GrafanaAPIError, GrafanaClient
 from generator.grafana.handler import CREATE, PRUNE, UNCHANGED, UPDATE, Item, Run, Step, done
-from generator.notifications import MissingSecret, fill, integration_uid
+from generator.notifications import MissingSecret, fill, integration_uid, missing, references
 
 BASE = "/api/v1/provisioning"
 REDACTED = "[REDACTED]"
@@ -77,6 +77,16 @@ def load_alerting(alerting_dir: Path) -> tuple[list[dict], dict | None] | None:
     return receivers, policy
 
 
+def fill_secrets(client: GrafanaClient, value, environ: Mapping[str, str], where: str):
+    """`value` with its `$VAR` references filled in from `environ` (MissingSecret names an
+    unset one); the values filled in become `client` secrets, kept out of every error."""
+    used: list[str] = []
+    filled = fill(value, environ, where, used)
+    for secret in used:
+        client.add_secret(secret)
+    return filled
+
+
 def clean_route(route: dict) -> dict:
     out = {k: v for k, v in route.items() if k != "provenance" and v not in (None, [], {}, "", False)}
     if "routes" in out:
@@ -91,12 +101,8 @@ class ContactPointAPI:
 
     def prepare(self, receiver: dict) -> dict:
         """The receiver with its references filled in; the values become client secrets."""
-        used: list[str] = []
         where = f"contact point {receiver['name']!r} ({receiver['type']}, uid {receiver['uid']})"
-        body = {**receiver, "settings": fill(receiver["settings"], self.environ, where, used)}
-        for value in used:
-            self.client.add_secret(value)
-        return body
+        return {**receiver, "settings": fill_secrets(self.client, receiver["settings"], self.environ, where)}
 
     def fetch_all(self) -> dict[str, dict]:
         return {cp["uid"]: cp for cp in self.client.get_json(f"{BASE}/contact-points", list)
@@ -312,8 +318,6 @@ class AlertmanagerConfig:
     template_files: dict[str, str] = field(default_factory=dict)
 
     def references(self) -> list[str]:
-        from generator.notifications import references
-
         return references(self.config)
 
 
@@ -341,10 +345,7 @@ class MimirAlertmanagerAPI:
 
     def prepare(self, local: AlertmanagerConfig) -> dict:
         """The body Mimir takes: the config as a YAML string with its references filled in."""
-        used: list[str] = []
-        config = fill(local.config, self.environ, "alertmanager.yaml", used)
-        for value in used:
-            self.client.add_secret(value)
+        config = fill_secrets(self.client, local.config, self.environ, "alertmanager.yaml")
         return {"template_files": dict(local.template_files),
                 "alertmanager_config": yaml.safe_dump(config, sort_keys=False, allow_unicode=True)}
 
@@ -438,7 +439,7 @@ def deployable_alertmanager(alerting_dir: Path, environ: Mapping[str, str]) -> d
     local = load_alertmanager(alerting_dir)
     if local is None:
         raise DashgenError(f"{Path(alerting_dir) / 'alertmanager.yaml'} not found: run `make dashboards` first")
-    unset = [name for name in local.references() if not environ.get(name)]
+    unset = missing(local.references(), environ)
     if unset:
         raise MissingSecret(f"alertmanager.yaml: environment variable{'s' if len(unset) > 1 else ''} "
                             f"{', '.join(unset)} {'are' if len(unset) > 1 else 'is'} not set")
@@ -448,8 +449,6 @@ def deployable_alertmanager(alerting_dir: Path, environ: Mapping[str, str]) -> d
 
 def secrets_needed(receivers: list[dict] | None, alertmanager: AlertmanagerConfig | None, mode: str) -> list[str]:
     """The environment variables a real upload of the notifications will read, in order."""
-    from generator.notifications import references
-
     if mode == "mimir":
         return alertmanager.references() if alertmanager is not None else []
     return references([r["settings"] for r in receivers or []])

@@ -61,6 +61,7 @@ from generator.grafana.rulegroups import (
     ConvertRuleGroups, MimirRuleGroups, RuleGroups, load_local_groups, normalize_group,
 )
 from generator.grafana.smchecks import SERVICE, CheckAPI, SyntheticChecks, api_base
+from generator.notifications import missing
 
 DEFAULT_CONCURRENCY = 8
 KINDS = ("dashboards", "rules", "alerting", "synthetics")  # what `upload --only` can select
@@ -306,11 +307,11 @@ def upload(env: Environment, local: Local, *, session: requests.Session | None =
     environ = os.environ if environ is None else environ
     needed = secrets_needed(local.alerting[0] if local.alerting else None, local.alertmanager, env.alerting) \
         if "alerting" in only else []
-    missing = [name for name in needed if not environ.get(name)]
-    if missing and not dry_run:
-        one = len(missing) == 1
+    unset = missing(needed, environ)
+    if unset and not dry_run:
+        one = len(unset) == 1
         raise MissingSecrets(
-            f"the notifications need {', '.join(missing)}, which {'is' if one else 'are'} not set; nothing was "
+            f"the notifications need {', '.join(unset)}, which {'is' if one else 'are'} not set; nothing was "
             f"written. Set {'it' if one else 'them'} (see README \"Secrets\"), or upload the rest with "
             f"--only {','.join(k for k in only if k != 'alerting') or 'dashboards,rules'}")
     if not local.normalised:
