@@ -39,6 +39,7 @@ import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import quote
 
 import yaml
 
@@ -293,14 +294,10 @@ class TemplateAPI:
 
     def fetch(self, name: str) -> dict | None:
         """{name, template, provenance, version}, or None when Grafana has no such template."""
-        from urllib.parse import quote
-
         resp = self.client.request("GET", f"{BASE}/templates/{quote(name, safe='')}", ok=(200, 404))
         return None if resp.status_code == 404 else self.client.decode(resp)
 
     def put(self, name: str, text: str, version: str | None) -> None:
-        from urllib.parse import quote
-
         body = {"template": text, **({"version": version} if version else {})}
         self.client.request("PUT", f"{BASE}/templates/{quote(name, safe='')}", json_body=body, ok=(200, 202, 204))
 
