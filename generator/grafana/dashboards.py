@@ -112,61 +112,57 @@ class DashboardAPI:
                                folder_uid=meta.get("folderUid") or "", title=raw.get("title", ""),
                                embedded_mark=mark if isinstance(mark, str) else None)
 
-    def latest_version(self, uid: str) -> VersionInfo | None:
-        resp = self.client.request("GET", f"/api/dashboards/uid/{uid}/versions", params={"limit": 1}, ok=(200, 404))
+    def _versions(self, uid: str, limit: int) -> list[dict]:
+        """The newest `limit` versions, newest first; [] when the dashboard is gone."""
+        resp = self.client.request("GET", f"/api/dashboards/uid/{uid}/versions", params={"limit": limit}, ok=(200, 404))
         if resp.status_code == 404:
-            return None
+            return []
         body = self.client.decode(resp, (dict, list))
-        items = body.get("versions", []) if isinstance(body, dict) else body
-        if not items:
-            return None
-        top = max(items, key=lambda v: v.get("version", 0))
-        if top.get("parentVersion", 0) == 0 and not recorded_hash(top.get("message")):
-            # the listing says "Initial save" whatever was posted; the single version does not
-            one = self.client.request("GET", f"/api/dashboards/uid/{uid}/versions/{top['version']}", ok=(200, 404))
+        return sorted(body.get("versions", []) if isinstance(body, dict) else body,
+                      key=lambda v: v.get("version", 0), reverse=True)
+
+    def _posted(self, uid: str, v: dict) -> dict:
+        """`v` with the message that was posted: the listing says "Initial save" for a first
+        version whatever was posted; the single-version endpoint does not."""
+        if v.get("parentVersion", 0) == 0 and not recorded_hash(v.get("message")):
+            one = self.client.request("GET", f"/api/dashboards/uid/{uid}/versions/{v['version']}", ok=(200, 404))
             if one.status_code == 200:
-                top = {**top, "message": self.client.decode(one).get("message", top.get("message"))}
-        return VersionInfo(int(top.get("version", 0)), str(top.get("message") or ""),
-                           str(top.get("createdBy") or "?"), str(top.get("created") or ""))
+                v = {**v, "message": self.client.decode(one).get("message", v.get("message"))}
+        return v
+
+    @staticmethod
+    def _info(v: dict) -> VersionInfo:
+        return VersionInfo(int(v.get("version", 0)), str(v.get("message") or ""), str(v.get("createdBy") or "?"),
+                           str(v.get("created") or ""))
+
+    def latest_version(self, uid: str) -> VersionInfo | None:
+        versions = self._versions(uid, 1)
+        return self._info(self._posted(uid, versions[0])) if versions else None
 
     def last_mark(self, uid: str, limit: int = 50) -> VersionInfo | None:
         """The newest of the last `limit` versions that dashgen wrote (carries its mark)."""
-        resp = self.client.request("GET", f"/api/dashboards/uid/{uid}/versions", params={"limit": limit}, ok=(200, 404))
-        if resp.status_code == 404:
-            return None
-        body = self.client.decode(resp, (dict, list))
-        items = sorted(body.get("versions", []) if isinstance(body, dict) else body,
-                       key=lambda v: v.get("version", 0), reverse=True)
-        for v in items:
-            if recorded_hash(v.get("message")) is None and v.get("parentVersion", 0) == 0:
-                one = self.client.request("GET", f"/api/dashboards/uid/{uid}/versions/{v['version']}", ok=(200, 404))
-                if one.status_code == 200:
-                    v = {**v, "message": self.client.decode(one).get("message", "")}
+        for v in self._versions(uid, limit):
+            v = self._posted(uid, v)
             if recorded_hash(v.get("message")):
-                return VersionInfo(int(v.get("version", 0)), str(v["message"]), str(v.get("createdBy") or "?"),
-                                   str(v.get("created") or ""))
+                return self._info(v)
         return None
 
-    def save(self, dashboard: dict, folder_uid: str, message: str, *, version: int | None) -> dict:
+    def save(self, dashboard: dict, folder_uid: str, message: str, *, version: int | None,
+             overwrite: bool | None = None) -> dict:
         """Create or update. With `version` the save is drift-safe (`overwrite:false`: a
-        conflict raises 409/412); without it, the save overwrites (`--force`, or a create)."""
-        body = {k: v for k, v in dashboard.items() if k != "id"}
+        conflict raises 409/412); without it, the save overwrites (`--force`), unless
+        `overwrite=False`: a create that refuses to clobber (a uid that appeared meanwhile
+        answers 409/412)."""
+        body = {k: v for k, v in dashboard.items() if k not in ("id", "version")}
         body[EMBEDDED] = {"sha256": content_hash(dashboard)}
         if version is not None:
             body["version"] = version
-        else:
-            body.pop("version", None)
         payload = {"dashboard": body, "folderUid": folder_uid, "message": message,
-                   "overwrite": version is None}
+                   "overwrite": version is None if overwrite is None else overwrite}
         return self.client.decode(self.client.request("POST", "/api/dashboards/db", json_body=payload))
 
     def create(self, dashboard: dict, folder_uid: str, message: str) -> dict:
-        """A create that refuses to clobber: no version, `overwrite:false` (a uid that
-        appeared meanwhile answers 409/412)."""
-        body = {k: v for k, v in dashboard.items() if k not in ("id", "version")}
-        body[EMBEDDED] = {"sha256": content_hash(dashboard)}
-        payload = {"dashboard": body, "folderUid": folder_uid, "message": message, "overwrite": False}
-        return self.client.decode(self.client.request("POST", "/api/dashboards/db", json_body=payload))
+        return self.save(dashboard, folder_uid, message, version=None, overwrite=False)
 
     def delete(self, uid: str) -> None:
         """404: already gone (a retried delete that had landed), which is done too."""
