@@ -393,6 +393,23 @@ def test_load_local_reads_rendered_files(synthetic):
     assert local.dashboards == normalised(local_set()) and local.groups == local_set().groups
 
 
+@pytest.mark.parametrize("name, text", [
+    ("contact-points.yaml", "contactPoints: [\n  - x: {\n"),
+    ("contact-points.yaml", "contactPoints:\n  - name: a\n    receivers: [x]\n"),
+    ("policies.yaml", "- not a mapping\n"),
+    ("templates.yaml", "templates: [just-a-name]\n"),
+    ("alertmanager.yaml", "[1, 2]\n"),
+])
+def test_a_broken_rendered_alerting_file_is_one_error_naming_it(synthetic, name, text):
+    from generator.errors import DashgenError
+
+    alerting = synthetic / "rendered" / "alerting"
+    alerting.mkdir(parents=True, exist_ok=True)
+    (alerting / name).write_text(text)
+    with pytest.raises(DashgenError, match=f"alerting/{name}: "):
+        load_local(synthetic / "rendered")
+
+
 def test_cli_refuses_a_missing_rendered_folder_rather_than_pruning_everything(synthetic, emulator):
     import shutil
 

@@ -52,6 +52,17 @@ BASE = "/api/v1/provisioning"
 REDACTED = "[REDACTED]"
 
 
+def read_mapping(path: Path) -> dict:
+    """A rendered YAML file's top-level mapping; a DashgenError naming the file otherwise."""
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise DashgenError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(doc, dict):
+        raise DashgenError(f"{path}: not a YAML mapping")
+    return doc
+
+
 def load_alerting(alerting_dir: Path) -> tuple[list[dict], dict | None] | None:
     """(receivers, policy tree) from rendered/alerting/, or None when it was not rendered."""
     cp_file, pol_file = Path(alerting_dir) / "contact-points.yaml", Path(alerting_dir) / "policies.yaml"
@@ -59,18 +70,18 @@ def load_alerting(alerting_dir: Path) -> tuple[list[dict], dict | None] | None:
         return None
     receivers: list[dict] = []
     if cp_file.exists():
-        doc = yaml.safe_load(cp_file.read_text()) or {}
-        for cp in doc.get("contactPoints") or []:
+        for cp in read_mapping(cp_file).get("contactPoints") or []:
+            if not isinstance(cp, dict) or not cp.get("name") or not isinstance(cp.get("receivers") or [], list):
+                raise DashgenError(f"{cp_file}: a contact point needs a name and a list of receivers")
             for r in cp.get("receivers") or []:
-                if not r.get("uid"):
-                    raise DashgenError(f"{cp_file}: a receiver of contact point {cp.get('name')!r} has no uid")
+                if not isinstance(r, dict) or not r.get("uid") or not r.get("type"):
+                    raise DashgenError(f"{cp_file}: a receiver of contact point {cp['name']!r} needs a uid and a type")
                 receivers.append({"uid": r["uid"], "name": cp["name"], "type": r["type"],
                                   "settings": dict(r.get("settings") or {}),
                                   "disableResolveMessage": bool(r.get("disableResolveMessage", False))})
     policy = None
     if pol_file.exists():
-        doc = yaml.safe_load(pol_file.read_text()) or {}
-        trees = doc.get("policies") or []
+        trees = read_mapping(pol_file).get("policies") or []
         if len(trees) > 1:
             raise DashgenError(f"{pol_file}: one policy tree per organisation, found {len(trees)}")
         if trees:
@@ -279,10 +290,9 @@ def load_templates(alerting_dir: Path) -> dict[str, str] | None:
     path = Path(alerting_dir) / "templates.yaml"
     if not path.exists():
         return None
-    doc = yaml.safe_load(path.read_text()) or {}
     out: dict[str, str] = {}
-    for t in doc.get("templates") or []:
-        if not t.get("name") or not isinstance(t.get("template"), str):
+    for t in read_mapping(path).get("templates") or []:
+        if not isinstance(t, dict) or not t.get("name") or not isinstance(t.get("template"), str):
             raise DashgenError(f"{path}: every template needs a name and a template text")
         out[t["name"]] = t["template"]
     return out
@@ -322,7 +332,7 @@ def load_alertmanager(alerting_dir: Path) -> AlertmanagerConfig | None:
     path = Path(alerting_dir) / "alertmanager.yaml"
     if not path.exists():
         return None
-    config = yaml.safe_load(path.read_text()) or {}
+    config = read_mapping(path)
     files = {}
     for name in config.get("templates") or []:
         t = Path(alerting_dir) / name
