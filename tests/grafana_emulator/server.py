@@ -1215,19 +1215,19 @@ def validate_alertmanager(config, template_files: dict) -> str:
         if "/" in name:
             return f"template file name '{name}' is not not valid"
 
-    def walk(obj, path=""):
+    def walk(obj):
         if isinstance(obj, dict):
             for k, v in obj.items():
                 if isinstance(k, str) and k.endswith("_file") and k != "template_files":
                     return f"{k} is not allowed in Alertmanager configuration"
                 if k in ("url", "api_url") and isinstance(v, str) and not re.match(r"^https?://[^/]+", v):
-                    return f'unsupported scheme "" for URL'
-                found = walk(v, k)
+                    return 'unsupported scheme "" for URL'
+                found = walk(v)
                 if found:
                     return found
         elif isinstance(obj, list):
             for v in obj:
-                found = walk(v, path)
+                found = walk(v)
                 if found:
                     return found
         return ""
