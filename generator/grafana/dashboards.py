@@ -161,9 +161,6 @@ class DashboardAPI:
                    "overwrite": version is None if overwrite is None else overwrite}
         return self.client.decode(self.client.request("POST", "/api/dashboards/db", json_body=payload))
 
-    def create(self, dashboard: dict, folder_uid: str, message: str) -> dict:
-        return self.save(dashboard, folder_uid, message, version=None, overwrite=False)
-
     def delete(self, uid: str) -> None:
         """404: already gone (a retried delete that had landed), which is done too."""
         self.client.request("DELETE", f"/api/dashboards/uid/{uid}", ok=(200, 404))
@@ -215,8 +212,9 @@ class Dashboards:
         run, title = self.run, local.get("title", uid)
         remote = self.api.fetch(uid, expected=local)
         message = save_message(local, __version__, run.commit)
-        if remote is None:
-            return Step(Item(self.kind, uid, CREATE, detail=title), lambda: self._create(uid, local, message))
+        if remote is None:  # a create refuses to clobber: a uid that appeared meanwhile is a conflict
+            item = Item(self.kind, uid, CREATE, detail=title)
+            return Step(item, lambda: self._save(item, local, message, None, overwrite=False))
         if remote.dashboard == local and remote.folder_uid == run.folder_uid:
             return Step(Item(self.kind, uid, UNCHANGED, done=True, detail=title))
         if remote.dashboard == local:  # only moved: nothing of anyone's content is lost
@@ -276,18 +274,10 @@ class Dashboards:
         who = f"latest version {info.version} by {info.created_by}" if info else "no version history"
         return False, False, f"not written by dashgen ({who})"
 
-    def _create(self, uid: str, local: dict, message: str) -> Item:
+    def _save(self, item: Item, local: dict, message: str, version: int | None,
+              overwrite: bool | None = None) -> Item:
         try:
-            self.api.create(local, self.run.folder_uid, message)
-        except GrafanaAPIError as exc:
-            if not exc.conflict:
-                raise
-            return self._after_conflict(uid, local, exc)
-        return Item(self.kind, uid, CREATE, done=True, detail=local.get("title", uid))
-
-    def _save(self, item: Item, local: dict, message: str, version: int | None) -> Item:
-        try:
-            self.api.save(local, self.run.folder_uid, message, version=version)
+            self.api.save(local, self.run.folder_uid, message, version=version, overwrite=overwrite)
         except GrafanaAPIError as exc:
             if not exc.conflict:
                 raise
