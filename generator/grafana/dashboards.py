@@ -34,7 +34,9 @@ from dataclasses import dataclass
 
 from generator import __version__
 from generator.grafana.client import GrafanaAPIError, GrafanaClient
-from generator.grafana.handler import CREATE, DRIFTED, FOREIGN, PRUNE, UNCHANGED, UPDATE, Item, Run, Step, done
+from generator.grafana.handler import (
+    CREATE, DRIFTED, FOREIGN, PRUNE, UNCHANGED, UPDATE, Item, Run, Step, done, drifted,
+)
 from generator.normalize import dumps, normalize_dashboard
 
 MARK = "dashgen-sha256="
@@ -224,13 +226,9 @@ class Dashboards:
         if drift is None:
             item = Item(self.kind, uid, UPDATE, detail=title)
             return Step(item, lambda: self._save(item, local, message, remote.version))
-        diff = unified(remote.dashboard, local, uid)
-        if run.force:
-            item = Item(self.kind, uid, DRIFTED, detail=f"{title}: {drift}; overwritten (--force)", diff=diff,
-                        forced=True)
-            return Step(item, lambda: self._save(item, local, message, None))
-        return Step(Item(self.kind, uid, DRIFTED, diff=diff, detail=f"{title}: {drift}; not overwritten (use "
-                                                                     f"--force, or `dashgen pull` to adopt the change)"))
+        return drifted(self.kind, uid, f"{title}: {drift}", unified(remote.dashboard, local, uid), run.force,
+                       lambda item: self._save(item, local, message, None),
+                       hint="use --force, or `dashgen pull` to adopt the change")
 
     def _plan_prune(self, uid: str) -> Step:
         title = self.titles.get(uid, uid)

@@ -93,6 +93,16 @@ class Step:
     write: Callable[[], Item] | None = None  # performs the write, returns the final item
 
 
+def drifted(kind: str, key: str, why: str, diff: str, force: bool, write: Callable[[Item], Item],
+            hint: str = "use --force") -> Step:
+    """The step for a key changed outside dashgen since it wrote it: refused (a failed item
+    with the remote-vs-local diff) unless --force, then overwritten by `write(item)`."""
+    if not force:
+        return Step(Item(kind, key, DRIFTED, detail=f"{why}; not overwritten ({hint})", diff=diff))
+    item = Item(kind, key, DRIFTED, detail=f"{why}; overwritten (--force)", diff=diff, forced=True)
+    return Step(item, lambda: write(item))
+
+
 @dataclass
 class Run:
     """What every handler of one upload shares."""

@@ -30,7 +30,7 @@ import json
 from generator import synthetics as sm
 from generator.errors import DashgenError
 from generator.grafana.client import AuthError, GrafanaAPIError, GrafanaClient
-from generator.grafana.handler import CREATE, DRIFTED, PRUNE, UNCHANGED, UPDATE, Item, Run, Step, done
+from generator.grafana.handler import CREATE, DRIFTED, PRUNE, UNCHANGED, UPDATE, Item, Run, Step, done, drifted
 
 API = "/api/v1"
 SERVICE = "Synthetic Monitoring"
@@ -151,12 +151,8 @@ class SyntheticChecks:
         if why is None:
             item = Item(self.kind, key, UPDATE, detail=where)
             return Step(item, lambda: done(item, self.api.update(want, have)))
-        if not self.run.force:
-            return Step(Item(self.kind, key, DRIFTED, detail=f"{why}; not overwritten (use --force)",
-                             diff=diff(have, want, key)))
-        item = Item(self.kind, key, DRIFTED, detail=f"{why}; overwritten (--force)", diff=diff(have, want, key),
-                    forced=True)
-        return Step(item, lambda: done(item, self.api.update(want, have)))
+        return drifted(self.kind, key, why, diff(have, want, key), self.run.force,
+                       lambda item: done(item, self.api.update(want, have)))
 
     def _stray(self, key: str, have: dict) -> Step:
         why = drift(have)
