@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import quote
@@ -45,7 +45,7 @@ import yaml
 
 from generator.errors import DashgenError
 from generator.grafana.client import GrafanaAPIError, GrafanaClient
-from generator.grafana.handler import CREATE, PRUNE, UNCHANGED, UPDATE, Item, Run, Step, done
+from generator.grafana.handler import CREATE, UNCHANGED, UPDATE, Item, Run, Step, done, prune
 from generator.notifications import MissingSecret, fill, integration_uid, missing, references
 
 BASE = "/api/v1/provisioning"
@@ -273,13 +273,11 @@ class RetiredContactPoints:
         if cp["name"] in self.routed and cp["name"] not in self.rendered_names:
             return Step(Item(self.kind, key, UNCHANGED, done=True,
                              detail=f"{cp['type']}; no longer rendered, kept: a notification policy routes to it"))
-        item = Item(self.kind, key, PRUNE, detail=f"{cp['type']}; no longer rendered")
-        return Step(item, lambda: self._delete(item, cp["uid"]))
+        return prune(self.kind, key, f"{cp['type']}; no longer rendered", lambda: self._delete(cp["uid"]))
 
-    def _delete(self, item: Item, uid: str) -> Item:
+    def _delete(self, uid: str) -> None:
         with self.lock:
             self.api.delete(uid)
-        return done(replace(item, detail=f"{item.detail}: deleted"))
 
 
 # --- notification templates (Grafana) --------------------------------------------------------

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from generator import __version__
 from generator.grafana.client import GrafanaAPIError, GrafanaClient
 from generator.grafana.handler import (
-    CREATE, DRIFTED, FOREIGN, PRUNE, UNCHANGED, UPDATE, Item, Run, Step, done, drifted,
+    CREATE, DRIFTED, FOREIGN, PRUNE, UNCHANGED, UPDATE, Item, Run, Step, done, drifted, prune,
 )
 from generator.normalize import dumps, normalize_dashboard
 
@@ -242,9 +242,7 @@ class Dashboards:
         if not untouched and not self.run.force:
             return Step(Item(self.kind, uid, DRIFTED, detail=f"{title}: no longer in code but {why}; not pruned "
                                                              f"(use --force)", diff=unified(remote.dashboard, None, uid)))
-        deleted = Item(self.kind, uid, PRUNE, detail=f"{title}: deleted (no longer in code)")
-        return Step(Item(self.kind, uid, PRUNE, detail=f"{title}: no longer in code"),
-                    lambda: done(deleted, self.api.delete(uid)))
+        return prune(self.kind, uid, f"{title}: no longer in code", lambda: self.api.delete(uid))
 
     def _drift(self, uid: str, remote: RemoteDashboard) -> str | None:
         """None if the content is as dashgen last wrote it, else who changed it and how."""

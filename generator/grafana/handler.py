@@ -31,13 +31,13 @@ in `upload.handlers()`:
         def plan(self, key: str) -> Step:
             body, current = self.local.get(key), self.remote.get(key)
             if body is None:
-                return Step(Item(self.kind, key, PRUNE, detail="no longer in code"),
-                            lambda: done(Item(self.kind, key, PRUNE, detail="deleted"), self.api.delete(key)))
+                return prune(self.kind, key, "no longer in code", lambda: self.api.delete(key))
             if current == body:
                 return Step(Item(self.kind, key, UNCHANGED, done=True))
             action = CREATE if current is None else UPDATE
             return Step(Item(self.kind, key, action), lambda: done(Item(self.kind, key, action), self.api.put(body)))
 
+A key changed outside dashgen since it wrote it is `drifted(...)` (refused unless --force).
 Writes must be keyed (a repeat cannot duplicate) and never delete-then-create: see the
 retry note in upload.py.
 """
@@ -101,6 +101,13 @@ def drifted(kind: str, key: str, why: str, diff: str, force: bool, write: Callab
         return Step(Item(kind, key, DRIFTED, detail=f"{why}; not overwritten ({hint})", diff=diff))
     item = Item(kind, key, DRIFTED, detail=f"{why}; overwritten (--force)", diff=diff, forced=True)
     return Step(item, lambda: write(item))
+
+
+def prune(kind: str, key: str, detail: str, delete: Callable[[], object]) -> Step:
+    """The step for a prune candidate: listed with `detail`, deleted by `delete()` (run only
+    with --prune), then reported as `<detail>: deleted`."""
+    item = Item(kind, key, PRUNE, detail=detail)
+    return Step(item, lambda: done(replace(item, detail=f"{detail}: deleted"), delete()))
 
 
 @dataclass

@@ -24,7 +24,7 @@ import yaml
 from generator.durations import canonical
 from generator.errors import DashgenError
 from generator.grafana.client import GrafanaClient
-from generator.grafana.handler import CREATE, PRUNE, UNCHANGED, UPDATE, Item, Run, Step, done
+from generator.grafana.handler import CREATE, UNCHANGED, UPDATE, Item, Run, Step, done, prune
 
 CONVERT_BASE = "/api/convert/prometheus/config/v1/rules"
 RULER_BASE = "/prometheus/config/v1/rules"
@@ -160,9 +160,7 @@ class RuleGroups:
     def plan(self, name: str) -> Step:
         group = self.local.get(name)
         if group is None:
-            return Step(Item(self.kind, name, PRUNE, detail="no longer in code"),
-                        lambda: done(Item(self.kind, name, PRUNE, detail=f"deleted from {self.where}"),
-                                     self.target.delete(name)))
+            return prune(self.kind, name, f"no longer in code, in {self.where}", lambda: self.target.delete(name))
         if self.remote.get(name) == group:
             return Step(Item(self.kind, name, UNCHANGED, done=True))
         item = Item(self.kind, name, UPDATE if name in self.remote else CREATE,

@@ -30,7 +30,7 @@ import json
 from generator import synthetics as sm
 from generator.errors import DashgenError
 from generator.grafana.client import AuthError, GrafanaAPIError, GrafanaClient
-from generator.grafana.handler import CREATE, DRIFTED, PRUNE, UNCHANGED, UPDATE, Item, Run, Step, done, drifted
+from generator.grafana.handler import CREATE, DRIFTED, UNCHANGED, UPDATE, Item, Run, Step, done, drifted, prune
 
 API = "/api/v1"
 SERVICE = "Synthetic Monitoring"
@@ -159,6 +159,4 @@ class SyntheticChecks:
         if why is not None and not self.run.force:
             return Step(Item(self.kind, key, DRIFTED, detail=f"no longer in code but {why}; not pruned (use --force)",
                              diff=diff(have, None, key)))
-        item = Item(self.kind, key, PRUNE, detail="no longer in code")
-        return Step(item, lambda: done(Item(self.kind, key, PRUNE, detail="deleted (no longer in code)"),
-                                       self.api.delete(have)))
+        return prune(self.kind, key, "no longer in code", lambda: self.api.delete(have))
