@@ -194,7 +194,8 @@ def make_client(env: Environment, session: requests.Session | None = None, concu
 
 def make_alertmanager_api(env: Environment, session: requests.Session | None = None, environ=None,
                           **kw) -> MimirAlertmanagerAPI:
-    client = GrafanaClient(env.mimir_alertmanager_url, env.mimir_token, basic_user=env.mimir_user, session=session, **kw)
+    client = GrafanaClient(env.mimir_alertmanager_url, env.mimir_token, basic_user=env.mimir_user, session=session,
+                           service="Mimir Alertmanager", **kw)
     return MimirAlertmanagerAPI(client, env.mimir_user, environ)
 
 
@@ -202,7 +203,8 @@ def make_rule_target(env: Environment, client: GrafanaClient, folder_uids: list[
                      session: requests.Session | None = None, **kw):
     namespace = env.folder_path[-1]
     if env.alerting == "mimir":
-        ruler = GrafanaClient(env.mimir_url, env.mimir_token, basic_user=env.mimir_user, session=session, **kw)
+        ruler = GrafanaClient(env.mimir_url, env.mimir_token, basic_user=env.mimir_user, session=session,
+                              service="Mimir ruler", **kw)
         return MimirRuleGroups(ruler, env.mimir_namespace or f"dashgen-{env.name}", env.mimir_user)
     working = folder_uids[-2] if len(folder_uids) > 1 else ""
     return ConvertRuleGroups(client, namespace, working, env.datasource_uid)
