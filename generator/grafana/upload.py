@@ -118,11 +118,8 @@ def load_local(rendered: Path) -> Local:
         raise DashgenError(f"{dash_dir} not found: run `make dashboards` first")
     dashboards = {}
     for path in sorted(dash_dir.glob("*.json")):
-        try:
-            d = json.loads(path.read_text())
-        except ValueError as exc:
-            raise DashgenError(f"{path}: not valid JSON: {exc}") from None
-        uid = d.get("uid")
+        d = read_json(path)
+        uid = d.get("uid") if isinstance(d, dict) else None
         if not uid:
             raise DashgenError(f"{path}: dashboard has no uid")
         dashboards[uid] = normalize_dashboard(d)
@@ -132,16 +129,20 @@ def load_local(rendered: Path) -> Local:
                  templates=load_templates(rendered / "alerting"), alertmanager=load_alertmanager(rendered / "alerting"))
 
 
+def read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except ValueError as exc:
+        raise DashgenError(f"{path}: not valid JSON: {exc}") from None
+
+
 def load_local_checks(folder: Path) -> dict[str, list[dict]] | None:
     """rendered/synthetics/<env>/<job>.json by environment; None when the folder is absent."""
     if not folder.is_dir():
         return None
     checks: dict[str, list[dict]] = {}
     for path in sorted(folder.glob("*/*.json")):
-        try:
-            doc = json.loads(path.read_text())
-        except ValueError as exc:
-            raise DashgenError(f"{path}: not valid JSON: {exc}") from None
+        doc = read_json(path)
         if not isinstance(doc, dict) or not doc.get("job") or not doc.get("target"):
             raise DashgenError(f"{path}: a Synthetic Monitoring check needs a job and a target")
         checks.setdefault(path.parent.name, []).append(doc)
