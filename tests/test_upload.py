@@ -218,6 +218,7 @@ def test_prune_deletes_only_what_dashgen_manages(emulator):
     assert "raymontology-d002" not in emulator.dashboards and "db" not in emulator.converted[LEAF]
     assert "carols" in emulator.dashboards and "elsewhere" in emulator.dashboards
     assert next(i for i in report.items if i.key == "carols").action == "foreign"
+    assert report.summary() == "production: 3 unchanged, 2 pruned, 1 not managed by dashgen"
     assert sorted((w["method"], w["path"]) for w in emulator.writes()) == [
         ("DELETE", "/api/convert/prometheus/config/v1/rules/Production/db"),
         ("DELETE", "/api/dashboards/uid/raymontology-d002")]

@@ -77,7 +77,8 @@ class Item:
                 return "overwritten (--force)" if self.done else "to overwrite (--force)"
             return "drifted (refused)"
         done, planned = {CREATE: ("created", "to create"), UPDATE: ("updated", "to update"),
-                         PRUNE: ("pruned", "to prune")}.get(self.action, (self.action, self.action))
+                         PRUNE: ("pruned", "to prune"), FOREIGN: ("not managed by dashgen",) * 2,
+                         }.get(self.action, (self.action, self.action))
         return done if self.done else planned
 
 

@@ -82,7 +82,8 @@ class Local:
 
 
 SUMMARY_ORDER = ("created", "to create", "updated", "to update", "unchanged", "overwritten (--force)",
-                 "to overwrite (--force)", "drifted (refused)", "pruned", "to prune", "foreign", "failed")
+                 "to overwrite (--force)", "drifted (refused)", "pruned", "to prune", "not managed by dashgen",
+                 "failed")
 
 
 @dataclass
@@ -104,8 +105,7 @@ class UploadReport:
     def summary(self) -> str:
         """One line: counts of every item but folders, e.g. `production: 1 updated, 4 unchanged`."""
         counts = Counter(i.label for i in self.items if i.kind != "folder")
-        parts = [f"{counts[label]} {label.replace('foreign', 'not managed by dashgen')}"
-                 for label in SUMMARY_ORDER if counts[label]]
+        parts = [f"{counts[label]} {label}" for label in SUMMARY_ORDER if counts[label]]
         head = f"{self.env}: " + (", ".join(parts) if parts else "nothing to do")
         return head + (" (dry run: nothing written)" if self.dry_run else "")
 
