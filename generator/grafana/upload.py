@@ -200,14 +200,14 @@ def make_alertmanager_api(env: Environment, session: requests.Session | None = N
     return MimirAlertmanagerAPI(client, env.mimir_user, environ)
 
 
-def make_rule_target(env: Environment, client: GrafanaClient, folder_uids: list[str],
+def make_rule_target(env: Environment, client: GrafanaClient,
                      session: requests.Session | None = None, **kw):
     namespace = env.folder_path[-1]
     if env.alerting == "mimir":
         ruler = GrafanaClient(env.mimir_url, env.mimir_token, basic_user=env.mimir_user, session=session,
                               service="Mimir ruler", **kw)
         return MimirRuleGroups(ruler, env.mimir_namespace or f"dashgen-{env.name}", env.mimir_user)
-    working = folder_uids[-2] if len(folder_uids) > 1 else ""
+    working = folder_uid(env.folder_path[:-1]) if len(env.folder_path) > 1 else ""  # the leaf's parent
     return ConvertRuleGroups(client, namespace, working, env.datasource_uid)
 
 
@@ -323,8 +323,7 @@ def upload(env: Environment, local: Local, *, session: requests.Session | None =
                         normalised=True)
     client = make_client(env, session, concurrency, **opts)
     client.check_token()
-    folder_uids = [folder_uid(env.folder_path[: i + 1]) for i in range(len(env.folder_path))]
-    target = make_rule_target(env, client, folder_uids, session, **opts)
+    target = make_rule_target(env, client, session, **opts)
     am_api = make_alertmanager_api(env, session, environ, **opts) \
         if env.alerting == "mimir" and "alerting" in only else None
     sm, sm_note = make_sm_api(env, local, session, **opts) if "synthetics" in only else (None, "")
