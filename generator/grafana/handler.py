@@ -11,15 +11,15 @@ A failed listing fails every local key of that kind (nothing of it is written); 
 `DashgenError` from `plan` or `write` fails that one item. A remote-only key is a prune
 candidate: its plan says PRUNE with the delete as `write`, which runs only with --prune.
 
-Adding a kind (say notification templates) is one class in its own module plus one line
-in `upload.handlers()`:
+Adding a kind (say mute timings) is one class in its own module plus one line in
+`upload.handlers()`:
 
-    class Templates:
-        kind = "template"                          # the report's kind column
+    class MuteTimings:
+        kind = "mute-timing"                       # the report's kind column
         where = "Grafana alerting"                 # names the namespace in messages
 
         def __init__(self, run: Run, local: dict[str, dict]):
-            self.run, self.local, self.api = run, local, TemplateAPI(run.client)
+            self.run, self.local, self.api = run, local, MuteTimingAPI(run.client)
 
         def local_keys(self) -> list[str]:
             return sorted(self.local)
