@@ -142,6 +142,16 @@ def test_every_error_shape_becomes_a_typed_error(emulator, body, ctype, status, 
         assert err.trace_id == "t1" and "(traceID t1)" in str(err)
 
 
+def test_errors_name_the_service_that_answered(emulator):
+    """A client for another API (SM, Mimir) names it, also for a 200 that is not JSON."""
+    client = GrafanaClient(emulator.url, TOKEN, retries=0, service="Synthetic Monitoring")
+    emulator.set_faults(queue=["html200", "echo500"])
+    with pytest.raises(GrafanaAPIError, match=r"^GET /api/org: Synthetic Monitoring answered 200: unexpected answer"):
+        client.get_json("/api/org")
+    with pytest.raises(GrafanaAPIError, match=r"^GET /api/org: Synthetic Monitoring answered 500"):
+        client.get_json("/api/org")
+
+
 def test_retries_stop_and_report_after_the_budget(emulator):
     emulator.set_faults(queue=["503"] * 10)
     client = GrafanaClient(emulator.url, TOKEN, retries=2, backoff=0.01)

@@ -18,7 +18,7 @@ from grafana_emulator.fixtures import TOKEN, emulator  # noqa: E402,F401
 from generator import synthetics as sm  # noqa: E402
 from generator.cli import main  # noqa: E402
 from generator.environments import Environment  # noqa: E402
-from generator.grafana.client import AuthError  # noqa: E402
+from generator.grafana.client import AuthError, GrafanaAPIError  # noqa: E402
 from generator.grafana.upload import Local, upload  # noqa: E402
 
 SM_TOKEN = "glsm_CanarySmCanarySmCanarySm_0123456789abcdef"
@@ -149,7 +149,7 @@ def test_faults_on_sm_requests_converge_without_duplicates(emu, root):
     for _ in range(10):
         try:
             report = run(emu, local_with(check, {**check, "job": "second"}))
-        except Exception:  # the token check ran out of retries: a run-level failure, run again
+        except GrafanaAPIError:  # the token check ran out of retries: a run-level failure, run again
             continue
         if not report.failed:
             break

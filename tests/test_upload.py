@@ -218,6 +218,7 @@ def test_prune_deletes_only_what_dashgen_manages(emulator):
     assert "raymontology-d002" not in emulator.dashboards and "db" not in emulator.converted[LEAF]
     assert "carols" in emulator.dashboards and "elsewhere" in emulator.dashboards
     assert next(i for i in report.items if i.key == "carols").action == "foreign"
+    assert report.summary() == "production: 3 unchanged, 2 pruned, 1 not managed by dashgen"
     assert sorted((w["method"], w["path"]) for w in emulator.writes()) == [
         ("DELETE", "/api/convert/prometheus/config/v1/rules/Production/db"),
         ("DELETE", "/api/dashboards/uid/raymontology-d002")]
@@ -391,6 +392,23 @@ def test_cli_upload_prints_a_result_per_item_and_a_summary(synthetic, emulator):
 def test_load_local_reads_rendered_files(synthetic):
     local = load_local(synthetic / "rendered")
     assert local.dashboards == normalised(local_set()) and local.groups == local_set().groups
+
+
+@pytest.mark.parametrize("name, text", [
+    ("contact-points.yaml", "contactPoints: [\n  - x: {\n"),
+    ("contact-points.yaml", "contactPoints:\n  - name: a\n    receivers: [x]\n"),
+    ("policies.yaml", "- not a mapping\n"),
+    ("templates.yaml", "templates: [just-a-name]\n"),
+    ("alertmanager.yaml", "[1, 2]\n"),
+])
+def test_a_broken_rendered_alerting_file_is_one_error_naming_it(synthetic, name, text):
+    from generator.errors import DashgenError
+
+    alerting = synthetic / "rendered" / "alerting"
+    alerting.mkdir(parents=True, exist_ok=True)
+    (alerting / name).write_text(text)
+    with pytest.raises(DashgenError, match=f"alerting/{name}: "):
+        load_local(synthetic / "rendered")
 
 
 def test_cli_refuses_a_missing_rendered_folder_rather_than_pruning_everything(synthetic, emulator):

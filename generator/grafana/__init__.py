@@ -6,6 +6,7 @@
     dashboards.py  get/save/delete/search/versions, normalised like rendered output
     rulegroups.py  rule groups via the conversion API (Grafana-managed) or the Mimir ruler
     contactpoints.py  templates, contact points, the policy tree (provisioning API); Mimir Alertmanager
+    smchecks.py    Synthetic Monitoring checks, through the SM API (its own host and token)
     upload.py      plan (create/update/unchanged/drifted/prune) and apply, concurrently
     remote.py      read-only helpers other commands use (pull, diff --env)
 """

@@ -235,7 +235,7 @@ class GrafanaClient:
             path = urlsplit(resp.url).path if resp.url else "?"
             got = "not JSON" if body is None else f"a JSON {type(body).__name__}"
             raise GrafanaAPIError(method, path, resp.status_code, f"unexpected answer: {got}, "
-                                  f"expected a JSON {'object' if kind is dict else 'array'}")
+                                  f"expected a JSON {'object' if kind is dict else 'array'}", service=self.service)
         return body
 
     def get_json(self, path: str, kind: type = dict, **kw) -> Any:

@@ -36,19 +36,31 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import quote
 
 import yaml
 
 from generator.errors import DashgenError
 from generator.grafana.client import GrafanaAPIError, GrafanaClient
-from generator.grafana.handler import CREATE, PRUNE, UNCHANGED, UPDATE, Item, Run, Step, done
-from generator.notifications import MissingSecret, fill, integration_uid
+from generator.grafana.handler import CREATE, UNCHANGED, UPDATE, Item, Run, Step, done, prune
+from generator.notifications import MissingSecret, fill, integration_uid, missing, references
 
 BASE = "/api/v1/provisioning"
 REDACTED = "[REDACTED]"
+
+
+def read_mapping(path: Path) -> dict:
+    """A rendered YAML file's top-level mapping; a DashgenError naming the file otherwise."""
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise DashgenError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(doc, dict):
+        raise DashgenError(f"{path}: not a YAML mapping")
+    return doc
 
 
 def load_alerting(alerting_dir: Path) -> tuple[list[dict], dict | None] | None:
@@ -58,23 +70,33 @@ def load_alerting(alerting_dir: Path) -> tuple[list[dict], dict | None] | None:
         return None
     receivers: list[dict] = []
     if cp_file.exists():
-        doc = yaml.safe_load(cp_file.read_text()) or {}
-        for cp in doc.get("contactPoints") or []:
+        for cp in read_mapping(cp_file).get("contactPoints") or []:
+            if not isinstance(cp, dict) or not cp.get("name") or not isinstance(cp.get("receivers") or [], list):
+                raise DashgenError(f"{cp_file}: a contact point needs a name and a list of receivers")
             for r in cp.get("receivers") or []:
-                if not r.get("uid"):
-                    raise DashgenError(f"{cp_file}: a receiver of contact point {cp.get('name')!r} has no uid")
+                if not isinstance(r, dict) or not r.get("uid") or not r.get("type"):
+                    raise DashgenError(f"{cp_file}: a receiver of contact point {cp['name']!r} needs a uid and a type")
                 receivers.append({"uid": r["uid"], "name": cp["name"], "type": r["type"],
                                   "settings": dict(r.get("settings") or {}),
                                   "disableResolveMessage": bool(r.get("disableResolveMessage", False))})
     policy = None
     if pol_file.exists():
-        doc = yaml.safe_load(pol_file.read_text()) or {}
-        trees = doc.get("policies") or []
+        trees = read_mapping(pol_file).get("policies") or []
         if len(trees) > 1:
             raise DashgenError(f"{pol_file}: one policy tree per organisation, found {len(trees)}")
         if trees:
             policy = {k: v for k, v in trees[0].items() if k != "orgId"}
     return receivers, policy
+
+
+def fill_secrets(client: GrafanaClient, value, environ: Mapping[str, str], where: str):
+    """`value` with its `$VAR` references filled in from `environ` (MissingSecret names an
+    unset one); the values filled in become `client` secrets, kept out of every error."""
+    used: list[str] = []
+    filled = fill(value, environ, where, used)
+    for secret in used:
+        client.add_secret(secret)
+    return filled
 
 
 def clean_route(route: dict) -> dict:
@@ -91,12 +113,8 @@ class ContactPointAPI:
 
     def prepare(self, receiver: dict) -> dict:
         """The receiver with its references filled in; the values become client secrets."""
-        used: list[str] = []
         where = f"contact point {receiver['name']!r} ({receiver['type']}, uid {receiver['uid']})"
-        body = {**receiver, "settings": fill(receiver["settings"], self.environ, where, used)}
-        for value in used:
-            self.client.add_secret(value)
-        return body
+        return {**receiver, "settings": fill_secrets(self.client, receiver["settings"], self.environ, where)}
 
     def fetch_all(self) -> dict[str, dict]:
         return {cp["uid"]: cp for cp in self.client.get_json(f"{BASE}/contact-points", list)
@@ -255,13 +273,11 @@ class RetiredContactPoints:
         if cp["name"] in self.routed and cp["name"] not in self.rendered_names:
             return Step(Item(self.kind, key, UNCHANGED, done=True,
                              detail=f"{cp['type']}; no longer rendered, kept: a notification policy routes to it"))
-        item = Item(self.kind, key, PRUNE, detail=f"{cp['type']}; no longer rendered")
-        return Step(item, lambda: self._delete(item, cp["uid"]))
+        return prune(self.kind, key, f"{cp['type']}; no longer rendered", lambda: self._delete(cp["uid"]))
 
-    def _delete(self, item: Item, uid: str) -> Item:
+    def _delete(self, uid: str) -> None:
         with self.lock:
             self.api.delete(uid)
-        return done(replace(item, detail=f"{item.detail}: deleted"))
 
 
 # --- notification templates (Grafana) --------------------------------------------------------
@@ -272,10 +288,9 @@ def load_templates(alerting_dir: Path) -> dict[str, str] | None:
     path = Path(alerting_dir) / "templates.yaml"
     if not path.exists():
         return None
-    doc = yaml.safe_load(path.read_text()) or {}
     out: dict[str, str] = {}
-    for t in doc.get("templates") or []:
-        if not t.get("name") or not isinstance(t.get("template"), str):
+    for t in read_mapping(path).get("templates") or []:
+        if not isinstance(t, dict) or not t.get("name") or not isinstance(t.get("template"), str):
             raise DashgenError(f"{path}: every template needs a name and a template text")
         out[t["name"]] = t["template"]
     return out
@@ -287,14 +302,10 @@ class TemplateAPI:
 
     def fetch(self, name: str) -> dict | None:
         """{name, template, provenance, version}, or None when Grafana has no such template."""
-        from urllib.parse import quote
-
         resp = self.client.request("GET", f"{BASE}/templates/{quote(name, safe='')}", ok=(200, 404))
         return None if resp.status_code == 404 else self.client.decode(resp)
 
     def put(self, name: str, text: str, version: str | None) -> None:
-        from urllib.parse import quote
-
         body = {"template": text, **({"version": version} if version else {})}
         self.client.request("PUT", f"{BASE}/templates/{quote(name, safe='')}", json_body=body, ok=(200, 202, 204))
 
@@ -312,8 +323,6 @@ class AlertmanagerConfig:
     template_files: dict[str, str] = field(default_factory=dict)
 
     def references(self) -> list[str]:
-        from generator.notifications import references
-
         return references(self.config)
 
 
@@ -321,7 +330,7 @@ def load_alertmanager(alerting_dir: Path) -> AlertmanagerConfig | None:
     path = Path(alerting_dir) / "alertmanager.yaml"
     if not path.exists():
         return None
-    config = yaml.safe_load(path.read_text()) or {}
+    config = read_mapping(path)
     files = {}
     for name in config.get("templates") or []:
         t = Path(alerting_dir) / name
@@ -341,10 +350,7 @@ class MimirAlertmanagerAPI:
 
     def prepare(self, local: AlertmanagerConfig) -> dict:
         """The body Mimir takes: the config as a YAML string with its references filled in."""
-        used: list[str] = []
-        config = fill(local.config, self.environ, "alertmanager.yaml", used)
-        for value in used:
-            self.client.add_secret(value)
+        config = fill_secrets(self.client, local.config, self.environ, "alertmanager.yaml")
         return {"template_files": dict(local.template_files),
                 "alertmanager_config": yaml.safe_dump(config, sort_keys=False, allow_unicode=True)}
 
@@ -438,7 +444,7 @@ def deployable_alertmanager(alerting_dir: Path, environ: Mapping[str, str]) -> d
     local = load_alertmanager(alerting_dir)
     if local is None:
         raise DashgenError(f"{Path(alerting_dir) / 'alertmanager.yaml'} not found: run `make dashboards` first")
-    unset = [name for name in local.references() if not environ.get(name)]
+    unset = missing(local.references(), environ)
     if unset:
         raise MissingSecret(f"alertmanager.yaml: environment variable{'s' if len(unset) > 1 else ''} "
                             f"{', '.join(unset)} {'are' if len(unset) > 1 else 'is'} not set")
@@ -448,8 +454,6 @@ def deployable_alertmanager(alerting_dir: Path, environ: Mapping[str, str]) -> d
 
 def secrets_needed(receivers: list[dict] | None, alertmanager: AlertmanagerConfig | None, mode: str) -> list[str]:
     """The environment variables a real upload of the notifications will read, in order."""
-    from generator.notifications import references
-
     if mode == "mimir":
         return alertmanager.references() if alertmanager is not None else []
     return references([r["settings"] for r in receivers or []])

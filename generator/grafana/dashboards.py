@@ -34,7 +34,9 @@ from dataclasses import dataclass
 
 from generator import __version__
 from generator.grafana.client import GrafanaAPIError, GrafanaClient
-from generator.grafana.handler import CREATE, DRIFTED, FOREIGN, PRUNE, UNCHANGED, UPDATE, Item, Run, Step, done
+from generator.grafana.handler import (
+    CREATE, DRIFTED, FOREIGN, PRUNE, UNCHANGED, UPDATE, Item, Run, Step, done, drifted, prune,
+)
 from generator.normalize import dumps, normalize_dashboard
 
 MARK = "dashgen-sha256="
@@ -112,68 +114,58 @@ class DashboardAPI:
                                folder_uid=meta.get("folderUid") or "", title=raw.get("title", ""),
                                embedded_mark=mark if isinstance(mark, str) else None)
 
-    def latest_version(self, uid: str) -> VersionInfo | None:
-        resp = self.client.request("GET", f"/api/dashboards/uid/{uid}/versions", params={"limit": 1}, ok=(200, 404))
+    def _versions(self, uid: str, limit: int) -> list[dict]:
+        """The newest `limit` versions, newest first; [] when the dashboard is gone."""
+        resp = self.client.request("GET", f"/api/dashboards/uid/{uid}/versions", params={"limit": limit}, ok=(200, 404))
         if resp.status_code == 404:
-            return None
+            return []
         body = self.client.decode(resp, (dict, list))
-        items = body.get("versions", []) if isinstance(body, dict) else body
-        if not items:
-            return None
-        top = max(items, key=lambda v: v.get("version", 0))
-        if top.get("parentVersion", 0) == 0 and not recorded_hash(top.get("message")):
-            # the listing says "Initial save" whatever was posted; the single version does not
-            one = self.client.request("GET", f"/api/dashboards/uid/{uid}/versions/{top['version']}", ok=(200, 404))
+        return sorted(body.get("versions", []) if isinstance(body, dict) else body,
+                      key=lambda v: v.get("version", 0), reverse=True)
+
+    def _posted(self, uid: str, v: dict) -> dict:
+        """`v` with the message that was posted: the listing says "Initial save" for a first
+        version whatever was posted; the single-version endpoint does not."""
+        if v.get("parentVersion", 0) == 0 and not recorded_hash(v.get("message")):
+            one = self.client.request("GET", f"/api/dashboards/uid/{uid}/versions/{v['version']}", ok=(200, 404))
             if one.status_code == 200:
-                top = {**top, "message": self.client.decode(one).get("message", top.get("message"))}
-        return VersionInfo(int(top.get("version", 0)), str(top.get("message") or ""),
-                           str(top.get("createdBy") or "?"), str(top.get("created") or ""))
+                v = {**v, "message": self.client.decode(one).get("message", v.get("message"))}
+        return v
+
+    @staticmethod
+    def _info(v: dict) -> VersionInfo:
+        return VersionInfo(int(v.get("version", 0)), str(v.get("message") or ""), str(v.get("createdBy") or "?"),
+                           str(v.get("created") or ""))
+
+    def latest_version(self, uid: str) -> VersionInfo | None:
+        versions = self._versions(uid, 1)
+        return self._info(self._posted(uid, versions[0])) if versions else None
 
     def last_mark(self, uid: str, limit: int = 50) -> VersionInfo | None:
         """The newest of the last `limit` versions that dashgen wrote (carries its mark)."""
-        resp = self.client.request("GET", f"/api/dashboards/uid/{uid}/versions", params={"limit": limit}, ok=(200, 404))
-        if resp.status_code == 404:
-            return None
-        body = self.client.decode(resp, (dict, list))
-        items = sorted(body.get("versions", []) if isinstance(body, dict) else body,
-                       key=lambda v: v.get("version", 0), reverse=True)
-        for v in items:
-            if recorded_hash(v.get("message")) is None and v.get("parentVersion", 0) == 0:
-                one = self.client.request("GET", f"/api/dashboards/uid/{uid}/versions/{v['version']}", ok=(200, 404))
-                if one.status_code == 200:
-                    v = {**v, "message": self.client.decode(one).get("message", "")}
+        for v in self._versions(uid, limit):
+            v = self._posted(uid, v)
             if recorded_hash(v.get("message")):
-                return VersionInfo(int(v.get("version", 0)), str(v["message"]), str(v.get("createdBy") or "?"),
-                                   str(v.get("created") or ""))
+                return self._info(v)
         return None
 
-    def save(self, dashboard: dict, folder_uid: str, message: str, *, version: int | None) -> dict:
+    def save(self, dashboard: dict, folder_uid: str, message: str, *, version: int | None,
+             overwrite: bool | None = None) -> dict:
         """Create or update. With `version` the save is drift-safe (`overwrite:false`: a
-        conflict raises 409/412); without it, the save overwrites (`--force`, or a create)."""
-        body = {k: v for k, v in dashboard.items() if k != "id"}
+        conflict raises 409/412); without it, the save overwrites (`--force`), unless
+        `overwrite=False`: a create that refuses to clobber (a uid that appeared meanwhile
+        answers 409/412)."""
+        body = {k: v for k, v in dashboard.items() if k not in ("id", "version")}
         body[EMBEDDED] = {"sha256": content_hash(dashboard)}
         if version is not None:
             body["version"] = version
-        else:
-            body.pop("version", None)
         payload = {"dashboard": body, "folderUid": folder_uid, "message": message,
-                   "overwrite": version is None}
-        return self.client.decode(self.client.request("POST", "/api/dashboards/db", json_body=payload))
-
-    def create(self, dashboard: dict, folder_uid: str, message: str) -> dict:
-        """A create that refuses to clobber: no version, `overwrite:false` (a uid that
-        appeared meanwhile answers 409/412)."""
-        body = {k: v for k, v in dashboard.items() if k not in ("id", "version")}
-        body[EMBEDDED] = {"sha256": content_hash(dashboard)}
-        payload = {"dashboard": body, "folderUid": folder_uid, "message": message, "overwrite": False}
+                   "overwrite": version is None if overwrite is None else overwrite}
         return self.client.decode(self.client.request("POST", "/api/dashboards/db", json_body=payload))
 
     def delete(self, uid: str) -> None:
-        try:
-            self.client.request("DELETE", f"/api/dashboards/uid/{uid}")
-        except GrafanaAPIError as exc:
-            if exc.status != 404:  # already gone (a retried delete that landed): fine
-                raise
+        """404: already gone (a retried delete that had landed), which is done too."""
+        self.client.request("DELETE", f"/api/dashboards/uid/{uid}", ok=(200, 404))
 
     def in_folder(self, folder_uid: str) -> list[dict]:
         """Search hits for the dashboards directly in `folder_uid` (every page)."""
@@ -222,8 +214,9 @@ class Dashboards:
         run, title = self.run, local.get("title", uid)
         remote = self.api.fetch(uid, expected=local)
         message = save_message(local, __version__, run.commit)
-        if remote is None:
-            return Step(Item(self.kind, uid, CREATE, detail=title), lambda: self._create(uid, local, message))
+        if remote is None:  # a create refuses to clobber: a uid that appeared meanwhile is a conflict
+            item = Item(self.kind, uid, CREATE, detail=title)
+            return Step(item, lambda: self._save(item, local, message, None, overwrite=False))
         if remote.dashboard == local and remote.folder_uid == run.folder_uid:
             return Step(Item(self.kind, uid, UNCHANGED, done=True, detail=title))
         if remote.dashboard == local:  # only moved: nothing of anyone's content is lost
@@ -233,13 +226,9 @@ class Dashboards:
         if drift is None:
             item = Item(self.kind, uid, UPDATE, detail=title)
             return Step(item, lambda: self._save(item, local, message, remote.version))
-        diff = unified(remote.dashboard, local, uid)
-        if run.force:
-            item = Item(self.kind, uid, DRIFTED, detail=f"{title}: {drift}; overwritten (--force)", diff=diff,
-                        forced=True)
-            return Step(item, lambda: self._save(item, local, message, None))
-        return Step(Item(self.kind, uid, DRIFTED, diff=diff, detail=f"{title}: {drift}; not overwritten (use "
-                                                                     f"--force, or `dashgen pull` to adopt the change)"))
+        return drifted(self.kind, uid, f"{title}: {drift}", unified(remote.dashboard, local, uid), run.force,
+                       lambda item: self._save(item, local, message, None),
+                       hint="use --force, or `dashgen pull` to adopt the change")
 
     def _plan_prune(self, uid: str) -> Step:
         title = self.titles.get(uid, uid)
@@ -253,9 +242,7 @@ class Dashboards:
         if not untouched and not self.run.force:
             return Step(Item(self.kind, uid, DRIFTED, detail=f"{title}: no longer in code but {why}; not pruned "
                                                              f"(use --force)", diff=unified(remote.dashboard, None, uid)))
-        deleted = Item(self.kind, uid, PRUNE, detail=f"{title}: deleted (no longer in code)")
-        return Step(Item(self.kind, uid, PRUNE, detail=f"{title}: no longer in code"),
-                    lambda: done(deleted, self.api.delete(uid)))
+        return prune(self.kind, uid, f"{title}: no longer in code", lambda: self.api.delete(uid))
 
     def _drift(self, uid: str, remote: RemoteDashboard) -> str | None:
         """None if the content is as dashgen last wrote it, else who changed it and how."""
@@ -283,18 +270,10 @@ class Dashboards:
         who = f"latest version {info.version} by {info.created_by}" if info else "no version history"
         return False, False, f"not written by dashgen ({who})"
 
-    def _create(self, uid: str, local: dict, message: str) -> Item:
+    def _save(self, item: Item, local: dict, message: str, version: int | None,
+              overwrite: bool | None = None) -> Item:
         try:
-            self.api.create(local, self.run.folder_uid, message)
-        except GrafanaAPIError as exc:
-            if not exc.conflict:
-                raise
-            return self._after_conflict(uid, local, exc)
-        return Item(self.kind, uid, CREATE, done=True, detail=local.get("title", uid))
-
-    def _save(self, item: Item, local: dict, message: str, version: int | None) -> Item:
-        try:
-            self.api.save(local, self.run.folder_uid, message, version=version)
+            self.api.save(local, self.run.folder_uid, message, version=version, overwrite=overwrite)
         except GrafanaAPIError as exc:
             if not exc.conflict:
                 raise

@@ -11,15 +11,15 @@ A failed listing fails every local key of that kind (nothing of it is written); 
 `DashgenError` from `plan` or `write` fails that one item. A remote-only key is a prune
 candidate: its plan says PRUNE with the delete as `write`, which runs only with --prune.
 
-Adding a kind (say notification templates) is one class in its own module plus one line
-in `upload.handlers()`:
+Adding a kind (say mute timings) is one class in its own module plus one line in
+`upload.handlers()`:
 
-    class Templates:
-        kind = "template"                          # the report's kind column
+    class MuteTimings:
+        kind = "mute-timing"                       # the report's kind column
         where = "Grafana alerting"                 # names the namespace in messages
 
         def __init__(self, run: Run, local: dict[str, dict]):
-            self.run, self.local, self.api = run, local, TemplateAPI(run.client)
+            self.run, self.local, self.api = run, local, MuteTimingAPI(run.client)
 
         def local_keys(self) -> list[str]:
             return sorted(self.local)
@@ -31,13 +31,13 @@ in `upload.handlers()`:
         def plan(self, key: str) -> Step:
             body, current = self.local.get(key), self.remote.get(key)
             if body is None:
-                return Step(Item(self.kind, key, PRUNE, detail="no longer in code"),
-                            lambda: done(Item(self.kind, key, PRUNE, detail="deleted"), self.api.delete(key)))
+                return prune(self.kind, key, "no longer in code", lambda: self.api.delete(key))
             if current == body:
                 return Step(Item(self.kind, key, UNCHANGED, done=True))
             action = CREATE if current is None else UPDATE
             return Step(Item(self.kind, key, action), lambda: done(Item(self.kind, key, action), self.api.put(body)))
 
+A key changed outside dashgen since it wrote it is `drifted(...)` (refused unless --force).
 Writes must be keyed (a repeat cannot duplicate) and never delete-then-create: see the
 retry note in upload.py.
 """
@@ -77,7 +77,8 @@ class Item:
                 return "overwritten (--force)" if self.done else "to overwrite (--force)"
             return "drifted (refused)"
         done, planned = {CREATE: ("created", "to create"), UPDATE: ("updated", "to update"),
-                         PRUNE: ("pruned", "to prune")}.get(self.action, (self.action, self.action))
+                         PRUNE: ("pruned", "to prune"), FOREIGN: ("not managed by dashgen",) * 2,
+                         }.get(self.action, (self.action, self.action))
         return done if self.done else planned
 
 
@@ -91,6 +92,23 @@ class Step:
     """One key's plan: what to report if nothing is written, and the write, if one is due."""
     item: Item
     write: Callable[[], Item] | None = None  # performs the write, returns the final item
+
+
+def drifted(kind: str, key: str, why: str, diff: str, force: bool, write: Callable[[Item], Item],
+            hint: str = "use --force") -> Step:
+    """The step for a key changed outside dashgen since it wrote it: refused (a failed item
+    with the remote-vs-local diff) unless --force, then overwritten by `write(item)`."""
+    if not force:
+        return Step(Item(kind, key, DRIFTED, detail=f"{why}; not overwritten ({hint})", diff=diff))
+    item = Item(kind, key, DRIFTED, detail=f"{why}; overwritten (--force)", diff=diff, forced=True)
+    return Step(item, lambda: write(item))
+
+
+def prune(kind: str, key: str, detail: str, delete: Callable[[], object]) -> Step:
+    """The step for a prune candidate: listed with `detail`, deleted by `delete()` (run only
+    with --prune), then reported as `<detail>: deleted`."""
+    item = Item(kind, key, PRUNE, detail=detail)
+    return Step(item, lambda: done(replace(item, detail=f"{detail}: deleted"), delete()))
 
 
 @dataclass

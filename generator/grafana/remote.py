@@ -19,7 +19,6 @@ import yaml
 
 from generator.environments import Environment
 from generator.grafana.dashboards import DashboardAPI
-from generator.grafana.folders import folder_uid
 from generator.grafana.rulegroups import normalize_group
 from generator.grafana.upload import DEFAULT_CONCURRENCY, client_options_from_env, make_client, make_rule_target
 
@@ -42,8 +41,7 @@ def fetch_remote_rule_groups(env: Environment, *, session: requests.Session | No
     opts = client_options_from_env() if client_options is None else client_options
     client = make_client(env, session, **opts)
     client.check_token()
-    uids = [folder_uid(env.folder_path[: i + 1]) for i in range(len(env.folder_path))]
-    return make_rule_target(env, client, uids, session, **opts).fetch_all()
+    return make_rule_target(env, client, session, **opts).fetch_all()
 
 
 def remote_and_local_trees(env: Environment, local: dict[str, bytes], *,

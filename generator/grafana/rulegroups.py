@@ -24,7 +24,7 @@ import yaml
 from generator.durations import canonical
 from generator.errors import DashgenError
 from generator.grafana.client import GrafanaClient
-from generator.grafana.handler import CREATE, PRUNE, UNCHANGED, UPDATE, Item, Run, Step, done
+from generator.grafana.handler import CREATE, UNCHANGED, UPDATE, Item, Run, Step, done, prune
 
 CONVERT_BASE = "/api/convert/prometheus/config/v1/rules"
 RULER_BASE = "/prometheus/config/v1/rules"
@@ -32,6 +32,8 @@ YAML_HEADERS = {"Content-Type": "application/yaml", "Accept": "application/yaml,
 
 
 DURATION_KEYS = ("interval", "for", "keep_firing_for", "query_offset")
+
+
 def normalize_group(group: dict) -> dict:
     """A group as both targets keep it: no `limit` (never sent), no empty values, durations
     in canonical form and zero `for`/`keep_firing_for` left out (the default)."""
@@ -89,6 +91,8 @@ def _parse_namespace(text: str, namespace: str) -> dict[str, dict]:
 
 
 class ConvertRuleGroups:
+    base = CONVERT_BASE
+
     def __init__(self, client: GrafanaClient, namespace: str, working_folder_uid: str, datasource_uid: str):
         self.client, self.namespace = client, namespace
         self.headers = {"X-Grafana-Alerting-Datasource-UID": datasource_uid}
@@ -97,7 +101,7 @@ class ConvertRuleGroups:
         self.where = f"folder {namespace!r}"
 
     def _path(self, group: str | None = None) -> str:
-        p = f"{CONVERT_BASE}/{quote(self.namespace, safe='')}"
+        p = f"{self.base}/{quote(self.namespace, safe='')}"
         return p + (f"/{quote(group, safe='')}" if group else "")
 
     def fetch_all(self) -> dict[str, dict]:
@@ -121,10 +125,6 @@ class MimirRuleGroups(ConvertRuleGroups):
         # MIMIR_URL may be the bare host (mimirtool's /prometheus prefix) or Cloud's query
         # URL ending in /api/prom (whose ruler lives under /api/prom/config/v1/rules).
         self.base = "/config/v1/rules" if client.base_url.endswith("/api/prom") else RULER_BASE
-
-    def _path(self, group: str | None = None) -> str:
-        p = f"{self.base}/{quote(self.namespace, safe='')}"
-        return p + (f"/{quote(group, safe='')}" if group else "")
 
     def fetch_all(self) -> dict[str, dict]:
         # An empty namespace is 200 `{}`; a 404 means no ruler here (a new stack without
@@ -160,9 +160,7 @@ class RuleGroups:
     def plan(self, name: str) -> Step:
         group = self.local.get(name)
         if group is None:
-            return Step(Item(self.kind, name, PRUNE, detail="no longer in code"),
-                        lambda: done(Item(self.kind, name, PRUNE, detail=f"deleted from {self.where}"),
-                                     self.target.delete(name)))
+            return prune(self.kind, name, f"no longer in code, in {self.where}", lambda: self.target.delete(name))
         if self.remote.get(name) == group:
             return Step(Item(self.kind, name, UNCHANGED, done=True))
         item = Item(self.kind, name, UPDATE if name in self.remote else CREATE,

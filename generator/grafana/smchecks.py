@@ -30,7 +30,7 @@ import json
 from generator import synthetics as sm
 from generator.errors import DashgenError
 from generator.grafana.client import AuthError, GrafanaAPIError, GrafanaClient
-from generator.grafana.handler import CREATE, DRIFTED, PRUNE, UNCHANGED, UPDATE, Item, Run, Step, done
+from generator.grafana.handler import CREATE, DRIFTED, UNCHANGED, UPDATE, Item, Run, Step, done, drifted, prune
 
 API = "/api/v1"
 SERVICE = "Synthetic Monitoring"
@@ -95,11 +95,8 @@ class CheckAPI:
                             json_body={**want, "id": have["id"], "tenantId": have["tenantId"]})
 
     def delete(self, have: dict) -> None:
-        try:
-            self.client.request("DELETE", f"{API}/check/delete/{have['id']}")
-        except GrafanaAPIError as exc:
-            if exc.status != 404:  # already gone (a retried delete that had landed)
-                raise
+        """404: already gone (a retried delete that had landed), which is done too."""
+        self.client.request("DELETE", f"{API}/check/delete/{have['id']}", ok=(200, 404))
 
 
 def drift(have: dict) -> str | None:
@@ -154,18 +151,12 @@ class SyntheticChecks:
         if why is None:
             item = Item(self.kind, key, UPDATE, detail=where)
             return Step(item, lambda: done(item, self.api.update(want, have)))
-        if not self.run.force:
-            return Step(Item(self.kind, key, DRIFTED, detail=f"{why}; not overwritten (use --force)",
-                             diff=diff(have, want, key)))
-        item = Item(self.kind, key, DRIFTED, detail=f"{why}; overwritten (--force)", diff=diff(have, want, key),
-                    forced=True)
-        return Step(item, lambda: done(item, self.api.update(want, have)))
+        return drifted(self.kind, key, why, diff(have, want, key), self.run.force,
+                       lambda item: done(item, self.api.update(want, have)))
 
     def _stray(self, key: str, have: dict) -> Step:
         why = drift(have)
         if why is not None and not self.run.force:
             return Step(Item(self.kind, key, DRIFTED, detail=f"no longer in code but {why}; not pruned (use --force)",
                              diff=diff(have, None, key)))
-        item = Item(self.kind, key, PRUNE, detail="no longer in code")
-        return Step(item, lambda: done(Item(self.kind, key, PRUNE, detail="deleted (no longer in code)"),
-                                       self.api.delete(have)))
+        return prune(self.kind, key, "no longer in code", lambda: self.api.delete(have))

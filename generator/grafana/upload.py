@@ -61,6 +61,7 @@ from generator.grafana.rulegroups import (
     ConvertRuleGroups, MimirRuleGroups, RuleGroups, load_local_groups, normalize_group,
 )
 from generator.grafana.smchecks import SERVICE, CheckAPI, SyntheticChecks, api_base
+from generator.notifications import missing
 
 DEFAULT_CONCURRENCY = 8
 KINDS = ("dashboards", "rules", "alerting", "synthetics")  # what `upload --only` can select
@@ -81,7 +82,8 @@ class Local:
 
 
 SUMMARY_ORDER = ("created", "to create", "updated", "to update", "unchanged", "overwritten (--force)",
-                 "to overwrite (--force)", "drifted (refused)", "pruned", "to prune", "foreign", "failed")
+                 "to overwrite (--force)", "drifted (refused)", "pruned", "to prune", "not managed by dashgen",
+                 "failed")
 
 
 @dataclass
@@ -103,8 +105,7 @@ class UploadReport:
     def summary(self) -> str:
         """One line: counts of every item but folders, e.g. `production: 1 updated, 4 unchanged`."""
         counts = Counter(i.label for i in self.items if i.kind != "folder")
-        parts = [f"{counts[label]} {label.replace('foreign', 'not managed by dashgen')}"
-                 for label in SUMMARY_ORDER if counts[label]]
+        parts = [f"{counts[label]} {label}" for label in SUMMARY_ORDER if counts[label]]
         head = f"{self.env}: " + (", ".join(parts) if parts else "nothing to do")
         return head + (" (dry run: nothing written)" if self.dry_run else "")
 
@@ -117,11 +118,8 @@ def load_local(rendered: Path) -> Local:
         raise DashgenError(f"{dash_dir} not found: run `make dashboards` first")
     dashboards = {}
     for path in sorted(dash_dir.glob("*.json")):
-        try:
-            d = json.loads(path.read_text())
-        except ValueError as exc:
-            raise DashgenError(f"{path}: not valid JSON: {exc}") from None
-        uid = d.get("uid")
+        d = read_json(path)
+        uid = d.get("uid") if isinstance(d, dict) else None
         if not uid:
             raise DashgenError(f"{path}: dashboard has no uid")
         dashboards[uid] = normalize_dashboard(d)
@@ -131,16 +129,20 @@ def load_local(rendered: Path) -> Local:
                  templates=load_templates(rendered / "alerting"), alertmanager=load_alertmanager(rendered / "alerting"))
 
 
+def read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except ValueError as exc:
+        raise DashgenError(f"{path}: not valid JSON: {exc}") from None
+
+
 def load_local_checks(folder: Path) -> dict[str, list[dict]] | None:
     """rendered/synthetics/<env>/<job>.json by environment; None when the folder is absent."""
     if not folder.is_dir():
         return None
     checks: dict[str, list[dict]] = {}
     for path in sorted(folder.glob("*/*.json")):
-        try:
-            doc = json.loads(path.read_text())
-        except ValueError as exc:
-            raise DashgenError(f"{path}: not valid JSON: {exc}") from None
+        doc = read_json(path)
         if not isinstance(doc, dict) or not doc.get("job") or not doc.get("target"):
             raise DashgenError(f"{path}: a Synthetic Monitoring check needs a job and a target")
         checks.setdefault(path.parent.name, []).append(doc)
@@ -193,17 +195,19 @@ def make_client(env: Environment, session: requests.Session | None = None, concu
 
 def make_alertmanager_api(env: Environment, session: requests.Session | None = None, environ=None,
                           **kw) -> MimirAlertmanagerAPI:
-    client = GrafanaClient(env.mimir_alertmanager_url, env.mimir_token, basic_user=env.mimir_user, session=session, **kw)
+    client = GrafanaClient(env.mimir_alertmanager_url, env.mimir_token, basic_user=env.mimir_user, session=session,
+                           service="Mimir Alertmanager", **kw)
     return MimirAlertmanagerAPI(client, env.mimir_user, environ)
 
 
-def make_rule_target(env: Environment, client: GrafanaClient, folder_uids: list[str],
+def make_rule_target(env: Environment, client: GrafanaClient,
                      session: requests.Session | None = None, **kw):
     namespace = env.folder_path[-1]
     if env.alerting == "mimir":
-        ruler = GrafanaClient(env.mimir_url, env.mimir_token, basic_user=env.mimir_user, session=session, **kw)
+        ruler = GrafanaClient(env.mimir_url, env.mimir_token, basic_user=env.mimir_user, session=session,
+                              service="Mimir ruler", **kw)
         return MimirRuleGroups(ruler, env.mimir_namespace or f"dashgen-{env.name}", env.mimir_user)
-    working = folder_uids[-2] if len(folder_uids) > 1 else ""
+    working = folder_uid(env.folder_path[:-1]) if len(env.folder_path) > 1 else ""  # the leaf's parent
     return ConvertRuleGroups(client, namespace, working, env.datasource_uid)
 
 
@@ -306,11 +310,11 @@ def upload(env: Environment, local: Local, *, session: requests.Session | None =
     environ = os.environ if environ is None else environ
     needed = secrets_needed(local.alerting[0] if local.alerting else None, local.alertmanager, env.alerting) \
         if "alerting" in only else []
-    missing = [name for name in needed if not environ.get(name)]
-    if missing and not dry_run:
-        one = len(missing) == 1
+    unset = missing(needed, environ)
+    if unset and not dry_run:
+        one = len(unset) == 1
         raise MissingSecrets(
-            f"the notifications need {', '.join(missing)}, which {'is' if one else 'are'} not set; nothing was "
+            f"the notifications need {', '.join(unset)}, which {'is' if one else 'are'} not set; nothing was "
             f"written. Set {'it' if one else 'them'} (see README \"Secrets\"), or upload the rest with "
             f"--only {','.join(k for k in only if k != 'alerting') or 'dashboards,rules'}")
     if not local.normalised:
@@ -319,8 +323,7 @@ def upload(env: Environment, local: Local, *, session: requests.Session | None =
                         normalised=True)
     client = make_client(env, session, concurrency, **opts)
     client.check_token()
-    folder_uids = [folder_uid(env.folder_path[: i + 1]) for i in range(len(env.folder_path))]
-    target = make_rule_target(env, client, folder_uids, session, **opts)
+    target = make_rule_target(env, client, session, **opts)
     am_api = make_alertmanager_api(env, session, environ, **opts) \
         if env.alerting == "mimir" and "alerting" in only else None
     sm, sm_note = make_sm_api(env, local, session, **opts) if "synthetics" in only else (None, "")

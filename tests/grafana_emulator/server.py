@@ -1001,8 +1001,6 @@ class _Handler(BaseHTTPRequestHandler):
     def mimir_alertmanager(self, method, headers, raw):
         emu = self.emulator
         tenant = self.mimir_tenant(headers)
-        if isinstance(tenant, tuple):
-            return tenant
         if method == "GET":
             if tenant not in emu.alertmanager:
                 return 404, "alertmanager storage object not found\n", "text/plain"
@@ -1026,7 +1024,7 @@ class _Handler(BaseHTTPRequestHandler):
         return 201, None, "text/plain"
 
     def mimir_tenant(self, headers):
-        """The tenant of a Mimir request (basic auth instance id:token), or an error answer."""
+        """The tenant of a Mimir request (basic auth instance id:token); ApiError 401 if none."""
         emu = self.emulator
         hdr = {k.lower(): v for k, v in headers.items()}
         auth = hdr.get("authorization", "")
@@ -1036,7 +1034,7 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             user, pw = "", ""
         if not user or emu.ruler_tokens.get(user) != pw:
-            return 401, "authentication required\n", "text/plain"
+            raise ApiError(401, "authentication required\n", "text/plain")
         return hdr.get("x-scope-orgid") or user
 
     # --- conversion API (§6) ------------------------------------------------------------
@@ -1121,8 +1119,6 @@ class _Handler(BaseHTTPRequestHandler):
         if not emu.profile.ruler_available:
             return 404, "404 page not found\n", "text/plain"
         tenant = self.mimir_tenant(headers)
-        if isinstance(tenant, tuple):
-            return tenant
         if not tenant:
             raise ApiError(400, {"status": "error", "errorType": "bad_data", "error": "no valid org id found"})
         segs = [unquote(s) for s in rest.strip("/").split("/")] if rest.strip("/") else []
@@ -1215,19 +1211,19 @@ def validate_alertmanager(config, template_files: dict) -> str:
         if "/" in name:
             return f"template file name '{name}' is not not valid"
 
-    def walk(obj, path=""):
+    def walk(obj):
         if isinstance(obj, dict):
             for k, v in obj.items():
                 if isinstance(k, str) and k.endswith("_file") and k != "template_files":
                     return f"{k} is not allowed in Alertmanager configuration"
                 if k in ("url", "api_url") and isinstance(v, str) and not re.match(r"^https?://[^/]+", v):
-                    return f'unsupported scheme "" for URL'
-                found = walk(v, k)
+                    return 'unsupported scheme "" for URL'
+                found = walk(v)
                 if found:
                     return found
         elif isinstance(obj, list):
             for v in obj:
-                found = walk(v, path)
+                found = walk(v)
                 if found:
                     return found
         return ""
