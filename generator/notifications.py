@@ -109,6 +109,11 @@ def references(value) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def missing(names, environ: Mapping[str, str]) -> list[str]:
+    """The variables among `names` that `environ` leaves unset or empty."""
+    return [n for n in names if not environ.get(n)]
+
+
 def fill(value, environ: Mapping[str, str], where: str, used: list[str] | None = None):
     """`value` with every `$VAR` / `${VAR}` in its strings (recursively) taken from `environ`.
 
