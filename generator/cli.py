@@ -190,8 +190,9 @@ def diff_cmd(ctx: Context, ref: str | None, env_name: str | None, fmt: str, on_d
 
     The new side is what the current code renders (edits not yet rendered included), or
     rendered/ as it is on disk with --on-disk. The old side is rendered/ at GITREF
-    (--against, default HEAD) or the dashboards and rule groups in Grafana (--env).
-    Changes are named by dashboard, row and panel title, and by rule group and alert;
+    (--against, default HEAD) or the dashboards and rule groups in Grafana (--env), with the
+    Synthetic Monitoring checks when SM_URL and SM_TOKEN are set (else a note says so).
+    Changes are named by dashboard, row and panel title, by rule group and alert, by check job;
     ids, versions and key order never show. Exit codes: 0 no differences, 1 differences,
     2 usage or configuration error.
     """
@@ -206,11 +207,11 @@ def diff_cmd(ctx: Context, ref: str | None, env_name: str | None, fmt: str, on_d
     # Compare with rendered/ before --env turns `new` into parsed objects.
     stale = [] if on_disk else rendering.stale_files(new, ctx.root / "rendered")
     if env_name:
-        old, new, label = _remote_tree(ctx, env_name, new)
+        old, new, label, notes = _remote_tree(ctx, env_name, new)
     else:
         ref = ref or "HEAD"
         old = differ.tree_from_git(ctx.root, ref)
-        label = f"{ref} -> {'rendered/ on disk' if on_disk else 'working tree'}"
+        label, notes = f"{ref} -> {'rendered/ on disk' if on_disk else 'working tree'}", []
     changes = differ.diff_trees(old, new)
     if preview_dir:
         from generator import preview
@@ -224,19 +225,21 @@ def diff_cmd(ctx: Context, ref: str | None, env_name: str | None, fmt: str, on_d
     if preview_dir:
         for path in written:
             click.echo(f"preview: {path}", err=True)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
     if stale:
         click.echo(f"note: rendered/ on disk is not what the code renders ({len(stale)} files): "
                    "run `make dashboards` and commit the result.", err=True)
     sys.exit(EXIT_FAIL if changes else EXIT_OK)
 
 
-def _remote_tree(ctx: Context, env_name: str, local: dict) -> tuple[dict, dict, str]:
-    """(remote tree, local tree, label) for `diff --env`."""
+def _remote_tree(ctx: Context, env_name: str, local: dict) -> tuple[dict, dict, str, list[str]]:
+    """(remote tree, local tree, label, notes) for `diff --env`."""
     from generator.environments import load_environment
     from generator.grafana.remote import remote_and_local_trees
 
-    remote, new = remote_and_local_trees(load_environment(ctx.root, env_name), local)
-    return remote, new, f"Grafana {env_name} -> working tree"
+    remote, new, notes = remote_and_local_trees(load_environment(ctx.root, env_name), local)
+    return remote, new, f"Grafana {env_name} -> working tree", notes
 
 
 @main.command()

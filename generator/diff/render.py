@@ -13,7 +13,9 @@ def _heading(c: Change) -> tuple:
         return (0, c.parent, f'dashboard "{c.parent}" ({c.uid or c.file})')
     if c.target in ("group", "alert", "record"):
         return (1, c.parent, f"rule group {c.parent} ({c.file})")
-    return (2, c.file, f"file {c.file}")
+    if c.target == "check":
+        return (2, c.file, f"check {c.parent} ({c.file})")
+    return (3, c.file, f"file {c.file}")
 
 
 def grouped(changes: Iterable[Change]) -> list[tuple[str, list[Change]]]:

@@ -9,6 +9,7 @@ from typing import Any, Mapping
 
 import yaml
 
+from generator.diff.checks import diff_checks, is_check_path
 from generator.diff.dashboards import diff_dashboard_sets
 from generator.diff.model import Change, _text_change, leaves
 from generator.diff.rules import _groups, diff_rule_groups
@@ -54,6 +55,8 @@ def file_kind(path: str, doc: Any) -> str:
         return "dashboard"
     if isinstance(doc, dict) and isinstance(doc.get("groups"), list) and path.startswith("alerts/"):
         return "rules"
+    if isinstance(doc, dict) and is_check_path(path):
+        return "check"
     return "file"
 
 
@@ -70,6 +73,9 @@ def diff_trees(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
     old_groups = _groups({p: d for p, d in olds.items() if file_kind(p, d) == "rules"})
     new_groups = _groups({p: d for p, d in news.items() if file_kind(p, d) == "rules"})
     changes += diff_rule_groups(old_groups, new_groups)
+
+    changes += diff_checks({p: d for p, d in olds.items() if file_kind(p, d) == "check"},
+                           {p: d for p, d in news.items() if file_kind(p, d) == "check"})
 
     for path in sorted(set(olds) | set(news)):
         if DERIVED.match(path):

@@ -4,6 +4,7 @@ For `dashgen pull` and `dashgen diff --env`:
 
     fetch_remote_dashboards(env, ["raymontology-business"])   # {uid: normalised dashboard}
     fetch_remote_rule_groups(env)                              # {group name: normalised group}
+    fetch_remote_checks(env, local_checks)                     # {rendered path: SM check}, None: SM_* unset
 
 A uid that is not on the server is absent from the result (callers report it). The token
 is checked first, so a bad token raises AuthError rather than a 401 per dashboard.
@@ -20,6 +21,7 @@ import yaml
 from generator.environments import Environment
 from generator.grafana.dashboards import DashboardAPI
 from generator.grafana.rulegroups import normalize_group
+from generator.grafana.smchecks import SERVICE, connect
 from generator.grafana.upload import DEFAULT_CONCURRENCY, client_options_from_env, make_client, make_rule_target
 
 
@@ -44,10 +46,29 @@ def fetch_remote_rule_groups(env: Environment, *, session: requests.Session | No
     return make_rule_target(env, client, session, **opts).fetch_all()
 
 
+def fetch_remote_checks(env: Environment, local_checks: list[dict], *, session: requests.Session | None = None,
+                        client_options: dict | None = None) -> dict[str, dict] | None:
+    """dashgen's Synthetic Monitoring checks of `env` (and any with a local check's job and
+    target), by the path the rendered check has (synthetics/<env>/<job>.json), probes by name.
+    None when SM_URL or SM_TOKEN is not set."""
+    if env.sm_missing:
+        return None
+    opts = client_options_from_env() if client_options is None else client_options
+    out: dict[str, dict] = {}
+    for check in connect(env, session, **opts).environment_checks(env.name, local_checks):
+        path, n = f"synthetics/{env.name}/{check.get('job')}.json", 1
+        while path in out:  # one job, several targets: each is shown
+            n += 1
+            path = f"synthetics/{env.name}/{check.get('job')}#{n}.json"
+        out[path] = check
+    return out
+
+
 def remote_and_local_trees(env: Environment, local: dict[str, bytes], *,
-                           session: requests.Session | None = None) -> tuple[dict, dict]:
-    """What `diff --env` compares: Grafana's dashboards and rule groups, and the local ones,
-    keyed like rendered/ files and normalised the same way on both sides."""
+                           session: requests.Session | None = None) -> tuple[dict, dict, list[str]]:
+    """What `diff --env` compares: Grafana's dashboards and rule groups (and the environment's
+    Synthetic Monitoring checks), and the local ones, keyed like rendered/ files and normalised
+    the same way on both sides; plus notes on what was not compared."""
     dashboards = {p: v for p, v in local.items() if p.startswith("dashboards/") and p.endswith(".json")}
     uids = [json.loads(v)["uid"] for v in dashboards.values()]
     remote: dict = {f"dashboards/{uid}.json": d
@@ -59,4 +80,10 @@ def remote_and_local_trees(env: Environment, local: dict[str, bytes], *,
         if p.startswith("alerts/") and p.endswith(".rules.yaml"):
             doc = yaml.safe_load(v)
             new[p] = {"groups": [normalize_group(g) for g in doc.get("groups") or []]}
-    return remote, new
+    checks = {p: json.loads(v) for p, v in local.items() if p.startswith(f"synthetics/{env.name}/")}
+    found = fetch_remote_checks(env, list(checks.values()), session=session)
+    if found is None:
+        return remote, new, [f"{SERVICE} checks not compared: {' and '.join(env.sm_missing)} not set"]
+    remote.update(found)
+    new.update(checks)
+    return remote, new, []

@@ -42,6 +42,14 @@ def api_base(url: str) -> str:
     return url[: -len(API)] if url.endswith(API) else url
 
 
+def connect(env, session=None, **client_options) -> CheckAPI:
+    """The SM API of `env` (SM_URL, SM_TOKEN set), its token checked first."""
+    api = CheckAPI(GrafanaClient(api_base(env.sm_url), env.sm_token, session=session, service=SERVICE,
+                                 **client_options))
+    api.check_token()
+    return api
+
+
 def key_of(check: dict) -> str:
     return f"{check.get('job')} {check.get('target')}"
 
@@ -71,6 +79,14 @@ class CheckAPI:
         listed = self.client.get_json(f"{API}/check/list", kind=list)
         return {key_of(c): c for c in listed if isinstance(c, dict)}
 
+    def environment_checks(self, env: str, local: list[dict]) -> list[dict]:
+        """The remote checks dashgen compares for `env`: its own (mark and env label) and any
+        with a local check's job and target, probe ids given back as names, sorted by key."""
+        names = {i: n for n, i in self.probes().items()}
+        keys = {key_of(c) for c in local}
+        return [{**c, "probes": [names.get(p, str(p)) for p in c.get("probes") or []]}
+                for k, c in sorted(self.fetch_all().items()) if k in keys or ours(c, env)]
+
     def body(self, check: dict) -> dict:
         """The rendered check as the API takes it: probe ids for names, dashgen's mark added."""
         known = self.probes()
@@ -97,6 +113,11 @@ class CheckAPI:
     def delete(self, have: dict) -> None:
         """404: already gone (a retried delete that had landed), which is done too."""
         self.client.request("DELETE", f"{API}/check/delete/{have['id']}", ok=(200, 404))
+
+
+def ours(check: dict, env: str) -> bool:
+    """Written by dashgen for environment `env` (its prune candidates there)."""
+    return sm.label(check) is not None and sm.label(check, sm.ENV_LABEL) == env
 
 
 def drift(have: dict) -> str | None:
@@ -133,8 +154,7 @@ class SyntheticChecks:
     def remote_keys(self) -> list[str]:
         self.remote = self.api.fetch_all()
         env = self.run.env.name
-        return sorted(k for k, c in self.remote.items()  # prune candidates: dashgen's, this environment's
-                      if k in self.local or (sm.label(c) is not None and sm.label(c, sm.ENV_LABEL) == env))
+        return sorted(k for k, c in self.remote.items() if k in self.local or ours(c, env))
 
     def plan(self, key: str) -> Step:
         check, have = self.local.get(key), self.remote.get(key)

@@ -60,7 +60,7 @@ from generator.grafana.handler import CREATE, FAILED, PRUNE, Handler, Item, Run
 from generator.grafana.rulegroups import (
     ConvertRuleGroups, MimirRuleGroups, RuleGroups, load_local_groups, normalize_group,
 )
-from generator.grafana.smchecks import SERVICE, CheckAPI, SyntheticChecks, api_base
+from generator.grafana.smchecks import SERVICE, CheckAPI, SyntheticChecks, connect
 from generator.notifications import missing
 
 DEFAULT_CONCURRENCY = 8
@@ -294,9 +294,7 @@ def make_sm_api(env: Environment, local: Local, session: requests.Session | None
             return None, ""
         return None, (f"{SERVICE}: {' and '.join(env.sm_missing)} not set: {len(mine)} check(s) in "
                       f"rendered/synthetics/{env.name}/ not synced (set them to sync; see README \"Uptime probe\")")
-    api = CheckAPI(GrafanaClient(api_base(env.sm_url), env.sm_token, session=session, service=SERVICE, **kw))
-    api.check_token()
-    return api, ""
+    return connect(env, session, **kw), ""
 
 
 def upload(env: Environment, local: Local, *, session: requests.Session | None = None, dry_run: bool = False,
