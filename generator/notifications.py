@@ -343,15 +343,28 @@ def check_routing(routing: AlertRouting, rel: str) -> None:
     walk(routing.policy)
 
 
-def alertmanager_files(cfg: Config, routing: AlertRouting, environ: Mapping[str, str],
-                       used: list[str] | None = None) -> dict[str, str]:
-    """A deployable Alertmanager configuration: {file name: text}, `$VAR`s filled from `environ`
-    (raises MissingSecret). Write both files into one folder and point Alertmanager at
-    alertmanager.yml; the template is found beside it."""
+def deployable_files(config: dict, template_files: Mapping[str, str], environ: Mapping[str, str],
+                     used: list[str] | None = None) -> dict[str, str]:
+    """A deployable Alertmanager configuration from the rendered one (alertmanager.yaml's
+    document, with `$VAR` references, and its template files): {file name: text}, every
+    reference filled from `environ`. MissingSecret names every unset variable at once.
+    Write the files into one folder and point Alertmanager at alertmanager.yml; the templates
+    are found beside it."""
     from generator.rules import dumps
 
-    doc = fill(alertmanager_document(cfg, routing), environ, "alertmanager.yaml", used)
-    return {"alertmanager.yml": dumps(doc), template_file(cfg): template_text(cfg)}
+    unset = missing(references(config), environ)
+    if unset:
+        raise MissingSecret(f"alertmanager.yaml: environment variable{'s' if len(unset) > 1 else ''} "
+                            f"{', '.join(unset)} {'are' if len(unset) > 1 else 'is'} not set")
+    return {"alertmanager.yml": dumps(fill(config, environ, "alertmanager.yaml", used)), **template_files}
+
+
+def alertmanager_files(cfg: Config, routing: AlertRouting, environ: Mapping[str, str],
+                       used: list[str] | None = None) -> dict[str, str]:
+    """`deployable_files` of what render writes to rendered/alerting/ for `cfg` and `routing`
+    (the amtool check and the test stack, which scales `cfg`, build it without rendered/)."""
+    return deployable_files(alertmanager_document(cfg, routing), {template_file(cfg): template_text(cfg)},
+                            environ, used)
 
 
 def write_private(files: Mapping[str, str], folder: Path) -> list[Path]:

@@ -129,3 +129,28 @@ def test_an_unknown_receiver_kind_names_the_definition_file():
     routing = n.AlertRouting((n.Receiver("a", "pager"),), n.Route("a"))
     with pytest.raises(DefinitionError, match="alerts/who.py.*receiver 'a': receiver kind 'pager' is not one of"):
         n.check_routing(routing, "alerts/who.py")
+
+
+def test_the_deployable_config_is_one_build_whether_from_rendered_files_or_the_definitions(root):
+    """`dashgen alertmanager` (rendered/alerting/) and the amtool check / test stack (the
+    definitions) get the same files, through notifications.deployable_files."""
+    from generator.grafana.contactpoints import deployable_alertmanager
+    from generator.loader import load
+
+    env = {**n.placeholders(DEFAULT), "SLACK_WEBHOOK_URL": CANARY}
+    from_rendered = deployable_alertmanager(root / "rendered" / "alerting", env)
+    assert from_rendered == n.alertmanager_files(DEFAULT, load(root, DEFAULT).notifications[1], env)
+    assert list(from_rendered) == ["alertmanager.yml", "raymontology.tmpl"] and CANARY in from_rendered["alertmanager.yml"]
+
+
+def test_deployable_files_names_every_unset_variable_at_once(root):
+    config = {"receivers": [{"name": "a", "slack_configs": [{"api_url": "$SLACK_WEBHOOK_URL"}]},
+                            {"name": "b", "webhook_configs": [{"url": "${RAYMONTOLOGY_SMS_WEBHOOK_URL}"}]}]}
+    with pytest.raises(n.MissingSecret, match="variables SLACK_WEBHOOK_URL, RAYMONTOLOGY_SMS_WEBHOOK_URL are not set"):
+        n.deployable_files(config, {}, {})
+    with pytest.raises(n.MissingSecret, match="variable RAYMONTOLOGY_SMS_WEBHOOK_URL is not set"):
+        n.deployable_files(config, {}, {"SLACK_WEBHOOK_URL": CANARY})
+    used: list[str] = []
+    files = n.deployable_files(config, {"t.tmpl": "x"}, {"SLACK_WEBHOOK_URL": CANARY, "RAYMONTOLOGY_SMS_WEBHOOK_URL": "https://sms.example/x"}, used)
+    assert used == [CANARY, "https://sms.example/x"] and files["t.tmpl"] == "x"
+    assert yaml.safe_load(files["alertmanager.yml"])["receivers"][1]["webhook_configs"][0]["url"] == "https://sms.example/x"

@@ -46,7 +46,7 @@ import yaml
 from generator.errors import DashgenError
 from generator.grafana.client import GrafanaAPIError, GrafanaClient
 from generator.grafana.handler import CREATE, UNCHANGED, UPDATE, Item, Run, Step, done, prune
-from generator.notifications import MissingSecret, fill, integration_uid, missing, references
+from generator.notifications import MissingSecret, deployable_files, fill, integration_uid, references
 
 BASE = "/api/v1/provisioning"
 REDACTED = "[REDACTED]"
@@ -439,17 +439,12 @@ class MimirAlertmanager:
 
 
 def deployable_alertmanager(alerting_dir: Path, environ: Mapping[str, str]) -> dict[str, str]:
-    """{file name: text} for an Alertmanager of your own: alertmanager.yml with every `$VAR`
-    filled from `environ` (MissingSecret names the first unset one) and the template files."""
+    """{file name: text} for an Alertmanager of your own from rendered/alerting/
+    (notifications.deployable_files: MissingSecret names every unset variable)."""
     local = load_alertmanager(alerting_dir)
     if local is None:
         raise DashgenError(f"{Path(alerting_dir) / 'alertmanager.yaml'} not found: run `make dashboards` first")
-    unset = missing(local.references(), environ)
-    if unset:
-        raise MissingSecret(f"alertmanager.yaml: environment variable{'s' if len(unset) > 1 else ''} "
-                            f"{', '.join(unset)} {'are' if len(unset) > 1 else 'is'} not set")
-    config = fill(local.config, environ, "alertmanager.yaml")
-    return {"alertmanager.yml": yaml.safe_dump(config, sort_keys=False, allow_unicode=True), **local.template_files}
+    return deployable_files(local.config, local.template_files, environ)
 
 
 def secrets_needed(receivers: list[dict] | None, alertmanager: AlertmanagerConfig | None, mode: str) -> list[str]:
