@@ -233,8 +233,8 @@ def test_example_runs_as_written(scratch, line, lang, body):
 def test_the_examples_changed_what_they_say(scratch):
     """The README's edits landed in the rendered output (so the checks above saw them)."""
     root, _env = scratch
-    if not any(EDIT.match(b) for _n, lang, b in BLOCKS if lang == "python"):
-        pytest.skip("no edit examples")
+    # "Add a panel" and "Add an alert" are edit examples; losing them must fail, not skip.
+    assert any(EDIT.match(b) for _n, lang, b in BLOCKS if lang == "python"), "README has no edit examples"
     dashboard = (root / "rendered" / "dashboards" / "raymontology-system-health.json").read_text()
     rules = (root / "rendered" / "alerts" / "raymontology-database.rules.yaml").read_text()
     assert '"Open file descriptors"' in dashboard and "alert: PostgresDeadlocks" in rules
