@@ -245,6 +245,16 @@ def ref_id(i: int) -> str:
     return letters
 
 
+def _set_ds_ref(out: dict, path: str) -> dict | None:
+    """Replace `out`'s data source by its reference, or drop an empty one; returns the reference."""
+    ds = _ds_ref(out.get("datasource"), f"{path}.datasource")
+    if ds:
+        out["datasource"] = ds
+    else:
+        out.pop("datasource", None)
+    return ds
+
+
 def _ds_ref(ds: Any, path: str) -> dict | None:
     """A data source as a reference: names become {"uid": name} (Grafana's V33 migration)."""
     if ds is None or ds == "":
@@ -417,11 +427,7 @@ def _normalize_panel(p: dict, path: str) -> dict:
     for k, default in EMPTY_DEFAULTS.items():
         if k in out and out[k] == default:
             del out[k]
-    ds = _ds_ref(out.get("datasource"), f"{path}.datasource")
-    if ds:
-        out["datasource"] = ds
-    else:
-        out.pop("datasource", None)
+    ds = _set_ds_ref(out, path)
     if "targets" in out:
         used = {t.get("refId") for t in _objects(out["targets"], f"{path}.targets", "targets")}
         used = {r for r in used if isinstance(r, str) and r}
@@ -473,11 +479,7 @@ def _normalize_variable(v: dict, path: str) -> dict:
     if out.get("type") == "datasource" or (out.get("type") == "query" and out.get("refresh") in (1, 2)) \
             or (out.get("type") == "query" and out.get("options") == []):
         out.pop("options", None)
-    ds = _ds_ref(out.get("datasource"), f"{path}.datasource")
-    if ds:
-        out["datasource"] = ds
-    else:
-        out.pop("datasource", None)
+    _set_ds_ref(out, path)
     return out
 
 
