@@ -25,6 +25,7 @@ from typing import Mapping
 from urllib.parse import urlsplit
 
 from generator.errors import ConfigError
+from generator.safenames import check_name
 
 ENV_FILE = "environments.toml"
 ALERTING_MODES = ("grafana", "mimir")
@@ -90,7 +91,10 @@ def load_environments(root: Path) -> dict[str, dict]:
         raise ConfigError(f"{path}: not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    return {k: v for k, v in data.items() if isinstance(v, dict)}
+    envs = {k: v for k, v in data.items() if isinstance(v, dict)}
+    for name in envs:  # a name becomes rendered/synthetics/<name>/ and part of rule namespaces
+        check_name(name, "environment", str(path))
+    return envs
 
 
 def load_environment(root: Path, name: str, environ: Mapping[str, str] | None = None) -> Environment:

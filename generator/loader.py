@@ -32,6 +32,7 @@ from generator.config import Config
 from generator.errors import DefinitionError
 from generator.notifications import AlertRouting, check_routing
 from generator.rules import RuleGroup
+from generator.safenames import check_name
 from generator.synthetics import HttpCheck
 
 
@@ -175,11 +176,15 @@ def load(root: Path, cfg: Config) -> Loaded:
         groups = [groups] if isinstance(groups, RuleGroup) else groups
         if not isinstance(groups, (list, tuple)) or not all(isinstance(x, RuleGroup) for x in groups):
             raise DefinitionError(rel, "build(cfg) must return a RuleGroup, a list of them, or AlertRouting")
+        for grp in groups:  # the name becomes rendered/alerts/<name>.rules.yaml
+            check_name(grp.name, "rule group", rel, error=DefinitionError)
         loaded.groups.extend((rel, grp) for grp in groups)
     for path in module_files(root, "synthetics"):
         rel, checks = build_module(root, "synthetics", path, cfg)
         checks = [checks] if isinstance(checks, HttpCheck) else checks
         if not isinstance(checks, (list, tuple)) or not all(isinstance(c, HttpCheck) for c in checks):
             raise DefinitionError(rel, "build(cfg) must return an HttpCheck or a list of them")
+        for c in checks:  # the job becomes rendered/synthetics/<env>/<job>.json
+            check_name(c.job, "check job", rel, error=DefinitionError)
         loaded.checks.extend((rel, c) for c in checks)
     return loaded

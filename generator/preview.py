@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from generator.diff import Change, file_kind, parse_file, row_names, rows_and_panels
 from generator.normalize import normalize_dashboard
+from generator.safenames import check_uid
 from generator.units import format_value
 
 COLUMNS = 24
@@ -154,7 +155,10 @@ def write_comparisons(old_tree: Mapping, new_tree: Mapping, changes: list[Change
         return found
 
     olds, news = dashboards(old_tree), dashboards(new_tree)
-    uids = sorted({c.uid for c in changes if c.uid})
+    uids = sorted({c.uid for c in changes if c.uid}, key=str)
+    files = {c.uid: c.file for c in changes if c.uid}
+    for uid in uids:  # each becomes DIR/<uid>.svg: all checked before anything is written
+        check_uid(uid, "dashboard uid", f"rendered/{files[uid]}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []

@@ -20,6 +20,7 @@ import yaml
 from generator import rules
 from generator.checks import WARNING, Location, check
 from generator.errors import ConfigError
+from generator.safenames import check_name
 
 TEST_GLOB = "*.test.yaml"
 TIMEOUT = 60
@@ -34,7 +35,7 @@ def promtool_path(project) -> str:
 
 
 def rule_file_name(group) -> str:
-    return f"{group.name}.rules.yaml"
+    return f"{check_name(group.name, 'rule group', 'promtool check')}.rules.yaml"
 
 
 def test_files(project) -> list[Path]:
