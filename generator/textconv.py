@@ -6,8 +6,9 @@ type, place in its row, unit, thresholds (in the panel's unit), queries and ever
 setting as `path: value` lines. Ids, versions and key order are gone (the file first goes
 through `normalize_dashboard`), and positions are relative to the row, so inserting a panel
 above does not rewrite every panel below. A rule file becomes one block per group, alert and
-recording rule. Anything else, or anything that does not parse, passes through unchanged:
-textconv must never make `git diff` fail.
+recording rule. Anything else, or anything that does not parse, passes through unchanged;
+only what cannot be read safely (a dashboard nested too deep, a rule file with YAML aliases)
+is refused, with an error naming the file.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import yaml
-
+from generator import yamlio
 from generator.diff import leaves, query_text, row_names, rows_and_panels, steps_text
 from generator.diff.dashboards import _query_key
+from generator.errors import ConfigError
 from generator.normalize import MAX_JSON_DEPTH, DashboardInputError, dashboard_of, normalize_dashboard
 
 
@@ -142,7 +143,8 @@ def textconv(data: bytes, name: str | None = None) -> bytes:
     Content that is not a dashboard or rule file (not UTF-8, not JSON/YAML, another shape)
     passes through, so `git diff` never fails on it; a JSON object that is a dashboard but
     cannot be read (wrong types, nested deeper than the limit) raises DashboardInputError
-    naming `name` and the JSON path.
+    naming `name` and the JSON path; a rule file holding YAML anchors or aliases (which can
+    expand to gigabytes) raises ConfigError naming `name`.
     """
     try:
         text = data.decode("utf-8")
@@ -164,8 +166,10 @@ def textconv(data: bytes, name: str | None = None) -> bytes:
         return data
     if "groups:" in text:
         try:
-            doc = yaml.safe_load(text)
-        except (yaml.YAMLError, RecursionError):
+            doc = yamlio.safe_load(text)
+        except yamlio.NotAccepted as exc:  # an alias bomb: refused, never expanded or passed on
+            raise ConfigError(f"{name or 'stdin'}: {exc}") from None
+        except yamlio.YAMLError:
             return data
         if isinstance(doc, dict) and isinstance(doc.get("groups"), list):
             try:

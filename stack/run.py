@@ -38,6 +38,7 @@ from pathlib import Path
 import requests
 import yaml
 
+from generator import yamlio
 from generator import notifications
 from generator.config import DEFAULT, Config
 
@@ -322,7 +323,7 @@ class Stack:
         rules.mkdir()
         self.rule_files = []
         for src in sorted(self.rules_dir.glob("*.rules.yaml")):
-            doc = yaml.safe_load(src.read_text()) or {}
+            doc = yamlio.safe_load(src.read_text()) or {}
             for group in doc.get("groups", []):
                 group["interval"] = f"{self.scrape_interval}s"
             dst = rules / src.name
@@ -385,7 +386,7 @@ class Stack:
         env = {**notifications.placeholders(cfg), n.slack_webhook_env: f"{self.sinks_url}/slack",
                n.sms_webhook_env: f"{self.sinks_url}/sms"}
         files = notifications.alertmanager_files(cfg, loaded.notifications[1], env)
-        doc = yaml.safe_load(files["alertmanager.yml"])
+        doc = yamlio.safe_load(files["alertmanager.yml"])
         doc["route"]["group_by"] = [*doc["route"].get("group_by", []), E2E_CASE_LABEL]
         for receiver in doc["receivers"]:
             if receiver.pop("email_configs", None) is not None:

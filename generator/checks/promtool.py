@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from generator import rules
+from generator import rules, yamlio
 from generator.checks import WARNING, Location, check
 from generator.errors import ConfigError
 from generator.safenames import check_name
@@ -168,7 +168,7 @@ def test_rules(project):
 def _load_tests(project):
     for path in test_files(project):
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            doc = yamlio.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             yield path, None, str(exc)
             continue

@@ -7,8 +7,7 @@ import json
 import re
 from typing import Any, Mapping
 
-import yaml
-
+from generator import yamlio
 from generator.diff.checks import diff_checks, is_check_path
 from generator.diff.dashboards import diff_dashboard_sets
 from generator.diff.model import Change, _text_change, leaves
@@ -44,8 +43,10 @@ def parse_file(path: str, data: Any, side: str = "") -> Any:
         if path.endswith(".json"):
             return json.loads(text)
         if path.endswith((".yaml", ".yml")):
-            return yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError):
+            return yamlio.safe_load(text)
+    except yamlio.NotAccepted as exc:  # an alias bomb is refused, not diffed as text
+        raise ConfigError(f"{path}{f' ({side})' if side else ''}: {exc}") from None
+    except (ValueError, yamlio.YAMLError):
         pass
     return text
 

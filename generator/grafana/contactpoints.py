@@ -43,6 +43,7 @@ from urllib.parse import quote
 
 import yaml
 
+from generator import yamlio
 from generator.errors import DashgenError
 from generator.grafana.client import GrafanaAPIError, GrafanaClient
 from generator.grafana.handler import CREATE, UNCHANGED, UPDATE, Item, Run, Step, done, prune
@@ -55,7 +56,7 @@ REDACTED = "[REDACTED]"
 def read_mapping(path: Path) -> dict:
     """A rendered YAML file's top-level mapping; a DashgenError naming the file otherwise."""
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
+        doc = yamlio.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise DashgenError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(doc, dict):
@@ -360,7 +361,7 @@ class MimirAlertmanagerAPI:
         if resp.status_code == 404:
             return None
         try:
-            doc = yaml.safe_load(resp.text) or {}
+            doc = yamlio.safe_load(resp.text) or {}
         except yaml.YAMLError:
             raise DashgenError(f"Mimir Alertmanager at {self.client.base_url}: unreadable answer to GET") from None
         return doc if isinstance(doc, dict) else None
@@ -370,10 +371,10 @@ class MimirAlertmanagerAPI:
         if remote is None:
             return False
         try:
-            remote_config = yaml.safe_load(remote.get("alertmanager_config") or "")
+            remote_config = yamlio.safe_load(remote.get("alertmanager_config") or "")
         except yaml.YAMLError:
             return False
-        return remote_config == yaml.safe_load(body["alertmanager_config"]) and \
+        return remote_config == yamlio.safe_load(body["alertmanager_config"]) and \
             (remote.get("template_files") or {}) == body["template_files"]
 
     def put(self, body: dict) -> None:

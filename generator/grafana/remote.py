@@ -16,9 +16,10 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
-import yaml
 
+from generator import yamlio
 from generator.environments import Environment
+from generator.errors import DashgenError
 from generator.grafana.dashboards import DashboardAPI
 from generator.grafana.rulegroups import normalize_group
 from generator.grafana.smchecks import SERVICE, connect
@@ -78,7 +79,10 @@ def remote_and_local_trees(env: Environment, local: dict[str, bytes], *,
     new: dict = dict(dashboards)
     for p, v in local.items():
         if p.startswith("alerts/") and p.endswith(".rules.yaml"):
-            doc = yaml.safe_load(v)
+            try:
+                doc = yamlio.safe_load(v)
+            except yamlio.YAMLError as exc:
+                raise DashgenError(f"rendered/{p}: not valid YAML: {exc}") from None
             new[p] = {"groups": [normalize_group(g) for g in doc.get("groups") or []]}
     checks = {p: json.loads(v) for p, v in local.items() if p.startswith(f"synthetics/{env.name}/")}
     found = fetch_remote_checks(env, list(checks.values()), session=session)

@@ -67,7 +67,7 @@ def load_local_groups(alerts_dir: Path) -> dict[str, dict]:
     groups: dict[str, dict] = {}
     for path in sorted(Path(alerts_dir).glob("*.rules.yaml")):
         try:
-            doc = yaml.safe_load(path.read_text()) or {}
+            doc = yamlio.safe_load(path.read_text()) or {}
         except yaml.YAMLError as exc:
             raise DashgenError(f"{path}: not valid YAML: {exc}") from None
         for g in doc.get("groups") or []:
@@ -82,7 +82,7 @@ def load_local_groups(alerts_dir: Path) -> dict[str, dict]:
 
 def _parse_namespace(text: str, namespace: str) -> dict[str, dict]:
     try:
-        doc = yaml.safe_load(text) or {}
+        doc = yamlio.safe_load(text) or {}
     except yaml.YAMLError:
         doc = None
     if not isinstance(doc, dict):
