@@ -346,7 +346,10 @@ def pull(ctx: Context, env_name: str, out: Path | None, uids: tuple[str, ...]) -
     from generator.normalize import dumps
     from generator.grafana.remote import fetch_remote_dashboards
     from generator.importer.adopt import pull_hint
+    from generator.safenames import check_uid
 
+    for uid in uids:  # each goes into a URL and becomes <out>/<uid>.json: refused before any request
+        check_uid(uid, "dashboard uid", "pull")
     env = load_environment(ctx.root, env_name)
     found = fetch_remote_dashboards(env, uids)
     if out:
@@ -392,7 +395,9 @@ def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None
     if env_name:
         from generator.environments import load_environment
         from generator.grafana.remote import fetch_remote_dashboards
+        from generator.safenames import check_uid
 
+        check_uid(source, "dashboard uid", "import --env")
         found = fetch_remote_dashboards(load_environment(ctx.root, env_name), [source])
         if source not in found:
             raise DashgenError(f"dashboard {source!r} not found in {env_name}")

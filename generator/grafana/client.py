@@ -4,6 +4,10 @@
     client.check_token()                       # GET /api/org; AuthError says what is wrong
     resp = client.request("GET", "/api/dashboards/uid/abc", ok=(200, 404))
 
+Paths are checked before anything is sent: no '.' or '..' segment (resolved on the way, it
+would send the token elsewhere), no control characters, no query or fragment; callers build
+them with safenames.url_segment.
+
 Retries (grafana-api.md §9, §12.9) use our own loop rather than urllib3's Retry: we need
 Retry-After (seconds or HTTP date) *and* jitter on every wait, the decision per call of
 whether it is idempotent, and errors that name the request and never carry the token.
@@ -25,7 +29,7 @@ import threading
 import time
 from collections import Counter
 from typing import Any, Callable, Iterable
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import requests
 import requests.auth
@@ -36,6 +40,17 @@ from generator.errors import ConfigError, DashgenError
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read: §12.9 asks for >= 30 s on reads
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 REDACTED = "[REDACTED]"
+
+
+def path_problem(path: str) -> str | None:
+    """Why `path` is not a plain absolute API path, or None (see the module doc)."""
+    if not path.startswith("/"):
+        return "does not start with '/'"
+    if any(c in path for c in "?#\\") or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in path):
+        return "holds '?', '#', a backslash or a control character"
+    if any(unquote(part) in (".", "..") for part in path.split("/")):
+        return "has a '.' or '..' segment"
+    return None
 
 
 class GrafanaAPIError(DashgenError):
@@ -188,6 +203,9 @@ class GrafanaClient:
                 ok: Iterable[int] = (200,), idempotent: bool = True) -> requests.Response:
         """Send, retrying what may be retried; return the response if its status is in `ok`."""
         ok = tuple(ok)
+        why = path_problem(path)
+        if why:
+            raise GrafanaAPIError(method, repr(path), None, f"refused before sending: the path {why}")
         hdrs = {"Accept": "application/json", **self.extra_headers, **(headers or {})}
         url = self.base_url + path
         attempt = 0

@@ -39,7 +39,6 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
-from urllib.parse import quote
 
 import yaml
 
@@ -48,6 +47,7 @@ from generator.errors import DashgenError
 from generator.grafana.client import GrafanaAPIError, GrafanaClient
 from generator.grafana.handler import CREATE, UNCHANGED, UPDATE, Item, Run, Step, done, prune
 from generator.notifications import MissingSecret, deployable_files, fill, integration_uid, references
+from generator.safenames import check_name, check_uid, url_segment
 
 BASE = "/api/v1/provisioning"
 REDACTED = "[REDACTED]"
@@ -77,6 +77,7 @@ def load_alerting(alerting_dir: Path) -> tuple[list[dict], dict | None] | None:
             for r in cp.get("receivers") or []:
                 if not isinstance(r, dict) or not r.get("uid") or not r.get("type"):
                     raise DashgenError(f"{cp_file}: a receiver of contact point {cp['name']!r} needs a uid and a type")
+                check_uid(r["uid"], f"contact point {cp['name']!r} uid", str(cp_file))  # goes into URLs
                 receivers.append({"uid": r["uid"], "name": cp["name"], "type": r["type"],
                                   "settings": dict(r.get("settings") or {}),
                                   "disableResolveMessage": bool(r.get("disableResolveMessage", False))})
@@ -135,12 +136,12 @@ class ContactPointAPI:
         self.client.request("POST", f"{BASE}/contact-points", json_body=body, ok=(200, 201, 202))
 
     def update(self, body: dict) -> None:
-        self.client.request("PUT", f"{BASE}/contact-points/{body['uid']}", json_body=body, ok=(200, 202, 204))
+        self.client.request("PUT", f"{BASE}/contact-points/{url_segment(body['uid'], 'contact point uid')}", json_body=body, ok=(200, 202, 204))
 
     def delete(self, uid: str) -> None:
         """202 (§7; 204 accepted), also for a uid already gone; 404 from older servers alike.
         Grafana refuses (409) to remove the last integration of a name a policy routes to."""
-        self.client.request("DELETE", f"{BASE}/contact-points/{uid}", ok=(200, 202, 204, 404))
+        self.client.request("DELETE", f"{BASE}/contact-points/{url_segment(uid, 'contact point uid')}", ok=(200, 202, 204, 404))
 
 
 class PolicyAPI:
@@ -303,12 +304,12 @@ class TemplateAPI:
 
     def fetch(self, name: str) -> dict | None:
         """{name, template, provenance, version}, or None when Grafana has no such template."""
-        resp = self.client.request("GET", f"{BASE}/templates/{quote(name, safe='')}", ok=(200, 404))
+        resp = self.client.request("GET", f"{BASE}/templates/{url_segment(name, 'template')}", ok=(200, 404))
         return None if resp.status_code == 404 else self.client.decode(resp)
 
     def put(self, name: str, text: str, version: str | None) -> None:
         body = {"template": text, **({"version": version} if version else {})}
-        self.client.request("PUT", f"{BASE}/templates/{quote(name, safe='')}", json_body=body, ok=(200, 202, 204))
+        self.client.request("PUT", f"{BASE}/templates/{url_segment(name, 'template')}", json_body=body, ok=(200, 202, 204))
 
 
 # --- Mimir's Alertmanager ----------------------------------------------------------------------
@@ -334,8 +335,8 @@ def load_alertmanager(alerting_dir: Path) -> AlertmanagerConfig | None:
     config = read_mapping(path)
     files = {}
     for name in config.get("templates") or []:
-        t = Path(alerting_dir) / name
-        if "/" in name or not t.is_file():
+        t = Path(alerting_dir) / check_name(name, "template file", str(path))
+        if not t.is_file():
             raise DashgenError(f"{path}: template {name!r} must be a file beside it in {alerting_dir}")
         files[name] = t.read_text()
     return AlertmanagerConfig(config, files)

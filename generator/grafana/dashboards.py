@@ -38,6 +38,7 @@ from generator.grafana.handler import (
     CREATE, DRIFTED, FOREIGN, PRUNE, UNCHANGED, UPDATE, Item, Run, Step, done, drifted, prune,
 )
 from generator.normalize import dumps, normalize_dashboard
+from generator.safenames import url_segment
 
 MARK = "dashgen-sha256="
 EMBEDDED = "__dashgen"  # top-level key carrying {"sha256": <hash>} in the saved JSON
@@ -70,6 +71,12 @@ def recorded_hash(message: str | None) -> str | None:
     return m.group(1) if m else None
 
 
+def _uid_path(uid: str, *rest) -> str:
+    """/api/dashboards/uid/<uid>[/<rest>...]: each part one percent-encoded segment, never '..'."""
+    return "/".join(["/api/dashboards/uid", url_segment(uid, "dashboard uid"),
+                     *(url_segment(part, "dashboard path part") for part in rest)])
+
+
 @dataclass
 class RemoteDashboard:
     uid: str
@@ -100,7 +107,7 @@ class DashboardAPI:
         """The remote dashboard, normalised. `expected` (a normalised dashboard) is a fast
         path: when the stored JSON is exactly it plus server-set fields, as after dashgen's
         own save, normalising is skipped (normalize is idempotent, so the result is equal)."""
-        resp = self.client.request("GET", f"/api/dashboards/uid/{uid}", ok=(200, 404))
+        resp = self.client.request("GET", _uid_path(uid), ok=(200, 404))
         if resp.status_code == 404:
             return None
         body = self.client.decode(resp)
@@ -116,7 +123,7 @@ class DashboardAPI:
 
     def _versions(self, uid: str, limit: int) -> list[dict]:
         """The newest `limit` versions, newest first; [] when the dashboard is gone."""
-        resp = self.client.request("GET", f"/api/dashboards/uid/{uid}/versions", params={"limit": limit}, ok=(200, 404))
+        resp = self.client.request("GET", _uid_path(uid, "versions"), params={"limit": limit}, ok=(200, 404))
         if resp.status_code == 404:
             return []
         body = self.client.decode(resp, (dict, list))
@@ -127,7 +134,7 @@ class DashboardAPI:
         """`v` with the message that was posted: the listing says "Initial save" for a first
         version whatever was posted; the single-version endpoint does not."""
         if v.get("parentVersion", 0) == 0 and not recorded_hash(v.get("message")):
-            one = self.client.request("GET", f"/api/dashboards/uid/{uid}/versions/{v['version']}", ok=(200, 404))
+            one = self.client.request("GET", _uid_path(uid, "versions", v["version"]), ok=(200, 404))
             if one.status_code == 200:
                 v = {**v, "message": self.client.decode(one).get("message", v.get("message"))}
         return v
@@ -165,7 +172,7 @@ class DashboardAPI:
 
     def delete(self, uid: str) -> None:
         """404: already gone (a retried delete that had landed), which is done too."""
-        self.client.request("DELETE", f"/api/dashboards/uid/{uid}", ok=(200, 404))
+        self.client.request("DELETE", _uid_path(uid), ok=(200, 404))
 
     def in_folder(self, folder_uid: str) -> list[dict]:
         """Search hits for the dashboards directly in `folder_uid` (every page)."""

@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass
 
 from generator.grafana.client import GrafanaAPIError, GrafanaClient
+from generator.safenames import url_segment
 
 UID_PREFIX = "dashgen-"
 
@@ -37,7 +38,7 @@ class FolderAPI:
         self.client = client
 
     def fetch(self, uid: str) -> dict | None:
-        resp = self.client.request("GET", f"/api/folders/{uid}", ok=(200, 404))
+        resp = self.client.request("GET", f"/api/folders/{url_segment(uid, 'folder uid')}", ok=(200, 404))
         return self.client.decode(resp) if resp.status_code == 200 else None
 
     def ensure(self, path: tuple[str, ...], *, dry_run: bool = False) -> tuple[str, list[FolderResult]]:
@@ -82,7 +83,7 @@ class FolderAPI:
     def _fix(self, remote: dict, title: str, parent: str) -> None:
         uid = remote["uid"]
         if remote.get("title") != title:
-            self.client.request("PUT", f"/api/folders/{uid}",
+            self.client.request("PUT", f"/api/folders/{url_segment(uid, 'folder uid')}",
                                 json_body={"title": title, "version": remote.get("version"), "overwrite": True})
         if (remote.get("parentUid") or "") != parent:
-            self.client.request("POST", f"/api/folders/{uid}/move", json_body={"parentUid": parent})
+            self.client.request("POST", f"/api/folders/{url_segment(uid, 'folder uid')}/move", json_body={"parentUid": parent})

@@ -17,14 +17,15 @@ group there that is gone from code is dashgen's to prune.
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import quote
 
 import yaml
 
+from generator import yamlio
 from generator.durations import canonical
 from generator.errors import DashgenError
 from generator.grafana.client import GrafanaClient
 from generator.grafana.handler import CREATE, UNCHANGED, UPDATE, Item, Run, Step, done, prune
+from generator.safenames import check_name, url_segment
 
 CONVERT_BASE = "/api/convert/prometheus/config/v1/rules"
 RULER_BASE = "/prometheus/config/v1/rules"
@@ -74,6 +75,7 @@ def load_local_groups(alerts_dir: Path) -> dict[str, dict]:
             name = g.get("name")
             if not name:
                 raise DashgenError(f"{path}: a rule group has no name")
+            check_name(name, "rule group", str(path))  # it goes into URLs: refused before any request
             if name in groups:
                 raise DashgenError(f"{path}: rule group {name!r} is defined twice")
             groups[name] = normalize_group(g)
@@ -101,8 +103,8 @@ class ConvertRuleGroups:
         self.where = f"folder {namespace!r}"
 
     def _path(self, group: str | None = None) -> str:
-        p = f"{self.base}/{quote(self.namespace, safe='')}"
-        return p + (f"/{quote(group, safe='')}" if group else "")
+        p = f"{self.base}/{url_segment(self.namespace, 'rule namespace')}"
+        return p + (f"/{url_segment(group, 'rule group')}" if group else "")
 
     def fetch_all(self) -> dict[str, dict]:
         resp = self.client.request("GET", self._path(), headers={**self.headers, "Accept": "application/yaml"},

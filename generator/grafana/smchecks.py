@@ -31,6 +31,7 @@ from generator import synthetics as sm
 from generator.errors import DashgenError
 from generator.grafana.client import AuthError, GrafanaAPIError, GrafanaClient
 from generator.grafana.handler import CREATE, DRIFTED, UNCHANGED, UPDATE, Item, Run, Step, done, drifted, prune
+from generator.safenames import url_segment
 
 API = "/api/v1"
 SERVICE = "Synthetic Monitoring"
@@ -112,7 +113,7 @@ class CheckAPI:
 
     def delete(self, have: dict) -> None:
         """404: already gone (a retried delete that had landed), which is done too."""
-        self.client.request("DELETE", f"{API}/check/delete/{have['id']}", ok=(200, 404))
+        self.client.request("DELETE", f"{API}/check/delete/{url_segment(have['id'], 'check id')}", ok=(200, 404))
 
 
 def ours(check: dict, env: str) -> bool:

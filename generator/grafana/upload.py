@@ -62,6 +62,7 @@ from generator.grafana.rulegroups import (
 )
 from generator.grafana.smchecks import SERVICE, CheckAPI, SyntheticChecks, connect
 from generator.notifications import missing
+from generator.safenames import check_name, check_uid
 
 DEFAULT_CONCURRENCY = 8
 KINDS = ("dashboards", "rules", "alerting", "synthetics")  # what `upload --only` can select
@@ -122,6 +123,7 @@ def load_local(rendered: Path) -> Local:
         uid = d.get("uid") if isinstance(d, dict) else None
         if not uid:
             raise DashgenError(f"{path}: dashboard has no uid")
+        check_uid(uid, "dashboard uid", str(path))  # it goes into URLs: refused before any request
         dashboards[uid] = normalize_dashboard(d)
     alerts = rendered / "alerts"
     return Local(dashboards, load_local_groups(alerts) if alerts.is_dir() else None,
@@ -145,6 +147,7 @@ def load_local_checks(folder: Path) -> dict[str, list[dict]] | None:
         doc = read_json(path)
         if not isinstance(doc, dict) or not doc.get("job") or not doc.get("target"):
             raise DashgenError(f"{path}: a Synthetic Monitoring check needs a job and a target")
+        check_name(doc["job"], "check job", str(path))
         checks.setdefault(path.parent.name, []).append(doc)
     return checks
 
