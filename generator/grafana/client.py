@@ -4,9 +4,11 @@
     client.check_token()                       # GET /api/org; AuthError says what is wrong
     resp = client.request("GET", "/api/dashboards/uid/abc", ok=(200, 404))
 
-Paths are checked before anything is sent: no '.' or '..' segment (resolved on the way, it
-would send the token elsewhere), no control characters, no query or fragment; callers build
-them with safenames.url_segment.
+Every attempt runs under an overall deadline (`deadline`, seconds; deadline.py): a server that
+trickles its answer a byte at a time, never tripping the read timeout, is cut off when the
+deadline passes and the attempt counts as timed out. Paths are checked before anything is
+sent: no '.' or '..' segment (resolved on the way, it would send the token elsewhere), no
+control characters, no query or fragment; callers build them with safenames.url_segment.
 
 Retries (grafana-api.md §9, §12.9) use our own loop rather than urllib3's Retry: we need
 Retry-After (seconds or HTTP date) *and* jitter on every wait, the decision per call of
@@ -33,11 +35,11 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 import requests.auth
-from requests.adapters import HTTPAdapter
-
 from generator.errors import ConfigError, DashgenError
+from generator.grafana.deadline import Deadline, DeadlineAdapter
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read: §12.9 asks for >= 30 s on reads
+DEFAULT_DEADLINE = 120.0  # one attempt, start to last byte of the answer
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 REDACTED = "[REDACTED]"
 
@@ -155,7 +157,8 @@ class GrafanaClient:
 
     def __init__(self, base_url: str, token: str, *, session: requests.Session | None = None,
                  basic_user: str | None = None, extra_headers: dict[str, str] | None = None,
-                 timeout: float | tuple[float, float] = DEFAULT_TIMEOUT, retries: int = 4,
+                 timeout: float | tuple[float, float] = DEFAULT_TIMEOUT, deadline: float = DEFAULT_DEADLINE,
+                 retries: int = 4,
                  backoff: float = 0.5, backoff_cap: float = 30.0, retry_after_cap: float = 120.0,
                  pool_size: int = 16, service: str = "Grafana",
                  sleep: Callable[[float], None] = time.sleep):
@@ -170,13 +173,13 @@ class GrafanaClient:
         self._header_auth = _HeaderAuth(self._auth)
         if session is None:
             session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+            adapter = DeadlineAdapter(pool_connections=4, pool_maxsize=pool_size)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
         session.verify = True  # TLS is always verified
         self.session = session
         self.extra_headers = dict(extra_headers or {})
-        self.timeout, self.retries = timeout, retries
+        self.timeout, self.deadline, self.retries = timeout, deadline, retries
         self.backoff, self.backoff_cap, self._sleep = backoff, backoff_cap, sleep
         self.retry_after_cap = retry_after_cap
         self._lock = threading.Lock()
@@ -214,15 +217,23 @@ class GrafanaClient:
             try:
                 with self._lock:
                     self.sent[method] += 1
-                resp = self.session.request(method, url, params=params, json=json_body, data=data, headers=hdrs,
-                                            auth=self._header_auth, timeout=self.timeout, allow_redirects=False)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                kind = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
+                with Deadline(self.deadline) as deadline:  # the body is read inside (stream=False)
+                    resp = self.session.request(method, url, params=params, json=json_body, data=data, headers=hdrs,
+                                                auth=self._header_auth, timeout=self.timeout, allow_redirects=False)
+                if deadline.expired:  # cut off, yet parsed as an answer: it may be truncated
+                    resp.close()
+                    raise requests.Timeout("deadline passed")
+            except requests.RequestException as exc:
+                if deadline.expired:
+                    kind, name = "timed out", f"no complete answer within {self.deadline:g} s"
+                elif isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+                    kind = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
+                    name = type(exc).__name__
+                else:
+                    raise GrafanaUnreachable(method, path, None, self.scrub(f"{type(exc).__name__}: {exc}")) from None
                 if not idempotent or attempt >= self.retries:
                     raise GrafanaUnreachable(method, path, None,
-                                             f"{kind} after {attempt + 1} attempts: {self.scrub(type(exc).__name__)}") from None
-            except requests.RequestException as exc:
-                raise GrafanaUnreachable(method, path, None, self.scrub(f"{type(exc).__name__}: {exc}")) from None
+                                             f"{kind} after {attempt + 1} attempts: {self.scrub(name)}") from None
             else:
                 if resp.status_code in ok:
                     return resp

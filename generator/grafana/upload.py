@@ -47,6 +47,7 @@ from pathlib import Path
 
 import requests
 
+from generator import envvars
 from generator.environments import Environment
 from generator.errors import ConfigError, DashgenError
 from generator.grafana.client import AuthError, GrafanaClient
@@ -175,19 +176,21 @@ def git_commit(root: Path | None) -> str:
 
 
 def client_options_from_env(environ=None) -> dict:
-    """Operational knobs: DASHGEN_HTTP_TIMEOUT (read timeout, s), DASHGEN_HTTP_RETRIES,
-    DASHGEN_HTTP_BACKOFF (first backoff step, s). Unset means the client's defaults."""
+    """Operational knobs: DASHGEN_HTTP_TIMEOUT (seconds one attempt may take in all, from
+    connecting to the last byte of the answer; also the read timeout), DASHGEN_HTTP_RETRIES,
+    DASHGEN_HTTP_BACKOFF (first backoff step, s). Unset means the client's defaults; a value
+    that is not a sane number is a ConfigError naming the variable."""
     environ = os.environ if environ is None else environ
     opts: dict = {}
-    try:
-        if environ.get("DASHGEN_HTTP_TIMEOUT"):
-            opts["timeout"] = (min(5.0, float(environ["DASHGEN_HTTP_TIMEOUT"])), float(environ["DASHGEN_HTTP_TIMEOUT"]))
-        if environ.get("DASHGEN_HTTP_RETRIES"):
-            opts["retries"] = int(environ["DASHGEN_HTTP_RETRIES"])
-        if environ.get("DASHGEN_HTTP_BACKOFF"):
-            opts["backoff"] = float(environ["DASHGEN_HTTP_BACKOFF"])
-    except ValueError as exc:
-        raise ConfigError(f"DASHGEN_HTTP_*: {exc}") from None
+    timeout = envvars.number(environ, "DASHGEN_HTTP_TIMEOUT", float, above=0, most=3600)
+    if timeout is not None:
+        opts["timeout"], opts["deadline"] = (min(5.0, timeout), timeout), timeout
+    retries = envvars.number(environ, "DASHGEN_HTTP_RETRIES", int, least=0, most=20)
+    if retries is not None:
+        opts["retries"] = retries
+    backoff = envvars.number(environ, "DASHGEN_HTTP_BACKOFF", float, least=0, most=300)
+    if backoff is not None:
+        opts["backoff"] = backoff
     return opts
 
 
