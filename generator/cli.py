@@ -18,13 +18,21 @@ import click
 
 from generator import __version__
 from generator.errors import ConfigError, DashgenError
+from generator.terminal import printable
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
+def echo(message: object = "", err: bool = False, nl: bool = True) -> None:
+    """The one place the CLI writes text. Much of it comes from input (titles, names, uids,
+    paths, server messages), so control characters and bidi overrides are escaped on the
+    way out (generator.terminal.printable); newlines and tabs stay."""
+    click.echo(printable(str(message)), err=err, nl=nl)
+
+
 def fail(message: str, code: int) -> NoReturn:
     """The one place an error ends a command: `error: <message>` on stderr, exit `code`."""
-    click.echo(f"error: {message}", err=True)
+    echo(f"error: {message}", err=True)
     sys.exit(code)
 
 
@@ -83,15 +91,15 @@ def render(ctx: Context, out: Path | None, check_only: bool) -> None:
         stale = rendering.stale_files(files, out)
         if stale:
             for name, why in stale:
-                click.echo(f"stale: {out.name}/{name} ({why})", err=True)
-            click.echo("rendered/ is out of date: run `make dashboards` and commit the result.", err=True)
+                echo(f"stale: {out.name}/{name} ({why})", err=True)
+            echo("rendered/ is out of date: run `make dashboards` and commit the result.", err=True)
             sys.exit(EXIT_FAIL)
-        click.echo(f"{len(files)} files in {out} are current.")
+        echo(f"{len(files)} files in {out} are current.")
         return
     changed = rendering.write_tree(files, out)
-    click.echo(f"rendered {len(files)} files into {out} ({len(changed)} changed).")
+    echo(f"rendered {len(files)} files into {out} ({len(changed)} changed).")
     for name in changed:
-        click.echo(f"  {name}")
+        echo(f"  {name}")
 
 
 # --- check ------------------------------------------------------------------------------
@@ -121,18 +129,18 @@ def check_cmd(ctx: Context, fmt: str, schema_dir: Path | None, exclusions: Path 
 
     if list_checks:
         for c in checks.select(None):
-            click.echo(f"{c.name:30} {c.severity:8} {c.doc}")
+            echo(f"{c.name:30} {c.severity:8} {c.doc}")
         for name, doc in checks.META_CHECKS.items():
-            click.echo(f"{name:30} {'error':8} {doc}")
+            echo(f"{name:30} {'error':8} {doc}")
         return
     report = checks.run_report(ctx.root, only=only or None, exclusions_file=exclusions,
                                schema_dir=checks.find_schema_dir(schema_dir, ctx.root))
     if fmt == "json":
-        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
         for f in report.findings:
-            click.echo(str(f))
-        click.echo(report.summary())
+            echo(str(f))
+        echo(report.summary())
     sys.exit(EXIT_FAIL if report.errors else EXIT_OK)
 
 
@@ -164,10 +172,10 @@ def query_cmd(ctx: Context, dashboard: str, panel: str, variables: tuple[str, ..
     overrides = pq.parse_vars(variables, d)
     time = pq.time_context(d, range_, scrape_interval)
     for line in pq.header(d, p, overrides, time):
-        click.echo(line)
+        echo(line)
     for q in pq.panel_queries(d, p, overrides, time):
-        click.echo(f"# {q.ref_id}" + (f": {q.legend}" if q.legend else ""))
-        click.echo(q.expr)
+        echo(f"# {q.ref_id}" + (f": {q.legend}" if q.legend else ""))
+        echo(q.expr)
 
 
 # --- diff, textconv ---------------------------------------------------------------------
@@ -219,16 +227,16 @@ def diff_cmd(ctx: Context, ref: str | None, env_name: str | None, fmt: str, on_d
         written = preview.write_comparisons(old, new, changes, preview_dir, before=ref,
                                              after="rendered/ on disk" if on_disk else "working tree")
     if fmt == "markdown":
-        click.echo(differ.format_markdown(changes, title=f"dashgen diff ({label})"), nl=False)
+        echo(differ.format_markdown(changes, title=f"dashgen diff ({label})"), nl=False)
     else:
-        click.echo(differ.FORMATTERS[fmt](changes), nl=False)
+        echo(differ.FORMATTERS[fmt](changes), nl=False)
     if preview_dir:
         for path in written:
-            click.echo(f"preview: {path}", err=True)
+            echo(f"preview: {path}", err=True)
     for note in notes:
-        click.echo(f"note: {note}", err=True)
+        echo(f"note: {note}", err=True)
     if stale:
-        click.echo(f"note: rendered/ on disk is not what the code renders ({len(stale)} files): "
+        echo(f"note: rendered/ on disk is not what the code renders ({len(stale)} files): "
                    "run `make dashboards` and commit the result.", err=True)
     sys.exit(EXIT_FAIL if changes else EXIT_OK)
 
@@ -295,17 +303,17 @@ def upload(ctx: Context, env_name: str, dry_run: bool, force: bool, prune: bool,
         line = f"{ACTION_LABELS.get(item.action, item.action):<9} {item.kind:<13} {item.key}"
         if item.detail:
             line += f"  {item.detail}"
-        click.echo(line, err=item.failed)
+        echo(line, err=item.failed)
         if item.diff:
-            click.echo(item.diff.rstrip("\n"), err=item.failed)
+            echo(item.diff.rstrip("\n"), err=item.failed)
     for warning in report.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {warning}", err=True)
     if dry_run and report.secrets:
         formats = {name: s.format for name, s in secrets(DEFAULT).items()}
-        click.echo("a real run reads these secrets from the environment:")
+        echo("a real run reads these secrets from the environment:")
         for name, is_set in report.secrets:
-            click.echo(f"  {name:<30} {'set' if is_set else 'NOT SET':<8} {formats.get(name, '')}".rstrip())
-    click.echo(report.summary())
+            echo(f"  {name:<30} {'set' if is_set else 'NOT SET':<8} {formats.get(name, '')}".rstrip())
+    echo(report.summary())
     sys.exit(EXIT_FAIL if report.failed else EXIT_OK)
 
 
@@ -331,7 +339,7 @@ def alertmanager_cmd(ctx: Context, out: Path, placeholders: bool) -> None:
     files = deployable_alertmanager(ctx.root / "rendered" / "alerting",
                                     stand_ins(DEFAULT) if placeholders else os.environ)
     for path in write_private(files, out):
-        click.echo(f"wrote {path}")
+        echo(f"wrote {path}")
 
 
 @main.command()
@@ -356,17 +364,17 @@ def pull(ctx: Context, env_name: str, out: Path | None, uids: tuple[str, ...]) -
         out.mkdir(parents=True, exist_ok=True)
     for uid in dict.fromkeys(uids):
         if uid not in found:
-            click.echo(f"error: dashboard {uid!r} not found in {env_name}", err=True)
+            echo(f"error: dashboard {uid!r} not found in {env_name}", err=True)
             continue
         text = dumps(found[uid])
         hint = pull_hint(ctx.root, env_name, uid, text)
         if hint:
-            click.echo(f"note: {hint}", err=True)
+            echo(f"note: {hint}", err=True)
         if out:
             (out / f"{uid}.json").write_text(text)
-            click.echo(f"wrote {out / (uid + '.json')}")
+            echo(f"wrote {out / (uid + '.json')}")
         else:
-            click.echo(text, nl=False)
+            echo(text, nl=False)
     sys.exit(EXIT_OK if all(u in found for u in uids) else EXIT_FAIL)
 
 
@@ -413,23 +421,23 @@ def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None
     if out:
         write_module(out, result.source, force=force)
     else:
-        click.echo(result.source, nl=False)
+        echo(result.source, nl=False)
     n, raw = len(result.panels), len(result.raw_panels)
-    click.echo(f"imported {result.title!r} (uid {result.uid}): {n} panels, {n - raw} from factories "
+    echo(f"imported {result.title!r} (uid {result.uid}): {n} panels, {n - raw} from factories "
                f"({len(result.overridden_panels)} with p.override), {raw} kept as Grafana JSON; "
                f"layout {result.layout}, frame {result.frame}", err=True)
     for r in result.raw_panels:
-        click.echo(f"  raw: {r.row + ' / ' if r.row else ''}{r.title or '(untitled)'}: {r.reason}", err=True)
+        echo(f"  raw: {r.row + ' / ' if r.row else ''}{r.title or '(untitled)'}: {r.reason}", err=True)
     if result.unknown_metrics:
-        click.echo(f"  not in the catalog (TODO in the module): {', '.join(result.unknown_metrics)}", err=True)
+        echo(f"  not in the catalog (TODO in the module): {', '.join(result.unknown_metrics)}", err=True)
     if not result.uid:
-        click.echo("warning: the dashboard has no uid; `dashgen render` needs one: add it in settings()", err=True)
+        echo("warning: the dashboard has no uid; `dashgen render` needs one: add it in settings()", err=True)
     owner = module_for_uid(ctx.root, result.uid) if result.uid else None
     if owner and (not out or (ctx.root / owner).resolve() != out.resolve()):
-        click.echo(f"warning: {owner} already renders uid {result.uid}: replace it (--out {owner} --force) "
+        echo(f"warning: {owner} already renders uid {result.uid}: replace it (--out {owner} --force) "
                    "or change one of the uids", err=True)
     if out:
-        click.echo(f"wrote {out}; next: `make dashboards`, `dashgen check`, review and commit.", err=True)
+        echo(f"wrote {out}; next: `make dashboards`, `dashgen check`, review and commit.", err=True)
 
 
 def _read_file(path: str) -> bytes:

@@ -8,7 +8,8 @@ through `normalize_dashboard`), and positions are relative to the row, so insert
 above does not rewrite every panel below. A rule file becomes one block per group, alert and
 recording rule. Anything else, or anything that does not parse, passes through unchanged;
 only what cannot be read safely (a dashboard nested too deep, a rule file with YAML aliases)
-is refused, with an error naming the file.
+is refused, with an error naming the file. The semantic text is shown in a terminal, so
+control characters and bidi overrides from titles and queries are escaped (terminal.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from generator.diff import leaves, query_text, row_names, rows_and_panels, steps
 from generator.diff.dashboards import _query_key
 from generator.errors import ConfigError
 from generator.normalize import MAX_JSON_DEPTH, DashboardInputError, dashboard_of, normalize_dashboard
+from generator.terminal import printable
 
 
 _SCALARS = {True: "true", False: "false"}
@@ -160,7 +162,7 @@ def textconv(data: bytes, name: str | None = None) -> bytes:
             return data
         if isinstance(doc, dict) and ({"panels", "rows", "uid"} & set(doc) or isinstance(doc.get("dashboard"), dict)):
             try:
-                return dashboard_text(dashboard_of(doc, check=False)).encode("utf-8")
+                return printable(dashboard_text(dashboard_of(doc, check=False))).encode("utf-8")
             except DashboardInputError as exc:
                 raise exc.in_file(name) if name and not exc.file else exc from None
         return data
@@ -173,7 +175,7 @@ def textconv(data: bytes, name: str | None = None) -> bytes:
             return data
         if isinstance(doc, dict) and isinstance(doc.get("groups"), list):
             try:
-                return rules_text(doc).encode("utf-8")
+                return printable(rules_text(doc)).encode("utf-8")
             except (AttributeError, TypeError):  # a rule file of another shape: show it as it is
                 return data
     return data
