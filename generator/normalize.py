@@ -556,7 +556,10 @@ def from_grafanalib(raw: dict) -> dict:
 
     d["panels"] = [panel(p) for p in d.get("panels") or []]
     if isinstance(d.get("templating"), dict):
-        d["templating"] = {"list": [{k: v for k, v in x.items() if k in keep["variable"]}
+        # grafanalib writes `sort` on every variable; Grafana's data source variable has none
+        # (neither its classic model nor the v2 DatasourceVariable), so it is dropped there.
+        d["templating"] = {"list": [{k: v for k, v in x.items() if k in keep["variable"]
+                                     and not (k == "sort" and x.get("type") == "datasource")}
                                     for x in d["templating"].get("list") or []]}
     if isinstance(d.get("timepicker"), dict):
         d["timepicker"] = {k: v for k, v in d["timepicker"].items() if k in keep["timepicker"]}
