@@ -215,8 +215,8 @@ def grafana_integration(cfg: Config, kind: str) -> tuple[str, dict]:
         return "email", {"addresses": f"${n.email_addresses_env}", "singleEmail": True,
                          "subject": tmpl(cfg, "title"), "message": tmpl(cfg, "text")}
     if kind == "slack":  # `color` is a template since Grafana 11.6
-        return "slack", {"url": f"${n.slack_webhook_env}", "title": tmpl(cfg, "title"),
-                         "text": tmpl(cfg, "text"), "color": tmpl(cfg, "slack.color")}
+        return "slack", {"url": f"${n.slack_webhook_env}", "title": tmpl(cfg, "slack.title"),
+                         "text": tmpl(cfg, "slack.text"), "color": tmpl(cfg, "slack.color")}
     if kind == "sms":
         return "webhook", {"url": f"${n.sms_webhook_env}", "httpMethod": "POST"}
     raise DashgenError(_unknown_kind(kind))
@@ -298,8 +298,8 @@ def _am_receiver(cfg: Config, rec: Receiver) -> dict:
             "headers": {"Subject": tmpl(cfg, "title")}, "text": tmpl(cfg, "text")}]}
     if rec.kind == "slack":
         return {"name": rec.name, "slack_configs": [{
-            "api_url": f"${n.slack_webhook_env}", "send_resolved": True, "title": tmpl(cfg, "title"),
-            "text": tmpl(cfg, "text"), "color": tmpl(cfg, "slack.color")}]}
+            "api_url": f"${n.slack_webhook_env}", "send_resolved": True, "title": tmpl(cfg, "slack.title"),
+            "text": tmpl(cfg, "slack.text"), "color": tmpl(cfg, "slack.color")}]}
     if rec.kind == "sms":
         return {"name": rec.name, "webhook_configs": [{"url": f"${n.sms_webhook_env}", "send_resolved": True}]}
     raise DashgenError(_unknown_kind(rec.kind))
