@@ -11,7 +11,10 @@ the Synthetic Monitoring checks (optional: upload skips them with a note when un
 (overrides `sm_url`) and `SM_TOKEN`. Tokens are kept out of
 `repr()` so a traceback or a debug print of an Environment never shows them.
 
-Plain http:// is refused for anything but loopback: a token must not cross a network in clear.
+Plain http:// is refused for anything but loopback: a token must not cross a network in clear
+(nor through a proxy: the client reaches a plain-http URL directly, see grafana/client.py).
+A URL carrying `user:password@` is refused, and every message shows URLs without it; a
+token holding a character an HTTP header cannot carry (a line break) is refused by name.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Mapping
 from urllib.parse import urlsplit
 
 from generator.errors import ConfigError
+from generator.grafana.redact import check_credential, redact_url
 
 ENV_FILE = "environments.toml"
 ALERTING_MODES = ("grafana", "mimir")
@@ -61,13 +65,22 @@ class Environment:
 
 
 def check_url(url: str, what: str) -> str:
-    """Return `url` without a trailing slash; refuse anything but https, or http on loopback."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{what} {url!r} is not an http(s) URL")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
+    """Return `url` without a trailing slash; refuse anything but https, or http on loopback,
+    and credentials inside the URL. Messages show the URL with its credentials redacted."""
+    shown = redact_url(url)
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError as exc:  # "http://[::1": not even parseable
+        raise ConfigError(f"{what} {shown!r} is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not hostname or any(c.isspace() or ord(c) < 32 for c in url):
+        raise ConfigError(f"{what} {shown!r} is not an http(s) URL")
+    if "@" in parts.netloc:
+        raise ConfigError(f"{what} {shown!r} carries a user name or password: remove it (the token is the "
+                          f"credential, and a URL is shown in messages)")
+    if parts.scheme == "http" and not is_loopback(hostname):
         raise ConfigError(
-            f"{what} {url!r} uses plain http: refused for anything but loopback (use https://)"
+            f"{what} {shown!r} uses plain http: refused for anything but loopback (use https://)"
         )
     return url.rstrip("/")
 
@@ -79,6 +92,12 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def credential(environ: Mapping[str, str], name: str) -> str:
+    """Environment variable `name`, surrounding whitespace stripped (a trailing newline from
+    `$(cat file)`), "" when unset; ConfigError if it cannot be an HTTP header value."""
+    return check_credential(name, environ.get(name, "").strip())
 
 
 def load_environments(root: Path) -> dict[str, dict]:
@@ -114,7 +133,7 @@ def load_environment(root: Path, name: str, environ: Mapping[str, str] | None = 
     alerting = table.get("alerting", "grafana")
     if alerting not in ALERTING_MODES:
         raise ConfigError(f"[{name}] in {ENV_FILE}: alerting must be one of {', '.join(ALERTING_MODES)}, not {alerting!r}")
-    token = environ.get("GRAFANA_TOKEN", "").strip()
+    token = credential(environ, "GRAFANA_TOKEN")
     if not token:
         raise ConfigError(
             f"GRAFANA_TOKEN is not set: export a Grafana service-account token for environment {name!r}"
@@ -122,8 +141,8 @@ def load_environment(root: Path, name: str, environ: Mapping[str, str] | None = 
     mimir_url = mimir_user = mimir_token = am_url = ""
     if alerting == "mimir":
         mimir_url = environ.get("MIMIR_URL") or table.get("mimir_url", "")
-        mimir_user = environ.get("MIMIR_USER", "").strip()
-        mimir_token = environ.get("MIMIR_TOKEN", "").strip()
+        mimir_user = credential(environ, "MIMIR_USER")
+        mimir_token = credential(environ, "MIMIR_TOKEN")
         missing = [n for n, v in (("MIMIR_URL", mimir_url), ("MIMIR_USER", mimir_user), ("MIMIR_TOKEN", mimir_token)) if not v]
         if missing:
             raise ConfigError(f"environment {name!r} uses alerting = \"mimir\": set {', '.join(missing)}")
@@ -149,5 +168,5 @@ def load_environment(root: Path, name: str, environ: Mapping[str, str] | None = 
         mimir_namespace=table.get("mimir_namespace", ""),
         mimir_alertmanager_url=am_url,
         sm_url=sm_url,
-        sm_token=environ.get("SM_TOKEN", "").strip(),
+        sm_token=credential(environ, "SM_TOKEN"),
     )

@@ -323,7 +323,7 @@ class AlertmanagerConfig:
     template_files: dict[str, str] = field(default_factory=dict)
 
     def references(self) -> list[str]:
-        return references(self.config)
+        return references(self.config, "alertmanager.yaml")
 
 
 def load_alertmanager(alerting_dir: Path) -> AlertmanagerConfig | None:
@@ -362,7 +362,7 @@ class MimirAlertmanagerAPI:
         try:
             doc = yaml.safe_load(resp.text) or {}
         except yaml.YAMLError:
-            raise DashgenError(f"Mimir Alertmanager at {self.client.base_url}: unreadable answer to GET") from None
+            raise DashgenError(f"Mimir Alertmanager at {self.client.display_url}: unreadable answer to GET") from None
         return doc if isinstance(doc, dict) else None
 
     @staticmethod
@@ -414,7 +414,7 @@ class MimirAlertmanager:
 
     def __init__(self, run: Run, local: AlertmanagerConfig, api: MimirAlertmanagerAPI):
         self.run, self.local, self.api = run, local, api
-        self.where = f"Mimir Alertmanager at {api.client.base_url}"
+        self.where = f"Mimir Alertmanager at {api.client.display_url}"
 
     def local_keys(self) -> list[str]:
         return [f"tenant {self.api.tenant}"]
@@ -451,4 +451,4 @@ def secrets_needed(receivers: list[dict] | None, alertmanager: AlertmanagerConfi
     """The environment variables a real upload of the notifications will read, in order."""
     if mode == "mimir":
         return alertmanager.references() if alertmanager is not None else []
-    return references([r["settings"] for r in receivers or []])
+    return references(receivers or [], "contact-points.yaml")  # names included: only settings may refer

@@ -134,7 +134,7 @@ class MimirRuleGroups(ConvertRuleGroups):
         if resp.status_code == 404:
             if "no rule groups found" in resp.text:
                 return {}
-            raise DashgenError(f"no Mimir ruler answers at {self.client.base_url}{self._path()} (404): "
+            raise DashgenError(f"no Mimir ruler answers at {self.client.display_url}{self._path()} (404): "
                                f"use alerting = \"grafana\" for this stack")
         return _parse_namespace(resp.text, self.namespace)
 
