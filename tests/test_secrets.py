@@ -41,7 +41,7 @@ grafana_url = "https://raymontology.grafana.net"
 folder = "Raymontology/Production"
 
 [old]
-grafana_url = "https://raymontology.grafana.net"
+grafana_url = "https://old.grafana.net"
 folder = "Raymontology/Old"
 alerting = "mimir"
 """
@@ -207,7 +207,8 @@ class RecordingProxy:
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.received: list[bytes] = []
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        threading.Thread(target=self.serve, daemon=True).start()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
 
     def serve(self):
         while True:
@@ -224,13 +225,21 @@ class RecordingProxy:
                         if not chunk:
                             break
                         data += chunk
+                    self.received.append(data)  # before answering: the client may look at once
                     conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                 except OSError:
                     pass
-                self.received.append(data)
 
     def close(self):
+        """Stop listening for good: shutdown wakes the blocked accept (a bare close would leave
+        it listening on the port), then the thread ends."""
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
+        self.thread.join(timeout=5)
+        assert not self.thread.is_alive()
 
 
 @pytest.fixture
@@ -272,12 +281,16 @@ def am(proj, out: Path):
     return cli(proj, None, "alertmanager", "--out", str(out), **SMTP)
 
 
+def world_readable(path: Path, text: str) -> Path:
+    path.write_text(text)
+    path.chmod(0o644)
+    return path
+
+
 def test_an_existing_world_readable_file_is_replaced_by_an_owner_only_one(proj, tmp_path):
     out = tmp_path / "am"
     out.mkdir()
-    old = out / "alertmanager.yml"
-    old.write_text("old\n")
-    old.chmod(0o644)
+    old = world_readable(out / "alertmanager.yml", "old\n")
     hard = tmp_path / "hardlink"
     os.link(old, hard)  # another name for the old file: it must not receive the secrets
     r = am(proj, out)
@@ -290,9 +303,7 @@ def test_an_existing_world_readable_file_is_replaced_by_an_owner_only_one(proj, 
 def test_a_symlinked_file_is_refused_and_its_target_untouched(proj, tmp_path):
     out = tmp_path / "am"
     out.mkdir()
-    target = tmp_path / "elsewhere.txt"
-    target.write_text("someone else's\n")
-    target.chmod(0o644)
+    target = world_readable(tmp_path / "elsewhere.txt", "someone else's\n")
     (out / "alertmanager.yml").symlink_to(target)
     r = am(proj, out)
     assert r.exit_code == 1 and "is a symbolic link" in r.stderr, r.output

@@ -207,7 +207,7 @@ class GrafanaClient:
                     self.sent[method] += 1
                 resp = self.session.request(method, url, params=params, json=json_body, data=data, headers=hdrs,
                                             auth=self._header_auth, timeout=self.timeout, allow_redirects=False,
-                                            proxies=self._proxies)
+                                            proxies=dict(self._proxies) if self._proxies else None)  # requests adds to it
             except (requests.ConnectionError, requests.Timeout) as exc:
                 kind = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
                 if not idempotent or attempt >= self.retries:
