@@ -11,13 +11,25 @@ the Synthetic Monitoring checks (optional: upload skips them with a note when un
 (overrides `sm_url`) and `SM_TOKEN`. Tokens are kept out of
 `repr()` so a traceback or a debug print of an Environment never shows them.
 
-Plain http:// is refused for anything but loopback: a token must not cross a network in clear.
+Two environments may share one Grafana stack (the same `grafana_url`) when each has its own
+`folder` and all but one have a `suffix` (say `suffix = "-staging"`): the suffix goes onto
+their dashboard uids, contact-point and template names, and such an environment owns one
+branch of the notification policy tree instead of the whole tree (grafana/scope.py). Two
+environments on one stack that would share uids or a folder are refused here, before
+either can overwrite the other; so is a `suffix` with `alerting = "mimir"` (Mimir's
+Alertmanager holds one configuration per tenant, which cannot be shared).
+
+Plain http:// is refused for anything but loopback: a token must not cross a network in clear
+(nor through a proxy: the client reaches a plain-http URL directly, see grafana/client.py).
+A URL carrying `user:password@` is refused, and every message shows URLs without it; a
+token holding a character an HTTP header cannot carry (a line break) is refused by name.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,13 +37,15 @@ from typing import Mapping
 from urllib.parse import urlsplit
 
 from generator.errors import ConfigError
+from generator.grafana.redact import check_credential, redact_url
 from generator.safenames import check_name
 
 ENV_FILE = "environments.toml"
 ALERTING_MODES = ("grafana", "mimir")
 KNOWN_KEYS = {"grafana_url", "folder", "datasource_uid", "alerting", "mimir_url", "mimir_namespace",
-              "mimir_alertmanager_url",
+              "mimir_alertmanager_url", "suffix",
               "health_url", "sm_url"}  # the SM check's target; the SM API base (SM_URL overrides)
+SUFFIX_RE = re.compile(r"[A-Za-z0-9_-]{1,16}")  # goes into uids: Grafana's uid alphabet, kept short
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,24 @@ class Environment:
     mimir_alertmanager_url: str = ""
     sm_url: str = ""  # Synthetic Monitoring API base; "" with sm_token: SM checks are skipped
     sm_token: str = field(default="", repr=False)
+    #: Appended to dashboard uids, contact-point and template names ("" keeps rendered/'s);
+    #: with one, the environment owns a branch of the policy tree, not the whole tree.
+    suffix: str = ""
+    #: The stack's address as people open it (environments.toml's grafana_url, not a
+    #: GRAFANA_URL override): alerts' dashboard links point there. "" = grafana_url.
+    public_url: str = ""
+
+    @property
+    def owner(self) -> str:
+        """What dashgen marks this environment's objects with: its folder path, unique per
+        stack (grafana/scope.py)."""
+        return "/".join(self.folder_path)
+
+    @property
+    def owns_policy_root(self) -> bool:
+        """True: the whole notification policy tree is this environment's; False (a suffix):
+        only the branch matched on its owner label."""
+        return not self.suffix
 
     @property
     def sm_missing(self) -> list[str]:
@@ -62,13 +94,22 @@ class Environment:
 
 
 def check_url(url: str, what: str) -> str:
-    """Return `url` without a trailing slash; refuse anything but https, or http on loopback."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{what} {url!r} is not an http(s) URL")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
+    """Return `url` without a trailing slash; refuse anything but https, or http on loopback,
+    and credentials inside the URL. Messages show the URL with its credentials redacted."""
+    shown = redact_url(url)
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError as exc:  # "http://[::1": not even parseable
+        raise ConfigError(f"{what} {shown!r} is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not hostname or any(c.isspace() or ord(c) < 32 for c in url):
+        raise ConfigError(f"{what} {shown!r} is not an http(s) URL")
+    if "@" in parts.netloc:
+        raise ConfigError(f"{what} {shown!r} carries a user name or password: remove it (the token is the "
+                          f"credential, and a URL is shown in messages)")
+    if parts.scheme == "http" and not is_loopback(hostname):
         raise ConfigError(
-            f"{what} {url!r} uses plain http: refused for anything but loopback (use https://)"
+            f"{what} {shown!r} uses plain http: refused for anything but loopback (use https://)"
         )
     return url.rstrip("/")
 
@@ -80,6 +121,12 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def credential(environ: Mapping[str, str], name: str) -> str:
+    """Environment variable `name`, surrounding whitespace stripped (a trailing newline from
+    `$(cat file)`), "" when unset; ConfigError if it cannot be an HTTP header value."""
+    return check_credential(name, environ.get(name, "").strip())
 
 
 def load_environments(root: Path) -> dict[str, dict]:
@@ -118,7 +165,15 @@ def load_environment(root: Path, name: str, environ: Mapping[str, str] | None = 
     alerting = table.get("alerting", "grafana")
     if alerting not in ALERTING_MODES:
         raise ConfigError(f"[{name}] in {ENV_FILE}: alerting must be one of {', '.join(ALERTING_MODES)}, not {alerting!r}")
-    token = environ.get("GRAFANA_TOKEN", "").strip()
+    suffix = str(table.get("suffix", ""))
+    if suffix and not SUFFIX_RE.fullmatch(suffix):
+        raise ConfigError(f"[{name}] in {ENV_FILE}: suffix {suffix!r} must be 1 to 16 of A-Z a-z 0-9 _ - "
+                          f"(it goes into dashboard uids)")
+    if suffix and alerting == "mimir":
+        raise ConfigError(f"[{name}] in {ENV_FILE}: a suffix needs alerting = \"grafana\": Mimir's Alertmanager "
+                          f"holds one configuration per tenant, which two environments would overwrite")
+    check_shared_stack(envs, name)
+    token = credential(environ, "GRAFANA_TOKEN")
     if not token:
         raise ConfigError(
             f"GRAFANA_TOKEN is not set: export a Grafana service-account token for environment {name!r}"
@@ -126,8 +181,8 @@ def load_environment(root: Path, name: str, environ: Mapping[str, str] | None = 
     mimir_url = mimir_user = mimir_token = am_url = ""
     if alerting == "mimir":
         mimir_url = environ.get("MIMIR_URL") or table.get("mimir_url", "")
-        mimir_user = environ.get("MIMIR_USER", "").strip()
-        mimir_token = environ.get("MIMIR_TOKEN", "").strip()
+        mimir_user = credential(environ, "MIMIR_USER")
+        mimir_token = credential(environ, "MIMIR_TOKEN")
         missing = [n for n, v in (("MIMIR_URL", mimir_url), ("MIMIR_USER", mimir_user), ("MIMIR_TOKEN", mimir_token)) if not v]
         if missing:
             raise ConfigError(f"environment {name!r} uses alerting = \"mimir\": set {', '.join(missing)}")
@@ -153,5 +208,43 @@ def load_environment(root: Path, name: str, environ: Mapping[str, str] | None = 
         mimir_namespace=table.get("mimir_namespace", ""),
         mimir_alertmanager_url=am_url,
         sm_url=sm_url,
-        sm_token=environ.get("SM_TOKEN", "").strip(),
+        sm_token=credential(environ, "SM_TOKEN"),
+        suffix=suffix,
+        public_url=str(table.get("grafana_url") or url).rstrip("/"),
     )
+
+
+def stack_key(url: str) -> str:
+    """Two spellings of one stack's URL give one key (case of scheme and host, a trailing /)."""
+    try:
+        parts = urlsplit(str(url).strip())
+    except ValueError:
+        return str(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
+
+
+def check_shared_stack(envs: dict[str, dict], name: str) -> None:
+    """Refuse environment `name` if another one in `envs` shares its stack (the same
+    grafana_url) and they would overwrite each other: the same suffix (so the same dashboard
+    uids, contact points and policy tree) or the same folder (the same rule namespace and
+    prune candidates)."""
+    mine = envs[name]
+    if not mine.get("grafana_url"):
+        return
+    for other, table in envs.items():
+        if other == name or stack_key(table.get("grafana_url", "")) != stack_key(mine["grafana_url"]):
+            continue
+        first, second = sorted((name, other))
+        url = redact_url(mine["grafana_url"])
+        if str(mine.get("suffix", "")) == str(table.get("suffix", "")):
+            raise ConfigError(
+                f"environments {first!r} and {second!r} in {ENV_FILE} both upload to {url} with the same "
+                f"dashboard uids, contact points and policy tree: give one of them its own suffix "
+                f"(e.g. suffix = \"-{other}\" under [{other}]), or its own stack")
+        if folder_key(mine) == folder_key(table):
+            raise ConfigError(f"environments {first!r} and {second!r} in {ENV_FILE} both use folder "
+                              f"{'/'.join(folder_key(mine))!r} on {url}: give each its own folder")
+
+
+def folder_key(table: dict) -> tuple[str, ...]:
+    return tuple(p.strip() for p in str(table.get("folder", "")).split("/") if p.strip())

@@ -429,14 +429,14 @@ def _normalize_panel(p: dict, path: str) -> dict:
             del out[k]
     ds = _set_ds_ref(out, path)
     if "targets" in out:
-        used = {t.get("refId") for t in _objects(out["targets"], f"{path}.targets", "targets")}
-        used = {r for r in used if isinstance(r, str) and r}
+        used = {t["refId"] for t in _objects(out["targets"], f"{path}.targets", "targets")
+                if isinstance(t.get("refId"), str) and t["refId"]}
         out["targets"] = [_normalize_target(t, f"{path}.targets[{i}]", ds, used) for i, t in enumerate(out["targets"])]
         if not out["targets"]:
             del out["targets"]
     if p.get("type") != "text" or "fieldConfig" in p:
         out["fieldConfig"] = _normalize_field_config(out.get("fieldConfig"), f"{path}.fieldConfig")
-    _drop_defaults(out, PANEL_DEFAULTS.get(out.get("type"), {}))
+    _drop_defaults(out, PANEL_DEFAULTS.get(out["type"], {}) if isinstance(out.get("type"), str) else {})
     if out.get("options") in ([], {}):
         del out["options"]
     return out
@@ -556,7 +556,10 @@ def from_grafanalib(raw: dict) -> dict:
 
     d["panels"] = [panel(p) for p in d.get("panels") or []]
     if isinstance(d.get("templating"), dict):
-        d["templating"] = {"list": [{k: v for k, v in x.items() if k in keep["variable"]}
+        # grafanalib writes `sort` on every variable; Grafana's data source variable has none
+        # (neither its classic model nor the v2 DatasourceVariable), so it is dropped there.
+        d["templating"] = {"list": [{k: v for k, v in x.items() if k in keep["variable"]
+                                     and not (k == "sort" and x.get("type") == "datasource")}
                                     for x in d["templating"].get("list") or []]}
     if isinstance(d.get("timepicker"), dict):
         d["timepicker"] = {k: v for k, v in d["timepicker"].items() if k in keep["timepicker"]}

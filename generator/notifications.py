@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Mapping
@@ -95,17 +96,43 @@ def secrets(cfg: Config) -> dict[str, Secret]:
     )}
 
 
-def references(value) -> list[str]:
-    """The `$VAR` names in a document's string values, in order of appearance, each once."""
-    found: list[str] = []
+#: The only fields whose values may refer to environment variables: where a secret goes
+#: (Grafana contact-point settings, Alertmanager receivers and its global SMTP settings). A
+#: reference anywhere else (a receiver's name, a title) would copy a secret into a place
+#: that is shown, logged and not encrypted, so it is refused.
+SECRET_FIELDS = frozenset({
+    "url", "api_url", "addresses", "to", "token", "password", "authorization_credentials",
+    "smtp_smarthost", "smtp_from", "smtp_auth_username", "smtp_auth_password", "smtp_auth_secret",
+})
+
+
+class ReferenceOutsideSecretField(ConfigError):
+    """A `$VAR` in a field that is not a secret field (exit 2; nothing is filled in or sent)."""
+
+
+def _strings(value, path: str = "", field: str | None = None):
+    """(path, field name, string) for every string in a document, depth first."""
     if isinstance(value, dict):
-        for v in value.values():
-            found += references(v)
+        for k, v in value.items():
+            yield from _strings(v, f"{path}.{k}" if path else str(k), str(k))
     elif isinstance(value, list):
-        for v in value:
-            found += references(v)
+        for i, v in enumerate(value):
+            yield from _strings(v, f"{path}[{i}]", field)
     elif isinstance(value, str):
-        found += [m.group(1) or m.group(2) for m in REF_RE.finditer(value)]
+        yield path, field, value
+
+
+def references(value, where: str = "the notifications") -> list[str]:
+    """The `$VAR` names in a document's secret fields, in order of appearance, each once.
+    ReferenceOutsideSecretField names the first reference found in any other field."""
+    found: list[str] = []
+    for path, field, text in _strings(value):
+        names = [m.group(1) or m.group(2) for m in REF_RE.finditer(text)]
+        if names and field not in SECRET_FIELDS:
+            raise ReferenceOutsideSecretField(
+                f"{where}: {path} refers to ${names[0]}, but only secret fields "
+                f"({', '.join(sorted(SECRET_FIELDS))}) take environment variables")
+        found += names
     return list(dict.fromkeys(found))
 
 
@@ -115,17 +142,22 @@ def missing(names, environ: Mapping[str, str]) -> list[str]:
 
 
 def fill(value, environ: Mapping[str, str], where: str, used: list[str] | None = None):
-    """`value` with every `$VAR` / `${VAR}` in its strings (recursively) taken from `environ`.
+    """`value` with every `$VAR` / `${VAR}` in its secret fields (SECRET_FIELDS, at any depth)
+    taken from `environ`; a reference in any other field raises ReferenceOutsideSecretField.
 
     The values used are appended to `used` (so a client can scrub them from any answer).
     A variable that is unset or empty raises MissingSecret naming it, never its value."""
+    references(value, where)  # refuses a reference outside the secret fields before filling any
     used = [] if used is None else used
-    if isinstance(value, dict):
-        return {k: fill(v, environ, where, used) for k, v in value.items()}
-    if isinstance(value, list):
-        return [fill(v, environ, where, used) for v in value]
-    if not isinstance(value, str):
-        return value
+
+    def walk(v, field: str | None):
+        if isinstance(v, dict):
+            return {k: walk(x, str(k)) for k, x in v.items()}
+        if isinstance(v, list):
+            return [walk(x, field) for x in v]
+        if not isinstance(v, str) or field not in SECRET_FIELDS:
+            return v
+        return REF_RE.sub(one, v)
 
     def one(m: re.Match) -> str:
         name = m.group(1) or m.group(2)
@@ -134,7 +166,7 @@ def fill(value, environ: Mapping[str, str], where: str, used: list[str] | None =
         used.append(environ[name])
         return environ[name]
 
-    return REF_RE.sub(one, value)
+    return walk(value, None)
 
 
 def placeholders(cfg: Config) -> dict[str, str]:
@@ -215,8 +247,8 @@ def grafana_integration(cfg: Config, kind: str) -> tuple[str, dict]:
         return "email", {"addresses": f"${n.email_addresses_env}", "singleEmail": True,
                          "subject": tmpl(cfg, "title"), "message": tmpl(cfg, "text")}
     if kind == "slack":  # `color` is a template since Grafana 11.6
-        return "slack", {"url": f"${n.slack_webhook_env}", "title": tmpl(cfg, "title"),
-                         "text": tmpl(cfg, "text"), "color": tmpl(cfg, "slack.color")}
+        return "slack", {"url": f"${n.slack_webhook_env}", "title": tmpl(cfg, "slack.title"),
+                         "text": tmpl(cfg, "slack.text"), "color": tmpl(cfg, "slack.color")}
     if kind == "sms":
         return "webhook", {"url": f"${n.sms_webhook_env}", "httpMethod": "POST"}
     raise DashgenError(_unknown_kind(kind))
@@ -298,8 +330,8 @@ def _am_receiver(cfg: Config, rec: Receiver) -> dict:
             "headers": {"Subject": tmpl(cfg, "title")}, "text": tmpl(cfg, "text")}]}
     if rec.kind == "slack":
         return {"name": rec.name, "slack_configs": [{
-            "api_url": f"${n.slack_webhook_env}", "send_resolved": True, "title": tmpl(cfg, "title"),
-            "text": tmpl(cfg, "text"), "color": tmpl(cfg, "slack.color")}]}
+            "api_url": f"${n.slack_webhook_env}", "send_resolved": True, "title": tmpl(cfg, "slack.title"),
+            "text": tmpl(cfg, "slack.text"), "color": tmpl(cfg, "slack.color")}]}
     if rec.kind == "sms":
         return {"name": rec.name, "webhook_configs": [{"url": f"${n.sms_webhook_env}", "send_resolved": True}]}
     raise DashgenError(_unknown_kind(rec.kind))
@@ -352,7 +384,7 @@ def deployable_files(config: dict, template_files: Mapping[str, str], environ: M
     are found beside it."""
     from generator.rules import dumps
 
-    unset = missing(references(config), environ)
+    unset = missing(references(config, "alertmanager.yaml"), environ)
     if unset:
         raise MissingSecret(f"alertmanager.yaml: environment variable{'s' if len(unset) > 1 else ''} "
                             f"{', '.join(unset)} {'are' if len(unset) > 1 else 'is'} not set")
@@ -368,17 +400,41 @@ def alertmanager_files(cfg: Config, routing: AlertRouting, environ: Mapping[str,
 
 
 def write_private(files: Mapping[str, str], folder: Path) -> list[Path]:
-    """Write {file name: text} into `folder` (created if need be), each file readable by its
-    owner only, since a filled-in Alertmanager configuration holds secrets; the paths written."""
-    written = []
+    """Write {file name: text} into `folder`, each file readable by its owner only, since a
+    filled-in Alertmanager configuration holds secrets; the paths written.
+
+    Each file is written to a new temporary file (mode 0600, created exclusively) beside it
+    and renamed over the old one once every file is written, so an old file's mode never
+    carries over and a failure leaves the old files as they were. Symbolic links are refused,
+    as the folder itself (name the folder it points to instead) and as a file in it: the
+    secrets go exactly where named, not where a link leads. A new folder is made 0700."""
+    folder = Path(folder)
+    if folder.is_symlink():
+        raise DashgenError(f"{folder} is a symbolic link: refused for files holding secrets "
+                           f"(give the folder it points to, {os.path.realpath(folder)})")
+    temps: list[tuple[str, Path]] = []
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, text in files.items():
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for name in files:
             path = folder / name
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            if path.is_symlink():
+                raise DashgenError(f"{path} is a symbolic link: refused, the secrets would be written where "
+                                   f"it points; remove it first")
+            if path.exists() and not path.is_file():
+                raise DashgenError(f"{path} exists and is not a regular file")
+        for name, text in files.items():
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".new")  # 0600, O_EXCL
+            temps.append((tmp, folder / name))
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
-            written.append(path)
+                fh.flush()
+                os.fsync(fh.fileno())
+        for tmp, path in temps:
+            os.replace(tmp, path)  # replaces a link put there meanwhile, never writes through it
     except OSError as exc:
         raise DashgenError(f"cannot write {folder}: {exc.strerror or exc}") from exc
-    return written
+    finally:
+        for tmp, _path in temps:
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
+    return [folder / name for name in files]

@@ -359,7 +359,9 @@ def test_odd_input_still_round_trips():
     d = {"uid": "odd", "title": 'Weird """ \\ \x01 title\r\nnext',
          "panels": [{"type": "timeseries", "title": "\x00odd", "targets": [{"expr": 'sum(pg_up{job="a}b{c"})'}]}]}
     result = import_dashboard(d)
-    assert result.source.splitlines()[0] == '"""Weird \'\'\' /   title  next: imported from Grafana JSON by `dashgen import`.'
+    # The title goes through the one escaping path: quotes, backslash and control characters as escapes.
+    assert result.source.splitlines()[0] == (r'"""Weird \"\"\" \\ \x01 title\r\nnext: imported from Grafana JSON by '
+                                             "`dashgen import`.")
     assert "C.sel('pg_up', job='a}b{c')" in result.source
     assert render_module(result.source) == normalize_dashboard(d)
     empty = import_dashboard({"uid": "empty", "title": "Empty"})
@@ -407,7 +409,7 @@ def test_no_module_is_handed_out_that_would_not_render_back(monkeypatch, tmp_pat
     """If even the everything-raw module renders something else, the import fails: exit 1, no file."""
     import generator.importer as importer
 
-    monkeypatch.setattr(importer, "render_module", lambda source, cfg=DEFAULT: {"title": "something else"})
+    monkeypatch.setattr(importer, "render_module", lambda source, cfg=DEFAULT, comments=None: {"title": "something else"})
     with pytest.raises(importer.ImportFailed, match="renders differently at"):
         import_dashboard(read(OURS[0]))
     out = tmp_path / "x.py"

@@ -52,7 +52,7 @@ def wheel_dir(tmp_path_factory) -> Path:
     return unpacked
 
 
-def test_wheel_holds_every_subpackage_and_template(wheel_dir):
+def test_wheel_holds_every_subpackage_template_and_schema(wheel_dir):
     modules = source_modules()
     assert "generator.grafana.upload" in modules and "generator.checks.promtool" in modules
     code = (
@@ -65,8 +65,10 @@ def test_wheel_holds_every_subpackage_and_template(wheel_dir):
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=wheel_dir.parent)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    templates = {p.name for p in (ROOT / "generator" / "templates").iterdir()}
-    assert templates and templates == {p.name for p in (wheel_dir / "generator" / "templates").iterdir()}
+    for data in ("templates", "schemas"):  # package data: Jinja templates, JSON schemas + PROVENANCE
+        files = {p.name: p.read_bytes() for p in (ROOT / "generator" / data).iterdir() if p.is_file()}
+        shipped = {p.name: p.read_bytes() for p in (wheel_dir / "generator" / data).iterdir() if p.is_file()}
+        assert files and files == shipped, data
 
 
 def test_declared_dependencies_cover_third_party_imports():

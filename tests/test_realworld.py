@@ -279,3 +279,13 @@ def test_graph_to_timeseries_keeps_the_unit_it_had_in_yaxes():
     messages = [c.message for c in changes]
     assert "type graph -> timeseries" in messages and not any(m.startswith("unit") for m in messages)
     assert any(m.startswith("yaxes removed") for m in messages)  # lossless: the old field's removal shows
+
+
+def test_unhashable_refids_and_panel_types_do_not_crash_the_normaliser():
+    """A refId or panel type that is an object or a list (hostile input) is no crash: the
+    refId is replaced like a missing one, the type gets no per-type defaults."""
+    board = {"title": "t", "panels": [{"type": ["timeseries"], "targets": [{"refId": {"x": 1}, "expr": "up"},
+                                                                          {"refId": ["B"], "expr": "up"}]}]}
+    panel = normalize_dashboard(board)["panels"][0]
+    assert [t["refId"] for t in panel["targets"]] == ["A", "B"]
+    assert panel["type"] == ["timeseries"]

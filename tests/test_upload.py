@@ -24,6 +24,7 @@ from generator.normalize import dumps  # noqa: E402
 from generator.normalize import normalize_dashboard  # noqa: E402
 from generator.grafana.folders import folder_uid  # noqa: E402
 from generator.grafana.remote import fetch_remote_dashboards, fetch_remote_rule_groups  # noqa: E402
+from generator.grafana.scope import mark_template, unmarked_group  # noqa: E402
 from generator.grafana.upload import Local, UploadReport, load_local, upload  # noqa: E402
 
 FOLDER = "Raymontology/Production"
@@ -342,6 +343,7 @@ health_url = "https://raymontology-backend.up.railway.app/health"
 
 [staging]
 grafana_url = "https://raymontology.grafana.net"
+suffix = "-staging"
 folder = "Raymontology/Staging"
 """
 
@@ -461,7 +463,9 @@ def test_alerting_mimir_sends_the_same_groups_to_the_ruler():
                           mimir_user="4242", mimir_token="glc_rulerCanary")
         local = local_set(1)
         assert not upload(env, local, client_options=FAST).failed
-        assert emu.ruler["4242"]["dashgen-old"] == local.groups and not emu.converted
+        stored = emu.ruler["4242"]["dashgen-old"]
+        assert {n: unmarked_group(g, FOLDER) for n, g in stored.items()} == local.groups and not emu.converted
+        assert all(r["annotations"]["dashgen_owner"] == FOLDER for g in stored.values() for r in g["rules"])
         emu.clear_log()
         assert upload(env, local, client_options=FAST).count("unchanged", "rule-group") == 2
         assert emu.writes() == []
@@ -477,7 +481,8 @@ def test_alerting_mimir_sends_the_same_groups_to_the_ruler():
         odd = Local({}, {"odd": {"name": "odd", "interval": "60s", "rules": [
             {"alert": "X", "expr": "up == 0", "for": "90s", "keep_firing_for": "0s"}]}})
         upload(env, odd, client_options=FAST)
-        assert emu.ruler["4242"]["dashgen-old"]["odd"]["rules"][0] == {"alert": "X", "expr": "up == 0", "for": "1m30s"}
+        assert emu.ruler["4242"]["dashgen-old"]["odd"]["rules"][0] == {
+            "alert": "X", "expr": "up == 0", "for": "1m30s", "annotations": {"dashgen_owner": FOLDER}}
         emu.clear_log()
         assert upload(env, odd, client_options=FAST).count("unchanged", "rule-group") == 1  # no rewrite every run
         assert emu.writes() == []
@@ -600,14 +605,18 @@ def test_contact_points_never_show_their_secrets(project, emulator, monkeypatch)
     assert rotated not in r.output
 
 
-def seed_old_notifications(emu) -> None:
-    """What the dashgen release before one contact point per channel left in Grafana
-    (`git show c297626:rendered/alerting/contact-points.yaml`), plus two look-alikes that are
-    not dashgen's: dashgen's uid form made in the UI (provenance none), and provenance `api`
-    with another uid form (another tool)."""
-    def cp(uid, name, type_, provenance="api"):
+def seed_old_notifications(emu, marked: bool = True) -> None:
+    """Contact points production's dashgen wrote and no longer renders (those of the release
+    before one contact point per channel, `git show c297626:rendered/alerting/contact-points.yaml`,
+    carrying production's mark when `marked`), plus look-alikes that are not dashgen's:
+    dashgen's uid form made in the UI (provenance none), provenance `api` with another uid
+    form (another tool), a second integration under dashgen's name with dashgen's uid form
+    but no mark, and staging's (another environment on the stack)."""
+    def cp(uid, name, type_, provenance="api", owner=FOLDER if marked else None):
         settings = {"slack": {"url": "https://hooks.slack.com/old"}, "email": {"addresses": "old@x.com"},
                     "webhook": {"url": "https://sms.example/old"}}[type_]
+        if owner:
+            settings["dashgen_owner"] = owner
         emu.contact_points[uid] = {"uid": uid, "name": name, "type": type_, "settings": settings,
                                    "disableResolveMessage": False, "provenance": provenance}
     cp("raymontology-slack-0-slack", "raymontology-slack", "slack")
@@ -615,8 +624,10 @@ def seed_old_notifications(emu) -> None:
         cp(f"raymontology-email-slack-{i}-{type_}", "raymontology-email-slack", type_)
     for i, type_ in enumerate(("email", "slack", "webhook")):
         cp(f"raymontology-page-{i}-{type_}", "raymontology-page", type_)
-    cp("oncall-0-slack", "oncall", "slack", provenance="")
-    cp("c000000000042", "raymontology-terraform", "email")
+    cp("oncall-0-slack", "oncall", "slack", provenance="", owner=None)
+    cp("c000000000042", "raymontology-terraform", "email", owner=None)
+    cp("raymontology-slack-1-slack", "raymontology-slack", "slack", owner=None)  # named like ours
+    cp("raymontology-slack-staging-0-slack", "raymontology-slack-staging", "slack", owner="Raymontology/Staging")
     emu.policies = {"receiver": "raymontology-slack", "provenance": "api", "routes": [
         {"receiver": "raymontology-page", "object_matchers": [["alertname", "=", "ServiceDown"]]},
         {"receiver": "raymontology-email-slack", "object_matchers": [["severity", "=", "critical"]]},
@@ -625,9 +636,11 @@ def seed_old_notifications(emu) -> None:
 
 OLD_UIDS = {"raymontology-email-slack-0-email", "raymontology-email-slack-1-slack", "raymontology-page-0-email",
             "raymontology-page-1-slack", "raymontology-page-2-webhook"}
+NOT_OURS = {"oncall-0-slack", "c000000000042", "raymontology-slack-1-slack", "raymontology-slack-staging-0-slack"}
 
 
-def test_contact_points_of_an_earlier_release_are_pruned_after_the_new_policy_tree(project, emulator, monkeypatch):
+def test_contact_points_this_environment_wrote_and_no_longer_renders_are_pruned_after_the_new_policy_tree(
+        project, emulator, monkeypatch):
     (project / "environments.toml").write_text(ENV_TOML)
     for k, v in SECRETS.items():
         monkeypatch.setenv(k, v)
@@ -645,13 +658,31 @@ def test_contact_points_of_an_earlier_release_are_pruned_after_the_new_policy_tr
     emulator.clear_log()
     r = cli(project, emulator, "upload", "--env", "production", "--only", "alerting", "--prune")
     assert r.exit_code == 0, r.output
-    assert "5 pruned" in r.stdout
+    assert "5 pruned" in r.stdout and "1 not managed by dashgen" in r.stdout
     assert not OLD_UIDS & set(emulator.contact_points)
-    assert {"oncall-0-slack", "c000000000042", "raymontology-slack-0-slack"} <= set(emulator.contact_points)
+    assert NOT_OURS | {"raymontology-slack-0-slack"} <= set(emulator.contact_points)
     assert [w["method"] for w in emulator.writes()] == ["DELETE"] * 5
     emulator.clear_log()
     r = cli(project, emulator, "upload", "--env", "production", "--only", "alerting", "--prune")
     assert r.exit_code == 0 and emulator.writes() == [], r.output
+
+
+def test_contact_points_without_the_mark_are_never_pruned(project, emulator, monkeypatch):
+    """A contact point named like ours (dashgen's uid form, provenance api) that another tool
+    made, or that a dashgen before marks wrote, is listed, never deleted."""
+    (project / "environments.toml").write_text(ENV_TOML)
+    for k, v in SECRETS.items():
+        monkeypatch.setenv(k, v)
+    seed_old_notifications(emulator, marked=False)
+    r = cli(project, emulator, "upload", "--env", "production", "--only", "alerting", "--prune")
+    assert r.exit_code == 0, r.output
+    foreign = [line for line in r.stdout.splitlines() if line.startswith("foreign ")]
+    assert sorted(line.split()[2].split("/")[1] for line in foreign) == sorted(OLD_UIDS | {"raymontology-slack-1-slack"})
+    assert all("no dashgen mark" in line for line in foreign)
+    assert OLD_UIDS | NOT_OURS <= set(emulator.contact_points)
+    assert not [w for w in emulator.writes() if w["method"] == "DELETE"]
+    # the one we render was taken over: it carries the mark now
+    assert emulator.contact_points["raymontology-slack-0-slack"]["settings"]["dashgen_owner"] == FOLDER
 
 
 def test_the_policy_tree_is_replaced_before_a_retired_contact_point_is_deleted(project, emulator, monkeypatch):
@@ -689,7 +720,7 @@ def test_templates_are_synced_by_name_and_left_alone_when_equal(project, emulato
     r = cli(project, emulator, "upload", "--env", "production", "--only", "alerting")
     assert r.exit_code == 0, r.output
     assert "create    template      raymontology" in r.stdout
-    assert emulator.templates["raymontology"]["template"] == text
+    assert emulator.templates["raymontology"]["template"] == mark_template(text, FOLDER)
     assert emulator.templates["someone-elses"]["template"] == "x"  # never touched, never pruned
     puts = emulator.requests("PUT", "/api/v1/provisioning/templates/raymontology")
     posts = [w["path"] for w in emulator.writes()]
@@ -698,7 +729,8 @@ def test_templates_are_synced_by_name_and_left_alone_when_equal(project, emulato
     version = emulator.templates["raymontology"]["version"]
     emulator.clear_log()
     r = cli(project, emulator, "upload", "--env", "production", "--only", "alerting")
-    assert r.exit_code == 0 and emulator.templates["raymontology"]["template"] == text
+    assert r.exit_code == 0 and emulator.templates["raymontology"]["template"] == mark_template(text, FOLDER)
+    assert "taken over" in r.stdout  # it had lost dashgen's mark
     assert json.loads(emulator.requests("PUT", "/api/v1/provisioning/templates/raymontology")[0]["body"])["version"] == version
 
 

@@ -1,11 +1,17 @@
 """The GitHub workflows users copy (.github/workflows/) only use make targets and dashgen
 flags that exist, upload with a dry run first and never twice at once, and pass every
-secret the rendered contact points reference."""
+secret the rendered contact points reference, to the upload job only. zizmor (offline)
+finds nothing of medium severity or above: actions pinned to commits, no credentials left
+behind by checkout, least-privilege permissions per job."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -77,7 +83,8 @@ def test_pull_requests_run_the_gate_and_post_one_diff_comment():
     assert ["make", "check"] in cmds
     diff = next(c for c in cmds if c[0].endswith("dashgen") and c[1] == "diff")
     assert "--format" in diff and diff[diff.index("--format") + 1] == "markdown"
-    assert doc["permissions"]["pull-requests"] == "write"
+    (job,) = doc["jobs"].values()
+    assert job["permissions"]["pull-requests"] == "write"
     script = next(s for s in steps(doc) if "github-script" in s.get("uses", ""))["with"]["script"]
     assert "updateComment" in script and "createComment" in script and "<!-- dashgen-diff -->" in script
 
@@ -95,8 +102,11 @@ def test_every_secret_comes_from_repository_secrets():
     from generator.config import DEFAULT
     from generator.notifications import secrets
 
-    (job,) = load("upload.yml")["jobs"].values()
+    jobs = load("upload.yml")["jobs"]
+    (job,) = [j for j in jobs.values() if any("make upload" in s.get("run", "") for s in j["steps"])]
     env = job["env"]
+    for other in jobs.values():  # the gate runs without them
+        assert other is job or not any("secrets." in str(v) for v in (other.get("env") or {}).values())
     refs = set()
     for path in (ROOT / "rendered" / "alerting").iterdir():
         body = "\n".join(ln for ln in path.read_text().splitlines() if not ln.lstrip().startswith("#"))
@@ -121,3 +131,38 @@ def test_the_tools_make_check_needs_are_installed_first(name):
         if "apt-get" in words and "install" in words:
             installed |= {w for w in words[words.index("install") + 1:] if not w.startswith("-")}
     assert gate is not None and needed <= installed, needed - installed
+
+
+ZIZMOR_FAILS = {"Medium", "High"}
+
+
+def zizmor() -> str:
+    """zizmor from the test extras (pyproject.toml), beside this Python."""
+    path = Path(sys.executable).with_name("zizmor")
+    found = str(path) if path.exists() else shutil.which("zizmor")
+    if not found:
+        pytest.fail("zizmor is missing: `make test` installs it with the test extras (pyproject.toml)")
+    return found
+
+
+def test_zizmor_finds_nothing_of_medium_severity_or_above():
+    """Offline (no GitHub API), every persona's audits, no ignore comments or config honoured."""
+    out = subprocess.run([zizmor(), "--offline", "--no-config", "--no-ignores", "--persona=auditor",
+                          "--format=json", str(WORKFLOWS)], capture_output=True, text=True, timeout=120)
+    assert out.returncode in (0, 10, 11, 12, 13, 14), out.stderr  # 1x: findings (judged below)
+    findings = json.loads(out.stdout)
+    bad = [f"{f['ident']} ({f['determinations']['severity']}): {f['desc']}"
+           for f in findings if f["determinations"]["severity"] in ZIZMOR_FAILS]
+    assert not bad, "\n".join(bad)
+
+
+def test_zizmor_would_catch_an_unpinned_action(tmp_path):
+    """The check above can fail: the workflows as they were (tag refs, persisted credentials)."""
+    (tmp_path / "w.yml").write_text(
+        "name: x\non: push\npermissions: {}\njobs:\n  a:\n    name: a\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - uses: actions/checkout@v4\n")
+    out = subprocess.run([zizmor(), "--offline", "--no-config", "--format=json", str(tmp_path / "w.yml")],
+                         capture_output=True, text=True, timeout=120)
+    idents = {f["ident"] for f in json.loads(out.stdout)
+              if f["determinations"]["severity"] in ZIZMOR_FAILS}
+    assert {"unpinned-uses", "artipacked"} <= idents

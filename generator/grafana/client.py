@@ -17,7 +17,15 @@ Only connection errors, timeouts, 429 and 502/503/504 are retried; other 4xx nev
 
 The token lives in one attribute and in the Authorization header of each request. Every
 message built from a server answer or a transport exception passes through `scrub()`, so
-a 500 whose body echoes the request cannot leak it into an exception, a log or a file.
+a 500 whose body echoes the request cannot leak it into an exception, a log or a file, in
+any encoding (redact.py). A token that cannot be a header value (a line break, a space, a
+non-ASCII character) is refused before anything is sent, without being shown. Messages show
+the base URL without any `user:password@` in it.
+
+Proxies: a plain-http target (only loopback is allowed, see environments.check_url) is
+always reached directly, never through HTTP_PROXY/ALL_PROXY, which would receive the token
+in clear. An https target may go through any proxy: requests tunnels it (CONNECT), so the
+proxy sees the host name, never a header or a body.
 """
 
 from __future__ import annotations
@@ -35,13 +43,16 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 import requests.auth
+
 from generator.errors import ConfigError, DashgenError
 from generator.grafana.deadline import Deadline, DeadlineAdapter
+from generator.grafana.redact import Scrubber, check_credential, redact_url, url_userinfo
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read: §12.9 asks for >= 30 s on reads
 DEFAULT_DEADLINE = 120.0  # one attempt, start to last byte of the answer
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
-REDACTED = "[REDACTED]"
+#: What a plain-http (loopback) request passes as `proxies`: every environment proxy off.
+NO_PROXIES = {"http": None, "https": None, "all": None}
 
 
 def path_problem(path: str) -> str | None:
@@ -163,13 +174,16 @@ class GrafanaClient:
                  pool_size: int = 16, service: str = "Grafana",
                  sleep: Callable[[float], None] = time.sleep):
         self.base_url = base_url.rstrip("/")
+        self.display_url = redact_url(self.base_url)  # what messages show
         self.service = service  # who answers, in error messages ("Synthetic Monitoring")
         self._token = token
         if basic_user is None:
-            self._auth = f"Bearer {token}"
+            self._auth = f"Bearer {check_credential('the token', token)}"
         else:
-            self._auth = "Basic " + base64.b64encode(f"{basic_user}:{token}".encode()).decode()
-        self._secrets = [s for s in (token, self._auth.split(" ", 1)[1]) if s]
+            check_credential("the user", basic_user)
+            self._auth = "Basic " + base64.b64encode(f"{basic_user}:{check_credential('the token', token)}".encode()).decode()
+        self._scrubber = Scrubber([token, self._auth.split(" ", 1)[1], *url_userinfo(self.base_url)])
+        self._proxies = NO_PROXIES if urlsplit(self.base_url).scheme == "http" else None
         self._header_auth = _HeaderAuth(self._auth)
         if session is None:
             session = requests.Session()
@@ -187,19 +201,15 @@ class GrafanaClient:
         self.retried = 0
 
     def __repr__(self) -> str:
-        return f"GrafanaClient({self.base_url!r})"
+        return f"GrafanaClient({self.display_url!r})"
 
     def add_secret(self, value: str) -> None:
-        """Also keep `value` (a contact-point secret sent in a body) out of every error."""
-        if value and value not in self._secrets:
-            with self._lock:
-                self._secrets.append(value)
-                self._secrets.sort(key=len, reverse=True)  # longest first: no partial leftovers
+        """Also keep `value` (a contact-point secret sent in a body) out of every error, in
+        every encoding and by its significant parts (redact.py)."""
+        self._scrubber.add(value)
 
     def scrub(self, text: str) -> str:
-        for secret in list(self._secrets):
-            text = text.replace(secret, REDACTED)
-        return text
+        return self._scrubber(text)
 
     def request(self, method: str, path: str, *, params: Any = None, json_body: Any = None,
                 data: str | bytes | None = None, headers: dict[str, str] | None = None,
@@ -219,7 +229,8 @@ class GrafanaClient:
                     self.sent[method] += 1
                 with Deadline(self.deadline) as deadline:  # the body is read inside (stream=False)
                     resp = self.session.request(method, url, params=params, json=json_body, data=data, headers=hdrs,
-                                                auth=self._header_auth, timeout=self.timeout, allow_redirects=False)
+                                                auth=self._header_auth, timeout=self.timeout, allow_redirects=False,
+                                                proxies=dict(self._proxies) if self._proxies else None)  # requests adds to it
                 if deadline.expired:  # cut off, yet parsed as an answer: it may be truncated
                     resp.close()
                     raise requests.Timeout("deadline passed")
@@ -230,7 +241,8 @@ class GrafanaClient:
                     kind = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
                     name = type(exc).__name__
                 else:
-                    raise GrafanaUnreachable(method, path, None, self.scrub(f"{type(exc).__name__}: {exc}")) from None
+                    raise GrafanaUnreachable(method, path, None,
+                                             redact_url(self.scrub(f"{type(exc).__name__}: {exc}"))) from None
                 if not idempotent or attempt >= self.retries:
                     raise GrafanaUnreachable(method, path, None,
                                              f"{kind} after {attempt + 1} attempts: {self.scrub(name)}") from None
@@ -275,7 +287,7 @@ class GrafanaClient:
         try:
             return self.get_json("/api/org")
         except GrafanaAPIError as exc:
-            raise auth_error(exc, self.base_url) from None
+            raise auth_error(exc, self.display_url) from None
 
 
 def auth_error(exc: GrafanaAPIError, where: str) -> AuthError | GrafanaAPIError:

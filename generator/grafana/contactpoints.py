@@ -6,19 +6,26 @@ as `$VARIABLE` references (`url: $SLACK_WEBHOOK_URL`). Here each reference is fi
 from the environment at send time; the filled-in values are registered with the client so
 that no server answer can carry them into an error, and no item detail ever shows settings.
 
+Every name here is the environment's (scope.py: a suffix when two environments share a
+stack), and everything written carries the environment's ownership mark (scope.py):
+
 * Each receiver of a rendered contact point is one API contact point (same `name`, its own
   `uid`): POST when the uid is new, PUT by uid when it differs, nothing when it is equal.
-  Grafana answers secure settings as "[REDACTED]"; those cannot be compared, so a rotated
-  secret in a secure field is only re-sent with --force (or with any other change).
-* The policy tree is one object (§12.7): dashgen owns all of it, PUT when it differs.
-* Contact points dashgen wrote and no longer renders (say `raymontology-page` of releases
-  before one point per channel) are prune candidates, deleted with --prune after the new
-  tree is in place (RetiredContactPoints). dashgen's are those with provenance `api` and
-  dashgen's uid form `<name>-<i>-<type>` (notifications.integration_uid); no other is
-  ever deleted.
-* Notification templates are PUT by name when their text differs, with the version read
-  (Grafana's optimistic concurrency). Like contact points, they are never deleted: a
-  template of someone else's is never touched, and one dashgen no longer renders stays.
+  Its settings carry `dashgen_owner`. Grafana answers secure settings as "[REDACTED]";
+  those cannot be compared, so a rotated secret in a secure field is only re-sent with
+  --force (or with any other change).
+* The policy tree is one object (§12.7). An environment without a suffix owns it, PUT when
+  it differs, keeping the branches other environments own (matched on `dashgen_owner`);
+  one with a suffix owns only its branch, and leaves the rest of the tree as it is.
+* Contact points this environment wrote (provenance `api`, its mark) and no longer renders
+  are prune candidates, deleted with --prune after the new tree is in place
+  (RetiredContactPoints). No other is ever deleted: one with dashgen's old uid form
+  `<name>-<i>-<type>` but no mark (a release before marks, or a look-alike) is listed as
+  not dashgen's.
+* Notification templates are PUT by name when their text (with the mark on its first line)
+  differs, with the version read (Grafana's optimistic concurrency). Templates carrying
+  this environment's mark that it no longer renders are pruned like contact points
+  (RetiredTemplates); no other template is ever touched.
 * `X-Disable-Provenance` is not sent: all of them are locked in the UI (provenance `api`),
   so they cannot drift behind dashgen's back.
 * `alerting = "mimir"`: rendered/alerting/alertmanager.yaml, its references filled in, and
@@ -45,7 +52,10 @@ import yaml
 from generator import yamlio
 from generator.errors import DashgenError
 from generator.grafana.client import GrafanaAPIError, GrafanaClient
-from generator.grafana.handler import CREATE, UNCHANGED, UPDATE, Item, Run, Step, done, prune
+from generator.grafana.handler import CREATE, FOREIGN, UNCHANGED, UPDATE, Item, Run, Step, done, prune
+from generator.grafana.scope import (
+    mark_settings, mark_template, policy_branch, route_owner, settings_owner, template_owner,
+)
 from generator.notifications import MissingSecret, deployable_files, fill, integration_uid, references
 from generator.safenames import check_name, check_uid, url_segment
 
@@ -109,14 +119,16 @@ def clean_route(route: dict) -> dict:
 
 
 class ContactPointAPI:
-    def __init__(self, client: GrafanaClient, environ: Mapping[str, str] | None = None):
-        self.client = client
+    def __init__(self, client: GrafanaClient, environ: Mapping[str, str] | None = None, owner: str = ""):
+        self.client, self.owner = client, owner
         self.environ = os.environ if environ is None else environ
 
     def prepare(self, receiver: dict) -> dict:
-        """The receiver with its references filled in; the values become client secrets."""
+        """The receiver with its references filled in (the values become client secrets) and
+        its owner's mark among the settings."""
         where = f"contact point {receiver['name']!r} ({receiver['type']}, uid {receiver['uid']})"
-        return {**receiver, "settings": fill_secrets(self.client, receiver["settings"], self.environ, where)}
+        settings = fill_secrets(self.client, receiver["settings"], self.environ, where)
+        return {**receiver, "settings": mark_settings(settings, self.owner) if self.owner else settings}
 
     def fetch_all(self) -> dict[str, dict]:
         return {cp["uid"]: cp for cp in self.client.get_json(f"{BASE}/contact-points", list)
@@ -151,6 +163,19 @@ class PolicyAPI:
     def fetch(self) -> dict:
         return clean_route(self.client.get_json(f"{BASE}/policies"))
 
+    @staticmethod
+    def desired(remote: dict, tree: dict, owner: str, owns_root: bool) -> dict:
+        """What the whole tree should be after this environment's upload. The root owner's
+        tree, with the branches other environments own kept in front; or, for an environment
+        that owns a branch, `remote` with that branch (first) replaced."""
+        routes = [r for r in remote.get("routes") or [] if isinstance(r, dict)]
+        if owns_root:
+            mine = clean_route(tree)
+            kept = [r for r in routes if route_owner(r) not in (None, owner)]
+            return {**mine, **({"routes": kept + mine.get("routes", [])} if kept or mine.get("routes") else {})}
+        branch = clean_route(policy_branch(tree, owner))
+        return {**remote, "routes": [branch] + [r for r in routes if route_owner(r) != owner]}
+
     def put(self, tree: dict) -> None:
         self.client.request("PUT", f"{BASE}/policies", json_body=tree, ok=(200, 202, 204))
 
@@ -164,7 +189,7 @@ class ContactPoints:
     where = "Grafana alerting"
 
     def __init__(self, run: Run, receivers: list[dict]):
-        self.run, self.api = run, ContactPointAPI(run.client, run.environ)
+        self.run, self.api = run, ContactPointAPI(run.client, run.environ, run.env.owner)
         self.receivers = {f"{r['name']}/{r['uid']}": r for r in receivers}
         self.remote: dict[str, dict] = {}
 
@@ -198,27 +223,35 @@ class ContactPoints:
 
 
 class NotificationPolicies:
-    """Handler for the notification policy tree: one object, all dashgen's (see handler.py).
+    """Handler for the notification policy tree (see handler.py): the whole tree, but for
+    other environments' branches, or this environment's branch only (PolicyAPI.desired).
     Runs after ContactPoints, whose names the tree refers to."""
 
     kind = "policies"
     where = "Grafana alerting"
-    KEY = "notification policy tree"
 
     def __init__(self, run: Run, tree: dict | None):
-        self.tree, self.api = tree, PolicyAPI(run.client)
+        self.run, self.tree, self.api = run, tree, PolicyAPI(run.client)
+        self.key = "notification policy tree" if run.env.owns_policy_root else \
+            f"notification policy branch {run.env.owner!r}"
 
     def local_keys(self) -> list[str]:
-        return [] if self.tree is None else [self.KEY]
+        return [] if self.tree is None else [self.key]
 
     def remote_keys(self) -> list[str]:
         return []
 
     def plan(self, key: str) -> Step:
-        if self.api.fetch() == clean_route(self.tree):
+        env = self.run.env
+        remote = self.api.fetch()
+        want = clean_route(self.api.desired(remote, self.tree, env.owner, env.owns_policy_root))
+        if remote == want:
             return Step(Item(self.kind, key, UNCHANGED, done=True))
-        item = Item(self.kind, key, UPDATE, detail=f"root receiver {self.tree.get('receiver')!r}")
-        return Step(item, lambda: done(item, self.api.put(self.tree)))
+        kept = sum(1 for r in want.get("routes") or [] if route_owner(r) not in (None, env.owner))
+        detail = f"receiver {self.tree.get('receiver')!r}" + (
+            f"; {kept} branch(es) of other environments kept" if kept and env.owns_policy_root else "")
+        item = Item(self.kind, key, UPDATE, detail=detail)
+        return Step(item, lambda: done(item, self.api.put(want)))
 
 
 def route_receivers(route: dict | None) -> set[str]:
@@ -229,22 +262,29 @@ def route_receivers(route: dict | None) -> set[str]:
     return names.union(*(route_receivers(r) for r in route.get("routes") or []))
 
 
-def owned(cp: dict, max_integrations: int = 10) -> bool:
-    """A contact point dashgen wrote: provenance `api` (dashgen never sends
-    X-Disable-Provenance) and a uid of dashgen's form for its own name and type."""
+def owned(cp: dict, owner: str) -> bool:
+    """A contact point `owner` (an environment) wrote: provenance `api` (dashgen never sends
+    X-Disable-Provenance) and its mark among the settings."""
+    return cp.get("provenance") == "api" and settings_owner(cp) == owner
+
+
+def looks_like_dashgens(cp: dict, max_integrations: int = 10) -> bool:
+    """Provenance `api` and dashgen's uid form `<name>-<i>-<type>`, but no mark at all: what
+    a dashgen release before marks wrote, or a look-alike. Never deleted, only listed."""
     name, type_, uid = cp.get("name") or "", cp.get("type") or "", cp.get("uid") or ""
-    return cp.get("provenance") == "api" and bool(name and type_) and \
+    return cp.get("provenance") == "api" and settings_owner(cp) is None and bool(name and type_) and \
         any(integration_uid(name, i, type_) == uid for i in range(max_integrations))
 
 
 class RetiredContactPoints:
-    """Handler for contact points dashgen wrote (`owned`) that it no longer renders, keyed
-    `name/uid` like ContactPoints: prune candidates, deleted with --prune. Runs after
-    NotificationPolicies, so the tree that named them has been replaced by then. One whose
-    name a policy still routes to (the rendered tree, and in a real run Grafana's, in case
-    its update failed) and that no rendered integration carries is kept: Grafana would
-    refuse the delete (409). Deletes go one at a time: each rewrites Grafana's whole
-    Alertmanager configuration, guarded by its hash."""
+    """Handler for contact points this environment wrote (`owned`) that it no longer
+    renders, keyed `name/uid` like ContactPoints: prune candidates, deleted with --prune.
+    Runs after NotificationPolicies, so the tree that named them has been replaced by then.
+    One whose name a policy still routes to (the rendered tree, and in a real run Grafana's,
+    in case its update failed) and that no rendered integration carries is kept: Grafana
+    would refuse the delete (409). Deletes go one at a time: each rewrites Grafana's whole
+    Alertmanager configuration, guarded by its hash. Unmarked ones of dashgen's old uid form
+    are listed as not dashgen's (`looks_like_dashgens`); other environments' are skipped."""
 
     kind = "contact-point"
     where = "Grafana alerting"
@@ -255,6 +295,7 @@ class RetiredContactPoints:
         self.rendered_uids = {r["uid"] for r in receivers}
         self.rendered_names = {r["name"] for r in receivers}
         self.candidates: dict[str, dict] = {}
+        self.lookalikes: set[str] = set()
         self.routed: set[str] = set()
         self.lock = threading.Lock()
 
@@ -262,15 +303,21 @@ class RetiredContactPoints:
         return []
 
     def remote_keys(self) -> list[str]:
-        self.candidates = {f"{cp['name']}/{uid}": cp for uid, cp in self.api.fetch_all().items()
-                           if uid not in self.rendered_uids and owned(cp)}
+        retired = {f"{cp['name']}/{uid}": cp for uid, cp in self.api.fetch_all().items()
+                   if uid not in self.rendered_uids}
+        self.candidates = {k: cp for k, cp in retired.items() if owned(cp, self.run.env.owner)}
+        self.lookalikes = {k for k, cp in retired.items() if looks_like_dashgens(cp)}
         if self.candidates:
             self.routed = route_receivers(self.tree)
             if self.tree is None or not self.run.dry_run:
                 self.routed |= route_receivers(self.policies.fetch())
-        return sorted(self.candidates)
+        return sorted(set(self.candidates) | self.lookalikes)
 
     def plan(self, key: str) -> Step:
+        if key in self.lookalikes:
+            return Step(Item(self.kind, key, FOREIGN, done=True,
+                             detail="dashgen's uid form but no dashgen mark (an earlier dashgen, or someone "
+                                    "else's): left alone; delete it in Grafana if it is an old one of yours"))
         cp = self.candidates[key]
         if cp["name"] in self.routed and cp["name"] not in self.rendered_names:
             return Step(Item(self.kind, key, UNCHANGED, done=True,
@@ -311,6 +358,13 @@ class TemplateAPI:
         body = {"template": text, **({"version": version} if version else {})}
         self.client.request("PUT", f"{BASE}/templates/{url_segment(name, 'template')}", json_body=body, ok=(200, 202, 204))
 
+    def fetch_all(self) -> list[dict]:
+        return [t for t in self.client.get_json(f"{BASE}/templates", list) if isinstance(t, dict)]
+
+    def delete(self, name: str) -> None:
+        """204; 404 from a server where it is gone already (a retried delete) is done too."""
+        self.client.request("DELETE", f"{BASE}/templates/{url_segment(name, 'template')}", ok=(200, 202, 204, 404))
+
 
 # --- Mimir's Alertmanager ----------------------------------------------------------------------
 
@@ -325,7 +379,7 @@ class AlertmanagerConfig:
     template_files: dict[str, str] = field(default_factory=dict)
 
     def references(self) -> list[str]:
-        return references(self.config)
+        return references(self.config, "alertmanager.yaml")
 
 
 def load_alertmanager(alerting_dir: Path) -> AlertmanagerConfig | None:
@@ -364,7 +418,7 @@ class MimirAlertmanagerAPI:
         try:
             doc = yamlio.safe_load(resp.text) or {}
         except yaml.YAMLError:
-            raise DashgenError(f"Mimir Alertmanager at {self.client.base_url}: unreadable answer to GET") from None
+            raise DashgenError(f"Mimir Alertmanager at {self.client.display_url}: unreadable answer to GET") from None
         return doc if isinstance(doc, dict) else None
 
     @staticmethod
@@ -385,14 +439,14 @@ class MimirAlertmanagerAPI:
 
 class Templates:
     """Handler for notification templates, keyed by name (see handler.py). Runs before the
-    contact points that call them. Never pruned: a template of someone else's is never
-    touched. An update sends the version it read (Grafana's optimistic concurrency)."""
+    contact points that call them. Each is written with the environment's mark on its first
+    line; an update sends the version it read (Grafana's optimistic concurrency)."""
 
     kind = "template"
     where = "Grafana alerting"
 
     def __init__(self, run: Run, templates: dict[str, str]):
-        self.templates, self.api = templates, TemplateAPI(run.client)
+        self.templates, self.api, self.owner = templates, TemplateAPI(run.client), run.env.owner
 
     def local_keys(self) -> list[str]:
         return sorted(self.templates)
@@ -401,11 +455,36 @@ class Templates:
         return []
 
     def plan(self, name: str) -> Step:
-        text, remote = self.templates[name], self.api.fetch(name)
+        text, remote = mark_template(self.templates[name], self.owner), self.api.fetch(name)
         if remote is not None and remote.get("template") == text:
             return Step(Item(self.kind, name, UNCHANGED, done=True))
-        item = Item(self.kind, name, CREATE if remote is None else UPDATE, detail=f"{len(text.splitlines())} lines")
+        detail = f"{len(text.splitlines())} lines"
+        if remote is not None and template_owner(remote.get("template") or "") != self.owner:
+            detail += "; it carried no dashgen mark for this environment: taken over"
+        item = Item(self.kind, name, CREATE if remote is None else UPDATE, detail=detail)
         return Step(item, lambda: done(item, self.api.put(name, text, (remote or {}).get("version"))))
+
+
+class RetiredTemplates:
+    """Handler for templates carrying this environment's mark that it no longer renders
+    (a renamed template, a changed suffix): prune candidates, deleted with --prune after
+    the contact points that called them were updated. Other templates are never touched."""
+
+    kind = "template"
+    where = "Grafana alerting"
+
+    def __init__(self, run: Run, templates: dict[str, str]):
+        self.run, self.rendered, self.api = run, set(templates), TemplateAPI(run.client)
+
+    def local_keys(self) -> list[str]:
+        return []
+
+    def remote_keys(self) -> list[str]:
+        return sorted(t["name"] for t in self.api.fetch_all()
+                      if t.get("name") not in self.rendered and template_owner(t.get("template") or "") == self.run.env.owner)
+
+    def plan(self, name: str) -> Step:
+        return prune(self.kind, name, "no longer rendered", lambda: self.api.delete(name))
 
 
 class MimirAlertmanager:
@@ -416,7 +495,7 @@ class MimirAlertmanager:
 
     def __init__(self, run: Run, local: AlertmanagerConfig, api: MimirAlertmanagerAPI):
         self.run, self.local, self.api = run, local, api
-        self.where = f"Mimir Alertmanager at {api.client.base_url}"
+        self.where = f"Mimir Alertmanager at {api.client.display_url}"
 
     def local_keys(self) -> list[str]:
         return [f"tenant {self.api.tenant}"]
@@ -453,4 +532,4 @@ def secrets_needed(receivers: list[dict] | None, alertmanager: AlertmanagerConfi
     """The environment variables a real upload of the notifications will read, in order."""
     if mode == "mimir":
         return alertmanager.references() if alertmanager is not None else []
-    return references([r["settings"] for r in receivers or []])
+    return references(receivers or [], "contact-points.yaml")  # names included: only settings may refer

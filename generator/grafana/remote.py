@@ -7,7 +7,9 @@ For `dashgen pull` and `dashgen diff --env`:
     fetch_remote_checks(env, local_checks)                     # {rendered path: SM check}, None: SM_* unset
 
 A uid that is not on the server is absent from the result (callers report it). The token
-is checked first, so a bad token raises AuthError rather than a 401 per dashboard.
+is checked first, so a bad token raises AuthError rather than a 401 per dashboard. Uids are
+rendered/'s: an environment with a suffix is asked for its own copy, given back in rendered
+form (scope.unscoped_dashboard); rule groups come back without dashgen's ownership mark.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import requests
 from generator import yamlio
 from generator.environments import Environment
 from generator.errors import DashgenError
+from generator.grafana import scope
 from generator.grafana.dashboards import DashboardAPI
 from generator.grafana.rulegroups import normalize_group
 from generator.grafana.smchecks import SERVICE, connect
@@ -35,8 +38,8 @@ def fetch_remote_dashboards(env: Environment, uids, *, session: requests.Session
     handler = DashboardAPI(client)
     uids = list(dict.fromkeys(uids))
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        found = list(pool.map(handler.fetch, uids))
-    return {uid: r.dashboard for uid, r in zip(uids, found) if r is not None}
+        found = list(pool.map(handler.fetch, [scope.dashboard_uid(uid, env) for uid in uids]))
+    return {uid: scope.unscoped_dashboard(r.dashboard, env) for uid, r in zip(uids, found) if r is not None}
 
 
 def fetch_remote_rule_groups(env: Environment, *, session: requests.Session | None = None,
@@ -44,7 +47,8 @@ def fetch_remote_rule_groups(env: Environment, *, session: requests.Session | No
     opts = client_options_from_env() if client_options is None else client_options
     client = make_client(env, session, **opts)
     client.check_token()
-    return make_rule_target(env, client, session, **opts).fetch_all()
+    return {name: normalize_group(scope.unmarked_group(g, env.owner))
+            for name, g in make_rule_target(env, client, session, **opts).fetch_all().items()}
 
 
 def fetch_remote_checks(env: Environment, local_checks: list[dict], *, session: requests.Session | None = None,
@@ -77,13 +81,14 @@ def remote_and_local_trees(env: Environment, local: dict[str, bytes], *,
     for name, group in fetch_remote_rule_groups(env, session=session).items():
         remote[f"alerts/{name}.rules.yaml"] = {"groups": [normalize_group(group)]}
     new: dict = dict(dashboards)
-    for p, v in local.items():
+    for p, v in local.items():  # rule groups as the environment has them (its dashboard links)
         if p.startswith("alerts/") and p.endswith(".rules.yaml"):
             try:
                 doc = yamlio.safe_load(v)
             except yamlio.YAMLError as exc:
                 raise DashgenError(f"rendered/{p}: not valid YAML: {exc}") from None
-            new[p] = {"groups": [normalize_group(g) for g in doc.get("groups") or []]}
+            new[p] = {"groups": [normalize_group(scope.unmarked_group(scope.rule_group(g, env, uids), env.owner))
+                                 for g in doc.get("groups") or []]}
     checks = {p: json.loads(v) for p, v in local.items() if p.startswith(f"synthetics/{env.name}/")}
     found = fetch_remote_checks(env, list(checks.values()), session=session)
     if found is None:

@@ -10,8 +10,10 @@
 * `MimirRuleGroups` (`alerting = "mimir"`, older stacks): the Mimir ruler (§8) with its own
   host and credentials (instance id + access-policy token, `X-Scope-OrgID`).
 
-Both list every group in their namespace with one GET; dashgen owns the namespace, so a
-group there that is gone from code is dashgen's to prune.
+Both list every group in their namespace with one GET. Each group dashgen writes carries
+its environment's mark (scope.mark_group: an annotation on every alert), so a group there
+that is gone from code is pruned only if it carries that mark: another team's group in the
+same folder or namespace is listed as not dashgen's and never deleted.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from generator import yamlio
 from generator.durations import canonical
 from generator.errors import DashgenError
 from generator.grafana.client import GrafanaClient
-from generator.grafana.handler import CREATE, UNCHANGED, UPDATE, Item, Run, Step, done, prune
+from generator.grafana.handler import CREATE, FOREIGN, UNCHANGED, UPDATE, Item, Run, Step, done, prune
+from generator.grafana.scope import group_owner, mark_group
 from generator.safenames import check_name, url_segment
 
 CONVERT_BASE = "/api/convert/prometheus/config/v1/rules"
@@ -136,14 +139,17 @@ class MimirRuleGroups(ConvertRuleGroups):
         if resp.status_code == 404:
             if "no rule groups found" in resp.text:
                 return {}
-            raise DashgenError(f"no Mimir ruler answers at {self.client.base_url}{self._path()} (404): "
+            raise DashgenError(f"no Mimir ruler answers at {self.client.display_url}{self._path()} (404): "
                                f"use alerting = \"grafana\" for this stack")
         return _parse_namespace(resp.text, self.namespace)
 
 
 class RuleGroups:
     """Handler for the rule groups in dashgen's namespace on `target` (see handler.py).
-    Every group there is dashgen's, so one gone from code is pruned (with --prune)."""
+    Every group is written with the environment's mark; one gone from code is pruned (with
+    --prune) only if it carries that mark, any other is listed as someone else's. A group
+    of code's name written without the mark (by another tool, or a dashgen before marks)
+    is taken over, and the line says so."""
 
     kind = "rule-group"
 
@@ -160,11 +166,20 @@ class RuleGroups:
         return sorted(self.remote)
 
     def plan(self, name: str) -> Step:
-        group = self.local.get(name)
+        group, owner = self.local.get(name), self.run.env.owner
         if group is None:
+            marked = group_owner(self.remote[name])
+            if marked != owner:
+                why = "carries no dashgen mark" if marked is None else f"is marked for {marked!r}"
+                return Step(Item(self.kind, name, FOREIGN, done=True,
+                                 detail=f"in {self.where} but {why}: not dashgen's here, left alone"))
             return prune(self.kind, name, f"no longer in code, in {self.where}", lambda: self.target.delete(name))
-        if self.remote.get(name) == group:
+        want = normalize_group(mark_group(group, owner))
+        have = self.remote.get(name)
+        if have == want:
             return Step(Item(self.kind, name, UNCHANGED, done=True))
-        item = Item(self.kind, name, UPDATE if name in self.remote else CREATE,
-                    detail=f"{len(group.get('rules') or [])} rules in {self.where}")
-        return Step(item, lambda: done(item, self.target.put(group)))
+        detail = f"{len(group.get('rules') or [])} rules in {self.where}"
+        if have is not None and group_owner(have) != owner:
+            detail += "; it carried no dashgen mark for this environment: taken over"
+        item = Item(self.kind, name, UPDATE if have is not None else CREATE, detail=detail)
+        return Step(item, lambda: done(item, self.target.put(want)))

@@ -65,7 +65,7 @@ class CheckAPI:
             self.probes()
         except GrafanaAPIError as exc:
             if exc.status in (401, 403):
-                raise AuthError(f"{self.client.base_url}: SM_TOKEN was refused by {SERVICE} "
+                raise AuthError(f"{self.client.display_url}: SM_TOKEN was refused by {SERVICE} "
                                 f"({exc.status}: {exc.message}); create an access token in Testing & "
                                 "synthetics > Synthetics > Config") from None
             raise

@@ -5,8 +5,8 @@
     report.summary(), report.failed        # the CLI prints these and exits 1 when failed
 
 Kinds are handlers (handler.py: dashboards.Dashboards, rulegroups.RuleGroups,
-contactpoints.Templates, ContactPoints, NotificationPolicies and RetiredContactPoints, or
-MimirAlertmanager), run in that order after the folder path exists; this module knows no
+contactpoints.Templates, ContactPoints, NotificationPolicies, RetiredContactPoints and
+RetiredTemplates, or MimirAlertmanager), run in that order after the folder path exists; this module knows no
 kind: for each handler it lists the server once, plans every key (code's, then the server's
 others as prune candidates) and applies the writes, `concurrency` at a time. Each handler's
 docstring says how it plans.
@@ -18,16 +18,19 @@ its uid (a repeat answers 409 and is fetched), a rule-group POST replaces the gr
 contact point create carries its uid (verified like a dashboard), PUT and DELETE are
 idempotent. So a re-run after any failure converges, and so does a run with lost answers.
 
-Ownership, for prune: dashgen manages the dashboards in its own folder (uid derived from
-the configured path) that it wrote, i.e. whose recent history holds a version carrying
-dashgen's mark; a dashboard there without one is someone else's and is only listed. A
-managed dashboard changed since dashgen wrote it is not pruned without --force. Rule
-groups: every group in dashgen's namespace (its folder, or its Mimir namespace). Contact
-points: those dashgen wrote (provenance `api`, uid `<name>-<i>-<type>`) that it no longer
-renders, once the new policy tree is in place. Templates and the policy tree are never
-pruned. Synthetic Monitoring checks (smchecks.py, its own API at SM_URL): those carrying
-dashgen's mark and the environment's label; the kind is skipped, with a warning, when
-SM_URL or SM_TOKEN is not set.
+What is uploaded is rendered/ as the environment names it (`scoped`, scope.py): with a
+`suffix`, its own dashboard uids, contact-point and template names, and a policy branch, so
+two environments live on one stack without touching each other's objects.
+
+Ownership, for prune: only what carries the environment's mark (scope.py lists them per
+kind) is ever deleted. Dashboards: those in the environment's folder whose history or JSON
+holds dashgen's hash; one changed since dashgen wrote it is not pruned without --force.
+Rule groups in its folder (or Mimir namespace), contact points and templates: those marked
+`dashgen_owner = <its folder path>`; contact points once the new policy tree is in place.
+The policy tree and folders are never deleted. Synthetic Monitoring checks (smchecks.py,
+its own API at SM_URL): those carrying dashgen's mark and the environment's label; the kind
+is skipped, with a warning, when SM_URL or SM_TOKEN is not set. Anything else is listed
+as not dashgen's, never touched.
 
 Kinds (`only`): dashboards, rules, alerting (templates, contact points and the policy tree;
 with `alerting = "mimir"` the Mimir Alertmanager configuration instead), synthetics. Before
@@ -51,9 +54,11 @@ from generator import envvars
 from generator.environments import Environment
 from generator.errors import ConfigError, DashgenError
 from generator.grafana.client import AuthError, GrafanaClient
+from generator.grafana import scope
 from generator.grafana.contactpoints import (
     AlertmanagerConfig, ContactPoints, MimirAlertmanager, MimirAlertmanagerAPI, NotificationPolicies,
-    RetiredContactPoints, Templates, load_alerting, load_alertmanager, load_templates, secrets_needed,
+    RetiredContactPoints, RetiredTemplates, Templates, load_alerting, load_alertmanager, load_templates,
+    secrets_needed,
 )
 from generator.grafana.dashboards import Dashboards, normalize_dashboard
 from generator.grafana.folders import FolderAPI, FolderResult, folder_uid
@@ -238,7 +243,28 @@ def handlers(run: Run, local: Local, rule_target: ConvertRuleGroups | None, kind
         receivers, tree = local.alerting
         out += [ContactPoints(run, receivers), NotificationPolicies(run, tree),
                 RetiredContactPoints(run, receivers, tree)]
+    if local.templates is not None:  # rendered (even if empty): the marked ones not rendered go
+        out.append(RetiredTemplates(run, local.templates))
     return out
+
+
+def scoped(local: Local, env: Environment) -> Local:
+    """`local` (normalised) as environment `env` names it on its stack (scope.py)."""
+    uids = set(local.dashboards)
+    dashboards = local.dashboards
+    if env.suffix:
+        dashboards = {d["uid"]: normalize_dashboard(d) for d in (scope.dashboard(x, env, uids)
+                                                                 for x in local.dashboards.values())}
+    groups = None if local.groups is None else \
+        {name: normalize_group(scope.rule_group(g, env, uids)) for name, g in local.groups.items()}
+    alerting = local.alerting
+    if alerting is not None:
+        receivers, tree = alerting
+        names = list(local.templates or {})
+        alerting = (scope.rename_references(scope.receivers(receivers, env), names, env),
+                    None if tree is None else scope.policy_tree(tree, receivers, env))
+    templates = None if local.templates is None else scope.templates(local.templates, env)
+    return replace(local, dashboards=dashboards, groups=groups, alerting=alerting, templates=templates)
 
 
 def sync(h: Handler, run: Run, pool: ThreadPoolExecutor) -> list[Item]:
@@ -325,6 +351,7 @@ def upload(env: Environment, local: Local, *, session: requests.Session | None =
         local = replace(local, dashboards={uid: normalize_dashboard(d) for uid, d in local.dashboards.items()},
                         groups=None if local.groups is None else {n: normalize_group(g) for n, g in local.groups.items()},
                         normalised=True)
+    local = scoped(local, env)  # before any request: a uid too long with the suffix is exit 2
     client = make_client(env, session, concurrency, **opts)
     client.check_token()
     target = make_rule_target(env, client, session, **opts)

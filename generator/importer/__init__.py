@@ -10,6 +10,11 @@ settings (`p.imported_dashboard`).
 The round trip is checked before anything is returned: the module is executed, its
 dashboard rendered and normalised, and compared with the normalised input. A module that
 would not give the same dashboard back is never handed out (ImportFailed).
+
+The dashboard's text is hostile until proven otherwise: it reaches the module only through
+`pysrc` (the one escaping path), and the module is checked by `guard` (parsed, only the
+constructs the importer writes, only the comments it meant) before it is executed, here or
+at any later `make dashboards`.
 """
 
 from __future__ import annotations
@@ -21,17 +26,18 @@ import types
 from dataclasses import dataclass, field, fields
 
 from generator.config import DEFAULT, Config
-from generator.errors import DashgenError
 from generator.importer import factories as F
-from generator.importer.pysrc import Call, Code, List, flat, lines, literal, string
+from generator.importer.guard import TAKEN, ImportFailed, UnsafeCode, run_module, safe_eval
+from generator.importer.pysrc import Call, List, Star, comments, docstring, flat, is_identifier, lines
+from generator.importer.pysrc import Unwritable, literal, name as code_name
 from generator.normalize import normalize_dashboard
 
+__all__ = ["ImportFailed", "Imported", "PanelReport", "UnsafeCode", "import_dashboard", "render_module"]
+
 ROW_KEYS = {"type", "title", "collapsed", "gridPos", "id", "panels"}
-RESERVED = {"build", "settings", "p", "C", "cfg", "t", "Config", "eq", "ne", "re_", "nre", "DATASOURCE"}
-
-
-class ImportFailed(DashgenError):
-    """The generated module would not render the dashboard it came from."""
+RESERVED = {"build", "settings"} | TAKEN
+#: The comment above the module's shared data source (constant text: no need of pysrc.comment).
+SHARED_DS_COMMENT = "#: The data source most queries here name."
 
 
 @dataclass
@@ -52,6 +58,7 @@ class Imported:
     panels: list[PanelReport] = field(default_factory=list)
     unknown_metrics: list[str] = field(default_factory=list)
     safe_mode: bool = False  # every panel raw and placed: nothing finer rendered back the same
+    comments: list[str] = field(default_factory=list)  # the comment lines the importer wrote (guard checks them)
 
     @property
     def raw_panels(self) -> list[PanelReport]:
@@ -143,21 +150,19 @@ def _name(title: str | None, taken: set[str]) -> str:
     while name in taken:
         name, n = f"{base}_{n}", n + 1
     taken.add(name)
+    if not is_identifier(name):  # the pattern above makes one; the check keeps it so
+        raise ValueError(f"not a function name: {name!r}")
     return name
 
 
 def _module_docstring(title: str, source: str, result: Imported) -> list[str]:
     n, raw = len(result.panels), len(result.raw_panels)
-    safe = "".join(c if c.isprintable() else " " for c in f"{title}: imported from {source}")
-    safe = safe.replace("\\", "/").replace('"""', "'''").strip()
-    text = [f'"""{safe} by `dashgen import`.', ""]
     tuned = len(result.overridden_panels)
-    text.append(f"{n - raw} of {n} panels use house-style factories ({tuned} with a few keys changed by "
-                f"p.override); {raw} are kept as Grafana JSON (p.raw).")
+    text = ["", f"{n - raw} of {n} panels use house-style factories ({tuned} with a few keys changed by "
+                f"p.override); {raw} are kept as Grafana JSON (p.raw)."]
     if result.unknown_metrics:
         text.append("Metrics not in the catalog are marked `# TODO: add to the catalog`.")
-    text.append('"""')
-    return text
+    return docstring(f"{title}: imported from {source} by `dashgen import`.", text)
 
 
 class _Builder:
@@ -167,6 +172,7 @@ class _Builder:
         self.house, self.plan, self.all_raw = house, plan, all_raw
         self.ctx = F.Context(cfg, norm, house, known_series, shared_ds=F.shared_datasource(norm))
         self.reports: list[PanelReport] = []
+        self.comments: list[str] = []  # the rows' comment lines, in order
 
     def panel(self, p: dict, row_title: str | None, fixed: bool):
         if self.all_raw:
@@ -199,22 +205,18 @@ class _Builder:
             kwargs = []
             if grp.row is not None:
                 if grp.row.get("collapsed"):
-                    kwargs.append(("collapsed", Code("True")))
+                    kwargs.append(("collapsed", literal(True)))
                 extra = {k: v for k, v in grp.row.items() if k not in ROW_KEYS}
                 if grp.row.get("panels") and not grp.row.get("collapsed"):
                     extra["panels"] = grp.row["panels"]
                 if self.plan.row_fixed[i]:
                     extra["gridPos"] = grp.row.get("gridPos")
-                for k, v in extra.items():
-                    if k.isidentifier() and not keyword.iskeyword(k):
-                        kwargs.append((k, literal(v)))
-                    else:
-                        kwargs.append(("", Code("**" + flat(literal({k: v})))))
-            call = Call("p.row", [Code("None" if title is None else string(title)), Code(f"*{name}(cfg)")],
-                        [])
-            call.kwargs = [(k, v) for k, v in kwargs if k]
-            call.args += [v for k, v in kwargs if not k]
-            calls.append(call)
+                kwargs += [(k, literal(v)) for k, v in extra.items()]
+            # A key that is not a name is written `**{"key": value}` (pysrc), before the names.
+            kwargs.sort(key=lambda kv: is_identifier(kv[0]))
+            rows = Star(Call(name, [code_name("cfg")]))
+            calls.append(Call("p.row", [literal(title), rows], kwargs))
+            self.comments += comments(List(body))
         return calls, out
 
     def frame(self, rows: list) -> tuple[Call, list[str]]:
@@ -225,12 +227,12 @@ class _Builder:
         uid_field = _dashboard_field(self.cfg, settings.get("uid"))
         node = literal(settings)
         if uid_field:
-            node.items = [(k, Code(f"cfg.dashboards.{uid_field}") if flat(k) == '"uid"' else v)
+            node.items = [(k, code_name("cfg", "dashboards", uid_field) if flat(k) == '"uid"' else v)
                           for k, v in node.items]
         src = ["", "", "def settings(cfg: Config) -> dict:",
                '    """Everything but the panels, as the dashboard had it."""']
         src += lines(node, "    ", "return ")
-        return Call("p.imported_dashboard", [Code("settings(cfg)"), List(rows)]), src
+        return Call("p.imported_dashboard", [Call("settings", [code_name("cfg")]), List(rows)]), src
 
     def module(self, source_name: str) -> Imported:
         groups = _groups(self.norm["panels"])
@@ -243,12 +245,16 @@ class _Builder:
         if self.ctx.uses_catalog:
             head.append("from generator.catalog import CATALOG as C")
         if self.ctx.helpers:
-            head.append(f"from generator.catalog import {', '.join(sorted(self.ctx.helpers))}")
+            head.append(f"from generator.catalog import {', '.join(code_name(h).text for h in sorted(self.ctx.helpers))}")
         head.append("from generator.config import Config")
+        shared = []
         if self.ctx.uses_shared_ds:
-            head += ["", "#: The data source most queries here name.", *lines(literal(self.ctx.shared_ds), "", f"{F.SHARED_DS} = ")]
+            shared = [SHARED_DS_COMMENT]
+            head += ["", SHARED_DS_COMMENT, *lines(literal(self.ctx.shared_ds), "", f"{F.SHARED_DS} = ")]
         body = ["", "", "def build(cfg: Config):"] + lines(call, "    ", "return ")
         result.source = "\n".join(head + body + extra + functions) + "\n"
+        # In the order written: the shared data source's, the frame's (none), each row's.
+        result.comments = shared + comments(call) + self.comments
         return result
 
 
@@ -273,18 +279,18 @@ def _house_args(norm: dict, cfg: Config) -> tuple[list, list] | None:
         current = (v.get("current") or {}).get("value")
         multi = bool(v.get("multi"))
         field_name = _selector_field(cfg, current)
-        default = Code(f"cfg.selectors.{field_name}") if field_name else literal("" if multi else current or "")
-        kwargs = [("multi", Code("True"))] if multi else []
+        default = code_name("cfg", "selectors", field_name) if field_name else literal("" if multi else current or "")
+        kwargs = [("multi", literal(True))] if multi else []
         var_calls.append(Call("p.query_variable", [literal(v.get("name", "")), literal(v.get("label", "")),
                                                    literal(v.get("query", "")), default], kwargs))
     uid_field = _dashboard_field(cfg, norm.get("uid"))
-    uid = Code(f"cfg.dashboards.{uid_field}") if uid_field else literal(norm.get("uid", ""))
+    uid = code_name("cfg", "dashboards", uid_field) if uid_field else literal(norm.get("uid", ""))
     kwargs = []
     if var_calls:
         kwargs.append(("variables", List(var_calls)))
     if tags[1:]:
         kwargs.append(("tags", literal(tags[1:])))
-    args = [Code("cfg"), uid, literal(norm.get("title", "")), literal(norm.get("description", ""))]
+    args = [code_name("cfg"), uid, literal(norm.get("title", "")), literal(norm.get("description", ""))]
     return args, kwargs
 
 
@@ -307,7 +313,9 @@ def _house_frame_matches(norm: dict, cfg: Config, groups: list[_Group]) -> bool:
     call = Call("p.dashboard", args + [List([Call("p.row", [literal(g.row.get("title", ""))]) for g in groups])],
                 kwargs)
     try:
-        got = dashboard_json(eval(flat(call), {"p": P, "cfg": cfg}))  # noqa: S307
+        got = dashboard_json(safe_eval(flat(call), {"p": P, "cfg": cfg}, cfg))
+    except UnsafeCode:
+        raise
     except Exception:  # not our frame after all
         return False
     want = {k: v for k, v in norm.items() if k != "panels"}
@@ -316,13 +324,13 @@ def _house_frame_matches(norm: dict, cfg: Config, groups: list[_Group]) -> bool:
     return {k: v for k, v in got.items() if k != "panels"} == want and rows_got == rows_want
 
 
-def render_module(source: str, cfg: Config = DEFAULT) -> dict:
-    """Execute a generated module and return its dashboard as normalised JSON."""
+def render_module(source: str, cfg: Config = DEFAULT, comments: list[str] | None = None) -> dict:
+    """Check a generated module (`guard.check_module`: UnsafeCode, and nothing runs, when it
+    holds anything the importer does not write or, given `comments`, other comments), then
+    execute it and return its dashboard as normalised JSON."""
     from generator.render import dashboard_json
 
-    module = types.ModuleType("_dashgen_imported")
-    exec(compile(source, "<dashgen import>", "exec"), module.__dict__)  # noqa: S102
-    return dashboard_json(module.build(cfg))
+    return dashboard_json(run_module(source, comments, cfg).build(cfg))
 
 
 def import_dashboard(dashboard: dict, cfg: Config = DEFAULT, *, source_name: str = "Grafana JSON",
@@ -330,6 +338,16 @@ def import_dashboard(dashboard: dict, cfg: Config = DEFAULT, *, source_name: str
     """The dashboard as a dashgen module (see the module docstring); ImportFailed if no
     module this importer can write renders it back."""
     norm = normalize_dashboard(dashboard)
+    title = norm.get("title") or norm.get("uid") or source_name
+    try:
+        return _import(norm, cfg, source_name, known_series)
+    except UnsafeCode as exc:
+        raise UnsafeCode(f"dashboard {title!r}: {exc}") from None
+    except Unwritable as exc:
+        raise ImportFailed(f"dashboard {title!r}: {exc}") from None
+
+
+def _import(norm: dict, cfg: Config, source_name: str, known_series: frozenset) -> Imported:
     groups = _groups(norm["panels"])
     plan, fixed = _plan(groups), _plan(groups, everything_fixed=True)
     # The house frame flows its rows; a panel inside one may still keep its place (p.at).
@@ -340,7 +358,9 @@ def import_dashboard(dashboard: dict, cfg: Config = DEFAULT, *, source_name: str
         result = _Builder(norm, cfg, house=house_, plan=plan_, all_raw=all_raw,
                           known_series=known_series).module(source_name)
         try:
-            got = render_module(result.source, cfg)
+            got = render_module(result.source, cfg, result.comments)
+        except UnsafeCode:  # the escaping failed somewhere: stop, never try to run a variant
+            raise
         except Exception as exc:  # a module that does not even run is a failed attempt
             problem = f"the module does not run: {type(exc).__name__}: {exc}"
             continue

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import keyword
 import re
 import tokenize
 from dataclasses import dataclass, field, fields
@@ -18,8 +17,9 @@ from dataclasses import dataclass, field, fields
 from generator import panels as P
 from generator.catalog import CATALOG, eq, ne, nre, re_
 from generator.config import IMPORT_OVERRIDE_SHARE, Config
+from generator.importer.guard import SHARED_DS, UnsafeCode, safe_eval
 from generator.importer.promql import expr_code
-from generator.importer.pysrc import Call, Code, Comment, Dict, List, flat, literal, string
+from generator.importer.pysrc import Call, Code, Comment, Dict, List, flat, is_identifier, literal, name, string
 from generator.normalize import PROMETHEUS_DS, normalize_dashboard, ref_id
 
 TODO_CATALOG = "TODO: add to the catalog"
@@ -48,12 +48,8 @@ class Context:
         """A query's data source as code: the module's DATASOURCE when it is that one."""
         if self.shared_ds is not None and ds == self.shared_ds:
             self.uses_shared_ds = True
-            return Code(SHARED_DS)
+            return name(SHARED_DS)
         return literal(ds)
-
-
-#: The module-level name for the data source most of a dashboard's queries name (`shared_datasource`).
-SHARED_DS = "DATASOURCE"
 
 
 def shared_datasource(dashboard: dict) -> dict | None:
@@ -121,7 +117,7 @@ def number(value, title: str, ctx: Context) -> Code:
     scored = sorted(names, key=lambda n: -len(words & set(n.split("_"))))
     if scored and (len(words & set(scored[0].split("_"))) or (ctx.house and len(names) == 1)):
         ctx.uses_thresholds = True
-        return Code(f"t.{scored[0]}")
+        return name("t", scored[0])
     return literal(value)
 
 
@@ -147,18 +143,31 @@ def thresholds(steps: list | None, title: str, ctx: Context):
     return literal(steps)
 
 
-def expr(text: str, ctx: Context) -> tuple[Code, list[str]]:
+@dataclass(frozen=True)
+class Query(Code):
+    """A query's expression as code; `min_of` is the selector (code) when it is `min(<selector>)`."""
+
+    min_of: str | None = None
+
+
+def expr(text: str, ctx: Context) -> tuple[Query, list[str]]:
     """An expression as code, and the unknown metrics to mark with a TODO."""
     e = expr_code(text, ctx.cfg, ctx.dashboard, ctx.known_series)
     ctx.helpers |= e.helpers
     ctx.uses_catalog |= "C.sel(" in e.code
-    for name in e.unknown:
-        ctx.unknown[name] = None
-    return Code(e.code), e.unknown
+    for metric in e.unknown:
+        ctx.unknown[metric] = None
+    return Query(e.code, e.min_of), e.unknown
+
+
+_METRIC_NAME = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
 
 
 def _todo(unknown: list[str]) -> list[Comment]:
-    return [Comment(f"{TODO_CATALOG}: {', '.join(unknown)}")] if unknown else []
+    """The TODO comment naming the metrics: a name that is not a plain metric name (a hostile
+    `{__name__="..."}`) is written quoted, and `pysrc.comment` keeps the line one line."""
+    shown = [m if _METRIC_NAME.fullmatch(m) else string(m) for m in unknown]
+    return [Comment(f"{TODO_CATALOG}: {', '.join(shown)}")] if unknown else []
 
 
 #: Query keys `p.target` writes from its own parameters (refId: only when not the usual letter).
@@ -172,8 +181,7 @@ def target_problem(panel: dict) -> str | None:
     for t in panel.get("targets") or []:
         if not isinstance(t.get("expr"), str):
             return f"query {t.get('refId', '?')} is not PromQL"
-        odd = sorted(k for k in set(t) - TARGET_FACTORY_KEYS
-                     if not k.isidentifier() or keyword.iskeyword(k) or k in TARGET_PARAMS)
+        odd = sorted(k for k in set(t) - TARGET_FACTORY_KEYS if not is_identifier(k) or k in TARGET_PARAMS)
         if odd:
             return f"query {t.get('refId', '?')} sets {', '.join(odd)}"
     return None
@@ -246,7 +254,7 @@ def timeseries(panel: dict, ctx: Context, tgt: list) -> list[Call]:
     if isinstance(calcs, list) and calcs != ["mean", "max", "lastNotNull"]:
         kwargs.append(("legend_calcs", literal(calcs)))
     if (custom.get("stacking") or {}).get("mode") == "normal":
-        kwargs.append(("stacked", Code("True")))
+        kwargs.append(("stacked", literal(True)))
     style = (custom.get("thresholdsStyle") or {}).get("mode")
     if style not in (None, "dashed", "off"):
         kwargs.append(("threshold_style", literal(style)))
@@ -259,27 +267,21 @@ def stat(panel: dict, ctx: Context, tgt: list) -> list[Call]:
     options = panel.get("options") or {}
     out = []
     real = [x for x in tgt if not isinstance(x, Comment)]
-    if len(real) == 1 and isinstance(real[0], Code):
-        m = re.fullmatch(r'(f?)"min\((.*)\)"', real[0].text)
-        if m and "{" not in real[0].text.replace("{C.sel", ""):
-            inner = m.group(2)
-            sel = inner[1:-1] if inner.startswith("{") and inner.endswith("}") else string(inner) if not m.group(1) else None
-            if sel is not None:
-                kwargs: list = []
-                _size(kwargs, panel, 4, 8)
-                sel_code = sel.replace("'", '"') if sel.startswith("C.sel(") else sel
-                out.append(Call("p.up_stat", [args[0], args[1], *_todo_items(tgt), Code(sel_code)], kwargs))
+    if len(real) == 1 and isinstance(real[0], Query) and real[0].min_of is not None:
+        kwargs: list = []
+        _size(kwargs, panel, 4, 8)
+        out.append(Call("p.up_stat", [args[0], args[1], *_todo_items(tgt), Code(real[0].min_of)], kwargs))
     kwargs = []
     _size(kwargs, panel, 6, 4)
     calcs = (options.get("reduceOptions") or {}).get("calcs") or ["lastNotNull"]
     _kw(kwargs, "reduce", calcs[0] if len(calcs) == 1 else None, "lastNotNull")
     _kw(kwargs, "decimals", d.get("decimals"), None)
     if options.get("graphMode") == "none":
-        kwargs.append(("graph", Code("False")))
+        kwargs.append(("graph", literal(False)))
     _kw(kwargs, "min", d.get("min"), None)
     _kw(kwargs, "max", d.get("max"), None)
     if d.get("mappings"):
-        kwargs.append(("mappings", Code("p.UP_DOWN_MAPPINGS") if d["mappings"] == P.UP_DOWN_MAPPINGS
+        kwargs.append(("mappings", name("p", "UP_DOWN_MAPPINGS") if d["mappings"] == P.UP_DOWN_MAPPINGS
                        else literal(d["mappings"])))
     out.append(Call("p.stat", args, kwargs))
     return out
@@ -403,12 +405,14 @@ def _near_miss(call: Call, got: dict, want: dict) -> tuple[int, Call] | None:
 
 
 def _build(call: Call, ctx: Context) -> dict:
-    return panel_key(P.panel_json(eval(flat(call), ctx.namespace())))  # noqa: S307
+    return panel_key(P.panel_json(safe_eval(flat(call), ctx.namespace(), cfg=ctx.cfg)))
 
 
 def _builds_to(call: Call, want: dict, ctx: Context) -> bool:
     try:
         return _build(call, ctx) == want
+    except UnsafeCode:
+        raise
     except Exception:  # an override that does not build is just not a match
         return False
 
@@ -440,6 +444,8 @@ def match(panel: dict, ctx: Context) -> Match:
             for i, call in enumerate(builder(panel, ctx, tgt)):
                 try:
                     got = _build(call, ctx)
+                except UnsafeCode:
+                    raise
                 except Exception as exc:  # a candidate that cannot even be built is just not a match
                     reason = f"{call.func} fails: {type(exc).__name__}"
                     continue

@@ -8,6 +8,7 @@ are substituted), so label names, functions and keywords are never mistaken for 
 
 from __future__ import annotations
 
+import inspect
 import re
 from dataclasses import dataclass, field
 
@@ -16,13 +17,15 @@ import promql_parser as pp
 from generator.catalog import CATALOG, CatalogError, eq, ne, nre, re_
 from generator.checks.exprs import PROBE_TIME, metric_name, selectors
 from generator.config import Config
-from generator.importer.pysrc import fstring, string
+from generator.importer.pysrc import Call, Code, flat, fstring, inner_string, is_identifier, string
+from generator.importer.pysrc import name as pysrc_name
 from generator.templating import expand
 
 _IDENT = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
 _MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
-_OPS = {"=": None, "!=": "ne", "=~": "re_", "!~": "nre"}
-_MATCHER_FUNCS = {"ne": ne, "re_": re_, "nre": nre}
+_OPS = {"=": "eq", "!=": "ne", "=~": "re_", "!~": "nre"}
+_MATCHER_FUNCS = {"eq": eq, "ne": ne, "re_": re_, "nre": nre}
+_SEL_PARAMS = set(inspect.signature(CATALOG.sel).parameters)  # series, matchers, equals
 
 
 @dataclass
@@ -32,8 +35,9 @@ class Expr:
     code: str
     metrics: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
-    helpers: set[str] = field(default_factory=set)  # ne, re_, nre: imported from generator.catalog
+    helpers: set[str] = field(default_factory=set)  # eq, ne, re_, nre: imported from generator.catalog
     parses: bool = True
+    min_of: str | None = None  # for `min(<selector>)`: the selector as code (p.up_stat takes it)
 
 
 def metric_names(expr: str, dashboard: dict | None) -> list[str] | None:
@@ -93,23 +97,60 @@ def _spans(text: str, names: set[str]) -> list[tuple[int, int, str]]:
     return out
 
 
-def _value_code(value: str, cfg: Config) -> str:
-    """A label value as code: the config's job name or selector value when it is one, else a literal."""
+def _config_name(value: str, cfg: Config) -> Code | None:
+    """The config's job name or selector value equal to a label value, if exactly one is."""
     for group in ("jobs", "selectors"):
         hits = [name for name, v in vars(getattr(cfg, group)).items() if v == value]
-        if len(hits) == 1:
-            return f"cfg.{group}.{hits[0]}"
-    if any(c in value for c in "\"'\\") or not value.isprintable():
-        return None  # f-string expressions hold no backslashes or quotes on Python 3.11
-    return f"'{value}'"
+        if len(hits) == 1 and is_identifier(hits[0]):
+            return pysrc_name("cfg", group, hits[0])
+    return None
 
 
 def _unescape(value: str) -> str:
     return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), value)
 
 
-def _sel_code(span: str, name: str, cfg: Config) -> tuple[str, set[str]] | None:
-    """`C.sel(...)` (single-quoted, for an f-string) that evaluates to exactly `span`, or None."""
+@dataclass(frozen=True)
+class _Selector:
+    """A `C.sel` call: the series, its matchers (label, operator, value, the config name
+    written for the value if any) and whether equality matchers are keywords (the house
+    spelling) or `eq(...)` arguments."""
+
+    series: str
+    matchers: tuple[tuple[str, str, str, Code | None], ...]
+    keywords: bool
+
+    def _keyword(self, op: str) -> bool:
+        return op == "=" and self.keywords
+
+    @property
+    def helpers(self) -> set[str]:
+        return {_OPS[op] for _l, op, _v, _c in self.matchers if not self._keyword(op)}
+
+    def call(self, quote: str) -> Call:
+        """The call as code, its strings in `quote` (single inside an f-string)."""
+        def text(s: str) -> Code:
+            return Code(string(s, quote))
+
+        args, kwargs = [text(self.series)], []
+        for label, op, value, config in self.matchers:
+            code = config or text(value)
+            if self._keyword(op):
+                kwargs.append((label, code))
+            else:
+                args.append(Call(_OPS[op], [text(label), code]))
+        return Call("C.sel", args, kwargs)
+
+    def render(self) -> str:
+        """What the call returns: `C.sel` called with the values themselves (nothing is evaluated)."""
+        positional = [_MATCHER_FUNCS[_OPS[op]](label, value) for label, op, value, _c in self.matchers
+                      if not self._keyword(op)]
+        equals = {label: value for label, op, value, _c in self.matchers if self._keyword(op)}
+        return CATALOG.sel(self.series, *positional, **equals)
+
+
+def _selector(span: str, name: str, cfg: Config) -> _Selector | None:
+    """The `C.sel` call that gives back exactly `span`, or None."""
     body = span[len(name):].strip()
     matchers: list[tuple[str, str, str]] = []
     if body:
@@ -126,22 +167,20 @@ def _sel_code(span: str, name: str, cfg: Config) -> tuple[str, set[str]] | None:
     equals = [lab for lab, op, _v in matchers if op == "="]
     if kinds != sorted(kinds, reverse=True) or len(set(equals)) != len(equals):  # keywords must be unique
         return None
-    args, kwargs, helpers = [], [], set()
+    # A label spelled like a Python keyword (`if`) or like C.sel's own parameter cannot be a
+    # keyword argument: then every matcher is written positionally, eq(...) included.
+    keywords = all(is_identifier(lab) and lab not in _SEL_PARAMS for lab in equals)
+    found = []
     for label, op, value in matchers:
-        code = _value_code(value, cfg)
-        if code is None:
-            return None
-        if _OPS[op] is None:
-            kwargs.append(f"{label}={code}")
-        else:
-            helpers.add(_OPS[op])
-            args.append(f"{_OPS[op]}('{label}', {code})")
-    code = f"C.sel({', '.join([repr(name), *args, *kwargs])})"
+        config = _config_name(value, cfg)
+        if config is None and inner_string(value) is None:
+            return None  # no backslash or quote inside an f-string on Python 3.11
+        found.append((label, op, value, config))
+    sel = _Selector(name, tuple(found), keywords)
     try:
-        rendered = eval(code, {"C": CATALOG, "cfg": cfg, "ne": ne, "re_": re_, "nre": nre, "eq": eq})  # noqa: S307
+        return sel if sel.render() == span else None
     except CatalogError:
         return None
-    return (code, helpers) if rendered == span else None
 
 
 def expr_code(expr: str, cfg: Config, dashboard: dict | None = None, known: set[str] = frozenset()) -> Expr:
@@ -150,25 +189,33 @@ def expr_code(expr: str, cfg: Config, dashboard: dict | None = None, known: set[
     `known` are series the project records itself (recording rules): not reported as unknown.
     """
     names = metric_names(expr, dashboard)
+    bare = expr.startswith("min(") and expr.endswith(")") and "{" not in expr
+    minimum = string(expr[4:-1]) if bare else None  # min(metric), kept literal
     if names is None:
-        return Expr(string(expr), parses=False)
+        return Expr(string(expr), parses=False, min_of=minimum)
     unknown = [n for n in names if CATALOG.lookup(n) is None and n not in known]
-    parts: list[tuple[str, str]] = []
+    parts: list[tuple[str, object]] = []
+    selectors_: list[_Selector] = []
     helpers: set[str] = set()
     pos = 0
     catalogued = {n for n in names if CATALOG.lookup(n) is not None}
     for start, end, name in _spans(expr, catalogued):
-        sel = _sel_code(expr[start:end], name, cfg)
+        sel = _selector(expr[start:end], name, cfg)
         if sel is None:
             continue
-        parts += [("text", expr[pos:start]), ("code", sel[0])]
-        helpers |= sel[1]
+        parts += [("text", expr[pos:start]), ("code", sel.call("'"))]
+        selectors_.append(sel)
+        helpers |= sel.helpers
         pos = end
     parts.append(("text", expr[pos:]))
     parts = [(k, v) for k, v in parts if v]
     if not any(k == "code" for k, _v in parts) or any(k == "text" and '"' in v for k, v in parts):
         # Quotes left in the text would make formatters swap the f-string's quotes: keep it literal.
-        return Expr(string(expr), names, unknown)
+        return Expr(string(expr), names, unknown, min_of=minimum)
     if len(parts) == 1:  # the whole expression is one selector: a plain call, black's quotes
-        return Expr(parts[0][1].replace("'", '"'), names, unknown, helpers)
-    return Expr(fstring(parts), names, unknown, helpers)
+        return Expr(flat(selectors_[0].call('"')), names, unknown, helpers)
+    if [k for k, _v in parts] == ["text", "code", "text"] and parts[0][1] == "min(" and parts[2][1] == ")":
+        minimum = flat(selectors_[0].call('"'))
+    else:
+        minimum = None
+    return Expr(fstring(parts), names, unknown, helpers, min_of=minimum)

@@ -8,7 +8,9 @@ What it covers, point by point with the reference: auth errors in their real sha
 health and org (§3), dashboards with versions, 409/412 stale writes and folder placement
 (§4), folders with nesting (§5), the Prometheus conversion API (§6), alerting provisioning
 with notification templates (§7), the Mimir ruler and Alertmanager (§8), and faults (§9): 429 with Retry-After, 5xx, dropped connections, slow answers, and a 500
-that echoes the request (for secret-leak tests).
+that echoes the request (for secret-leak tests): as is (`echo500`), URL-encoded
+(`echo500_url`), without URL schemes (`echo500_bare`), or JSON-escaped as Go does it
+(`echo500_go`: `\\u0026`, `\\/`).
 
 Synthetic Monitoring API, on the same server under /api/v1/check/... and
 /api/v1/probe/list, with its own bearer tokens (`sm_tokens`: token -> tenant id). Shapes
@@ -42,7 +44,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import yaml
 
@@ -457,6 +459,16 @@ class GrafanaEmulator:
         return item
 
 
+def echoed(body: str, how: str) -> str:
+    """A request body as a careless server puts it into an error: as is, URL-encoded (a form
+    or query string), or with every URL's scheme dropped ("bare")."""
+    if how == "url":
+        return quote(body, safe="")
+    if how == "bare":
+        return re.sub(r"https?://", "", body)
+    return body
+
+
 def check_uid(uid: str) -> None:
     if not UID_RE.match(uid):
         raise ApiError(400, {"message": "uid contains illegal characters"})
@@ -552,9 +564,17 @@ class _Handler(BaseHTTPRequestHandler):
                 return self.send(503, "<html><head><title>Grafana is loading</title></head><body>Grafana is loading...</body></html>", "text/html")
             elif fault == "html200":  # a captive portal or misrouted proxy answering for Grafana
                 return self.send(200, "<html><body>Sign in to the proxy</body></html>", "text/html")
-            elif fault == "echo500":
-                echo = {"message": "Internal Server Error", "error": f"request was {method} {self.path} "
-                        f"headers={json.dumps(headers)} body={raw.decode('utf-8', 'replace')}"}
+            elif fault.startswith("echo500"):  # echo500[_url|_bare|_go]: how the body is echoed
+                how = fault.partition("_")[2]
+                body = echoed(raw.decode("utf-8", "replace"), how)
+                head = f"request was {method} {self.path} "
+                if how:  # the body first, where a shortened error message still shows it
+                    echo = {"message": "Internal Server Error", "error": f"{head}body={body} headers={json.dumps(headers)}"}
+                else:
+                    echo = {"message": "Internal Server Error", "error": f"{head}headers={json.dumps(headers)} body={body}"}
+                if fault == "echo500_go":  # Go's encoding/json: & < > as \u0026..., / as \/ (some encoders)
+                    text = json.dumps(echo).replace("&", "\\u0026").replace("<", "\\u003c")
+                    return self.send(500, text.replace(">", "\\u003e").replace("/", "\\/"))
                 return self.send(500, echo)
         try:
             with emu.lock:
