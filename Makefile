@@ -50,7 +50,7 @@ stack-stop: ## stop a reference stack started from this checkout
 	$(BIN)/python -m stack.run stop
 
 e2e: $(STAMP) tools ## prove every panel and alert against the reference stack
-	$(BIN)/pytest -q -m e2e
+	$(BIN)/pytest -q -m e2e --timeout=1200
 
 bench: $(STAMP) tools ## print timing figures
 	@for b in bench/*.py; do [ -e "$$b" ] || continue; $(BIN)/python "$$b" || exit 1; done

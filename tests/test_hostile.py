@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
 from grafana_emulator.fixtures import TOKEN, emulator  # noqa: E402,F401
+from loopback import loopback_server  # noqa: E402
 
 from generator import render, safenames, terminal, yamlio  # noqa: E402
 from generator.cli import main  # noqa: E402
@@ -336,41 +336,25 @@ def trickling_server(where: str, steps: int = 40, every: float = 0.25):
     """A loopback HTTP server that answers one byte every `every` seconds, never tripping a
     read timeout: in the body (`where="body"`) or in the headers. It stops after `steps`
     bytes, so a client without a deadline gets a truncated answer, not a hung test."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
     stop = threading.Event()
 
     def answer(conn):
-        with conn:
-            try:
-                conn.recv(65536)
-                if where == "body":
-                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
-                else:
-                    conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
-                for _ in range(steps):
-                    if stop.is_set():
-                        return
-                    conn.sendall(b" ")
-                    time.sleep(every)
-            except OSError:
+        conn.recv(65536)
+        if where == "body":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+        else:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        for _ in range(steps):
+            if stop.is_set():
                 return
+            conn.sendall(b" ")
+            time.sleep(every)
 
-    def serve():
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            threading.Thread(target=answer, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=serve, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+        with loopback_server(answer) as url:
+            yield url
     finally:
         stop.set()
-        server.close()
 
 
 @pytest.mark.parametrize("where", ["body", "headers"])
@@ -438,28 +422,14 @@ def test_a_title_with_escape_sequences_is_shown_inert_by_diff_and_textconv(repo)
 
 def test_a_server_message_with_escape_sequences_is_shown_inert(project):
     body = json.dumps({"message": f"boom {ESCAPES}"}).encode()
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(4)
+    def answer(conn):
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
 
-    def serve():
-        while True:
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            with conn:
-                conn.recv(65536)
-                conn.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\n"
-                             b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
-
-    threading.Thread(target=serve, daemon=True).start()
-    try:
+    with loopback_server(answer) as url:
         r = cli(project, "pull", "--env", "production", "raymontology-business",
-                env={"GRAFANA_URL": f"http://127.0.0.1:{server.getsockname()[1]}", "GRAFANA_TOKEN": TOKEN,
-                     "DASHGEN_HTTP_RETRIES": "0"})
-    finally:
-        server.close()
+                env={"GRAFANA_URL": url, "GRAFANA_TOKEN": TOKEN, "DASHGEN_HTTP_RETRIES": "0"})
     assert r.exit_code == 1 and "boom \\u001b]0;owned" in r.stderr
     assert_inert(r.stdout, r.stderr)
 

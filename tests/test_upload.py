@@ -441,7 +441,7 @@ def test_pull_writes_dashboards_normalised_exactly_like_rendered_output(syntheti
     cli(synthetic, emulator, "upload", "--env", "production")
     out = tmp_path / "pulled"
     r = cli(synthetic, emulator, "pull", "--env", "production", "--out", str(out), "raymontology-d001")
-    assert r.exit_code == 0
+    assert r.exit_code == 0, r.output
     rendered = (synthetic / "rendered" / "dashboards" / "raymontology-d001.json").read_text()
     assert (out / "raymontology-d001.json").read_text() == rendered
     r = cli(synthetic, emulator, "pull", "--env", "production", "raymontology-d000", "missing")
