@@ -415,7 +415,8 @@ def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None
         name = "stdin" if source == "-" else Path(source).name
         dashboard = load_dashboard(data, file=name)
     try:
-        result = import_dashboard(dashboard, source_name=name, known_series=recorded_series(ctx.root))
+        result = import_dashboard(dashboard, source_name=name, known_series=recorded_series(ctx.root),
+                                  file_name=None if env_name or source == "-" else name)
     except DashboardInputError as exc:
         raise exc.in_file(name) from None
     if out:
@@ -430,8 +431,8 @@ def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None
         echo(f"  raw: {r.row + ' / ' if r.row else ''}{r.title or '(untitled)'}: {r.reason}", err=True)
     if result.unknown_metrics:
         echo(f"  not in the catalog (TODO in the module): {', '.join(result.unknown_metrics)}", err=True)
-    if not result.uid:
-        echo("warning: the dashboard has no uid; `dashgen render` needs one: add it in settings()", err=True)
+    if result.uid_note:
+        echo(f"note: {result.uid_note}; change it in the module if you prefer another", err=True)
     owner = module_for_uid(ctx.root, result.uid) if result.uid else None
     if owner and (not out or (ctx.root / owner).resolve() != out.resolve()):
         echo(f"warning: {owner} already renders uid {result.uid}: replace it (--out {owner} --force) "

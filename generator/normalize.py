@@ -414,6 +414,8 @@ def _normalize_panel(p: dict, path: str) -> dict:
         for k in ("x", "y", "w", "h"):
             if k in p["gridPos"]:
                 _want(p["gridPos"][k], (int, float), f"{path}.gridPos.{k}", f"gridPos.{k}")
+        if not ("x" in p["gridPos"] and "y" in p["gridPos"]):  # Grafana reads a missing x or y as 0
+            p = {**p, "gridPos": {"x": 0, "y": 0, **p["gridPos"]}}
     if p.get("type") == "row":
         out = {k: v for k, v in p.items() if k not in VOLATILE_PANEL_KEYS}
         out.setdefault("collapsed", False)

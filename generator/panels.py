@@ -126,14 +126,27 @@ def timeseries(
         legendPlacement="bottom",
         legendCalcs=list(legend_calcs),
         fillOpacity=fill,
-        valueMin=min,
-        valueMax=max,
+        valueMin=_int_or_none(min),
+        valueMax=_int_or_none(max),
         stacking={"mode": "normal", "group": "A"} if stacked else {"mode": "none", "group": "A"},
         tooltipMode="multi",
         tooltipSort="desc",
         gridPos=_size(w, h),
-        extraJson={"options": {"legend": {"showLegend": True}}},
+        extraJson={"options": {"legend": {"showLegend": True}}, **_float_limits(min, max)},
     )
+
+
+def _int_or_none(value):
+    """grafanalib takes only an int for a time series' min/max: a float goes by `_float_limits`."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _float_limits(min, max) -> dict:
+    """The fieldConfig for a min or max that is not an int (an axis max of 1.01 is common)."""
+    defaults = {k: v for k, v in (("min", min), ("max", max)) if v is not None and _int_or_none(v) is None}
+    if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in defaults.values()):
+        raise TypeError(f"min and max are numbers, not {defaults!r}")
+    return {"fieldConfig": {"defaults": defaults}} if defaults else {}
 
 
 def stat(

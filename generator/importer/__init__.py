@@ -31,6 +31,7 @@ from generator.importer.guard import TAKEN, ImportFailed, UnsafeCode, run_module
 from generator.importer.pysrc import Call, List, Star, comments, docstring, flat, is_identifier, lines
 from generator.importer.pysrc import Unwritable, literal, name as code_name
 from generator.normalize import normalize_dashboard
+from generator.safenames import MAX_UID
 
 __all__ = ["ImportFailed", "Imported", "PanelReport", "UnsafeCode", "import_dashboard", "render_module"]
 
@@ -59,6 +60,7 @@ class Imported:
     unknown_metrics: list[str] = field(default_factory=list)
     safe_mode: bool = False  # every panel raw and placed: nothing finer rendered back the same
     comments: list[str] = field(default_factory=list)  # the comment lines the importer wrote (guard checks them)
+    uid_note: str = ""  # how a dashboard without a uid got one
 
     @property
     def raw_panels(self) -> list[PanelReport]:
@@ -333,14 +335,48 @@ def render_module(source: str, cfg: Config = DEFAULT, comments: list[str] | None
     return dashboard_json(run_module(source, comments, cfg).build(cfg))
 
 
+def _slug(text: str) -> str:
+    return re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9_-]+", "-", text.lower()))[:MAX_UID].strip("-_")
+
+
+def derived_uid(dashboard: dict, file_name: str | None) -> tuple[str, str]:
+    """(uid, where it came from) for a dashboard without one: the file's name, else the title,
+    made to follow Grafana's uid rule and checked by the one name validator (ImportFailed if
+    neither gives one)."""
+    from generator.safenames import name_problem, uid_problem
+
+    candidates = []
+    if file_name:
+        stem = re.sub(r"\.json$", "", file_name.rsplit("/", 1)[-1], flags=re.I)
+        candidates.append((_slug(stem), f"the file name {file_name!r}"))
+    title = dashboard.get("title")
+    if isinstance(title, str):
+        candidates.append((_slug(title), f"the title {title.strip()!r}"))
+    for uid, how in candidates:
+        if uid and not uid_problem(uid) and not name_problem(uid):
+            return uid, how
+    raise ImportFailed("the dashboard has no uid and neither its file name nor its title gives one: "
+                       "add a \"uid\" (at most 40 of a-z, A-Z, 0-9, - and _) to the JSON")
+
+
 def import_dashboard(dashboard: dict, cfg: Config = DEFAULT, *, source_name: str = "Grafana JSON",
-                     known_series: frozenset = frozenset()) -> Imported:
+                     known_series: frozenset = frozenset(), file_name: str | None = None) -> Imported:
     """The dashboard as a dashgen module (see the module docstring); ImportFailed if no
-    module this importer can write renders it back."""
+    module this importer can write renders it back.
+
+    A dashboard without a uid gets one (`derived_uid`, from `file_name` or the title), so the
+    module renders; `Imported.uid_note` says which."""
+    uid_note = ""
+    if isinstance(dashboard, dict) and dashboard.get("uid") in (None, ""):
+        uid, how = derived_uid(dashboard, file_name)
+        dashboard = {**dashboard, "uid": uid}
+        uid_note = f"the dashboard has no uid: it is {uid!r}, made from {how}"
     norm = normalize_dashboard(dashboard)
     title = norm.get("title") or norm.get("uid") or source_name
     try:
-        return _import(norm, cfg, source_name, known_series)
+        result = _import(norm, cfg, source_name, known_series)
+        result.uid_note = uid_note
+        return result
     except UnsafeCode as exc:
         raise UnsafeCode(f"dashboard {title!r}: {exc}") from None
     except Unwritable as exc:

@@ -447,7 +447,7 @@ def match(panel: dict, ctx: Context) -> Match:
                 except UnsafeCode:
                     raise
                 except Exception as exc:  # a candidate that cannot even be built is just not a match
-                    reason = f"{call.func} fails: {type(exc).__name__}"
+                    reason = f"{call.func} fails: {type(exc).__name__}: {str(exc)[:80]}"
                     continue
                 if got == want:
                     return _chosen(Match(call, call.func), ctx, saved[3])
