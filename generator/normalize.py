@@ -64,10 +64,24 @@ PANEL_DEFAULTS = {
         ("fieldConfig", "defaults", "custom"): {
             "axisColorMode": "text", "axisBorderShow": False, "axisCenteredZero": False,
             "barWidthFactor": 0.6, "insertNulls": False,
+            # The graph field config's own defaults (timeseries config.ts defaultGraphConfig and
+            # its editors), so a panel saved by an older Grafana that wrote fewer keys compares equal.
+            "drawStyle": "line", "lineInterpolation": "linear", "lineWidth": 1, "fillOpacity": 0,
+            "gradientMode": "none", "barAlignment": 0, "stacking": {"mode": "none", "group": "A"},
+            "spanNulls": False, "showPoints": "auto", "pointSize": 5, "thresholdsStyle": {"mode": "off"},
+            "axisPlacement": "auto", "axisLabel": "", "axisGridShow": True, "scaleDistribution": {"type": "linear"},
+            "hideFrom": {"legend": False, "tooltip": False, "viz": False}, "lineStyle": {"fill": "solid"},
         },
-        ("options", "tooltip"): {"sort": "none", "hideZeros": False},
+        ("fieldConfig", "defaults"): {"color": {"mode": "palette-classic"}},
+        ("options", "tooltip"): {"sort": "none", "hideZeros": False, "mode": "single"},
+        ("options", "legend"): {"displayMode": "list", "placement": "bottom", "calcs": []},
     },
-    "stat": {("options",): {"textMode": "auto", "percentChangeColorMode": "standard", "text": {}}},
+    "stat": {("options",): {"textMode": "auto", "percentChangeColorMode": "standard", "text": {},
+                            # stat panelcfg's defaults too
+                            "colorMode": "value", "graphMode": "area", "justifyMode": "auto",
+                            "orientation": "auto", "wideLayout": True, "showPercentChange": False},
+             # the standard colour option's default where the panel sets none (thresholds)
+             ("fieldConfig", "defaults"): {"color": {"mode": "thresholds"}}},
     "gauge": {("options",): {"showThresholdLabels": False, "showThresholdMarkers": True, "orientation": "auto",
                              "minVizWidth": 75, "minVizHeight": 75, "text": {}}},
 }
@@ -459,9 +473,12 @@ def _drop_defaults(panel: dict, table: dict) -> None:
             node = parent.get(path[-1])
             if not isinstance(node, dict):
                 continue
+            if path[-1] == "custom" and isinstance(node.get("scaleDistribution"), dict) \
+                    and node["scaleDistribution"].get("type") == "linear":
+                node = {**node, "scaleDistribution": {"type": "linear"}}  # a log base means nothing on a linear axis
             kept = {k: v for k, v in node.items()
                     if not (k in defaults and v == defaults[k] and type(v) is type(defaults[k]))}
-            if kept or path[-1] != "custom":
+            if kept or path[-1] not in ("custom", "legend", "tooltip"):
                 parent[path[-1]] = kept
             else:
                 del parent[path[-1]]

@@ -206,21 +206,33 @@ def test_merged_merges_objects_replaces_the_rest_and_none_removes():
     assert base == {"a": {"b": 1, "c": [1, 2], "d": {"e": 1}}, "f": True, "g": "x"}  # not changed in place
 
 
-def test_a_near_miss_is_the_factory_call_with_a_small_override():
+def test_a_ui_edit_is_the_factory_call_with_keyword_arguments():
     """A house timeseries edited in the UI (line width, legend placement, a data source picked
-    by name, a query with step and queryType) is still that call, with only the changes spelt out."""
+    by name, a query with step and queryType) is still that call, the changes as keywords (issue 20)."""
     panel = P.panel_json(P.timeseries("Foo", "Foo per second.", P.target("sum(rate(pg_up[5m]))", "foo"),
                                       "ops", P.neutral()))
     panel["fieldConfig"]["defaults"]["custom"]["lineWidth"] = 2
     panel["options"]["legend"]["placement"] = "right"
-    panel["datasource"] = {"type": "prometheus", "uid": "prom-main"}
-    panel["targets"][0].update(step=30, queryType="timeSeriesQuery", intervalFactor=2)
+    panel["datasource"] = {"type": "prometheus", "uid": "prom-main"}  # the UI sets the queries' too
+    panel["targets"][0].update(step=30, queryType="timeSeriesQuery", intervalFactor=2, datasource=panel["datasource"])
+    d = dashboard(panel)
+    result = import_dashboard(d)
+    assert [r.factory for r in result.panels] == ["p.timeseries"]
+    assert "step=30" in result.source and 'queryType="timeSeriesQuery"' in result.source
+    assert "line_width=2" in result.source and 'legend_placement="right"' in result.source
+    assert "datasource=DATASOURCE" in result.source and 'DATASOURCE = {"uid": "prom-main"}' in result.source
+    assert "C.sel('pg_up')" in result.source
+    assert "p.override" not in result.source
+    assert render_module(result.source) == normalize_dashboard(d)
+
+
+def test_a_near_miss_no_keyword_covers_is_the_factory_call_with_a_small_override():
+    panel = P.panel_json(P.timeseries("Foo", "Foo per second.", "sum(rate(pg_up[5m]))", "ops", P.neutral()))
+    panel["options"]["tooltip"]["hideZeros"] = True
     d = dashboard(panel)
     result = import_dashboard(d)
     assert [r.factory for r in result.panels] == ["p.timeseries + override"]
-    assert "step=30" in result.source and 'queryType="timeSeriesQuery"' in result.source
-    assert '"custom": {"lineWidth": 2}' in result.source and '"placement": "right"' in result.source
-    assert '"datasource": {"uid": "prom-main"}' in result.source and "C.sel('pg_up')" in result.source
+    assert '"hideZeros": True' in result.source
     assert render_module(result.source) == normalize_dashboard(d)
 
 
@@ -283,8 +295,8 @@ def test_cli_prints_the_module_and_reports_raw_panels_on_stderr():
     r = cli("import", str(path))
     assert r.exit_code == 0, r.output
     assert r.stdout.startswith('"""Kubernetes / System / CoreDNS: imported from k8s-system-coredns.json')
-    assert "14 panels, 14 from factories (14 with p.override), 0 kept as Grafana JSON" in r.stderr
-    assert "p.override(\n            p.timeseries(" in r.stdout and "p.raw(" not in r.stdout
+    assert "14 panels, 14 from factories (4 with p.override), 0 kept as Grafana JSON" in r.stderr
+    assert "        p.timeseries(" in r.stdout and "p.raw(" not in r.stdout
     assert "not in the catalog (TODO in the module): coredns_dns_requests_total" in r.stderr
 
 

@@ -89,7 +89,9 @@ def test_time_series_defaults_grafana_writes_on_save_are_dropped_and_nothing_els
                                         "colorMode": "value"}}
     gauge = {"type": "gauge", "options": {"showThresholdMarkers": True, "showThresholdLabels": True, "minVizWidth": 75}}
     stat_n, gauge_n = normalize_dashboard({"panels": [stat, gauge]})["panels"]
-    assert stat_n["options"] == {"colorMode": "value"} and gauge_n["options"] == {"showThresholdLabels": True}
+    assert "options" not in stat_n and gauge_n["options"] == {"showThresholdLabels": True}  # colorMode value: stat's default
+    background = normalize_dashboard({"panels": [{**stat, "options": {"colorMode": "background"}}]})["panels"][0]
+    assert background["options"] == {"colorMode": "background"}
 
 
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.stem)
