@@ -222,7 +222,7 @@ def test_a_ui_edit_is_the_factory_call_with_keyword_arguments():
     assert "line_width=2" in result.source and 'legend_placement="right"' in result.source
     assert "datasource=DATASOURCE" in result.source and 'DATASOURCE = {"type": "prometheus", "uid": "prom-main"}' in result.source
     assert "C.sel('pg_up')" in result.source
-    assert "p.override" not in result.source
+    assert "p.override(" not in result.source
     assert render_module(result.source) == normalize_dashboard(d)
 
 
