@@ -191,10 +191,14 @@ def query_cmd(ctx: Context, dashboard: str, panel: str, variables: tuple[str, ..
               help="Use the rendered/ files in the working tree as the new side instead of rendering the code.")
 @click.option("--preview", "preview_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Also write DIR/<uid>.svg, the layout before and after side by side, for each changed dashboard.")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path), metavar="[A B]")
 @pass_ctx
 def diff_cmd(ctx: Context, ref: str | None, env_name: str | None, fmt: str, on_disk: bool,
-             preview_dir: Path | None) -> None:
+             preview_dir: Path | None, files: tuple[Path, ...] = ()) -> None:
     """Semantic diff of dashboards and alert rules; exit 1 when anything differs.
+
+    With two files A and B: compare them (dashboards, classic or v2 or a Grafana export; or
+    Prometheus rule files) instead of the project.
 
     The new side is what the current code renders (edits not yet rendered included), or
     rendered/ as it is on disk with --on-disk. The old side is rendered/ at GITREF
@@ -207,6 +211,18 @@ def diff_cmd(ctx: Context, ref: str | None, env_name: str | None, fmt: str, on_d
     from generator import diff as differ
     from generator import render as rendering
 
+    if files:
+        if len(files) != 2:
+            raise ConfigError("diff takes two files (A B), or none to compare the project")
+        if ref or env_name or on_disk or preview_dir:
+            raise ConfigError("diff A B compares two files: --against, --env, --on-disk and --preview do not apply")
+        a, b = files
+        changes = differ.diff_files(str(a), _read_file(str(a)), str(b), _read_file(str(b)))
+        if fmt == "markdown":
+            echo(differ.format_markdown(changes, title=f"dashgen diff ({a} -> {b})"), nl=False)
+        else:
+            echo(differ.FORMATTERS[fmt](changes), nl=False)
+        sys.exit(EXIT_FAIL if changes else EXIT_OK)
     if ref and env_name:
         raise ConfigError("use either --against or --env, not both")
     if preview_dir and env_name:
@@ -261,7 +277,7 @@ def textconv(file) -> None:
     """
     from generator.textconv import textconv as convert
 
-    text = convert(file.read(), file.name)  # an unreadable dashboard: ConfigError, one line, exit 2
+    text = convert(file.read(), file.name)  # never fails: what it cannot model comes back raw, under a warning
     sys.stdout.buffer.write(text)
     sys.stdout.buffer.flush()
 
