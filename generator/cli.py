@@ -404,14 +404,19 @@ def pull(ctx: Context, env_name: str, out: Path | None, uids: tuple[str, ...]) -
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), metavar="dashboards/NAME.py",
               help="Write the module here (default: print it).")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
+@click.option("--keep-legacy", is_flag=True,
+              help="Keep graph and singlestat panels as they are (default: migrate them as Grafana does on load).")
 @pass_ctx
-def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None, force: bool) -> None:
+def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None, force: bool,
+               keep_legacy: bool = False) -> None:
     """Turn Grafana dashboard JSON (a file, `-` for stdin, or a UID in Grafana with --env) into a
     dashgen module with build(cfg), checked to render the same dashboard back.
 
     Exit codes: 0 written; 1 the dashboard could not be imported faithfully or was not found;
     2 usage error, unreadable JSON, or --out exists without --force.
     """
+    from collections import Counter
+
     from generator.importer import import_dashboard
     from generator.importer.adopt import module_for_uid, recorded_series, write_module
     from generator.normalize import DashboardInputError, load_dashboard
@@ -432,7 +437,7 @@ def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None
         dashboard = load_dashboard(data, file=name)
     try:
         result = import_dashboard(dashboard, source_name=name, known_series=recorded_series(ctx.root),
-                                  file_name=None if env_name or source == "-" else name)
+                                  file_name=None if env_name or source == "-" else name, migrate=not keep_legacy)
     except DashboardInputError as exc:
         raise exc.in_file(name) from None
     if out:
@@ -443,6 +448,13 @@ def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None
     echo(f"imported {result.title!r} (uid {result.uid}): {n} panels, {n - raw} from factories "
                f"({len(result.overridden_panels)} with p.override), {raw} kept as Grafana JSON; "
                f"layout {result.layout}, frame {result.frame}", err=True)
+    if result.migrations:
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(Counter(f"{m.old_type} -> {m.new_type}"
+                                                                 for m in result.migrations).items()))
+        echo(f"  migrated as Grafana does on load: {kinds}", err=True)
+        for m in result.migrations:
+            for lost in m.lost:
+                echo(f"  not kept: {m.row + ' / ' if m.row else ''}{m.title or '(untitled)'}: {lost}", err=True)
     for r in result.raw_panels:
         echo(f"  raw: {r.row + ' / ' if r.row else ''}{r.title or '(untitled)'}: {r.reason}", err=True)
     if result.unknown_metrics:

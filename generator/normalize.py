@@ -47,7 +47,7 @@ VOLATILE_PANEL_KEYS = {"pluginVersion"}
 #: Optional panel keys whose "empty" value means the same as leaving them out.
 EMPTY_DEFAULTS = {
     "links": [], "transformations": [], "description": "", "transparent": False,
-    "hideTimeOverride": False, "repeat": "", "interval": "", "timeFrom": "", "timeShift": "",
+    "hideTimeOverride": False, "repeat": "", "interval": "", "timeFrom": "", "timeShift": "", "title": "",
 }
 #: What a panel of each type assumes for a key that is absent (the UI writes them all on save),
 #: as {type: {path: {key: default}}}, so the key can go. Read in Grafana's source: the axis
@@ -410,6 +410,8 @@ def _normalize_field_config(fc: Any, path: str) -> dict:
     for k in ("mappings", "links"):  # no value mappings, no data links
         if defaults.get(k) == []:
             del defaults[k]
+    if defaults.get("unit") == "":  # no unit
+        del defaults["unit"]
     if defaults.get("custom") == {}:
         del defaults["custom"]
     overrides = _objects(fc.get("overrides") or [], f"{path}.overrides", "overrides")

@@ -134,6 +134,7 @@ def timeseries(
     mappings: list[dict] | None = None,
     overrides: Sequence[dict] = (),
     links: Sequence[dict] = (),
+    **panel_keys,
 ) -> g.TimeSeries | RawPanel:
     """A time series with its thresholds drawn as lines and a table legend.
 
@@ -193,7 +194,21 @@ def timeseries(
         changes["options"] = {"legend": legend_extra}
     if links:
         changes["links"] = list(links)
+    changes.update(_panel_keys(panel_keys))
     return _changed(base, changes, datasource)
+
+
+#: Panel settings every kind has, as factory keywords (repeat="instance", max_per_row=4, ...).
+PANEL_KEYWORDS = {"repeat": "repeat", "repeat_direction": "repeatDirection", "max_per_row": "maxPerRow",
+                  "max_data_points": "maxDataPoints", "interval": "interval", "time_from": "timeFrom",
+                  "time_shift": "timeShift", "hide_time_override": "hideTimeOverride", "transparent": "transparent"}
+
+
+def _panel_keys(given: dict) -> dict:
+    unknown = sorted(set(given) - set(PANEL_KEYWORDS))
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(unknown)}")
+    return {PANEL_KEYWORDS[k]: v for k, v in given.items()}
 
 
 def _changed(base, changes: dict, datasource: dict | None):
@@ -244,6 +259,7 @@ def stat(
     no_value: str | None = None,
     overrides: Sequence[dict] = (),
     links: Sequence[dict] = (),
+    **panel_keys,
 ) -> g.Stat | RawPanel:
     """A single number coloured by its thresholds, with a sparkline.
 
@@ -283,7 +299,7 @@ def stat(
             "options": {"wideLayout": True, "showPercentChange": False, "justifyMode": "auto"},
         },
     )
-    return _changed(base, {"links": list(links)} if links else {}, datasource)
+    return _changed(base, {**({"links": list(links)} if links else {}), **_panel_keys(panel_keys)}, datasource)
 
 
 def up_stat(title: str, description: str, selector: str, *, w: int = 4, h: int = 8) -> g.Stat:

@@ -90,3 +90,86 @@ def test_a_float_axis_max_is_a_factory_argument_not_a_silent_fallback():
     result = import_dashboard(mesh(uid="m"))
     first = result.panels[0]
     assert first.factory != "p.raw" or "fails" not in first.reason
+
+
+# --- legacy panels, migrated as Grafana migrates them -------------------------------------------
+
+from generator.importer.migrate import graph_to_timeseries, migrate_dashboard, singlestat_to_stat  # noqa: E402
+
+
+GRAPH = {
+    "type": "graph", "title": "Requests", "gridPos": {"x": 0, "y": 0, "w": 12, "h": 8},
+    "datasource": PROM, "targets": [{"expr": "sum(rate(up[5m])) by (job)", "refId": "A", "legendFormat": "{{job}}"}],
+    "lines": True, "linewidth": 2, "fill": 3, "fillGradient": 0, "points": False, "pointradius": 2, "bars": False,
+    "stack": True, "percentage": False, "steppedLine": True, "nullPointMode": "null", "dashes": False,
+    "aliasColors": {"api": "#ff0000"},
+    "seriesOverrides": [{"alias": "/err.*/", "transform": "negative-Y", "fill": 0, "zindex": 3},
+                        {"alias": "db", "yaxis": 2}],
+    "yaxes": [{"format": "reqps", "logBase": 10, "min": "0", "max": None, "show": True, "label": "req/s"},
+              {"format": "s", "logBase": 1, "show": True}],
+    "legend": {"show": True, "alignAsTable": True, "rightSide": True, "values": True, "avg": True, "current": True,
+               "max": False, "hideZero": True},
+    "tooltip": {"shared": True, "sort": 2},
+    "thresholds": [{"op": "gt", "value": 80, "colorMode": "warning", "line": True, "fill": False},
+                   {"op": "gt", "value": 95, "colorMode": "critical", "line": True, "fill": True}],
+    "xaxis": {"mode": "time", "show": True},
+}
+
+
+def test_a_graph_becomes_the_time_series_grafana_makes_of_it():
+    lost: list[str] = []
+    ts = graph_to_timeseries(GRAPH, lost)
+    d, custom = ts["fieldConfig"]["defaults"], ts["fieldConfig"]["defaults"]["custom"]
+    assert ts["type"] == "timeseries" and d["unit"] == "reqps" and d["min"] == 0 and "max" not in d
+    assert custom["scaleDistribution"] == {"type": "log", "log": 10} and custom["axisLabel"] == "req/s"
+    assert custom["lineWidth"] == 2 and custom["fillOpacity"] == 30 and custom["showPoints"] == "never"
+    assert custom["lineInterpolation"] == "stepAfter" and custom["spanNulls"] is True
+    assert custom["stacking"] == {"mode": "normal", "group": "A"} and custom["thresholdsStyle"] == {"mode": "line+area"}
+    assert d["thresholds"]["steps"] == [{"color": "transparent", "value": None}, {"color": "orange", "value": 80},
+                                        {"color": "red", "value": 95}]
+    assert ts["options"]["legend"] == {"displayMode": "table", "placement": "right", "calcs": ["mean", "lastNotNull"]}
+    assert ts["options"]["tooltip"] == {"mode": "multi", "sort": "desc"}
+    overrides = ts["fieldConfig"]["overrides"]
+    assert overrides[0] == {"matcher": {"id": "byName", "options": "api"},
+                            "properties": [{"id": "color", "value": {"mode": "fixed", "fixedColor": "#ff0000"}}]}
+    assert overrides[1]["matcher"] == {"id": "byRegexp", "options": "/err.*/"}
+    assert {"id": "custom.transform", "value": "negative-Y"} in overrides[1]["properties"]
+    assert {"id": "custom.fillOpacity", "value": 0} in overrides[1]["properties"]
+    assert {"id": "unit", "value": "s"} in overrides[2]["properties"]  # the right axis' unit
+    assert "series override '/err.*/': zindex" in lost and any("hideZero" in x for x in lost)
+
+
+def test_a_singlestat_becomes_a_stat_or_a_gauge():
+    ss = {"type": "singlestat", "title": "Up", "targets": [{"expr": "up", "refId": "A"}], "format": "percent",
+          "decimals": 1, "valueName": "current", "thresholds": "50,80", "colors": ["green", "orange", "red"],
+          "colorBackground": True, "sparkline": {"show": True}, "gauge": {"show": False},
+          "valueMaps": [{"op": "=", "value": "0", "text": "Down"}], "mappingType": 1, "postfix": "x"}
+    lost: list[str] = []
+    stat = singlestat_to_stat(ss, lost)
+    assert stat["type"] == "stat" and stat["options"]["colorMode"] == "background"
+    assert stat["options"]["graphMode"] == "area" and stat["options"]["reduceOptions"]["calcs"] == ["lastNotNull"]
+    d = stat["fieldConfig"]["defaults"]
+    assert d["unit"] == "percent" and d["decimals"] == 1
+    assert d["thresholds"]["steps"] == [{"color": "green", "value": None}, {"color": "orange", "value": 50},
+                                        {"color": "red", "value": 80}]
+    assert d["mappings"] == [{"type": "value", "options": {"0": {"text": "Down", "index": 0}}}]
+    assert any("postfix 'x'" in x for x in lost)
+    gauge = singlestat_to_stat({**ss, "gauge": {"show": True, "minValue": 0, "maxValue": 100}}, [])
+    assert gauge["type"] == "gauge" and gauge["fieldConfig"]["defaults"]["max"] == 100
+
+
+def test_imported_legacy_panels_are_factory_calls_and_the_report_names_the_losses(project, tmp_path):
+    d = {"uid": "legacy", "title": "Legacy", "schemaVersion": 27, "panels": [GRAPH]}
+    result = import_dashboard(d)
+    assert [r.factory for r in result.panels] == ["p.timeseries"]
+    assert [(m.old_type, m.new_type) for m in result.migrations] == [("graph", "timeseries")]
+    assert 'legend_placement="right"' in result.source and "log=10" in result.source and "p.raw(" not in result.source
+    assert render_module(result.source) == migrate_dashboard(normalize_dashboard(d))[0]
+    src = tmp_path / "legacy.json"
+    src.write_text(json.dumps(d))
+    r = cli("import", str(src), root=project)
+    assert r.exit_code == 0, r.output
+    assert "migrated as Grafana does on load: 1 graph -> timeseries" in r.stderr
+    assert "not kept: Requests: series override '/err.*/': zindex" in r.stderr
+    r = cli("import", str(src), "--keep-legacy", root=project)
+    assert r.exit_code == 0 and "p.raw(" in r.stdout and "migrated" not in r.stderr

@@ -27,13 +27,14 @@ from dataclasses import dataclass, field, fields
 
 from generator.config import DEFAULT, Config
 from generator.importer import factories as F
+from generator.importer.migrate import migrate_dashboard
 from generator.importer.guard import TAKEN, ImportFailed, UnsafeCode, run_module, safe_eval
 from generator.importer.pysrc import Call, List, Star, comments, docstring, flat, is_identifier, lines
 from generator.importer.pysrc import Unwritable, literal, name as code_name
 from generator.normalize import normalize_dashboard
 from generator.safenames import MAX_UID
 
-__all__ = ["ImportFailed", "Imported", "PanelReport", "UnsafeCode", "import_dashboard", "render_module"]
+__all__ = ["ImportFailed", "Imported", "PanelReport", "UnsafeCode", "derived_uid", "import_dashboard", "render_module"]
 
 ROW_KEYS = {"type", "title", "collapsed", "gridPos", "id", "panels"}
 RESERVED = {"build", "settings"} | TAKEN
@@ -61,6 +62,7 @@ class Imported:
     safe_mode: bool = False  # every panel raw and placed: nothing finer rendered back the same
     comments: list[str] = field(default_factory=list)  # the comment lines the importer wrote (guard checks them)
     uid_note: str = ""  # how a dashboard without a uid got one
+    migrations: list = field(default_factory=list)  # legacy panels migrated (migrate.Migration), with what was lost
 
     @property
     def raw_panels(self) -> list[PanelReport]:
@@ -360,7 +362,8 @@ def derived_uid(dashboard: dict, file_name: str | None) -> tuple[str, str]:
 
 
 def import_dashboard(dashboard: dict, cfg: Config = DEFAULT, *, source_name: str = "Grafana JSON",
-                     known_series: frozenset = frozenset(), file_name: str | None = None) -> Imported:
+                     known_series: frozenset = frozenset(), file_name: str | None = None,
+                     migrate: bool = True) -> Imported:
     """The dashboard as a dashgen module (see the module docstring); ImportFailed if no
     module this importer can write renders it back.
 
@@ -373,9 +376,13 @@ def import_dashboard(dashboard: dict, cfg: Config = DEFAULT, *, source_name: str
         uid_note = f"the dashboard has no uid: it is {uid!r}, made from {how}"
     norm = normalize_dashboard(dashboard)
     title = norm.get("title") or norm.get("uid") or source_name
+    migrations: list = []
+    if migrate:  # legacy graph and singlestat panels, as Grafana itself migrates them on load
+        norm, migrations = migrate_dashboard(norm)
     try:
         result = _import(norm, cfg, source_name, known_series)
         result.uid_note = uid_note
+        result.migrations = migrations
         return result
     except UnsafeCode as exc:
         raise UnsafeCode(f"dashboard {title!r}: {exc}") from None

@@ -245,6 +245,13 @@ def _size(kwargs: list, panel: dict, w: int, h: int) -> None:
     _kw(kwargs, "h", grid.get("h"), h)
 
 
+def _panel_keys(kwargs: list, panel: dict) -> None:
+    """Settings every panel has (repeat, maxPerRow, ...) as the factory's keywords."""
+    for kw, key in P.PANEL_KEYWORDS.items():
+        if key in panel:
+            kwargs.append((kw, literal(panel[key])))
+
+
 def _panel_datasource(kwargs: list, panel: dict, ctx: Context) -> None:
     ds = panel.get("datasource")
     if ds is not None and ds != PROMETHEUS_DS:
@@ -299,6 +306,7 @@ def timeseries(panel: dict, ctx: Context, tgt: list) -> list[Call]:
     _kw(kwargs, "mappings", d.get("mappings") or None, None)
     _kw(kwargs, "overrides", (panel.get("fieldConfig") or {}).get("overrides") or None, None)
     _kw(kwargs, "links", panel.get("links") or None, None)
+    _panel_keys(kwargs, panel)
     return [Call("p.timeseries", args, kwargs)]
 
 
@@ -333,6 +341,7 @@ def stat(panel: dict, ctx: Context, tgt: list) -> list[Call]:
     _kw(kwargs, "no_value", d.get("noValue"), None)
     _kw(kwargs, "overrides", (panel.get("fieldConfig") or {}).get("overrides") or None, None)
     _kw(kwargs, "links", panel.get("links") or None, None)
+    _panel_keys(kwargs, panel)
     out.append(Call("p.stat", args, kwargs))
     return out
 
