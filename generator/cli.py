@@ -406,9 +406,10 @@ def pull(ctx: Context, env_name: str, out: Path | None, uids: tuple[str, ...]) -
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @click.option("--keep-legacy", is_flag=True,
               help="Keep graph and singlestat panels as they are (default: migrate them as Grafana does on load).")
+@click.option("--dry-run", is_flag=True, help="Print the change to --out as a unified diff; write nothing.")
 @pass_ctx
 def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None, force: bool,
-               keep_legacy: bool = False) -> None:
+               keep_legacy: bool = False, dry_run: bool = False) -> None:
     """Turn Grafana dashboard JSON (a file, `-` for stdin, or a UID in Grafana with --env) into a
     dashgen module with build(cfg), checked to render the same dashboard back.
 
@@ -435,12 +436,19 @@ def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None
         data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
         name = "stdin" if source == "-" else Path(source).name
         dashboard = load_dashboard(data, file=name)
+    if out and out.exists() and not force:
+        _reimport(ctx, out, dashboard, name, dry_run)  # exits
     try:
         result = import_dashboard(dashboard, source_name=name, known_series=recorded_series(ctx.root),
                                   file_name=None if env_name or source == "-" else name, migrate=not keep_legacy)
     except DashboardInputError as exc:
         raise exc.in_file(name) from None
-    if out:
+    if out and dry_run:
+        from generator.importer.reimport import unified
+
+        before = out.read_text(encoding="utf-8") if out.exists() else ""
+        echo(unified(before, result.source, out.name), nl=False)
+    elif out:
         write_module(out, result.source, force=force)
     else:
         echo(result.source, nl=False)
@@ -465,8 +473,63 @@ def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None
     if owner and (not out or (ctx.root / owner).resolve() != out.resolve()):
         echo(f"warning: {owner} already renders uid {result.uid}: replace it (--out {owner} --force) "
                    "or change one of the uids", err=True)
-    if out:
+    if out and not dry_run:
         echo(f"wrote {out}; next: `make dashboards`, `dashgen check`, review and commit.", err=True)
+
+
+def _reimport(ctx: Context, out: Path, dashboard: dict, name: str, dry_run: bool) -> NoReturn:
+    """`import --out` onto an existing module: patch only what changed (importer.reimport), or
+    refuse with the semantic diff. Exit 0 patched (or nothing to do), 1 patched but config
+    fields to change by hand, 2 refused."""
+    from generator import diff as differ
+    from generator.config import DEFAULT
+    from generator.importer.reimport import _changes, plan_patch, render_candidate, unified
+    from generator.loader import build_module
+    from generator.normalize import normalize_dashboard
+    from generator.render import dashboard_json
+
+    folder = (ctx.root / "dashboards").resolve()
+    if out.suffix != ".py" or out.resolve().parent != folder:
+        raise ConfigError(f"{out} exists: pass --force to replace it")
+    try:
+        current = dashboard_json(build_module(ctx.root, "dashboards", out.resolve(), DEFAULT)[1])
+    except DashgenError as exc:
+        raise ConfigError(f"{out} exists and does not build ({exc}): pass --force to replace it") from None
+    incoming = normalize_dashboard(dashboard)
+    source = out.read_text(encoding="utf-8")
+    patch = plan_patch(source, current, incoming, DEFAULT)
+    if not patch.edits and not patch.config and not patch.blocked:
+        echo(f"{out} already renders {name}: nothing to change", err=True)
+        sys.exit(EXIT_OK)
+    if patch.edits and not patch.blocked:
+        got = dashboard_json(render_candidate(ctx.root, out.resolve(), patch.source, DEFAULT))
+        left, structure = _changes(got, incoming)
+        if structure or any(p not in patch.config_paths for p, _o, _n in left):
+            patch.blocked.append("the patched module does not render the dashboard (the values are built by code)")
+    if patch.blocked:
+        echo(differ.format_text(differ.diff_dashboard(current, incoming, str(out))), nl=False)
+        echo(f"error: {out} is a dashgen module; these changes cannot be made in place:", err=True)
+        for b in patch.blocked:
+            echo(f"  {b}", err=True)
+        for c in patch.config:
+            echo(f"  note: {c}", err=True)
+        echo("Edit the module by hand, or pass --force to rewrite it whole (loops, docstrings and config "
+             "references are lost).", err=True)
+        sys.exit(EXIT_USAGE)
+    if dry_run:
+        echo(unified(source, patch.source, out.name), nl=False)
+    elif patch.edits:
+        from generator.importer.adopt import write_module
+
+        write_module(out, patch.source, force=True)
+    for e in patch.edits:
+        echo(f"  {'would rewrite' if dry_run else 'rewrote'} in place: {e}", err=True)
+    for c in patch.config:
+        echo(f"  note: {c}", err=True)
+    if patch.edits and not dry_run:
+        echo(f"patched {out} ({len(patch.edits)} values); next: `make dashboards`, `dashgen check`, review and commit.",
+             err=True)
+    sys.exit(EXIT_FAIL if patch.config else EXIT_OK)
 
 
 def _read_file(path: str) -> bytes:

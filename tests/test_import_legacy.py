@@ -173,3 +173,63 @@ def test_imported_legacy_panels_are_factory_calls_and_the_report_names_the_losse
     assert "not kept: Requests: series override '/err.*/': zindex" in r.stderr
     r = cli("import", str(src), "--keep-legacy", root=project)
     assert r.exit_code == 0 and "p.raw(" in r.stdout and "migrated" not in r.stderr
+
+
+# --- re-import into the module that defines the dashboard -----------------------------------------
+
+
+def edited_business(project: Path, title: str | None = None, threshold: float | None = None, extra: bool = False) -> Path:
+    d = json.loads((project / "rendered" / "dashboards" / "raymontology-business.json").read_text())
+    for panel in (q for p in d["panels"] for q in [p, *p.get("panels", [])]):
+        if title and panel.get("title") == "Active users":
+            panel["title"] = title
+        for step in ((panel.get("fieldConfig") or {}).get("defaults") or {}).get("thresholds", {}).get("steps", []):
+            if threshold is not None and step.get("value") == 0.8:
+                step["value"] = threshold
+    if extra:
+        d["panels"].append({"type": "text", "title": "New", "gridPos": {"x": 0, "y": 99, "w": 24, "h": 3},
+                            "options": {"content": "x"}})
+    path = project / "edited.json"
+    path.write_text(json.dumps(d))
+    return path
+
+
+def test_reimport_rewrites_an_edited_literal_in_place_and_keeps_the_rest(project):
+    module = project / "dashboards" / "business.py"
+    before = module.read_text()
+    src = edited_business(project, title="Active users (all windows)")
+    r = cli("import", str(src), "--out", str(module), "--dry-run", root=project)
+    assert r.exit_code == 0, r.output
+    assert '-    trend = p.timeseries("Active users",' in r.stdout
+    assert '+    trend = p.timeseries("Active users (all windows)",' in r.stdout
+    assert module.read_text() == before  # --dry-run writes nothing
+    r = cli("import", str(src), "--out", str(module), root=project)
+    assert r.exit_code == 0, r.output
+    after = module.read_text()
+    changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines()) if a != b]
+    assert len(changed) == 1 and len(before.splitlines()) == len(after.splitlines())  # loops, docstring kept
+    assert cli("render", root=project).exit_code == 0
+    rendered = json.loads((project / "rendered" / "dashboards" / "raymontology-business.json").read_text())
+    assert rendered == normalize_dashboard(json.loads(src.read_text()))
+
+
+def test_reimport_names_the_config_field_a_ui_change_belongs_to(project):
+    module = project / "dashboards" / "business.py"
+    before = module.read_text()
+    r = cli("import", str(edited_business(project, threshold=0.85)), "--out", str(module), root=project)
+    assert r.exit_code == 1, r.output
+    assert "the UI changed panel 'Average risk score'" in r.stderr
+    assert "from 0.8 to 0.85, which is config field thresholds.high_risk_score: change it there" in r.stderr
+    assert module.read_text() == before
+
+
+def test_reimport_refuses_what_it_cannot_patch_and_shows_the_semantic_diff(project):
+    module = project / "dashboards" / "business.py"
+    before = module.read_text()
+    r = cli("import", str(edited_business(project, extra=True)), "--out", str(module), root=project)
+    assert r.exit_code == 2, r.output
+    assert "New: panel added (text" in r.stdout and "cannot be made in place" in r.stderr and "--force" in r.stderr
+    assert module.read_text() == before
+    assert cli("import", str(edited_business(project, extra=True)), "--out", str(module), "--force",
+               root=project).exit_code == 0
+    assert module.read_text() != before
