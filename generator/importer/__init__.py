@@ -20,6 +20,7 @@ at any later `make dashboards`.
 from __future__ import annotations
 
 import builtins
+import json
 import keyword
 import re
 import types
@@ -177,12 +178,40 @@ class _Builder:
         self.ctx = F.Context(cfg, norm, house, known_series, shared_ds=F.shared_datasource(norm))
         self.reports: list[PanelReport] = []
         self.comments: list[str] = []  # the rows' comment lines, in order
+        self.memo: dict[str, tuple] = {}  # panel JSON -> (match, what it recorded in ctx)
+
+    def _match(self, p: dict) -> F.Match:
+        """`F.match`, once per distinct panel (its JSON but for id and place): big dashboards
+        repeat panels (per instance, per copy), and trying factories is most of an import.
+        A repeat replays what the first one recorded in the context (metrics, helpers, flags)."""
+        key = json.dumps({k: v for k, v in p.items() if k not in ("id", "gridPos")}, sort_keys=True) + \
+            json.dumps({k: v for k, v in (p.get("gridPos") or {}).items() if k not in ("x", "y")}, sort_keys=True)
+        ctx = self.ctx
+        hit = self.memo.get(key)
+        if hit is None:
+            before = (set(ctx.unknown), set(ctx.helpers))
+            used_t = ctx.uses_thresholds
+            ctx.uses_thresholds = False
+            m = F.match(p, ctx)
+            hit = (m, [u for u in ctx.unknown if u not in before[0]], ctx.helpers - before[1],
+                   ctx.uses_catalog, ctx.uses_thresholds, ctx.uses_shared_ds)
+            ctx.uses_thresholds = used_t or ctx.uses_thresholds
+            self.memo[key] = hit
+            return m
+        m, unknown, helpers, catalog, uses_t, shared = hit
+        for u in unknown:
+            ctx.unknown[u] = None
+        ctx.helpers |= helpers
+        ctx.uses_catalog |= catalog
+        ctx.uses_thresholds |= uses_t
+        ctx.uses_shared_ds |= shared
+        return m
 
     def panel(self, p: dict, row_title: str | None, fixed: bool):
         if self.all_raw:
             m = F.Match(Call("p.raw", [F.raw(p, self.ctx)]), "p.raw", "kept whole (safe mode)")
         else:
-            m = F.match(p, self.ctx)
+            m = self._match(p)
         self.reports.append(PanelReport(row_title, str(p.get("title", "")), m.factory, m.reason))
         node = m.node
         if fixed and m.factory == "p.raw":  # x and y stay in its gridPos: p.raw keeps them
