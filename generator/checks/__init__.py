@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from generator.config import DEFAULT, Config
+from generator.catalog import Catalog
+from generator.config import Config
 from generator.errors import ConfigError, DefinitionError
 from generator.rules import Alert, Record, RuleGroup
 
@@ -98,6 +99,7 @@ class Project:
 
     root: Path
     cfg: Config
+    catalog: Catalog
     dashboards: list[tuple[str, dict]]  # (definition file, normalised dashboard JSON)
     groups: list[tuple[str, RuleGroup]]  # (definition file, group)
     schema_dir: Path | None = None
@@ -122,17 +124,21 @@ class Project:
                 yield rel, g, r
 
 
-def load_project(root: Path, cfg: Config = DEFAULT, **options) -> Project:
-    """Import and build every definition (raises DefinitionError on the first failure).
+def load_project(root, cfg: Config | None = None, **options) -> Project:
+    """Import and build every definition of the project at `root` (a folder or a
+    generator.project.Project; with `cfg` instead of its config if given); raises
+    DefinitionError on the first failure.
 
     Unlike `render.build_outputs`, identity problems (a duplicate uid) are left to the
     checks, so they are reported as findings next to everything else.
     """
+    from generator.project import project_of
     from generator.render import build_outputs
 
-    loaded, dashboards = build_outputs(root, cfg, check_identity=False)
-    return Project(root=root, cfg=cfg, dashboards=dashboards, groups=list(loaded.groups),
-                   routing=loaded.notifications, **options)
+    project = project_of(root, cfg)
+    loaded, dashboards = build_outputs(project, check_identity=False)
+    return Project(root=project.root, cfg=project.config, catalog=project.catalog, dashboards=dashboards,
+                   groups=list(loaded.groups), routing=loaded.notifications, **options)
 
 
 # --- running -------------------------------------------------------------------------------
@@ -199,11 +205,15 @@ def find_schema_dir(explicit: Path | None = None, root: Path | None = None) -> P
     return schema_dir(explicit, root)
 
 
-def run_report(root: Path, cfg: Config = DEFAULT, *, only: Iterable[str] | None = None,
+def run_report(root, cfg: Config | None = None, *, only: Iterable[str] | None = None,
                schema_dir: Path | None = None, exclusions_file: Path | None = None,
                promtool: str | None = None, tests_dir: Path | None = None) -> Report:
-    """Run the checks on the project at `root`; usage problems raise ConfigError."""
+    """Run the checks on the project at `root` (a folder or a generator.project.Project);
+    usage problems raise ConfigError."""
     from generator.checks import exclusions as excl
+    from generator.project import project_of
+
+    root = project_of(root).root if not isinstance(root, Path) else root
 
     chosen = select(only)
     exclusions_file = exclusions_file if exclusions_file is not None else root / excl.DEFAULT_FILE

@@ -11,15 +11,15 @@ import re
 
 import promql_parser as pp
 
-from generator.catalog import CATALOG, COUNTER, GAUGE, HISTOGRAM, SUFFIXES
+from generator.catalog import CATALOG_FILE, COUNTER, GAUGE, HISTOGRAM, SUFFIXES
 from generator.checks import check
 from generator.checks.exprs import (RANGE_FUNCTIONS, func_name, matchers, metric_name, op_text, parsed,
                                     selectors, unwrap, walk)
 
 
-def _composite_base(name: str):
+def _composite_base(project, name: str):
     """The histogram or summary whose base name this is (they expose only suffixed series)."""
-    m = CATALOG.metrics.get(name)
+    m = project.catalog.metrics.get(name)
     return m if m is not None and m.type in SUFFIXES else None
 
 
@@ -36,7 +36,7 @@ def _keeps_le(agg: pp.AggregateExpr) -> bool:
 @check("catalog/unknown-metric")
 def unknown_metric(project):
     """Every selector names a metric declared in the catalog (or a recorded series)."""
-    known = set(CATALOG.series_names()) | project.recorded
+    known = set(project.catalog.series_names()) | project.recorded
     for q, ast in parsed(project):
         for vs, _parents in selectors(ast):
             name = metric_name(vs)
@@ -44,11 +44,11 @@ def unknown_metric(project):
                 yield q.loc, (f"selector {vs} has no literal metric name; match __name__ exactly "
                               "(regex name selectors also catch _created series, docs/metrics.md §13.12)")
                 continue
-            if name in known or _composite_base(name):
+            if name in known or _composite_base(project, name):
                 continue
             near = difflib.get_close_matches(name, sorted(known), n=1)
             hint = f"; did you mean {near[0]}?" if near else ""
-            yield q.loc, f"metric {name} is not in the metric catalog (generator/catalog.py){hint}"
+            yield q.loc, f"metric {name} is not in the metric catalog ({CATALOG_FILE}){hint}"
 
 
 @check("catalog/unknown-label")
@@ -57,7 +57,7 @@ def unknown_label(project):
     for q, ast in parsed(project):
         for vs, _parents in selectors(ast):
             name = metric_name(vs)
-            hit = CATALOG.lookup(name) if name else None
+            hit = project.catalog.lookup(name) if name else None
             if hit is None:
                 continue
             metric, labels = hit
@@ -78,12 +78,12 @@ def histogram_series(project):
             name = metric_name(vs)
             if not name:
                 continue
-            base = _composite_base(name)
+            base = _composite_base(project, name)
             if base is not None:
                 suffixes = ", ".join(name + s for s in SUFFIXES[base.type])
                 yield q.loc, f"{name} is a {base.type}: it exposes only {suffixes}"
                 continue
-            hit = CATALOG.lookup(name)
+            hit = project.catalog.lookup(name)
             if hit is None:
                 continue
             metric, labels = hit
@@ -107,7 +107,7 @@ def le_bound(project):
     for q, ast in parsed(project):
         for vs, _parents in selectors(ast):
             name = metric_name(vs)
-            hit = CATALOG.lookup(name) if name else None
+            hit = project.catalog.lookup(name) if name else None
             if hit is None or not name.endswith("_bucket"):
                 continue
             metric = hit[0]
@@ -133,7 +133,7 @@ def _series_kind(project, name: str) -> str | None:
     """'counter', 'gauge', 'recorded' or None (unknown: another check reports it)."""
     if name in project.recorded:
         return "recorded"
-    hit = CATALOG.lookup(name)
+    hit = project.catalog.lookup(name)
     if hit is None:
         return None
     metric = hit[0]
@@ -199,7 +199,7 @@ def variable_query(project):
                 continue
             for vs, _p in selectors(ast):
                 name = metric_name(vs)
-                hit = CATALOG.lookup(name) if name else None
+                hit = project.catalog.lookup(name) if name else None
                 if hit is None:
                     if name not in project.recorded:
                         yield loc, f"variable ${v.get('name')}: metric {name} is not in the metric catalog"
@@ -229,7 +229,7 @@ def grouping_label(project):
             names = []
             for vs, _p in selectors(node.expr):
                 name = metric_name(vs)
-                hit = CATALOG.lookup(name) if name else None
+                hit = project.catalog.lookup(name) if name else None
                 if hit is None:
                     available = None  # a recorded or unknown series: its labels are not declared
                     break

@@ -8,7 +8,6 @@ from dataclasses import fields
 
 import promql_parser as pp
 
-from generator.catalog import CATALOG
 from generator.checks import WARNING, Location, check
 from generator.checks.exprs import (RANGE_FUNCTIONS, func_name, iter_panels, metric_name, parse, queries,
                                     selectors, unwrap, walk, window_text)
@@ -288,7 +287,7 @@ def _queries_up_down(project, panel: dict, d: dict) -> bool:
             continue
         ast, _ = parse(project, q.text)
         for vs, _p in selectors(ast) if ast is not None else ():
-            hit = CATALOG.lookup(metric_name(vs) or "")
+            hit = project.catalog.lookup(metric_name(vs) or "")
             if hit and hit[0].unit == "0/1":
                 return True
     return False
@@ -307,7 +306,7 @@ def _moved_dashboards(project) -> tuple[dict[str, dict], list[tuple[str, str]]]:
     from generator.loader import build_module, module_files
     from generator.render import dashboard_json
 
-    cfg = moved_numbers(project.cfg)
+    cfg = moved_numbers(project.cfg, project.catalog)
     built, refused = {}, []
     for path in module_files(project.root, "dashboards"):
         rel = path.relative_to(project.root).as_posix()

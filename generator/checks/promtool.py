@@ -181,7 +181,7 @@ def _test_file_for(project, group) -> tuple[str, bool]:
     for path, doc, error in _load_tests(project):
         if not error and wanted in (doc.get("rule_files") or []):
             return f"tests/rules/{path.name}", True
-    stem = group.name.removeprefix("raymontology-")
+    stem = group.name.removeprefix(project.cfg.uid_prefix) if project.cfg.uid_prefix else group.name
     return f"tests/rules/{stem}.test.yaml", False
 
 

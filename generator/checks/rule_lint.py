@@ -7,7 +7,6 @@ from dataclasses import fields
 
 from generator.checks import WARNING, Location, check
 from generator.checks.moved import moved_numbers
-from generator.config import Thresholds
 from generator.durations import duration
 from generator.errors import DefinitionError
 from generator.rules import NO_FOR, SEVERITIES, RuleGroup, rule_document, runbook_url
@@ -93,14 +92,14 @@ def dashboard_link(project):
                                          "the notification would 404")
 
 
-def _for_fields() -> list[str]:
-    return [f.name for f in fields(Thresholds) if f.name.endswith("_for") and f.type in (str, "str")]
+def _for_fields(cfg) -> list[str]:
+    return [f.name for f in fields(cfg.thresholds) if f.name.endswith("_for") and f.type in (str, "str")]
 
 
 def _perturbed(cfg):
     """The config with every Thresholds *_for duration moved to a unique odd value."""
     changes, sentinel = {}, {}
-    for i, name in enumerate(_for_fields()):
+    for i, name in enumerate(_for_fields(cfg)):
         value = duration(3 * 3600 + 17 * 60 + 7 * i + 1)  # e.g. 3h17m1s: nobody writes that by hand
         changes[name] = value
         sentinel[value] = name
@@ -176,7 +175,7 @@ def _comparison_numbers(expr: str) -> list[float] | None:
 def threshold_from_config(project):
     """Every number an alert compares against comes from the config (0 and 1 aside): it moves when the config does."""
     try:
-        moved = _alerts_with(project, moved_numbers(project.cfg))
+        moved = _alerts_with(project, moved_numbers(project.cfg, project.catalog))
     except DefinitionError as exc:
         yield Location(file=exc.module), f"cannot rebuild the rules with changed thresholds: {exc.cause}", WARNING
         return
