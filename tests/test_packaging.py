@@ -90,13 +90,3 @@ def test_declared_dependencies_cover_third_party_imports():
                    if m not in sys.stdlib_module_names and m not in ("generator", "raymontology_metrics", "__future__")}
     missing = {m for m in third_party if import_to_dist.get(m, m).lower() not in names}
     assert not missing, f"imported but not declared in pyproject.toml: {sorted(missing)}"
-
-
-def test_the_old_appmetrics_spelling_hands_out_the_same_objects():
-    import raymontology_metrics
-
-    from generator import appmetrics
-
-    assert appmetrics.__all__ == raymontology_metrics.__all__ and appmetrics.__all__
-    for name in raymontology_metrics.__all__:
-        assert getattr(appmetrics, name) is getattr(raymontology_metrics, name), name
