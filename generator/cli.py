@@ -86,6 +86,28 @@ def main(click_ctx: click.Context, root: Path | None) -> None:
     click_ctx.obj = Context(root)
 
 
+# --- init ------------------------------------------------------------------------------
+
+
+@main.command("init")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--name", help="Project name: tag, uid, job and metric prefix (default: from FOLDER's name).")
+@click.option("--title", help="Project title as people read it (default: from the name).")
+def init_cmd(folder: Path, name: str | None, title: str | None) -> None:
+    """Write a new, minimal project into FOLDER (absent or empty).
+
+    The config, a metric catalog, one dashboard, one alert with its promtool test and
+    environments.toml, ready for `dashgen --root FOLDER render` and `check`.
+    """
+    from generator.scaffold import init
+
+    written = init(folder, name, title)
+    echo(f"wrote a new dashgen project into {folder} ({len(written)} files):")
+    for rel in written:
+        echo(f"  {rel}")
+    echo(f"next: cd {folder} && dashgen render && dashgen check")
+
+
 # --- render (core) ----------------------------------------------------------------------
 
 

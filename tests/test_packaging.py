@@ -1,21 +1,19 @@
 """The wheel a CI image installs (`pip install .`, not editable) holds every subpackage.
 
-The wheel is built from this checkout, unpacked into a temporary folder and imported from
-there in a fresh interpreter whose working directory is elsewhere, so neither the checkout
-nor the editable install can stand in for a module the wheel lacks.
+The wheel is built from this checkout, unpacked into a temporary folder (conftest's
+`wheel_dir`) and imported from there in a fresh interpreter whose working directory is
+elsewhere, so neither the checkout nor the editable install can stand in for a module the
+wheel lacks.
 """
 
 from __future__ import annotations
 
 import ast
 import pkgutil
-import shutil
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,30 +24,6 @@ def source_modules() -> list[str]:
     for info in pkgutil.walk_packages([str(ROOT / "generator")], prefix="generator."):
         names.append(info.name)
     return sorted(names)
-
-
-@pytest.fixture(scope="module")
-def wheel_dir(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    # Build from a copy, so setuptools' build/ and egg-info never land in the checkout.
-    src = out / "src"
-    src.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, src / name)
-    for folder in ("generator", "appmetrics"):
-        shutil.copytree(ROOT / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--disable-pip-version-check",
-         "-w", str(out), str(src)],
-        capture_output=True, text=True, cwd=out)
-    if proc.returncode != 0:
-        pytest.fail(f"pip wheel failed:\n{proc.stderr[-3000:]}")
-    wheels = list(out.glob("dashgen-*.whl"))
-    assert len(wheels) == 1, wheels
-    unpacked = out / "unpacked"
-    with zipfile.ZipFile(wheels[0]) as zf:
-        zf.extractall(unpacked)
-    return unpacked
 
 
 def test_wheel_holds_every_subpackage_template_and_schema(wheel_dir):
@@ -65,7 +39,7 @@ def test_wheel_holds_every_subpackage_template_and_schema(wheel_dir):
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=wheel_dir.parent)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for data in ("templates", "schemas"):  # package data: Jinja templates, JSON schemas + PROVENANCE
+    for data in ("templates", "templates/init", "schemas"):  # package data: Jinja templates (init: dashgen init), JSON schemas + PROVENANCE
         files = {p.name: p.read_bytes() for p in (ROOT / "generator" / data).iterdir() if p.is_file()}
         shipped = {p.name: p.read_bytes() for p in (wheel_dir / "generator" / data).iterdir() if p.is_file()}
         assert files and files == shipped, data
