@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def source_modules() -> list[str]:
     """Every module of the generator package as it is in the checkout."""
-    names = ["generator", "raymontology_metrics"]
+    names = ["generator"]
     for info in pkgutil.walk_packages([str(ROOT / "generator")], prefix="generator."):
         names.append(info.name)
     return sorted(names)
@@ -54,13 +54,19 @@ def test_declared_dependencies_cover_third_party_imports():
     import_to_dist = {"attr": "attrs", "yaml": "pyyaml", "promql_parser": "promql-parser",
                       "prometheus_client": "prometheus-client"}
     imported = set()
-    for path in [*(ROOT / "generator").rglob("*.py"), *(ROOT / "appmetrics").rglob("*.py")]:
+    for path in (ROOT / "generator").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 imported.update(a.name.split(".")[0] for a in node.names)
             elif isinstance(node, ast.ImportFrom) and node.level == 0:
                 imported.add(node.module.split(".")[0])
     third_party = {m for m in imported
-                   if m not in sys.stdlib_module_names and m not in ("generator", "raymontology_metrics", "__future__")}
+                   if m not in sys.stdlib_module_names and m not in ("generator", "__future__")}
     missing = {m for m in third_party if import_to_dist.get(m, m).lower() not in names}
     assert not missing, f"imported but not declared in pyproject.toml: {sorted(missing)}"
+
+
+def test_the_wheel_holds_the_tool_only(wheel_dir):
+    """No project code ships with the tool: not the app's metrics, config, catalog or definitions."""
+    top = {p.name for p in wheel_dir.iterdir() if not p.name.endswith(".dist-info")}
+    assert top == {"generator"}, top
