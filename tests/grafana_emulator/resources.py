@@ -76,7 +76,8 @@ def not_found(name: str, group: str = DASH_GROUP, kind: str = "dashboards") -> S
 def discovery(profile) -> dict:
     """GET /apis: the groups this server serves."""
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [group_doc(profile, g)
-                                                                   for g in (DASH_GROUP, FOLDER_GROUP)]}
+                                                                   for g in (DASH_GROUP, FOLDER_GROUP)
+                                                                   if served(profile, g)]}
 
 
 def served(profile, group: str) -> tuple[str, ...]:
