@@ -413,7 +413,10 @@ def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None
     else:
         data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
         name = "stdin" if source == "-" else Path(source).name
-        dashboard = load_dashboard(data, file=name)
+        losses: list = []  # a v2 dashboard (Grafana 13 export) is converted to the classic model first
+        dashboard = load_dashboard(data, file=name, losses=losses)
+        for entry in losses:
+            echo(f"  v2 -> classic: {entry}", err=True)
     try:
         result = import_dashboard(dashboard, source_name=name, known_series=recorded_series(ctx.root))
     except DashboardInputError as exc:
