@@ -167,6 +167,7 @@ class ResourceDashboardAPI(DashboardAPI):
         super().__init__(client)
         self.mode, self.manager = mode, manager
         self._listed: dict[str, dict] = {}  # uid -> resource, from the listing; each used once
+        self._asked: set[str] | None = None  # after a listing: uids fetched since (a second fetch GETs)
 
     def _base(self, version: str | None = None) -> str:
         return f"/apis/{DASH_GROUP}/{version or self.mode.dashboards}/namespaces/{self.mode.namespace}/dashboards"
@@ -184,6 +185,10 @@ class ResourceDashboardAPI(DashboardAPI):
 
     def fetch(self, uid: str, expected: dict | None = None) -> RemoteDashboard | None:
         resource = self._listed.pop(uid, None)
+        if self._asked is not None and uid not in self._asked:
+            self._asked.add(uid)
+            if resource is None:  # not there when listed: absent, without a GET
+                return None
         if resource is None:
             resp = self.client.request("GET", self._path(uid), ok=(200, 404))
             if resp.status_code == 404:
@@ -261,11 +266,18 @@ class ResourceDashboardAPI(DashboardAPI):
             if not token:
                 return items
 
+    def prefetch(self) -> None:
+        self.in_folder("")
+
     def in_folder(self, folder_uid: str) -> list[dict]:
         """Search-hit-like {uid, title} for the dashboards directly in `folder_uid`; every
-        listed resource is kept for the first fetch of its uid (no GET per dashboard)."""
+        listed resource is kept for the first fetch of its uid, and a uid not listed is known
+        absent on its first fetch (no GET per dashboard)."""
         hits = []
-        for item in self.list_all():
+        self._listed.clear()
+        items = self.list_all()
+        self._asked = set()
+        for item in items:
             meta = item.get("metadata") if isinstance(item.get("metadata"), dict) else {}
             uid = meta.get("name")
             if not isinstance(uid, str) or not uid:

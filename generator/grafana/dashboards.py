@@ -112,6 +112,9 @@ class DashboardAPI:
         """What the server keeps of `normalised` (the legacy routes keep it as posted)."""
         return normalised
 
+    def prefetch(self) -> None:
+        """Read what plan will fetch in one go where the API allows it (the resource API's list)."""
+
     def fetch(self, uid: str, expected: dict | None = None) -> RemoteDashboard | None:
         """The remote dashboard, normalised. `expected` (a normalised dashboard) is a fast
         path: when the stored JSON is exactly it plus server-set fields, as after dashgen's
@@ -228,7 +231,11 @@ class Dashboards:
         return sorted(self.local)
 
     def remote_keys(self) -> list[str]:
-        hits = [] if self.run.folder_missing else self.api.in_folder(self.run.folder_uid)
+        if self.run.folder_missing:  # nothing can be in a folder just made; the rest may be elsewhere
+            self.api.prefetch()
+            hits = []
+        else:
+            hits = self.api.in_folder(self.run.folder_uid)
         self.titles = {h["uid"]: h.get("title", h["uid"]) for h in hits}
         return [h["uid"] for h in hits]
 
