@@ -14,7 +14,7 @@ from grafana_emulator import Profile, grafana13  # noqa: E402
 from grafana_emulator.fixtures import TOKEN, make_emulator  # noqa: E402
 from test_upload import FAST, LEAF, cli, env_for, local_set, make_dashboard, normalised, run, synthetic  # noqa: E402,F401
 
-from generator.grafana.apis import LEGACY, ApiMode, discover  # noqa: E402
+from generator.grafana.apis import LEGACY, ApiMode, ResourceDashboardAPI, discover  # noqa: E402
 from generator.grafana.client import GrafanaClient  # noqa: E402
 from generator.grafana.remote import fetch_remote_dashboards, remote_and_local_trees  # noqa: E402
 from generator.normalize import normalize_dashboard  # noqa: E402
@@ -213,3 +213,84 @@ def test_prune_through_the_resource_api_deletes_only_dashgens(g13):
     report = run(g13, local, prune=True)
     assert report.count("prune", "dashboard") == 1 and "raymontology-d002" not in g13.dashboards
     assert any(r["method"] == "DELETE" and r["path"].startswith(APIS) for r in g13.log)
+
+
+# --- dashboard_format = "v2" ---------------------------------------------------------------------
+def test_v2_format_uploads_v2_validated_and_a_rerun_writes_nothing(g13):
+    import dataclasses
+
+    from generator.grafana.upload import upload
+
+    env = dataclasses.replace(env_for(g13), dashboard_format="v2")
+    local = local42(2)
+    first = upload(env, local, commit="abc123", client_options=FAST)
+    assert not first.failed and first.count("create", "dashboard") == 2
+    body = json.loads(dashboard_writes(g13)[0]["body"])
+    assert body["apiVersion"] == "dashboard.grafana.app/v2" and set(body["spec"]) >= {"elements", "layout"}
+    assert all(g13.dashboards[u]["stored"] == "v2" for u in local.dashboards)
+    g13.clear_log()
+    again = upload(env, local, commit="abc123", client_options=FAST)
+    assert again.count("unchanged", "dashboard") == 2 and g13.writes() == []
+    g13.edit_in_ui_v2("raymontology-d000", lambda spec: spec.update(title="Dynamic"))
+    drift = upload(env, local, commit="abc123", client_options=FAST)
+    assert drift.failed and drift.count("drifted", "dashboard") == 1 and drift.count("unchanged", "dashboard") == 1
+    classic = env_for(g13)  # the same stack read as classic: our dashboards, converted back
+    as_v2 = ResourceDashboardAPI(None, ApiMode("v1", "v2"), write_v2=True)  # what v2 keeps of it
+    assert fetch_remote_dashboards(classic, ["raymontology-d001"], client_options=FAST) == \
+        {"raymontology-d001": as_v2.as_stored(normalised(local)["raymontology-d001"])}
+
+
+def test_v2_format_needs_the_v2_api_and_refuses_before_writing():
+    import dataclasses
+
+    from generator.errors import ConfigError
+    from generator.grafana.upload import upload
+
+    e = make_emulator(profile=Profile())
+    try:
+        env = dataclasses.replace(env_for(e), dashboard_format="v2")
+        with pytest.raises(ConfigError, match="needs Grafana's /apis/dashboard.grafana.app/v2"):
+            upload(env, local42(1), commit="abc123", client_options=FAST)
+        assert e.writes() == []
+    finally:
+        e.stop()
+
+
+def test_allow_ui_edits_false_is_written_and_grafana_refuses_ui_saves(g13):
+    import dataclasses
+
+    from generator.grafana.upload import upload
+
+    env = dataclasses.replace(env_for(g13), allow_ui_edits=False)
+    upload(env, local42(1), commit="abc123", client_options=FAST)
+    assert g13.dashboards["raymontology-d000"]["annotations"]["grafana.app/managerAllowsEdits"] == "false"
+    with pytest.raises(Exception, match="Cannot save provisioned dashboard"):
+        g13.edit_in_ui("raymontology-d000", lambda d: d.update(title="x"))
+
+
+def test_our_rendered_dashboards_go_up_as_v2_and_read_back_equal_to_rendered(g13):
+    import dataclasses
+
+    from generator.grafana.upload import load_local, upload
+
+    local = load_local(Path(__file__).resolve().parent.parent / "rendered")
+    env = dataclasses.replace(env_for(g13), dashboard_format="v2")
+    assert not upload(env, local, commit="abc123", client_options=FAST, only=("dashboards",)).failed
+    assert fetch_remote_dashboards(env_for(g13), list(local.dashboards), client_options=FAST) == local.dashboards
+
+
+@pytest.mark.parametrize("line, message", [('dashboard_format = "v3"', "dashboard_format must be one of classic, v2"),
+                                           ('allow_ui_edits = "no"', "allow_ui_edits must be true or false")])
+def test_environment_settings_are_checked(tmp_path, line, message):
+    from generator.environments import load_environment
+    from generator.errors import ConfigError
+
+    (tmp_path / "environments.toml").write_text(
+        f'[production]\ngrafana_url = "https://x.grafana.net"\nfolder = "A/B"\n{line}\n')
+    with pytest.raises(ConfigError, match=message):
+        load_environment(tmp_path, "production", {"GRAFANA_TOKEN": TOKEN})
+    (tmp_path / "environments.toml").write_text(
+        '[production]\ngrafana_url = "https://x.grafana.net"\nfolder = "A/B"\ndashboard_format = "v2"\n'
+        'allow_ui_edits = false\n')
+    env = load_environment(tmp_path, "production", {"GRAFANA_TOKEN": TOKEN})
+    assert (env.dashboard_format, env.allow_ui_edits) == ("v2", False)

@@ -40,7 +40,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from generator.dashv2 import to_classic
+from generator.dashv2 import LOST, to_classic, to_v2, validate_v2
 from generator.errors import ConfigError, DashgenError
 from generator.grafana.client import GrafanaAPIError, GrafanaClient
 from generator.grafana.dashboards import EMBEDDED, DashboardAPI, RemoteDashboard, content_hash
@@ -151,7 +151,15 @@ def discover(client: GrafanaClient, environ=None) -> ApiMode:
                    _pick(groups.get(FOLDER_GROUP, []), FOLDER_PREFERENCE), namespace)
 
 
-def dashboard_api(client: GrafanaClient, mode: ApiMode, manager: Manager | None = None) -> DashboardAPI:
+def dashboard_api(client: GrafanaClient, mode: ApiMode, manager: Manager | None = None,
+                  dashboard_format: str = "classic") -> DashboardAPI:
+    """The API for `mode`; `dashboard_format = "v2"` writes and reads v2 dashboards, which
+    needs the resource API's v2 version (a ConfigError, before anything is written, if not)."""
+    if dashboard_format == "v2":
+        if not mode.resource or mode.v2 is None:
+            raise ConfigError(f"dashboard_format = \"v2\" needs Grafana's /apis/{DASH_GROUP}/v2 (Grafana 12 or later), "
+                              f"which {client.display_url} does not serve ({mode.describe()})")
+        return ResourceDashboardAPI(client, mode, manager, write_v2=True)
     return ResourceDashboardAPI(client, mode, manager) if mode.resource else DashboardAPI(client)
 
 
@@ -163,25 +171,48 @@ class ResourceDashboardAPI(DashboardAPI):
     """DashboardAPI through /apis; history (the drift guard's version messages) still comes
     from the legacy versions route while a server has it, else from the JSON's mark alone."""
 
-    def __init__(self, client: GrafanaClient, mode: ApiMode, manager: Manager | None = None):
+    def __init__(self, client: GrafanaClient, mode: ApiMode, manager: Manager | None = None,
+                 write_v2: bool = False):
         super().__init__(client)
-        self.mode, self.manager = mode, manager
+        self.mode, self.manager, self.write_v2 = mode, manager, write_v2
+        #: the version everything is read and written as: v2 with dashboard_format = "v2"
+        self.version = mode.v2 if write_v2 else mode.dashboards
         self._listed: dict[str, dict] = {}  # uid -> resource, from the listing; each used once
         self._asked: set[str] | None = None  # after a listing: uids fetched since (a second fetch GETs)
 
     def _base(self, version: str | None = None) -> str:
-        return f"/apis/{DASH_GROUP}/{version or self.mode.dashboards}/namespaces/{self.mode.namespace}/dashboards"
+        return f"/apis/{DASH_GROUP}/{version or self.version}/namespaces/{self.mode.namespace}/dashboards"
 
     def _path(self, uid: str, version: str | None = None) -> str:
         return f"{self._base(version)}/{url_segment(uid, 'dashboard uid')}"
 
     def as_stored(self, normalised: dict) -> dict:
         """What the server keeps of `normalised`: a v1 write raises schemaVersion to the latest,
-        so a dashboard below it would differ from what is read back on every run."""
+        so a dashboard below it would differ from what is read back on every run. As v2, it
+        is what reads back: the classic dashboard of its v2 form (checked against the v2 JSON
+        schema; a dashboard that does not convert cleanly is refused before any write)."""
+        if self.write_v2:
+            spec = self._v2_spec(normalised)
+            board, _ = to_classic(spec, uid=normalised.get("uid"))
+            return normalize_dashboard({k: v for k, v in board.items() if k not in ("id", "version")})
         sv = normalised.get("schemaVersion")
         if self.mode.dashboards in MIGRATING and (not isinstance(sv, int) or sv < SCHEMA_VERSION):
             return normalize_dashboard({**normalised, "schemaVersion": SCHEMA_VERSION})
         return normalised
+
+    @staticmethod
+    def _v2_spec(normalised: dict) -> dict:
+        uid = normalised.get("uid")
+        spec, report = to_v2(normalised)
+        errors = validate_v2(spec)
+        if errors:
+            raise ConfigError(f"dashboard {uid!r}: its v2 form fails Grafana's v2 schema (dashboard_format = \"v2\"): "
+                              + "; ".join(errors[:3]))
+        lost = [e for e in report.entries if e.kind == LOST]
+        if lost:
+            raise ConfigError(f"dashboard {uid!r} cannot be uploaded as v2 without loss (dashboard_format = \"v2\"): "
+                              + "; ".join(str(e) for e in lost[:3]))
+        return spec
 
     def fetch(self, uid: str, expected: dict | None = None) -> RemoteDashboard | None:
         resource = self._listed.pop(uid, None)
@@ -203,8 +234,10 @@ class ResourceDashboardAPI(DashboardAPI):
         conversion = status.get("conversion") if isinstance(status.get("conversion"), dict) else {}
         stored = str(conversion.get("storedVersion") or "")
         spec = resource.get("spec") if isinstance(resource.get("spec"), dict) else {}
-        stored_v2 = stored.startswith("v2")
-        if stored_v2:  # read it as stored, convert offline (what is lost is in the report)
+        stored_v2 = stored.startswith("v2") and not self.write_v2
+        if self.write_v2:  # read as v2 (whatever it is stored as): the classic model of it
+            spec = self._classic_of(uid, spec)
+        elif stored_v2:  # read it as stored, convert offline (what is lost is in the report)
             spec = self._read_v2(uid)
         raw = {**spec, "uid": uid}
         embedded = raw.get(EMBEDDED)
@@ -221,9 +254,12 @@ class ResourceDashboardAPI(DashboardAPI):
     def _read_v2(self, uid: str) -> dict:
         if self.mode.v2 is None:
             raise DashgenError(f"dashboard {uid!r} is stored as v2 but this Grafana serves no v2 dashboard API")
-        resource = self.client.get_json(self._path(uid, self.mode.v2))
+        return self._classic_of(uid, self.client.get_json(self._path(uid, self.mode.v2)).get("spec"))
+
+    @staticmethod
+    def _classic_of(uid: str, spec) -> dict:
         try:
-            board, _report = to_classic(resource.get("spec"), uid=uid)
+            board, _report = to_classic(spec, uid=uid)
         except DashboardInputError as exc:
             raise DashgenError(f"dashboard {uid!r} (stored as v2): cannot convert it to the classic model: {exc}") \
                 from None
@@ -235,12 +271,15 @@ class ResourceDashboardAPI(DashboardAPI):
         `overwrite=False`: a create (an existing uid answers 409); None otherwise: --force."""
         uid = dashboard["uid"]
         checksum = content_hash(dashboard)
-        spec = {k: v for k, v in dashboard.items() if k not in ("id", "uid", "version")}
-        spec[EMBEDDED] = {"sha256": checksum}
+        if self.write_v2:  # the mark travels in the message (history) only: v2 has no place for it
+            spec = self._v2_spec(dashboard)
+        else:
+            spec = {k: v for k, v in dashboard.items() if k not in ("id", "uid", "version")}
+            spec[EMBEDDED] = {"sha256": checksum}
         annotations = {FOLDER_ANNOTATION: folder_uid, MESSAGE: message} if folder_uid else {MESSAGE: message}
         if self.manager is not None:
             annotations.update(self.manager.annotations(uid, checksum))
-        body = {"apiVersion": f"{DASH_GROUP}/{self.mode.dashboards}", "kind": "Dashboard",
+        body = {"apiVersion": f"{DASH_GROUP}/{self.version}", "kind": "Dashboard",
                 "metadata": {"name": uid, "annotations": annotations}, "spec": spec}
         if version is not None:
             body["metadata"]["resourceVersion"] = str(version)

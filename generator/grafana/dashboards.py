@@ -222,7 +222,8 @@ class Dashboards:
         from generator.grafana.apis import LEGACY, dashboard_api, manager_for  # apis builds on this module
         self.run = run
         self.manager = manager_for(run.env)
-        self.api = dashboard_api(run.client, run.apis or LEGACY, self.manager)
+        self.api = dashboard_api(run.client, run.apis or LEGACY, self.manager,
+                                 getattr(run.env, "dashboard_format", "classic"))
         self.local = {uid: self.api.as_stored(d) for uid, d in local.items()}
         self.where = f"folder {run.env.folder!r}"
         self.titles: dict[str, str] = {}

@@ -61,7 +61,7 @@ from generator.grafana.contactpoints import (
     secrets_needed,
 )
 from generator.grafana.dashboards import Dashboards, normalize_dashboard
-from generator.grafana.apis import LEGACY, discover, folder_api
+from generator.grafana.apis import LEGACY, dashboard_api, discover, folder_api
 from generator.grafana.folders import FolderResult, folder_uid
 from generator.grafana.handler import CREATE, FAILED, PRUNE, Handler, Item, Run
 from generator.grafana.rulegroups import (
@@ -361,6 +361,10 @@ def upload(env: Environment, local: Local, *, session: requests.Session | None =
         if env.alerting == "mimir" and "alerting" in only else None
     sm, sm_note = make_sm_api(env, local, session, **opts) if "synthetics" in only else (None, "")
     apis = discover(client, environ) if "dashboards" in only or "rules" in only else LEGACY
+    if "dashboards" in only and env.dashboard_format != "classic":  # refused before anything is written
+        api = dashboard_api(client, apis, None, env.dashboard_format)
+        for d in local.dashboards.values():
+            api.as_stored(d)
     run = Run(env, client, dry_run=dry_run, force=force, prune=prune, commit=commit, environ=environ, apis=apis)
     report = run_upload(run, local, target, concurrency, only, am_api, sm)
     report.secrets = [(name, bool(environ.get(name))) for name in needed]
