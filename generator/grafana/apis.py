@@ -54,7 +54,7 @@ FOLDER_GROUP = "folder.grafana.app"
 CLASSIC_PREFERENCE = ("v1", "v1beta1", "v0alpha1")
 V2_PREFERENCE = ("v2", "v2beta1")
 FOLDER_PREFERENCE = ("v1", "v1beta1")
-#: Versions whose writes raise schemaVersion to the server's latest (grafana13-and-slos.md).
+#: Versions whose writes raise schemaVersion to the server's latest (docs/grafana-13.md).
 MIGRATING = ("v1", "v1beta1")
 FOLDER_ANNOTATION = "grafana.app/folder"
 MESSAGE = "grafana.app/message"

@@ -1,6 +1,6 @@
 """Grafana 12/13's Kubernetes-style resource API (/apis), over the emulator's one store.
 
-Facts from grafana13-and-slos.md ("Dashboards through /apis"); (uncertain) marks wording
+Facts as docs/grafana-13.md gives them, from Grafana's source; (uncertain) marks wording
 that was not pinned down.
 
 * Discovery: `GET /apis` (APIGroupList), `GET /apis/<group>` (APIGroup), `GET
