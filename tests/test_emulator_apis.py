@@ -1,4 +1,4 @@
-"""The emulator's Grafana 12/13 resource API (/apis) against grafana13-and-slos.md, over raw HTTP."""
+"""The emulator's Grafana 12/13 resource API (/apis), over raw HTTP: the facts docs/grafana-13.md gives."""
 
 from __future__ import annotations
 

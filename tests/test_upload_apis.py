@@ -18,6 +18,7 @@ from generator.grafana.apis import LEGACY, ApiMode, ResourceDashboardAPI, discov
 from generator.grafana.client import GrafanaClient  # noqa: E402
 from generator.grafana.remote import fetch_remote_dashboards, remote_and_local_trees  # noqa: E402
 from generator.normalize import normalize_dashboard  # noqa: E402
+from generator.errors import DashgenError  # noqa: E402
 from generator.grafana.upload import Local  # noqa: E402
 
 MODES = {
@@ -294,3 +295,17 @@ def test_environment_settings_are_checked(tmp_path, line, message):
         'allow_ui_edits = false\n')
     env = load_environment(tmp_path, "production", {"GRAFANA_TOKEN": TOKEN})
     assert (env.dashboard_format, env.allow_ui_edits) == ("v2", False)
+
+
+def test_forced_legacy_routes_meet_a_v2_dashboard_as_a_406_drift_not_a_crash(g13, monkeypatch):
+    local = local42(1)
+    run(g13, local)
+    g13.edit_in_ui_v2("raymontology-d000")
+    g13.clear_log()
+    report = run(g13, local, environ={"DASHGEN_GRAFANA_API": "legacy"})
+    item = next(i for i in report.items if i.kind == "dashboard")
+    assert item.action == "drifted" and "Grafana answered 406" in item.detail and g13.writes() == []
+    assert not any(r["path"].startswith("/apis") for r in g13.log)
+    monkeypatch.setenv("DASHGEN_GRAFANA_API", "legacy")  # pull says why it cannot read it
+    with pytest.raises(DashgenError, match="stored as v2 and cannot be read through the legacy route"):
+        fetch_remote_dashboards(env_for(g13), ["raymontology-d000"], client_options=FAST)

@@ -29,6 +29,15 @@ answer 400; a stored check gains server defaults (`noFollowRedirects: false`, em
 
 Profile knobs (§1): conflict_status (412|409), versions_shape ("object"|"array"),
 unique_titles (pre-11.3), ruler_available, ruler_limits, max_depth, datasources.
+
+Grafana 12/13 (resources.py, `grafana13()` for a Grafana 13 profile): `resource_api` serves
+/apis (dashboard.grafana.app and folder.grafana.app over the same store; off: a Grafana <= 11,
+/apis answers 404), `namespace`, the versions served, `latest_schema` (what a v1 write raises
+schemaVersion to), `legacy_v2_status` (406, or 200 for newest main, on a legacy GET of a
+dashboard stored as v2) and `legacy_dashboards` (False: /api/dashboards and /api/folders
+answer 404, their announced removal). Legacy saves are stored as v0alpha1, refuse a v2-shaped
+body (400) and a managed dashboard whose manager does not allow edits (400 "Cannot save
+provisioned dashboard"). `edit_in_ui_v2` saves as Grafana 13's dynamic dashboards do.
 """
 
 from __future__ import annotations
