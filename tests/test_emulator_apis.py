@@ -124,7 +124,7 @@ def test_a_dashboard_saved_as_v2_answers_406_on_the_legacy_route_and_converts_on
     assert v2["metadata"]["annotations"]["grafana.app/saved-from-ui"]
     newest = make_emulator(profile=grafana13(legacy_v2_status=200))
     try:  # newest Grafana main converts instead
-        call(newest, "POST", f"/apis/dashboard.grafana.app/v1/namespaces/default/dashboards", json=resource("abc"))
+        call(newest, "POST", "/apis/dashboard.grafana.app/v1/namespaces/default/dashboards", json=resource("abc"))
         newest.edit_in_ui_v2("abc")
         assert call(newest, "GET", "/api/dashboards/uid/abc").status_code == 200
     finally:

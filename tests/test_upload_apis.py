@@ -12,14 +12,15 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from grafana_emulator import Profile, grafana13  # noqa: E402
 from grafana_emulator.fixtures import TOKEN, make_emulator  # noqa: E402
-from test_upload import FAST, LEAF, cli, env_for, local_set, make_dashboard, normalised, run, synthetic  # noqa: E402,F401
+from test_upload import FAST, LEAF, cli, env_for, local_set, make_dashboard, normalised, run  # noqa: E402
+from test_upload import synthetic  # noqa: E402,F401  (a fixture)
 
+from generator.errors import DashgenError  # noqa: E402
 from generator.grafana.apis import LEGACY, ApiMode, ResourceDashboardAPI, discover  # noqa: E402
 from generator.grafana.client import GrafanaClient  # noqa: E402
 from generator.grafana.remote import fetch_remote_dashboards, remote_and_local_trees  # noqa: E402
-from generator.normalize import normalize_dashboard  # noqa: E402
-from generator.errors import DashgenError  # noqa: E402
 from generator.grafana.upload import Local  # noqa: E402
+from generator.normalize import normalize_dashboard  # noqa: E402
 
 MODES = {
     "grafana13": lambda: grafana13(namespace="stacks-4242"),
@@ -165,7 +166,7 @@ def test_a_v2_saved_dashboard_is_changed_outside_dashgen_then_forced_back(g13):
     assert remote == normalised(local)  # a re-read equals rendered/
 
 
-def test_cli_names_the_v2_dashboard_exits_1_and_writes_nothing(synthetic, g13):
+def test_cli_names_the_v2_dashboard_exits_1_and_writes_nothing(synthetic, g13):  # noqa: F811
     assert cli(synthetic, g13, "upload", "--env", "production").exit_code == 0
     g13.edit_in_ui_v2("raymontology-d002", lambda spec: spec.update(title="Dynamic"))
     g13.clear_log()

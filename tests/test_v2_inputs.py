@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from generator.cli import main
 from generator.dashv2 import to_v2_resource
 from generator.diff.trees import diff_trees
-from generator.normalize import DashboardInputError, load_dashboard, normalize_dashboard
+from generator.normalize import DashboardInputError, load_dashboard
 from generator.textconv import textconv
 
 REPO = Path(__file__).resolve().parent.parent

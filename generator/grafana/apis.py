@@ -42,11 +42,10 @@ from dataclasses import dataclass
 
 from generator.dashv2 import LOST, to_classic, to_v2, validate_v2
 from generator.errors import ConfigError, DashgenError
-from generator.grafana.client import GrafanaAPIError, GrafanaClient
+from generator.grafana.client import GrafanaClient
 from generator.grafana.dashboards import EMBEDDED, DashboardAPI, RemoteDashboard, content_hash
 from generator.grafana.folders import FolderAPI
-from generator.normalize import DashboardInputError, normalize_dashboard
-from generator.normalize import SCHEMA_VERSION
+from generator.normalize import SCHEMA_VERSION, DashboardInputError, normalize_dashboard
 from generator.safenames import url_segment
 
 DASH_GROUP = "dashboard.grafana.app"
@@ -357,18 +356,8 @@ class ResourceFolderAPI(FolderAPI):
         return {"apiVersion": f"{FOLDER_GROUP}/{self.mode.folders}", "kind": "Folder", "metadata": meta,
                 "spec": {"title": title}}
 
-    def _create(self, uid: str, title: str, parent: str, shown: str) -> None:
-        try:
-            self.client.request("POST", self._base(), json_body=self._body(uid, title, parent), ok=(200, 201))
-        except GrafanaAPIError as exc:
-            if exc.status != 409:
-                raise GrafanaAPIError(exc.method, exc.path, exc.status, f"folder {shown!r} ({uid}): {exc.message}",
-                                      exc.code, exc.trace_id) from None
-            remote = self.fetch(uid)
-            if remote is None:
-                raise
-            if remote.get("title") != title or (remote.get("parentUid") or "") != parent:
-                self._fix(remote, title, parent)
+    def _post(self, uid: str, title: str, parent: str) -> None:
+        self.client.request("POST", self._base(), json_body=self._body(uid, title, parent), ok=(200, 201))
 
     def _fix(self, remote: dict, title: str, parent: str) -> None:
         uid = remote["uid"]

@@ -107,7 +107,7 @@ class Resources:
 
     # --- routing -------------------------------------------------------------------------
     def route(self, handler, user, method: str, segs: list[str], query: dict, body):
-        emu, profile = self.emu, self.emu.profile
+        profile = self.emu.profile
         if not segs:
             return 200, discovery(profile), "application/json"
         group = segs[0]
@@ -163,7 +163,7 @@ class Resources:
             return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                          "details": {"name": name, "group": DASH_GROUP, "kind": "dashboards",
                                      "uid": record["k8s_uid"]}}, "application/json"
-        raise Status(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource")
+        raise Status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 
     def listing(self, version: str, query: dict, folders: bool = False) -> dict:
         """Every item, by name, `limit` at a time with a `continue` token (an offset here)."""

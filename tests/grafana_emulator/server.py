@@ -725,15 +725,15 @@ class _Handler(BaseHTTPRequestHandler):
             if emu.profile.resource_api:
                 settings["namespace"] = emu.profile.namespace
             return 200, settings, "application/json"
+        body = None  # a JSON body parsed, ValueError when it is not JSON (the YAML routes read `raw`)
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = ValueError
         if path == "/apis" or path.startswith("/apis/"):
             if not emu.profile.resource_api:
                 raise ApiError(404, {"message": "Not Found"})
-            body = None
-            if raw:
-                try:
-                    body = json.loads(raw)
-                except ValueError:
-                    body = ValueError
             try:
                 return emu.resources.route(self, user, method, [unquote(s) for s in path.strip("/").split("/")[1:]],
                                            query, body)
@@ -745,12 +745,6 @@ class _Handler(BaseHTTPRequestHandler):
         for prefix in CONVERT_PREFIXES:
             if path == prefix or path.startswith(prefix + "/"):
                 return self.convert(user, method, path[len(prefix):], headers, raw)
-        body = None
-        if raw:
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                body = ValueError
         segs = [unquote(s) for s in path.strip("/").split("/")]
         if path == "/api/org" and method == "GET":
             self.need(user, "orgs:read")
