@@ -310,3 +310,17 @@ def test_forced_legacy_routes_meet_a_v2_dashboard_as_a_406_drift_not_a_crash(g13
     monkeypatch.setenv("DASHGEN_GRAFANA_API", "legacy")  # pull says why it cannot read it
     with pytest.raises(DashgenError, match="stored as v2 and cannot be read through the legacy route"):
         fetch_remote_dashboards(env_for(g13), ["raymontology-d000"], client_options=FAST)
+
+
+@pytest.mark.parametrize("legacy_routes", [True, False])
+def test_a_create_whose_answer_was_lost_is_retried_and_verified_not_reported_as_drift(legacy_routes):
+    e = make_emulator(profile=grafana13(legacy_dashboards=legacy_routes))
+    try:
+        e.set_faults(paths=r"^/apis/dashboard\.grafana\.app/v1/namespaces/default/dashboards$",
+                     queue=["ok", "reset_after"])  # the listing passes; the first create lands, its answer is lost
+        report = run(e, local42(2))
+        assert not report.failed and report.count("create", "dashboard") == 2, [i.detail for i in report.items]
+        posts = [r for r in e.log if r["method"] == "POST" and r["path"].startswith(APIS)]
+        assert len(posts) == 3 and sorted(e.dashboards) == ["raymontology-d000", "raymontology-d001"]
+    finally:
+        e.stop()

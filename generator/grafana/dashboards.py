@@ -336,7 +336,8 @@ class Dashboards:
         remote = self.api.fetch(uid)
         if remote is not None and remote.dashboard == local and remote.folder_uid == self.run.folder_uid:
             info = self.api.latest_version(uid)
-            if info is not None and info.mark == content_hash(local):
+            mark = info.mark if info is not None else remote.embedded_mark  # no history: the JSON's mark
+            if mark == content_hash(local):
                 return Item(self.kind, uid, UPDATE if remote.version > 1 else CREATE, done=True, detail=title)
         diff = unified(remote.dashboard if remote else None, local, uid)
         return Item(self.kind, uid, DRIFTED,
