@@ -299,6 +299,8 @@ def upload(ctx: Context, env_name: str, dry_run: bool, force: bool, prune: bool,
     local = uploading.load_local(ctx.root / "rendered")
     report = uploading.upload(env, local, dry_run=dry_run, force=force, prune=prune,
                               concurrency=concurrency, commit=uploading.git_commit(ctx.root), only=kinds)
+    if report.api:
+        echo(f"{env_name}: dashboards and folders through {report.api}", err=True)
     for item in report.items:
         line = f"{ACTION_LABELS.get(item.action, item.action):<9} {item.kind:<13} {item.key}"
         if item.detail:

@@ -102,6 +102,7 @@ class UploadReport:
     warnings: list[str] = field(default_factory=list)
     #: (variable, is it set) for every secret the notifications read, in order
     secrets: list[tuple[str, bool]] = field(default_factory=list)
+    api: str = ""  # how dashboards and folders were spoken to (apis.ApiMode.describe)
 
     @property
     def failed(self) -> bool:
@@ -368,6 +369,7 @@ def upload(env: Environment, local: Local, *, session: requests.Session | None =
     run = Run(env, client, dry_run=dry_run, force=force, prune=prune, commit=commit, environ=environ, apis=apis)
     report = run_upload(run, local, target, concurrency, only, am_api, sm)
     report.secrets = [(name, bool(environ.get(name))) for name in needed]
+    report.api = apis.describe() if "dashboards" in only or "rules" in only else ""
     if sm_note:
         report.warnings.append(sm_note)
     n_rules = sum(len(g.get("rules") or []) for g in (local.groups or {}).values())
