@@ -54,6 +54,7 @@ def group(name: str) -> dict:
 MODES = {  # label -> emulator flags
     "legacy routes (Grafana 11)": [],
     "resource API (Grafana 13)": ["--grafana13"],
+    "resource API, legacy routes removed": ["--grafana13", "--no-legacy-routes"],
 }
 
 
