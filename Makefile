@@ -29,8 +29,8 @@ render: dashboards ## the same as `make dashboards`
 tools: ## make sure promtool and amtool (Debian's prometheus, prometheus-alertmanager) are present
 	@scripts/ensure-tools
 
-test: $(STAMP) tools ## run the tests (installs promtool and amtool where the machine allows)
-	$(BIN)/pytest -q
+test: $(STAMP) tools ## run the tests on every core (installs promtool and amtool where the machine allows)
+	$(BIN)/pytest -q -n auto
 
 update-golden: $(STAMP) ## rewrite rendered/ golden files from the code (review the diff!)
 	$(BIN)/pytest -q tests/test_rendered.py --update-golden
