@@ -254,13 +254,13 @@ def run_report(root, cfg: Config | None = None, *, only: Iterable[str] | None = 
     from generator.checks import exclusions as excl
     from generator.project import project_of
 
-    root = project_of(root).root if not isinstance(root, Path) else root
-
+    source_project = project_of(root, cfg)
+    root = source_project.root
     chosen = select(only)
     exclusions_file = exclusions_file if exclusions_file is not None else root / excl.DEFAULT_FILE
     rules = excl.load_exclusions(exclusions_file)
     try:
-        project = load_project(root, cfg, schema_dir=schema_dir, promtool=promtool,
+        project = load_project(source_project, schema_dir=schema_dir, promtool=promtool,
                                tests_dir=tests_dir if tests_dir is not None else root / "tests" / "rules")
     except DefinitionError as exc:
         finding = Finding(LOAD_CHECK, ERROR, Location(file=exc.module), exc.cause)
