@@ -8,7 +8,8 @@ walked against the importer's own vocabulary; anything else is `UnsafeCode` (an
 `ImportFailed`) naming what was found and where, and nothing is run or written:
 
 - the module: a docstring, `from generator[.catalog|.config] import ...` of the names the
-  importer uses, `DATASOURCE = <literal>`, and functions `name(cfg: Config)` whose body is at
+  importer uses, the project's catalog (`from ..monitoring.catalog import CATALOG as C`,
+  which `run_module` hands over itself), `DATASOURCE = <literal>`, and functions `name(cfg: Config)` whose body is at
   most a docstring, `t = cfg.thresholds` and one `return <expression>`;
 - expressions: str, int, float, bool and None constants (a minus sign on a number), lists,
   dicts with str keys, f-strings whose fields are only `C.sel(...)` calls, the names `cfg` and
@@ -20,7 +21,8 @@ walked against the importer's own vocabulary; anything else is `UnsafeCode` (an
 
 No attribute outside that list (so no dunder), no other name (so no builtin), no lambda,
 subscript, operator, comprehension or statement gets through. Running is then done with
-builtins cut down to what the module needs (`dict`, and imports of those three modules).
+builtins cut down to what the module needs (`dict`, and imports of those three modules and
+of the catalog).
 """
 
 from __future__ import annotations
