@@ -113,3 +113,15 @@ def test_a_plain_install_runs_the_whole_flow_on_a_new_project(tmp_path, wheel_di
     assert "ledger-overview" in proc.stdout
     assert (root / "rendered" / "dashboards" / "ledger-overview.json").is_file()
     _no_raymontology(root)
+
+
+@pytest.mark.parametrize("name", ["ab", "payments-gateway", "a" * 20])
+def test_the_new_project_is_formatted_and_lint_clean(tmp_path, name):
+    """What init writes is what `ruff format` (120 columns) would write, and has no unused names,
+    whatever the name's length."""
+    root = tmp_path / name
+    assert cli("init", str(root))[0] == 0
+    for args in (["format", "--check", "--line-length", "120"], ["check", "--select", "F,E9,I"]):
+        r = subprocess.run([sys.executable, "-m", "ruff", *args, "--no-cache", str(root)], capture_output=True,
+                           text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
