@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from generator.importer import import_dashboard  # noqa: E402
 from generator.normalize import load_dashboard  # noqa: E402
+from generator.project import Project  # noqa: E402
 
 CORPUS = ROOT / "tests" / "fixtures" / "realworld" / "dashboards"
 GOAL = 0.75
@@ -32,9 +33,10 @@ def reason_kind(reason: str) -> str:
 
 def share(paths) -> tuple[Counter, Counter, int]:
     kinds, reasons, total = Counter(), Counter(), 0
+    project = Project(ROOT)
     for path in paths:
-        result = import_dashboard(load_dashboard(path.read_bytes(), file=path.name), source_name=path.name,
-                                  file_name=path.name)
+        result = import_dashboard(load_dashboard(path.read_bytes(), file=path.name), project.config, project.catalog,
+                                  source_name=path.name, file_name=path.name)
         for r in result.panels:
             total += 1
             kind = "raw" if r.factory == "p.raw" else "override" if r.factory.endswith(" + override") else "plain"

@@ -20,6 +20,7 @@ from typing import Any
 from generator import yamlio
 from generator.diff import leaves, query_text, row_names, rows_and_panels, steps_text
 from generator.diff.dashboards import _query_key
+from generator.dashv2 import API_GROUP, is_v2
 from generator.errors import ConfigError, DashgenError
 from generator.normalize import MAX_JSON_DEPTH, DashboardInputError, dashboard_of, normalize_dashboard
 from generator.terminal import printable
@@ -142,6 +143,8 @@ def textconv(data: bytes, name: str | None = None) -> bytes:
     """The semantic form of a rendered file's bytes; other content comes back unchanged.
 
     The kind is taken from the content, not the name: git hands textconv temporary files.
+    A dashboard resource or a v2 dashboard (a Grafana 13 export) is shown as the classic
+    dashboard it converts to (generator.dashv2), so it diffs against the rendered file.
     Content that is not a dashboard or rule file (not UTF-8, not JSON/YAML, another shape)
     passes through. This never fails, since git aborts the whole `git diff` when a textconv
     does: a dashboard or rule file it cannot model (wrong types, nested deeper than the limit,
@@ -169,7 +172,8 @@ def _semantic(data: bytes, name: str | None) -> bytes:
             raise DashboardInputError("", f"nested too deep to read (limit {MAX_JSON_DEPTH} levels)", name) from None
         except ValueError:
             return data
-        if isinstance(doc, dict) and ({"panels", "rows", "uid"} & set(doc) or isinstance(doc.get("dashboard"), dict)):
+        if isinstance(doc, dict) and ({"panels", "rows", "uid"} & set(doc) or isinstance(doc.get("dashboard"), dict)
+                                      or is_v2(doc) or str(doc.get("apiVersion", "")).startswith(API_GROUP + "/")):
             return printable(dashboard_text(dashboard_of(doc, check=False))).encode("utf-8")
         return data
     if "groups:" in text:

@@ -14,10 +14,20 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from generator import panels as P  # noqa: E402
 from generator.cli import main  # noqa: E402
-from generator.importer import ImportFailed, derived_uid, import_dashboard, render_module  # noqa: E402
+from generator import importer  # noqa: E402
+from generator.importer import ImportFailed, derived_uid  # noqa: E402
+from repo_project import CATALOG, CONFIG  # noqa: E402
 from generator.normalize import normalize_dashboard  # noqa: E402
 
 PROM = {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}
+
+
+def import_dashboard(dashboard: dict, **options):
+    return importer.import_dashboard(dashboard, CONFIG, CATALOG, **options)
+
+
+def render_module(source: str, comments=None) -> dict:
+    return importer.render_module(source, CONFIG, CATALOG, comments)
 
 
 def cli(*args, root: Path, input=None):
