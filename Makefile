@@ -6,7 +6,10 @@ STAMP  := $(VENV)/.installed
 # Grafana's dashboard JSON schema lives beside the project, never inside it.
 SCHEMA_DIR ?= $(wildcard $(abspath ../shared/schemas))
 export DASHGEN_SCHEMA_DIR := $(SCHEMA_DIR)
-export PYTHONDONTWRITEBYTECODE := 1
+# Bytecode goes to the git-ignored project cache, not into __pycache__ folders beside the
+# sources: the tool's own modules (an editable install) are not compiled again on every run.
+# The definitions' bytecode is kept by the loader itself (generator/cache.py).
+export PYTHONPYCACHEPREFIX := $(CURDIR)/.cache/pycache
 
 .DEFAULT_GOAL := dashboards
 .PHONY: dashboards render test check diff upload stack stack-stop e2e bench docs tools update-golden git-setup emulator help

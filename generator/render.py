@@ -85,14 +85,15 @@ def _check_identity(loaded: Loaded, dashboards: list[tuple[str, dict]]) -> None:
         groups[grp.name] = rel
 
 
-def build_outputs(root: Path, cfg: Config = DEFAULT, *, check_identity: bool = True,
+def build_outputs(root: Path, cfg: Config = DEFAULT, *, check_identity: bool = True, cache=None,
                   ) -> tuple[Loaded, list[tuple[str, dict]]]:
     """Load and build every definition; the dashboards as normalised JSON.
 
     With `check_identity`, a missing or duplicate uid or group name raises; `dashgen check`
-    turns it off to report those as findings next to everything else.
+    turns it off to report those as findings next to everything else. `cache` (a
+    generator.cache.ProjectCache) keeps the definitions' bytecode between runs.
     """
-    loaded = load(root, cfg)
+    loaded = load(root, cfg, cache=cache)
     dashboards = []
     for rel, dash in loaded.dashboards:
         try:
