@@ -113,6 +113,15 @@ def dashboard_schema(project):
 
 
 def _jsonschema_version() -> str:
-    from importlib.metadata import version
+    """Which jsonschema validates, without importing it (or reading package metadata, which
+    took longer than the cached check): its files' identity, which an upgrade changes."""
+    import importlib.util
 
-    return version("jsonschema")
+    from generator.cache import tool_identity
+
+    spec = importlib.util.find_spec("jsonschema")
+    folder = Path(spec.origin).parent if spec is not None and spec.origin else None
+    if folder is None:
+        return ""
+    return "\0".join(tool_identity(str(folder / name)) for name in ("__init__.py", "validators.py", "_keywords.py")
+                      if (folder / name).is_file())
