@@ -31,7 +31,7 @@ def run(command: list[str], env: dict | None = None, cwd: Path | None = None, ch
     return cpu, wall
 
 
-def peak_rss_mb(command: list[str], env: dict | None = None) -> tuple[float, float, float]:
+def peak_rss_mb(command: list[str], env: dict | None = None, ok: tuple[int, ...] = (0,)) -> tuple[float, float, float]:
     """(CPU s, wall s, peak resident MB) of one run, measured by a fresh child of its own."""
     probe = ("import resource, subprocess, sys, time\n"
              "t = time.perf_counter()\n"
@@ -43,7 +43,7 @@ def peak_rss_mb(command: list[str], env: dict | None = None) -> tuple[float, flo
     out = subprocess.run([sys.executable, "-c", probe, *command], env={**os.environ, **(env or {})},
                          capture_output=True, text=True)
     cpu, wall, rss, rc = out.stdout.split()
-    if rc != "0":
+    if int(rc) not in ok:
         raise SystemExit(f"{' '.join(map(str, command))} failed (exit {rc}):\n{out.stderr}")
     return float(cpu), float(wall), float(rss)
 

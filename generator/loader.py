@@ -167,6 +167,12 @@ def _package(root: Path, kind: str, cache=None) -> str:
     return name
 
 
+def package(root: Path, kind: str, cache=None) -> str:
+    """The private package `<root>/<kind>/` is imported under, (re)imported as needed; hand it
+    to `build_module` when building many modules, so the folder is fingerprinted once."""
+    return _package(root, kind, cache)
+
+
 def module_files(root: Path, kind: str) -> list[Path]:
     return sorted(p for p in (root / kind).glob("*.py") if not p.name.startswith("_"))
 
@@ -179,11 +185,12 @@ def _where(exc: BaseException, path: Path) -> str:
     return ""
 
 
-def build_module(root: Path, kind: str, path: Path, cfg: Config, cache=None) -> tuple[str, object]:
+def build_module(root: Path, kind: str, path: Path, cfg: Config, cache=None, package: str | None = None,
+                 ) -> tuple[str, object]:
     """(relative path, what `build(cfg)` returned) for one definition module of `<root>/<kind>/`;
     any failure is a DefinitionError naming the file (the checks rebuild modules one by one)."""
     rel = path.relative_to(root).as_posix()
-    package = _package(root, kind, cache)
+    package = package or _package(root, kind, cache)  # `load` fingerprints the folder once, not per module
     try:
         module = importlib.import_module(f"{package}.{path.stem}")
     except Exception as exc:  # any import failure of a definition is reported, not raised raw
@@ -201,13 +208,20 @@ def load(root: Path, cfg: Config, cache=None) -> Loaded:
     """Import and build every definition; the first failure raises DefinitionError.
     `cache` (generator.cache.ProjectCache) keeps the modules' bytecode between runs."""
     loaded = Loaded()
+    packages: dict[str, str] = {}
+
+    def package(kind: str) -> str:
+        if kind not in packages:
+            packages[kind] = _package(root, kind, cache)
+        return packages[kind]
+
     for path in module_files(root, "dashboards"):
-        rel, dash = build_module(root, "dashboards", path, cfg, cache)
+        rel, dash = build_module(root, "dashboards", path, cfg, cache, package("dashboards"))
         if not isinstance(dash, (g.Dashboard, dict)):
             raise DefinitionError(rel, f"build(cfg) returned {type(dash).__name__}, expected a grafanalib Dashboard")
         loaded.dashboards.append((rel, dash))
     for path in module_files(root, "alerts"):
-        rel, groups = build_module(root, "alerts", path, cfg, cache)
+        rel, groups = build_module(root, "alerts", path, cfg, cache, package("alerts"))
         if isinstance(groups, AlertRouting):
             check_routing(groups, rel)
             if loaded.notifications is not None:
@@ -221,7 +235,7 @@ def load(root: Path, cfg: Config, cache=None) -> Loaded:
             check_name(grp.name, "rule group", rel, error=DefinitionError)
         loaded.groups.extend((rel, grp) for grp in groups)
     for path in module_files(root, "synthetics"):
-        rel, checks = build_module(root, "synthetics", path, cfg, cache)
+        rel, checks = build_module(root, "synthetics", path, cfg, cache, package("synthetics"))
         checks = [checks] if isinstance(checks, HttpCheck) else checks
         if not isinstance(checks, (list, tuple)) or not all(isinstance(c, HttpCheck) for c in checks):
             raise DefinitionError(rel, "build(cfg) must return an HttpCheck or a list of them")

@@ -37,6 +37,8 @@ def _keeps_le(agg: pp.AggregateExpr) -> bool:
 def unknown_metric(project):
     """Every selector names a metric declared in the catalog (or a recorded series)."""
     known = set(CATALOG.series_names()) | project.recorded
+    ordered = sorted(known)
+    hints: dict[str, str] = {}  # one fuzzy search per unknown name, not per selector
     for q, ast in parsed(project):
         for vs, _parents in selectors(ast):
             name = metric_name(vs)
@@ -46,9 +48,10 @@ def unknown_metric(project):
                 continue
             if name in known or _composite_base(name):
                 continue
-            near = difflib.get_close_matches(name, sorted(known), n=1)
-            hint = f"; did you mean {near[0]}?" if near else ""
-            yield q.loc, f"metric {name} is not in the metric catalog (generator/catalog.py){hint}"
+            if name not in hints:
+                near = difflib.get_close_matches(name, ordered, n=1)
+                hints[name] = f"; did you mean {near[0]}?" if near else ""
+            yield q.loc, f"metric {name} is not in the metric catalog (generator/catalog.py){hints[name]}"
 
 
 @check("catalog/unknown-label")

@@ -134,12 +134,35 @@ def grid_overlap(project):
         groups += [p.get("panels", []) for p in d.get("panels", []) if p.get("type") == "row" and p.get("panels")]
         for group in groups:
             placed = [p for p in group if "gridPos" in p]
-            for i, a in enumerate(placed):
-                for b in placed[i + 1:]:
-                    if _overlap(a, b):
-                        yield _loc(rel, d, b), (f"overlaps panel {a.get('title', '')!r}: "
-                                                f"x={_box(b)[0]} y={_box(b)[1]} w={_box(b)[2]} h={_box(b)[3]} vs "
-                                                f"x={_box(a)[0]} y={_box(a)[1]} w={_box(a)[2]} h={_box(a)[3]}")
+            for i, j in _overlapping_pairs(placed):
+                a, b = placed[i], placed[j]
+                yield _loc(rel, d, b), (f"overlaps panel {a.get('title', '')!r}: "
+                                        f"x={_box(b)[0]} y={_box(b)[1]} w={_box(b)[2]} h={_box(b)[3]} vs "
+                                        f"x={_box(a)[0]} y={_box(a)[1]} w={_box(a)[2]} h={_box(a)[3]}")
+
+
+def _overlapping_pairs(placed: list[dict]) -> list[tuple[int, int]]:
+    """(i, j), i < j, for every two panels that overlap, in the order of the all-pairs loop.
+
+    A sweep down the grid: panels sorted by top edge, each compared only with the panels
+    still open at that height (bottom edge below its top), so a dashboard of n panels in
+    rows costs about n x (panels side by side), not n x n. Boxes with values that are not
+    numbers (which grid-bounds and the schema report) take the all-pairs loop."""
+    boxes = [_box(p) for p in placed]
+    if not all(type(v) in (int, float) for box in boxes for v in box):
+        return [(i, j) for i in range(len(placed)) for j in range(i + 1, len(placed))
+                if _overlap(placed[i], placed[j])]
+    pairs = []
+    open_: list[int] = []
+    for j in sorted(range(len(boxes)), key=lambda k: (boxes[k][1], k)):
+        x, y, w, h = boxes[j]
+        open_ = [i for i in open_ if boxes[i][1] + boxes[i][3] > y]
+        for i in open_:
+            ax, ay, aw, ah = boxes[i]
+            if ax < x + w and x < ax + aw and ay < y + h and y < ay + ah:
+                pairs.append((min(i, j), max(i, j)))
+        open_.append(j)
+    return sorted(pairs)
 
 
 @check("dashboard/panel-unit")
@@ -283,9 +306,14 @@ def config_numbers(cfg) -> list[float]:
 
 def _queries_up_down(project, panel: dict, d: dict) -> bool:
     """Whether the panel queries a 0/1 health series (up, pg_up, probe_success, ...)."""
-    for q in queries(project):
-        if q.panel is not panel:
-            continue
+    by_panel = project._cache.get("queries-by-panel")
+    if by_panel is None:  # an index, so that a check asking per panel stays linear in panels
+        by_panel = {}
+        for q in queries(project):
+            if q.panel is not None:
+                by_panel.setdefault(id(q.panel), []).append(q)
+        project._cache["queries-by-panel"] = by_panel
+    for q in by_panel.get(id(panel), ()):
         ast, _ = parse(project, q.text)
         for vs, _p in selectors(ast) if ast is not None else ():
             hit = CATALOG.lookup(metric_name(vs) or "")
@@ -304,15 +332,16 @@ def _moved_dashboards(project) -> tuple[dict[str, dict], list[tuple[str, str]]]:
     """{definition file: dashboard JSON} built with every config number moved (see
     checks/moved.py), and the (file, why) of modules that refused the moved config."""
     from generator.checks.moved import moved_numbers
-    from generator.loader import build_module, module_files
+    from generator.loader import build_module, module_files, package
     from generator.render import dashboard_json
 
     cfg = moved_numbers(project.cfg)
     built, refused = {}, []
+    pkg = package(project.root, "dashboards", project.result_cache)
     for path in module_files(project.root, "dashboards"):
         rel = path.relative_to(project.root).as_posix()
         try:
-            built[rel] = dashboard_json(build_module(project.root, "dashboards", path, cfg)[1])
+            built[rel] = dashboard_json(build_module(project.root, "dashboards", path, cfg, project.result_cache, pkg)[1])
         except DefinitionError as exc:
             refused.append((rel, exc.cause))
         except Exception as exc:  # dashboard_json on an odd object: the load check reports it
