@@ -86,18 +86,18 @@ def render(ctx: Context, out: Path | None, check_only: bool) -> None:
     from generator import render as rendering
 
     out = out or ctx.root / "rendered"
-    files = rendering.render_project(ctx.root)
+    files = rendering.iter_files(ctx.root)  # one file at a time: memory stays flat
     if check_only:
-        stale = rendering.stale_files(files, out)
+        count, stale = rendering.check_stream(files, out)
         if stale:
             for name, why in stale:
                 echo(f"stale: {out.name}/{name} ({why})", err=True)
             echo("rendered/ is out of date: run `make dashboards` and commit the result.", err=True)
             sys.exit(EXIT_FAIL)
-        echo(f"{len(files)} files in {out} are current.")
+        echo(f"{count} files in {out} are current.")
         return
-    changed = rendering.write_tree(files, out)
-    echo(f"rendered {len(files)} files into {out} ({len(changed)} changed).")
+    count, changed = rendering.write_stream(files, out)
+    echo(f"rendered {count} files into {out} ({len(changed)} changed).")
     for name in changed:
         echo(f"  {name}")
 

@@ -59,13 +59,15 @@ def _color(name: str | None) -> str:
     return COLORS.get(name, "#999999")
 
 
-def _board(d: dict | None, heading: str, sub: str, offset: int, marks: Mapping | None = None) -> dict:
+def _board(d: dict | None, heading: str, sub: str, offset: int, marks: Mapping | None = None,
+           normalized: bool = False) -> dict:
     """The drawing of one dashboard (None: a placeholder saying it does not exist)."""
     marks = marks or {}
     if d is None:
         return {"x": offset, "heading": heading, "sub": sub, "rows": [], "panels": [], "height": 4,
                 "empty": "(no such dashboard on this side)"}
-    d = normalize_dashboard(d)
+    if not normalized:
+        d = normalize_dashboard(d)
     rows_l, items = rows_and_panels(d)
     rows, panels, bottom = [], [], 1
     for r, title in zip(rows_l, row_names(rows_l)):
@@ -106,9 +108,11 @@ def _svg(boards: list[dict]) -> str:
     )
 
 
-def dashboard_svg(d: dict) -> str:
-    """The layout preview of one dashboard."""
-    return _svg([_board(d, d.get("title", ""), f"uid {d.get('uid', '')} - {COLUMNS}-column grid", 0)])
+def dashboard_svg(d: dict, *, normalized: bool = False) -> str:
+    """The layout preview of one dashboard (`normalized`: `d` is normalize_dashboard's output
+    already, as render's are, so it is not normalised a second time)."""
+    return _svg([_board(d, d.get("title", ""), f"uid {d.get('uid', '')} - {COLUMNS}-column grid", 0,
+                        normalized=normalized)])
 
 
 def render_previews(dashboards: Iterable[tuple[str, dict]]) -> dict[str, str]:
