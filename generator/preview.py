@@ -10,14 +10,17 @@ a diff reports as added, changed or removed. Output is byte-deterministic, well-
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from generator.diff import Change, file_kind, parse_file, row_names, rows_and_panels
+from generator.diff.dashboards import row_names, rows_and_panels
 from generator.normalize import normalize_dashboard
 from generator.safenames import check_uid
 from generator.units import format_value
+
+if TYPE_CHECKING:
+    from generator.diff import Change
 
 COLUMNS = 24
 COL_W = 40  # px per grid column: the grid is 960 px wide
@@ -150,6 +153,8 @@ def comparison_svg(old: dict | None, new: dict | None, changes: Iterable[Change]
 def write_comparisons(old_tree: Mapping, new_tree: Mapping, changes: list[Change], out: Path,
                       before: str = "before", after: str = "after") -> list[Path]:
     """DIR/<uid>.svg (before | after) for every dashboard the changes touch; the paths written."""
+    from generator.diff.trees import file_kind, parse_file
+
     def dashboards(tree: Mapping) -> dict[str, dict]:
         found = {}
         for path, data in tree.items():

@@ -21,7 +21,7 @@ from typing import Iterable, Iterator
 
 from grafanalib import core as g
 
-from generator import docs, notifications, preview, rules, safenames, synthetics
+from generator import notifications, rules, safenames, synthetics
 from generator.config import DEFAULT, Config
 from generator.environments import ENV_FILE, load_environments
 from generator.errors import DashgenError, DefinitionError
@@ -172,6 +172,8 @@ def alerting_files(cfg: Config, rel: str, routing: notifications.AlertRouting) -
 def iter_files(root: Path, cfg: Config = DEFAULT) -> Iterator[tuple[str, bytes]]:
     """Every output file, (relative path, bytes), one at a time as it is made; a definition
     error raises part-way (write_stream then leaves the output folder as it was)."""
+    from generator import docs, preview  # jinja2 and the catalog: only a render needs them, not `check`
+
     loaded = load(root, cfg)
     _check_groups(loaded)
     pending, loaded.dashboards = loaded.dashboards, []
