@@ -328,9 +328,10 @@ def _steps(p: dict):
             yield where, thresholds.get("steps") or []
 
 
-def _moved_dashboards(project) -> tuple[dict[str, dict], list[tuple[str, str]]]:
+def _moved_dashboards(project, only: set[str] | None = None) -> tuple[dict[str, dict], list[tuple[str, str]]]:
     """{definition file: dashboard JSON} built with every config number moved (see
-    checks/moved.py), and the (file, why) of modules that refused the moved config."""
+    checks/moved.py), and the (file, why) of modules that refused the moved config; with
+    `only`, just those definition files are rebuilt."""
     from generator.checks.moved import moved_numbers
     from generator.loader import build_module, module_files, package
     from generator.render import dashboard_json
@@ -340,6 +341,8 @@ def _moved_dashboards(project) -> tuple[dict[str, dict], list[tuple[str, str]]]:
     pkg = package(project.root, "dashboards", project.result_cache)
     for path in module_files(project.root, "dashboards"):
         rel = path.relative_to(project.root).as_posix()
+        if only is not None and rel not in only:
+            continue
         try:
             built[rel] = dashboard_json(build_module(project.root, "dashboards", path, cfg, project.result_cache, pkg)[1])
         except DefinitionError as exc:
@@ -361,7 +364,8 @@ def _panel_steps(d: dict) -> dict:
 def thresholds_config(project):
     """Every threshold step value is read from the config (Thresholds or Plan): it equals a config number and moves with it; 0/1 only on up/down stats."""
     allowed = config_numbers(project.cfg)
-    moved, refused = _moved_dashboards(project)
+    # Only dashboards with a numeric step are rebuilt (a build is the costly part at scale).
+    moved, refused = _moved_dashboards(project, {rel for rel, d in project.dashboards if _panel_steps(d)})
     for rel, why in refused:
         if any(r == rel for r, _d in project.dashboards):
             yield Location(file=rel), f"cannot rebuild with changed thresholds to find literals: {why}", WARNING
