@@ -56,7 +56,7 @@ def scratch_project(dst: Path) -> Path:
     """A copy of the project's definitions, rule tests and config (no rendered/, no cache)."""
     if dst.exists():
         shutil.rmtree(dst)
-    for name in ("dashboards", "alerts", "synthetics"):
+    for name in ("monitoring", "dashboards", "alerts", "synthetics"):
         shutil.copytree(ROOT / name, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "tests" / "rules", dst / "tests" / "rules")
     for name in ("environments.toml", "dashgen-check.toml"):

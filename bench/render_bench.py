@@ -17,10 +17,13 @@ RUNS = 9
 RATIO_TARGET = 1.2
 HELP_TARGET_SECONDS = 0.1
 WRAPPER = """# generate-dashboards input: the project's {name} dashboard, built as dashgen builds it
-from dashboards.{name} import build
-from generator.config import DEFAULT
+from pathlib import Path
 
-dashboard = build(DEFAULT)
+from generator.loader import build_module
+from generator.project import Project
+
+ROOT = Path({root!r})
+dashboard = build_module(ROOT, "dashboards", ROOT / "dashboards" / "{name}.py", Project(ROOT).config)[1]
 """
 
 
@@ -30,7 +33,7 @@ def main() -> int:
     wrappers = []
     for name in names:
         path = folder / f"{name}.dashboard.py"
-        path.write_text(WRAPPER.format(name=name))
+        path.write_text(WRAPPER.format(name=name, root=str(ROOT)))
         wrappers.append(str(path))
     gen = [str(ROOT / ".venv" / "bin" / "generate-dashboards"), *wrappers]
     if not (ROOT / ".venv" / "bin" / "generate-dashboards").exists():

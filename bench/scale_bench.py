@@ -10,10 +10,11 @@ checks have work and several report on every third panel.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
-from benchlib import DASHGEN, peak_rss_mb, scratch
+from benchlib import DASHGEN, ROOT, peak_rss_mb, scratch
 
 PANELS_PER_ROW, ROWS = 100, 100
 DASHBOARDS = 1000
@@ -61,6 +62,8 @@ def project(name: str, modules: dict[str, str]):
         (root / folder / "__init__.py").write_text("")
     for file, text in modules.items():
         (root / "dashboards" / file).write_text(text)
+    # The project's own config and metric catalog (the generated panels query its metrics).
+    shutil.copytree(ROOT / "monitoring", root / "monitoring", ignore=shutil.ignore_patterns("__pycache__"))
     return root
 
 

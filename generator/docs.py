@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from generator.catalog import CATALOG
+from generator.catalog import Catalog
 from generator.config import Config
 from generator.rules import RuleGroup, dashboard_url, rule_document
 
@@ -46,11 +46,11 @@ def board_entry(rel: str, d: dict) -> dict:
             "panels": _panels(d)}
 
 
-def render_docs(cfg: Config, dashboards: list[tuple[str, dict]], groups: list[tuple[str, RuleGroup]]) -> dict[str, str]:
-    return render_docs_from(cfg, [board_entry(rel, d) for rel, d in dashboards], groups)
+def render_docs(cfg: Config, catalog: Catalog, dashboards: list[tuple[str, dict]], groups: list[tuple[str, RuleGroup]]) -> dict[str, str]:
+    return render_docs_from(cfg, catalog, [board_entry(rel, d) for rel, d in dashboards], groups)
 
 
-def render_docs_from(cfg: Config, boards: list[dict], groups: list[tuple[str, RuleGroup]]) -> dict[str, str]:
+def render_docs_from(cfg: Config, catalog: Catalog, boards: list[dict], groups: list[tuple[str, RuleGroup]]) -> dict[str, str]:
     """`render_docs` from `board_entry` summaries."""
     alerts = [
         {"group": grp.name, "module": rel, "alert": a, "doc": rule_document(cfg, a),
@@ -59,7 +59,7 @@ def render_docs_from(cfg: Config, boards: list[dict], groups: list[tuple[str, Ru
         for a in grp.alerts
     ]
     records = [{"group": grp.name, "record": r} for _rel, grp in groups for r in grp.records]
-    metrics = sorted(CATALOG.metrics.values(), key=lambda m: (m.source, m.name))
+    metrics = sorted(catalog.metrics.values(), key=lambda m: (m.source, m.name))
     return {
         "docs/runbooks.md": _env.get_template("runbooks.md.j2").render(alerts=alerts, cfg=cfg),
         "docs/catalog.md": _env.get_template("catalog.md.j2").render(

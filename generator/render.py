@@ -22,11 +22,11 @@ from typing import Iterable, Iterator
 from grafanalib import core as g
 
 from generator import notifications, rules, safenames, synthetics
-from generator.config import DEFAULT, Config
-from generator.environments import ENV_FILE, load_environments
+from generator.config import Config
 from generator.errors import DashgenError, DefinitionError
 from generator.loader import Loaded, load
 from generator.normalize import dumps, from_grafanalib, normalize_dashboard
+from generator.project import Project, project_of
 
 MAX_UID = safenames.MAX_UID  # the old spelling; the rule lives in generator.safenames
 
@@ -139,15 +139,17 @@ def _built(rel: str, dash) -> dict:
         raise DefinitionError(rel, f"cannot be turned into dashboard JSON: {type(exc).__name__}: {exc}") from exc
 
 
-def build_outputs(root: Path, cfg: Config = DEFAULT, *, check_identity: bool = True, cache=None,
-                  ) -> tuple[Loaded, list[tuple[str, dict]]]:
-    """Load and build every definition; the dashboards as normalised JSON.
+def build_outputs(project: Project | Path, cfg: Config | None = None, *, check_identity: bool = True,
+                  cache=None) -> tuple[Loaded, list[tuple[str, dict]]]:
+    """Load and build every definition of the project (with `cfg` instead of its config if
+    given); the dashboards as normalised JSON.
 
     With `check_identity`, a missing or duplicate uid or group name raises; `dashgen check`
     turns it off to report those as findings next to everything else. `cache` (a
     generator.cache.ProjectCache) keeps the definitions' bytecode between runs.
     """
-    loaded = load(root, cfg, cache=cache)
+    project = project_of(project, cfg)
+    loaded = project.definitions if cache is None else load(project.root, project.config, cache=cache)
     dashboards = [(rel, _built(rel, dash)) for rel, dash in loaded.dashboards]
     if check_identity:
         _check_identity(loaded, dashboards)
@@ -169,14 +171,21 @@ def alerting_files(cfg: Config, rel: str, routing: notifications.AlertRouting) -
     }
 
 
-def iter_files(root: Path, cfg: Config = DEFAULT) -> Iterator[tuple[str, bytes]]:
-    """Every output file, (relative path, bytes), one at a time as it is made; a definition
-    error raises part-way (write_stream then leaves the output folder as it was)."""
-    from generator import docs, preview  # jinja2 and the catalog: only a render needs them, not `check`
+def iter_files(project: Project | Path, cfg: Config | None = None) -> Iterator[tuple[str, bytes]]:
+    """Every output file of the project (built with `cfg` instead of its config if given),
+    (relative path, bytes), one at a time as it is made; a definition error raises part-way
+    (write_stream then leaves the output folder as it was)."""
+    from generator import docs, preview  # jinja2: only a render needs it, not `check`
 
-    loaded = load(root, cfg)
+    project = project_of(project, cfg)
+    cfg = project.config
+    if "definitions" in project.__dict__:  # built already: leave the project's copy as it is
+        loaded = project.definitions
+        pending = list(loaded.dashboards)
+    else:  # built here, not kept on the project: each dashboard can go once written
+        loaded = load(project.root, cfg)
+        pending, loaded.dashboards = loaded.dashboards, []
     _check_groups(loaded)
-    pending, loaded.dashboards = loaded.dashboards, []
     seen: dict[str, str] = {}
     boards = []  # what the docs need of each dashboard, not its JSON
     for i, (rel, dash) in enumerate(pending):
@@ -194,17 +203,17 @@ def iter_files(root: Path, cfg: Config = DEFAULT) -> Iterator[tuple[str, bytes]]
         for name, text in alerting_files(cfg, *loaded.notifications).items():
             yield name, text.encode("utf-8")
     if loaded.checks:  # targets per environment: environments.toml (no secrets there)
-        environments = load_environments(root) if (root / ENV_FILE).exists() else {}
-        for name, doc in synthetics.render_checks(loaded.checks, environments).items():
+        for name, doc in synthetics.render_checks(loaded.checks, project.environments).items():
             yield name, dumps(doc).encode("utf-8")  # the same byte-stable JSON as the dashboards
-    for name, text in docs.render_docs_from(cfg, boards, loaded.groups).items():
+    for name, text in docs.render_docs_from(cfg, project.catalog, boards, loaded.groups).items():
         yield name, text.encode("utf-8")
 
 
-def render_project(root: Path, cfg: Config = DEFAULT) -> dict[str, bytes]:
-    """Every output file, relative path -> bytes, built in memory (sorted by path)."""
+def render_project(project: Project | Path, cfg: Config | None = None) -> dict[str, bytes]:
+    """Every output file of the project (built with `cfg` instead of its config if given),
+    relative path -> bytes, built in memory (sorted by path)."""
     files: dict[str, bytes] = {}
-    for name, data in iter_files(root, cfg):
+    for name, data in iter_files(project, cfg):
         if name in files:
             raise DashgenError(f"render: {name} would be written twice")
         files[name] = data

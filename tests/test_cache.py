@@ -13,7 +13,7 @@ import pytest
 
 from generator import cache, loader
 from generator.checks import run_report
-from generator.config import DEFAULT
+from generator.project import Project
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,7 +39,7 @@ def counting_promtool(tmp_path, promtool):
 
 def _project(tmp_path) -> Path:
     dst = tmp_path / "project"
-    for name in ("dashboards", "alerts", "synthetics"):
+    for name in ("monitoring", "dashboards", "alerts", "synthetics"):
         shutil.copytree(ROOT / name, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "tests" / "rules", dst / "tests" / "rules")
     shutil.copyfile(ROOT / "environments.toml", dst / "environments.toml")
@@ -51,7 +51,7 @@ def _lines(log: Path) -> list[str]:
 
 
 def _report(root, wrapper):
-    r = run_report(root, DEFAULT, only=["promtool/", "amtool/"], promtool=str(wrapper))
+    r = run_report(root, only=["promtool/", "amtool/"], promtool=str(wrapper))
     return [str(f) for f in r.findings]
 
 
@@ -160,12 +160,13 @@ def test_signed_but_malformed_values_are_recomputed(tmp_path, on, counting_promt
 def test_definition_bytecode_comes_from_the_cache_and_bad_entries_are_compiled_afresh(tmp_path, on):
     root = _project(tmp_path)
     store = cache.ProjectCache.for_root(root)
-    first = loader.load(root, DEFAULT, cache=store)
+    config = Project(root).config
+    first = loader.load(root, config, cache=store)
     entries = sorted((root / cache.FOLDER / "bytecode").glob("*.bin"))
     assert entries and not list((root / "dashboards").rglob("__pycache__"))
     for entry in entries:  # garbage that is not even marshal data
         entry.write_bytes(entry.read_bytes()[:40] + b"\xff" * 10)
     (root / "dashboards" / "business.py").write_text((root / "dashboards" / "business.py").read_text() + "\n")
-    again = loader.load(root, DEFAULT, cache=store)  # a changed file: the package is imported afresh
+    again = loader.load(root, config, cache=store)  # a changed file: the package is imported afresh
     assert [rel for rel, _ in again.dashboards] == [rel for rel, _ in first.dashboards]
     assert all(store.get("bytecode", e.stem) is None or e.read_bytes()[-10:] != b"\xff" * 10 for e in entries)

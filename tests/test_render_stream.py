@@ -10,7 +10,7 @@ import random
 import pytest
 from grafanalib._gen import DashboardEncoder
 
-from generator.config import DEFAULT
+from generator.project import Project
 from generator.errors import DashgenError
 from generator.loader import load
 from generator.normalize import dumps
@@ -116,7 +116,7 @@ def test_dumps_is_exactly_json_dumps():
 
 
 def test_plain_is_the_json_round_trip_of_grafanalib_objects(root):
-    loaded = load(root, DEFAULT)
+    loaded = load(root, Project(root).config)
     assert loaded.dashboards
     for _rel, dash in loaded.dashboards:
         data = dash.to_json_data()

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from generator import cache, notifications
-from generator.checks import Location, check
+from generator.checks import Issue, Location, check
 from generator.errors import ConfigError
 
 TIMEOUT = 60
@@ -54,12 +54,11 @@ def check_config(project):
                 out = subprocess.run([binary, "check-config", "alertmanager.yml"], cwd=tmp, capture_output=True,
                                      text=True, timeout=TIMEOUT)
             except subprocess.TimeoutExpired:
-                yield Location(file=rel), f"amtool check-config timed out after {TIMEOUT} s"
+                yield Issue(Location(file=rel), f"amtool check-config timed out after {TIMEOUT} s")
                 return
         answer = (out.returncode, " ".join((out.stdout + out.stderr).replace(tmp + "/", "").split()))
         if store is not None and out.returncode >= 0:
             store.put("amtool", key, cache.encode_run(*answer))
     rc, text = answer
     if rc != 0:
-        yield Location(file=rel), f"amtool check-config rejects rendered/alerting/alertmanager.yaml: {text[:2000]}"
-
+        yield Issue(Location(file=rel), f"amtool check-config rejects rendered/alerting/alertmanager.yaml: {text[:2000]}")

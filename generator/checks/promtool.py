@@ -14,12 +14,13 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from generator import cache, rules, yamlio
-from generator.checks import WARNING, Location, cached, check
+from generator.checks import WARNING, Issue, Location, cached, check
 from generator.errors import ConfigError
 from generator.safenames import check_name
 
@@ -59,19 +60,27 @@ def without_annotations(doc: dict) -> dict:
     ]}
 
 
-def _run(project) -> dict:
-    """The promtool runs, once per project: {'check': (rc, out) | None, 'test': [(file, rc, out)] | None}.
+@dataclass
+class Runs:
+    """What promtool said about a project: `check rules` over every rule file (None without
+    groups) and `test rules` per test file (None without test files)."""
+
+    check: tuple[int, str] | None = None  # (exit code, output)
+    test: list[tuple[str, int, str]] | None = None  # (test file, exit code, output)
+
+
+def run(project) -> Runs:
+    """The promtool runs of a project (`project.promtool_runs` runs them once).
 
     Each answer is cached (generator.cache) under a key over exactly the bytes promtool
     read (the rule files, and for a test file also the test itself) and the promtool
     binary; only the runs without a trusted cached answer go to promtool, all at once."""
     with _LOCK:  # promtool/check-rules and promtool/test-rules may ask from two threads
-        if "promtool" not in project._cache:
-            project._cache["promtool"] = _run_uncached(project)
-        return project._cache["promtool"]
+        done = project.__dict__.get("promtool_runs")
+        return done if isinstance(done, Runs) else _run_uncached(project)
 
 
-def _run_uncached(project) -> dict:
+def _run_uncached(project) -> Runs:
     binary = promtool_path(project)
     store = project.result_cache
     tool = cache.tool_identity(binary) if store is not None else ""
@@ -106,7 +115,7 @@ def _run_uncached(project) -> dict:
             if store is not None and complete:
                 store.put("promtool-test", test_keys[t], cache.encode_run(rc, out))
     results["test"] = [(t, *cached_tests[t]) for t in sorted(tests)] if tests else None
-    return results
+    return Runs(check=results["check"], test=results["test"])
 
 
 def _promtool(binary: str, checked_files: dict[str, bytes], tested_files: dict[str, bytes],
@@ -188,7 +197,7 @@ def _sections(output: str, marker: str) -> dict[str, str]:
 @check("promtool/check-rules", external=True)
 def check_rules(project):
     """`promtool check rules` accepts every rule file as rendered."""
-    result = _run(project)["check"]
+    result = project.promtool_runs.check
     if result is None or result[0] == 0:
         return
     rc, output = result
@@ -198,20 +207,20 @@ def check_rules(project):
     for name, text in sections.items():
         if name in by_file and ("FAILED" in text or "error" in text.lower()):
             rel, g = by_file[name]
-            yield Location(file=rel, group=g.name), f"promtool check rules rejects {name}: {' '.join(text.split())}"
+            yield Issue(Location(file=rel, group=g.name), f"promtool check rules rejects {name}: {' '.join(text.split())}")
             reported = True
     if not reported:
-        yield Location(), f"promtool check rules failed (exit {rc}): {' '.join(output.split())[:2000]}"
+        yield Issue(Location(), f"promtool check rules failed (exit {rc}): {' '.join(output.split())[:2000]}")
 
 
 @check("promtool/test-rules", external=True)
 def test_rules(project):
     """`promtool test rules` passes every rule unit test under tests/rules/."""
-    for name, rc, output in _run(project)["test"] or []:
+    for name, rc, output in project.promtool_runs.test or []:
         if rc == 0:
             continue
         text = output.split("FAILED:", 1)[1] if "FAILED:" in output else output
-        yield Location(file=f"tests/rules/{name}"), f"promtool test rules fails (exit {rc}):\n{text.strip()[:4000]}"
+        yield Issue(Location(file=f"tests/rules/{name}"), f"promtool test rules fails (exit {rc}):\n{text.strip()[:4000]}")
 
 
 def _load_tests(project):
@@ -259,7 +268,7 @@ def _test_file_for(project, group) -> tuple[str, bool]:
     for path, doc, error in _load_tests(project):
         if not error and wanted in (doc.get("rule_files") or []):
             return f"tests/rules/{path.name}", True
-    stem = group.name.removeprefix("raymontology-")
+    stem = group.name.removeprefix(project.cfg.uid_prefix) if project.cfg.uid_prefix else group.name
     return f"tests/rules/{stem}.test.yaml", False
 
 
@@ -321,23 +330,23 @@ def test_coverage(project):
     if not alerts:
         return
     if not test_files(project):
-        yield (Location(file="tests/rules/"), f"no rule unit tests ({TEST_GLOB}): nothing proves "
-               f"that the {len(alerts)} alerts fire", WARNING)
+        yield Issue(Location(file="tests/rules/"), f"no rule unit tests ({TEST_GLOB}): nothing proves "
+                    f"that the {len(alerts)} alerts fire", WARNING)
         return
     fires: set[str] = set()
     silent: set[str] = set()
     for path in test_files(project):
         summary = _test_summary(project, path)
         if summary["error"] is not None:
-            yield Location(file=f"tests/rules/{path.name}"), f"not valid YAML: {summary['error']}"
+            yield Issue(Location(file=f"tests/rules/{path.name}"), f"not valid YAML: {summary['error']}")
             continue
         fires.update(summary["fires"])
         silent.update(summary["silent"])
     for rel, g, a in alerts:
         loc = Location(file=rel, group=g.name, rule=a.name)
         if a.name not in fires:
-            yield loc, ("no rule unit test shows this alert firing (alert_rule_test with exp_alerts); "
-                        + skeleton(project, g, a, firing=True))
+            yield Issue(loc, ("no rule unit test shows this alert firing (alert_rule_test with exp_alerts); "
+                        + skeleton(project, g, a, firing=True)))
         if a.name not in silent:
-            yield loc, ("no rule unit test shows this alert silent (alert_rule_test with empty exp_alerts); "
-                        + skeleton(project, g, a, firing=False))
+            yield Issue(loc, ("no rule unit test shows this alert silent (alert_rule_test with empty exp_alerts); "
+                        + skeleton(project, g, a, firing=False)))

@@ -14,7 +14,7 @@ import json
 import os
 from pathlib import Path
 
-from generator.checks import WARNING, Location, cached, check
+from generator.checks import WARNING, Issue, Location, cached, check
 from generator.checks.exprs import iter_panels
 from generator.errors import ConfigError
 
@@ -82,9 +82,9 @@ def dashboard_schema(project):
     """Every dashboard (and each Prometheus target) validates against Grafana's dashboard JSON schema."""
     folder = project.schema_dir
     if folder is None:
-        yield (Location(), f"skipped: no schema folder (none at {BESIDE_ROOT} beside the project; set {ENV} "
-               "or --schema-dir to the folder holding dashboard.jsonschema.json); "
-               "dashboards were not validated against Grafana's schema", WARNING)
+        yield Issue(Location(), f"skipped: no schema folder (none at {BESIDE_ROOT} beside the project; set {ENV} "
+                    "or --schema-dir to the folder holding dashboard.jsonschema.json); "
+                    "dashboards were not validated against Grafana's schema", WARNING)
         return
     # The answers per dashboard are cached (generator.checks.cached) by the schema files, the
     # jsonschema release, this module's code and the dashboard's JSON: a warm run builds no validator.
@@ -109,7 +109,7 @@ def dashboard_schema(project):
         text = json.dumps(d, sort_keys=True, ensure_ascii=False)
         found = cached(project, "schema", (*parts, text), lambda d=d: _dashboard_errors(board, target, d), _valid)
         for panel, message in found:
-            yield Location(file=rel, dashboard=uid, panel=panel), message
+            yield Issue(Location(file=rel, dashboard=uid, panel=panel), message)
 
 
 def _jsonschema_version() -> str:
