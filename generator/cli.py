@@ -120,18 +120,18 @@ def render(ctx: Context, out: Path | None, check_only: bool) -> None:
     from generator import render as rendering
 
     out = out or ctx.root / "rendered"
-    files = rendering.render_project(ctx.project)
+    files = rendering.iter_files(ctx.project)  # one file at a time: memory stays flat
     if check_only:
-        stale = rendering.stale_files(files, out)
+        count, stale = rendering.check_stream(files, out)
         if stale:
             for name, why in stale:
                 echo(f"stale: {out.name}/{name} ({why})", err=True)
             echo("rendered/ is out of date: run `make dashboards` and commit the result.", err=True)
             sys.exit(EXIT_FAIL)
-        echo(f"{len(files)} files in {out} are current.")
+        echo(f"{count} files in {out} are current.")
         return
-    changed = rendering.write_tree(files, out)
-    echo(f"rendered {len(files)} files into {out} ({len(changed)} changed).")
+    count, changed = rendering.write_stream(files, out)
+    echo(f"rendered {count} files into {out} ({len(changed)} changed).")
     for name in changed:
         echo(f"  {name}")
 
@@ -150,9 +150,15 @@ def render(ctx: Context, out: Path | None, check_only: bool) -> None:
 @click.option("--only", "only", multiple=True, metavar="NAME",
               help="Run only this check (repeatable; a family prefix such as `rule/` selects the family).")
 @click.option("--list", "list_checks", is_flag=True, help="List the checks with their one-line docs and exit.")
+@click.option("--all", "show_all", is_flag=True,
+              help="Print every finding (text format; otherwise the first few of one check on one dashboard, "
+                   "then how many more).")
+@click.option("--no-cache", is_flag=True,
+              help="Ask promtool and amtool again and compile every module, ignoring the project's cache "
+                   "(.cache/dashgen; DASHGEN_CACHE=off does the same).")
 @pass_ctx
 def check_cmd(ctx: Context, fmt: str, schema_dir: Path | None, exclusions: Path | None, only: tuple[str, ...],
-              list_checks: bool) -> None:
+              list_checks: bool, show_all: bool, no_cache: bool) -> None:
     """Every offline check: PromQL, metric catalog, dashboard and rule lint, promtool, schema.
 
     Exit 0 when no error-level finding remains after exclusions, 1 otherwise, 2 on usage errors.
@@ -168,11 +174,13 @@ def check_cmd(ctx: Context, fmt: str, schema_dir: Path | None, exclusions: Path 
             echo(f"{name:30} {'error':8} {doc}")
         return
     report = checks.run_report(ctx.project, only=only or None, exclusions_file=exclusions,
-                               schema_dir=checks.find_schema_dir(schema_dir, ctx.root))
+                               schema_dir=checks.find_schema_dir(schema_dir, ctx.root), use_cache=not no_cache)
     if fmt == "json":
         echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
-        for f in report.findings:
+        from generator.checks.summary import FIRST, summarise
+
+        for f in summarise(report.findings, first=0 if show_all else FIRST):
             echo(str(f))
         echo(report.summary())
     sys.exit(EXIT_FAIL if report.errors else EXIT_OK)
