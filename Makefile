@@ -3,9 +3,6 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Grafana's dashboard JSON schema lives beside the project, never inside it.
-SCHEMA_DIR ?= $(wildcard $(abspath ../shared/schemas))
-export DASHGEN_SCHEMA_DIR := $(SCHEMA_DIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := dashboards

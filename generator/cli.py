@@ -109,8 +109,8 @@ def render(ctx: Context, out: Path | None, check_only: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Findings as text lines, or as one JSON document for tools.")
 @click.option("--schema-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder holding Grafana's dashboard.jsonschema.json (default: $DASHGEN_SCHEMA_DIR, "
-                   "else ../shared/schemas beside the project).")
+              help="Folder whose dashboard.jsonschema.json (and prometheus.jsonschema.json) replace the "
+                   "schemas shipped with dashgen (default: $DASHGEN_SCHEMA_DIR, else the shipped ones).")
 @click.option("--exclusions", type=click.Path(dir_okay=False, path_type=Path),
               help="Exclusions file (default: <root>/dashgen-check.toml).")
 @click.option("--only", "only", multiple=True, metavar="NAME",
