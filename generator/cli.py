@@ -88,12 +88,8 @@ def render(ctx: Context, out: Path | None, check_only: bool) -> None:
     out = out or ctx.root / "rendered"
     files = rendering.render_project(ctx.root)
     if check_only:
-        stale = rendering.stale_files(files, out)
-        if stale:
-            for name, why in stale:
-                echo(f"stale: {out.name}/{name} ({why})", err=True)
-            echo("rendered/ is out of date: run `make dashboards` and commit the result.", err=True)
-            sys.exit(EXIT_FAIL)
+        _exit_if_stale(files, out, "rendered/ is out of date: run `make dashboards` and commit the result.",
+                       EXIT_FAIL)
         echo(f"{len(files)} files in {out} are current.")
         return
     changed = rendering.write_tree(files, out)
@@ -269,6 +265,20 @@ def textconv(file) -> None:
 # --- upload, pull -----------------------------------------------------------------------
 
 
+def _exit_if_stale(files: dict[str, bytes], out: Path, message: str, code: int) -> None:
+    """Name every file of `out` that differs from `files` (what the code renders), then exit
+    with `code` after `message`; return quietly when `out` is current."""
+    from generator import render as rendering
+
+    stale = rendering.stale_files(files, out)
+    if not stale:
+        return
+    for name, why in stale:
+        echo(f"stale: {out.name}/{name} ({why})", err=True)
+    echo(message, err=True)
+    sys.exit(code)
+
+
 ACTION_LABELS = {"create": "create", "update": "update", "unchanged": "unchanged", "drifted": "DRIFTED",
                  "prune": "prune", "foreign": "foreign", "failed": "FAILED"}
 
@@ -281,14 +291,20 @@ ACTION_LABELS = {"create": "create", "update": "update", "unchanged": "unchanged
 @click.option("--concurrency", type=click.IntRange(1, 32), default=8, show_default=True, help="Requests in flight.")
 @click.option("--only", "only", multiple=True, metavar="KINDS",
               help="Upload only these kinds, comma-separated: dashboards, rules, alerting, synthetics (default: all).")
+@click.option("--as-rendered", is_flag=True,
+              help="Upload rendered/ as it is, without first checking that it matches what the code renders "
+                   "(for a rendered/ built elsewhere, e.g. a CI artefact).")
 @pass_ctx
 def upload(ctx: Context, env_name: str, dry_run: bool, force: bool, prune: bool, concurrency: int,
-           only: tuple[str, ...]) -> None:
+           only: tuple[str, ...], as_rendered: bool) -> None:
     """Make a Grafana stack match rendered/ (needs GRAFANA_TOKEN).
 
+    rendered/ must be what the code renders (as `dashgen render --check` says): a stale one is
+    refused with exit 2, naming the stale files, before anything is read from or sent to Grafana.
     A real run first checks that every secret the notifications need is set (exit 2,
     nothing written, if one is missing); --dry-run lists them instead.
     """
+    from generator import render as rendering
     from generator.config import DEFAULT
     from generator.environments import load_environment
     from generator.grafana import upload as uploading
@@ -296,6 +312,10 @@ def upload(ctx: Context, env_name: str, dry_run: bool, force: bool, prune: bool,
 
     kinds = uploading.parse_only(only)
     env = load_environment(ctx.root, env_name)
+    if not as_rendered and (ctx.root / "rendered").is_dir():
+        _exit_if_stale(rendering.render_project(ctx.root), ctx.root / "rendered",
+                       "refusing to upload: rendered/ is not what the code renders; run `make dashboards` "
+                       "(and commit the result), then upload again.", EXIT_USAGE)
     local = uploading.load_local(ctx.root / "rendered")
     report = uploading.upload(env, local, dry_run=dry_run, force=force, prune=prune,
                               concurrency=concurrency, commit=uploading.git_commit(ctx.root), only=kinds)

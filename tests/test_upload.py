@@ -373,6 +373,8 @@ def write_rendered(root: Path, local: Local) -> None:
 
 def cli(project, emu, *args, token=TOKEN):
     env = {"GRAFANA_URL": emu.url if emu else "", "GRAFANA_TOKEN": token, "DASHGEN_HTTP_BACKOFF": "0.01"}
+    if args[:1] == ("upload",) and not any((project / "dashboards").glob("*.py")):
+        args = (*args, "--as-rendered")  # a synthetic project: rendered/ without the code that renders it
     return CliRunner().invoke(main, ["--root", str(project), *args], env=env)
 
 
@@ -942,3 +944,27 @@ def test_a_failed_listing_fails_that_kind_only_and_writes_nothing_of_it(emulator
     assert all("listing failed" in i.detail and "not JSON" in i.detail for i in dashboards)
     assert dashboard_posts(emulator) == []
     assert next(i for i in report.items if i.key == "db").action == "create" and report.failed
+
+
+def test_upload_refuses_a_stale_rendered_folder_naming_it_and_what_to_run(project, emulator, monkeypatch):
+    """A definition edited without `make dashboards`: the upload would send the old output and
+    say "unchanged", so it refuses (exit 2) before any request, naming what is stale."""
+    (project / "environments.toml").write_text(ENV_TOML)
+    for k, v in SECRETS.items():
+        monkeypatch.setenv(k, v)
+    assert cli(project, emulator, "render").exit_code == 0  # current for this environments.toml
+    module = project / "dashboards" / "business.py"
+    module.write_text(module.read_text().replace('"Raymontology / Business"', '"Raymontology / Sales"'))
+    before = {p: p.read_bytes() for p in (project / "rendered").rglob("*") if p.is_file()}
+    for flags in (["--dry-run"], []):
+        r = cli(project, emulator, "upload", "--env", "production", *flags)
+        assert r.exit_code == 2, r.output
+        assert "stale: rendered/dashboards/raymontology-business.json (differs)" in r.stderr
+        assert "run `make dashboards`" in r.stderr
+        assert "unchanged" not in r.output and emulator.requests() == []
+    assert before == {p: p.read_bytes() for p in (project / "rendered").rglob("*") if p.is_file()}
+    assert cli(project, emulator, "render").exit_code == 0
+    r = cli(project, emulator, "upload", "--env", "production", "--dry-run")
+    assert r.exit_code == 0 and "stale" not in r.output, r.output
+    r = cli(project, emulator, "upload", "--env", "production", "--as-rendered", "--dry-run")
+    assert r.exit_code == 0, r.output  # the escape hatch for a rendered/ built elsewhere
