@@ -782,6 +782,36 @@ def test_a_ui_save_that_changed_nothing_is_not_drift(emulator):
     assert not report.failed and report.count("update", "dashboard") == 1
 
 
+def test_a_normaliser_change_is_not_drift(emulator, monkeypatch):
+    """A newer dashgen whose normaliser reads the stored JSON differently (here it drops the
+    tags) still recognises its own last upload: the mark is the hash of what was sent."""
+    from generator.grafana import dashboards as handler
+    from generator.grafana import upload as uploading
+
+    local = local_set(1, groups=())
+    local.dashboards["raymontology-d000"]["tags"] = ["dashgen"]
+    run(emulator, local)
+    old = handler.normalize_dashboard
+
+    def newer(d):
+        return {k: v for k, v in old(d).items() if k != "tags"}
+
+    monkeypatch.setattr(handler, "normalize_dashboard", newer)
+    monkeypatch.setattr(uploading, "normalize_dashboard", newer)
+    local.dashboards["raymontology-d000"]["title"] = "Changed in code"
+    emulator.clear_log()
+    report = run(emulator, local)
+    item = next(i for i in report.items if i.kind == "dashboard")
+    assert item.action == "update" and not report.failed, item
+    stored = emulator.dashboards["raymontology-d000"]["data"]
+    assert stored["title"] == "Changed in code" and "tags" not in stored
+    # ...and a real edit in Grafana after that is still drift under the new normaliser.
+    emulator.edit_in_ui("raymontology-d000", lambda d: d.update(title="UI"))
+    local.dashboards["raymontology-d000"]["title"] = "Changed again"
+    item = next(i for i in run(emulator, local).items if i.kind == "dashboard")
+    assert item.action == "drifted"
+
+
 def test_a_restore_of_an_older_dashgen_version_is_drift(emulator):
     local = local_set(1, groups=())
     run(emulator, local)
