@@ -15,11 +15,11 @@ from typing import Iterable, Mapping
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from generator.diff import Change, file_kind, parse_file, row_names, rows_and_panels
+from generator.normalize import GRID_COLUMNS as COLUMNS  # Grafana's grid width, defined once
 from generator.normalize import normalize_dashboard
 from generator.safenames import check_uid
 from generator.units import format_value
 
-COLUMNS = 24
 COL_W = 40  # px per grid column: the grid is 960 px wide
 ROW_H = 22  # px per grid unit of height (Grafana uses 30; previews stay compact)
 HEADER = 56  # px above the grid for the dashboard's title
