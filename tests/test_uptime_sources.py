@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import yaml
@@ -23,6 +24,7 @@ from generator.loader import load
 from generator.render import render_project
 
 BLACKBOX = replace(DEFAULT, uptime=replace(DEFAULT.uptime, source="blackbox"))
+ROOT_RULES = Path(__file__).resolve().parent / "rules"
 
 
 def _alert(files: dict, name: str) -> dict:
@@ -183,3 +185,36 @@ def test_sm_url_follows_the_token_rules(tmp_path):
     assert env.sm_url == "https://sm.example" and env.sm_missing == [] and "glsm_secret" not in repr(env)
     env = load_environment(tmp_path, "production", {"GRAFANA_TOKEN": "t", "SM_URL": "https://sm.example"})
     assert env.sm_missing == ["SM_TOKEN"]
+
+
+def test_switching_to_blackbox_is_one_config_line_and_check_passes(root, promtool):
+    """`Uptime.source = "blackbox"` and nothing else: every offline check passes, the rule tests
+    of tests/rules/blackbox/ run instead of the Synthetic Monitoring ones, and no SM check is
+    rendered (the README's "Uptime probe" says what to run instead)."""
+    from generator.checks import run_report
+
+    report = run_report(root, BLACKBOX)
+    assert report.errors == [], [str(f) for f in report.errors]
+    from generator.checks import load_project
+    from generator.checks.promtool import test_files, test_path
+
+    for cfg, source_file, other in ((BLACKBOX, "tests/rules/blackbox/availability.test.yaml",
+                                     "tests/rules/synthetic-monitoring/availability.test.yaml"),
+                                    (DEFAULT, "tests/rules/synthetic-monitoring/availability.test.yaml",
+                                     "tests/rules/blackbox/availability.test.yaml")):
+        proj = load_project(root, cfg, tests_dir=root / "tests" / "rules")
+        names = [test_path(proj, f) for f in test_files(proj)]
+        assert source_file in names and other not in names and "tests/rules/database.test.yaml" in names
+    assert not [k for k in render_project(root, BLACKBOX) if k.startswith("synthetics/")]
+
+
+def test_a_failing_source_test_is_named_by_its_folder(project, promtool):
+    """A broken case in the source's folder is reported with its path under tests/rules/."""
+    from generator.checks import run_report
+
+    tests = project / "tests" / "rules"
+    shutil.copytree(ROOT_RULES, tests)
+    path = tests / "blackbox" / "availability.test.yaml"
+    path.write_text(path.read_text().replace("{severity: critical,", "{severity: info,", 1))
+    report = run_report(project, BLACKBOX, only=["promtool/test-rules"], tests_dir=tests)
+    assert [f.location.file for f in report.errors] == ["tests/rules/blackbox/availability.test.yaml"]
