@@ -27,8 +27,8 @@ tools: ## make sure promtool and amtool (Debian's prometheus, prometheus-alertma
 test: $(STAMP) tools ## run the tests (installs promtool and amtool where the machine allows)
 	$(BIN)/pytest -q
 
-update-golden: $(STAMP) ## rewrite rendered/ golden files from the code (review the diff!)
-	$(BIN)/pytest -q tests/test_rendered.py --update-golden
+update-golden: $(STAMP) ## rewrite every golden file (rendered/, the import report) from the code (review the diff!)
+	$(BIN)/pytest -q -m golden --update-golden
 
 check: $(STAMP) tools ## rendered/ is current and every offline check passes
 	$(BIN)/dashgen render --check
