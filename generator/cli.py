@@ -1,6 +1,6 @@
 """The dashgen command line: parses, calls the library, prints, sets exit codes.
 
-Exit codes (DESIGN.md): 0 success; 1 a check failed, a diff was found, or an upload
+Exit codes: 0 success; 1 a check failed, a diff was found, or an upload
 item failed; 2 usage or configuration error. Only this module prints.
 
 Library errors are turned into messages in one place, `Group.invoke`: a ConfigError

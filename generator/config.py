@@ -18,7 +18,7 @@ GIB = 1024 * MIB
 
 @dataclass(frozen=True)
 class Jobs:
-    """Prometheus scrape job names (DESIGN.md "Default scrape job names")."""
+    """Prometheus scrape job names: change them here when your scrape config names the jobs differently."""
 
     backend: str = "raymontology-backend"  # FastAPI /metrics (prometheus-fastapi-instrumentator)
     worker: str = "raymontology-worker"  # Celery task metrics (celery-exporter names)
@@ -143,8 +143,8 @@ class Selectors:
 
 @dataclass(frozen=True)
 class Dashboards:
-    """Dashboard uids (DESIGN.md "Names other parts rely on"): dashboards are saved under
-    them and alerts' dashboard_url links to them."""
+    """Dashboard uids (prefixed `raymontology-`, at most 40 characters): dashboards are saved
+    under them and alerts' dashboard_url links to them, so renaming one moves both."""
 
     system_health: str = "raymontology-system-health"
     business: str = "raymontology-business"
@@ -155,8 +155,8 @@ class Dashboards:
 class Notifications:
     """Where alerts go and when (docs/targets.md §8 "Action" column, docs/targets.md §3 escalation, docs/targets.md §6 Slack).
 
-    Secrets are never here: only the names of the environment variables that hold them
-    (DESIGN.md). `generator.notifications.secrets()` documents each variable's format.
+    Secrets are never here (nor in rendered/, logs or messages): only the names of the
+    environment variables that hold them. `generator.notifications.secrets()` documents each variable's format.
     """
 
     slack_webhook_env: str = "SLACK_WEBHOOK_URL"  # docs/targets.md §6: the app's Slack webhook

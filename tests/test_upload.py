@@ -856,7 +856,7 @@ def test_folders_renamed_or_moved_in_the_ui_are_put_back_without_duplicates(emul
 def test_more_rules_than_cloud_free_allows_is_warned_about(emulator):
     local = Local({}, {f"g{i}": make_group(f"g{i}") for i in range(101)})
     report = run(emulator, local)
-    assert report.warnings == ["101 Grafana-managed alert rules: Grafana Cloud Free allows at most 100 (grafana-api.md §1)"]
+    assert report.warnings == ["101 Grafana-managed alert rules: Grafana Cloud Free allows at most 100"]
     assert not run(emulator, local_set(1)).warnings
 
 

@@ -1,7 +1,7 @@
 """Rule-group handlers: the same Prometheus rule groups to one of two targets.
 
 * `ConvertRuleGroups` (default, `alerting = "grafana"`): Grafana-managed alerting through the
-  Prometheus conversion API (grafana-api.md §6). One group per POST, YAML body, the
+  Prometheus conversion API (`/api/convert/prometheus/config/v1/rules`). One group per POST, YAML body, the
   namespace is the *title* of dashgen's innermost folder, found under its parent (the
   working folder, `X-Grafana-Alerting-Folder-UID`), so rules sit next to the dashboards in a
   folder whose uid dashgen controls. The data source uid comes from the environment.

@@ -1,4 +1,4 @@
-"""An emulator of Grafana's HTTP API over real HTTP on loopback (grafana-api.md §11).
+"""An emulator of Grafana's HTTP API over real HTTP on loopback.
 
     with GrafanaEmulator(tokens={"glsa_x": Token("dashgen", "Editor")}) as emu:
         requests.get(emu.url + "/api/org", headers={"Authorization": "Bearer glsa_x"})
@@ -1223,7 +1223,7 @@ def remarshal(group: dict) -> dict:
 
 
 def validate_alertmanager(config, template_files: dict) -> str:
-    """What Mimir refuses (grafana-api.md §8): an empty config, `*_file` secrets, template
+    """What Mimir's Alertmanager config API refuses: an empty config, `*_file` secrets, template
     names with a path separator, a route to an undefined receiver, a URL without a scheme."""
     if not isinstance(config, dict) or not config:
         return "configuration provided is empty, if you'd like to remove your configuration please use the delete configuration endpoint"
