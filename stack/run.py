@@ -41,6 +41,7 @@ import yaml
 from generator import yamlio
 from generator import notifications
 from generator.config import DEFAULT, Config
+from stack.timescale import scaled
 
 REPO = Path(__file__).resolve().parent.parent
 STATE_FILE = REPO / ".stack" / "state.json"
@@ -378,7 +379,7 @@ class Stack:
         sent as a webhook to the e-mail sink (there is no SMTP server here)."""
         from generator.loader import load
 
-        cfg = notifications.scaled(self.config, self.notify_time_scale)
+        cfg = scaled(self.config, self.notify_time_scale)
         loaded = load(REPO, cfg)
         if loaded.notifications is None:
             raise StackError("alerts/ defines no routing (alerts/routing.py): nothing for Alertmanager to run")
