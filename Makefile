@@ -11,9 +11,11 @@ export PYTHONDONTWRITEBYTECODE := 1
 help: ## list the targets (each documented by its trailing comment; tests/test_makefile.py checks)
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# dashgen (the tool) and raymontology-metrics (appmetrics/: the app's metrics, which this
+# project's catalog reads) are two distributions; the tool's wheel holds no project code.
+$(STAMP): pyproject.toml appmetrics/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,stack]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,stack]' -e ./appmetrics
 	@touch $@
 
 dashboards: $(STAMP) ## set up the environment and render rendered/ (offline)
@@ -24,8 +26,10 @@ render: dashboards ## the same as `make dashboards`
 tools: ## make sure promtool and amtool (Debian's prometheus, prometheus-alertmanager) are present
 	@scripts/ensure-tools
 
-test: $(STAMP) tools ## run the tests (installs promtool and amtool where the machine allows)
-	$(BIN)/pytest -q
+# --dist loadfile: a test file runs on one worker, in order, so module fixtures (the README's
+# scratch project, whose examples build on each other) are made once and seen in order.
+test: $(STAMP) tools ## run the tests on every core (installs promtool and amtool where the machine allows)
+	$(BIN)/pytest -q -n auto --dist loadfile
 
 update-golden: $(STAMP) ## rewrite every golden file (rendered/, the import report) from the code (review the diff!)
 	$(BIN)/pytest -q -m golden --update-golden

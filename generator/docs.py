@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from generator.catalog import CATALOG
+from generator.catalog import Catalog
 from generator.config import Config
 from generator.rules import RuleGroup, dashboard_url, rule_document
 
@@ -39,7 +39,7 @@ def _panels(d: dict) -> list[dict]:
     return out
 
 
-def render_docs(cfg: Config, dashboards: list[tuple[str, dict]], groups: list[tuple[str, RuleGroup]]) -> dict[str, str]:
+def render_docs(cfg: Config, catalog: Catalog, dashboards: list[tuple[str, dict]], groups: list[tuple[str, RuleGroup]]) -> dict[str, str]:
     alerts = [
         {"group": grp.name, "module": rel, "alert": a, "doc": rule_document(cfg, a),
          "dashboard_url": dashboard_url(cfg, a.dashboard) if a.dashboard else ""}
@@ -49,7 +49,7 @@ def render_docs(cfg: Config, dashboards: list[tuple[str, dict]], groups: list[tu
     records = [{"group": grp.name, "record": r} for _rel, grp in groups for r in grp.records]
     boards = [{"module": rel, "uid": d["uid"], "title": d.get("title", ""), "description": d.get("description", ""),
                "panels": _panels(d)} for rel, d in dashboards]
-    metrics = sorted(CATALOG.metrics.values(), key=lambda m: (m.source, m.name))
+    metrics = sorted(catalog.metrics.values(), key=lambda m: (m.source, m.name))
     return {
         "docs/runbooks.md": _env.get_template("runbooks.md.j2").render(alerts=alerts, cfg=cfg),
         "docs/catalog.md": _env.get_template("catalog.md.j2").render(

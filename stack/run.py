@@ -7,8 +7,8 @@ Every process gets a free port on 127.0.0.1 and its own process group; data live
 temporary directory removed on stop. Stopping (Ctrl-C, SIGTERM, `stop`, or the end of
 the e2e session) ends every process group it started, so nothing is left behind.
 
-Scrape job names come from generator.config.DEFAULT.jobs, the PostgreSQL database is
-named DEFAULT.selectors.database, and Prometheus loads rendered/alerts/*.rules.yaml,
+Scrape job names come from the project's config (monitoring/config.py, CONFIG.jobs), the
+PostgreSQL database is named CONFIG.selectors.database, and Prometheus loads rendered/alerts/*.rules.yaml,
 each group's `interval` shortened to the stack's evaluation interval (the only change).
 
 Prometheus sends its alerts to an Alertmanager running the configuration dashgen renders
@@ -40,14 +40,16 @@ import yaml
 
 from generator import yamlio
 from generator import notifications
-from generator.config import DEFAULT, Config
+from generator.config import Config
+from generator.project import Project
 from stack.timescale import scaled
 
 REPO = Path(__file__).resolve().parent.parent
+CONFIG = Project(REPO).config  # monitoring/config.py
 STATE_FILE = REPO / ".stack" / "state.json"
 PG_BIN = Path(os.environ.get("DASHGEN_PG_BIN", "/usr/lib/postgresql/15/bin"))
 #: The seed's health-check body match (docs/targets.md §3), as a blackbox regexp (docs/metrics.md §7).
-HEALTH_BODY_REGEXP = DEFAULT.uptime.body_regexp
+HEALTH_BODY_REGEXP = CONFIG.uptime.body_regexp
 #: Notification waits divided by this in the stack (docs/targets.md §3's 5 and 15 minutes -> 10 s, 30 s).
 NOTIFY_TIME_SCALE = 30
 E2E_CASE_LABEL = "e2e_case"
@@ -123,7 +125,7 @@ def terminate_group(pgid: int, sig: int = signal.SIGTERM, timeout: float = 8.0,
 class Stack:
     """Start, fault and stop the reference stack. Usable as a context manager."""
 
-    def __init__(self, config: Config = DEFAULT, *, scrape_interval: int = 2, traffic_rate: float = 20.0,
+    def __init__(self, config: Config = CONFIG, *, scrape_interval: int = 2, traffic_rate: float = 20.0,
                  rules_dir: Path = REPO / "rendered" / "alerts", traffic: bool = True, quiet: bool = False,
                  notify_time_scale: float = NOTIFY_TIME_SCALE):
         self.config = config
@@ -377,10 +379,8 @@ class Stack:
         Built from the same definitions and code as rendered/alerting/alertmanager.yaml; the
         stack's changes: waits / NOTIFY_TIME_SCALE, the e2e_case grouping label, and e-mail
         sent as a webhook to the e-mail sink (there is no SMTP server here)."""
-        from generator.loader import load
-
         cfg = scaled(self.config, self.notify_time_scale)
-        loaded = load(REPO, cfg)
+        loaded = Project(REPO, cfg).definitions
         if loaded.notifications is None:
             raise StackError("alerts/ defines no routing (alerts/routing.py): nothing for Alertmanager to run")
         n = cfg.notifications

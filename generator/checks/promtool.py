@@ -6,7 +6,8 @@ The tests (`tests/rules/*.test.yaml`, which name their rule files by base name) 
 second folder against the same files minus their annotations (see `without_annotations`).
 Tests that hold only for one uptime source (`Uptime.source`: what ServiceDown reads) live in
 `tests/rules/<source>/` and run only while that source is configured, so switching the source
-is one config line. The two runs go in parallel.
+is one config line.
+The two runs go in parallel.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import os
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from generator import rules, yamlio
-from generator.checks import WARNING, Location, check
+from generator.checks import WARNING, Issue, Location, check
 from generator.errors import ConfigError
 from generator.safenames import check_name
 
@@ -78,12 +80,19 @@ def without_annotations(doc: dict) -> dict:
     ]}
 
 
-def _run(project) -> dict:
-    """The promtool runs, once per project: {'check': (rc, out) | None, 'test': [(file, rc, out)] | None}."""
-    if "promtool" in project._cache:
-        return project._cache["promtool"]
+@dataclass
+class Runs:
+    """What promtool said about a project: `check rules` over every rule file (None without
+    groups) and `test rules` per test file (None without test files)."""
+
+    check: tuple[int, str] | None = None  # (exit code, output)
+    test: list[tuple[str, int, str]] | None = None  # (test file, exit code, output)
+
+
+def run(project) -> Runs:
+    """The promtool runs of a project (`project.promtool_runs` runs them once)."""
     binary = promtool_path(project)
-    results: dict = {"check": None, "test": None}
+    results = Runs()
     with tempfile.TemporaryDirectory(prefix="dashgen-check-") as tmp:
         checked, tested = Path(tmp) / "check", Path(tmp) / "test"
         checked.mkdir()
@@ -99,7 +108,6 @@ def _run(project) -> dict:
         for t in test_files(project):
             shutil.copyfile(t, tested / t.name)
             tests.append(t.name)
-            results.setdefault("paths", {})[t.name] = test_path(project, t)
         # The test files in one batch per CPU, all batches and the check at once.
         procs = []
         if names:
@@ -110,7 +118,7 @@ def _run(project) -> dict:
             procs.append(("test", batch, subprocess.Popen(
                 [binary, "test", "rules", *batch], cwd=tested,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)))
-        results["test"] = [] if tests else None
+        results.test = [] if tests else None
         for key, batch, proc in procs:
             try:
                 out, _ = proc.communicate(timeout=TIMEOUT)
@@ -121,16 +129,15 @@ def _run(project) -> dict:
                 out, rc = f"promtool timed out after {TIMEOUT} s\n{out}", 1
             out = out.replace(str(checked) + "/", "").replace(str(tested) + "/", "")
             if key == "check":
-                results["check"] = (rc, out)
+                results.check = (rc, out)
             elif rc == 0:
-                results["test"].extend((name, 0, "") for name in batch)
+                results.test.extend((name, 0, "") for name in batch)
             else:
                 sections = _sections(out, "Unit Testing:")
                 for name in batch:
                     text = sections.get(name, "")
                     failed = "FAILED" in text or name not in sections
-                    results["test"].append((name, 1 if failed else 0, text or out))
-    project._cache["promtool"] = results
+                    results.test.append((name, 1 if failed else 0, text or out))
     return results
 
 
@@ -161,7 +168,7 @@ def _sections(output: str, marker: str) -> dict[str, str]:
 @check("promtool/check-rules")
 def check_rules(project):
     """`promtool check rules` accepts every rule file as rendered."""
-    result = _run(project)["check"]
+    result = project.promtool_runs.check
     if result is None or result[0] == 0:
         return
     rc, output = result
@@ -171,21 +178,21 @@ def check_rules(project):
     for name, text in sections.items():
         if name in by_file and ("FAILED" in text or "error" in text.lower()):
             rel, g = by_file[name]
-            yield Location(file=rel, group=g.name), f"promtool check rules rejects {name}: {' '.join(text.split())}"
+            yield Issue(Location(file=rel, group=g.name), f"promtool check rules rejects {name}: {' '.join(text.split())}")
             reported = True
     if not reported:
-        yield Location(), f"promtool check rules failed (exit {rc}): {' '.join(output.split())[:2000]}"
+        yield Issue(Location(), f"promtool check rules failed (exit {rc}): {' '.join(output.split())[:2000]}")
 
 
 @check("promtool/test-rules")
 def test_rules(project):
     """`promtool test rules` passes every rule unit test under tests/rules/."""
-    results = _run(project)
-    for name, rc, output in results["test"] or []:
+    paths = {f.name: test_path(project, f) for f in test_files(project)}
+    for name, rc, output in project.promtool_runs.test or []:
         if rc == 0:
             continue
         text = output.split("FAILED:", 1)[1] if "FAILED:" in output else output
-        yield Location(file=results["paths"][name]), f"promtool test rules fails (exit {rc}):\n{text.strip()[:4000]}"
+        yield Issue(Location(file=paths.get(name, f"tests/rules/{name}")), f"promtool test rules fails (exit {rc}):\n{text.strip()[:4000]}")
 
 
 def _load_tests(project):
@@ -204,7 +211,7 @@ def _test_file_for(project, group) -> tuple[str, bool]:
     for path, doc, error in _load_tests(project):
         if not error and wanted in (doc.get("rule_files") or []):
             return test_path(project, path), True
-    stem = group.name.removeprefix("raymontology-")
+    stem = group.name.removeprefix(project.cfg.uid_prefix) if project.cfg.uid_prefix else group.name
     return f"tests/rules/{stem}.test.yaml", False
 
 
@@ -266,14 +273,14 @@ def test_coverage(project):
     if not alerts:
         return
     if not test_files(project):
-        yield (Location(file="tests/rules/"), f"no rule unit tests ({TEST_GLOB}): nothing proves "
-               f"that the {len(alerts)} alerts fire", WARNING)
+        yield Issue(Location(file="tests/rules/"), f"no rule unit tests ({TEST_GLOB}): nothing proves "
+                    f"that the {len(alerts)} alerts fire", WARNING)
         return
     fires: set[str] = set()
     silent: set[str] = set()
     for path, doc, error in _load_tests(project):
         if error:
-            yield Location(file=test_path(project, path)), f"not valid YAML: {error}"
+            yield Issue(Location(file=test_path(project, path)), f"not valid YAML: {error}")
             continue
         for test in doc.get("tests") or []:
             for case in test.get("alert_rule_test") or []:
@@ -282,8 +289,8 @@ def test_coverage(project):
     for rel, g, a in alerts:
         loc = Location(file=rel, group=g.name, rule=a.name)
         if a.name not in fires:
-            yield loc, ("no rule unit test shows this alert firing (alert_rule_test with exp_alerts); "
-                        + skeleton(project, g, a, firing=True))
+            yield Issue(loc, ("no rule unit test shows this alert firing (alert_rule_test with exp_alerts); "
+                        + skeleton(project, g, a, firing=True)))
         if a.name not in silent:
-            yield loc, ("no rule unit test shows this alert silent (alert_rule_test with empty exp_alerts); "
-                        + skeleton(project, g, a, firing=False))
+            yield Issue(loc, ("no rule unit test shows this alert silent (alert_rule_test with empty exp_alerts); "
+                        + skeleton(project, g, a, firing=False)))

@@ -15,7 +15,7 @@ import os
 from importlib import resources
 from pathlib import Path
 
-from generator.checks import Location, check
+from generator.checks import Issue, Location, check
 from generator.checks.exprs import iter_panels
 from generator.errors import ConfigError
 
@@ -76,13 +76,13 @@ def dashboard_schema(project):
         loc = Location(file=rel, dashboard=str(d.get("uid") or ""))
         errors = sorted(board.iter_errors(d), key=lambda e: list(map(str, e.absolute_path)))
         for e in errors[:MAX_PER_DASHBOARD]:
-            yield loc, f"{_path(e)}: {e.message}"
+            yield Issue(loc, f"{_path(e)}: {e.message}")
         if len(errors) > MAX_PER_DASHBOARD:
-            yield loc, f"... and {len(errors) - MAX_PER_DASHBOARD} more schema errors"
+            yield Issue(loc, f"... and {len(errors) - MAX_PER_DASHBOARD} more schema errors")
         if target is None:
             continue
         for p in iter_panels(d):
             for t in p.get("targets", []):
                 for e in target.iter_errors(t):
-                    yield (Location(file=rel, dashboard=loc.dashboard, panel=p.get("title", "")),
-                           f"target {t.get('refId', '?')} {_path(e)}: {e.message}")
+                    yield Issue(Location(file=rel, dashboard=loc.dashboard, panel=p.get("title", "")),
+                                f"target {t.get('refId', '?')} {_path(e)}: {e.message}")

@@ -25,7 +25,7 @@ def escalation_routes(cfg: Config, receivers: Mapping[str, str]) -> tuple[Route,
     reach = {kind: i for i, kind in enumerate(KINDS)}
     for kind in (n.critical_reach, *(r for _a, r in n.reach_overrides)):
         if kind not in reach:
-            raise DashgenError(f"generator/config.py: escalation step {kind!r} is not one of {', '.join(KINDS)}")
+            raise DashgenError(f"monitoring/config.py: escalation step {kind!r} is not one of {', '.join(KINDS)}")
     routes = []
     for kind in KINDS:
         matchers: tuple[tuple[str, str, str], ...] = (("severity", "=", "critical"),)

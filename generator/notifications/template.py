@@ -16,7 +16,7 @@ _env = docs_env.overlay(variable_start_string="[[", variable_end_string="]]", bl
 def template_text(cfg: Config) -> str:
     n = cfg.notifications
     return _env.get_template("notifications.tmpl.j2").render(
-        name=n.template_name, colours=n.slack_colours, other=n.slack_colour_other,
+        name=n.template_name, title=cfg.name, colours=n.slack_colours, other=n.slack_colour_other,
         resolved=n.slack_colour_resolved)
 
 
