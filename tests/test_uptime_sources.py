@@ -219,3 +219,24 @@ def test_a_failing_source_test_is_named_by_its_folder(project, promtool):
     path.write_text(path.read_text().replace("{severity: critical,", "{severity: info,", 1))
     report = run_report(project, BLACKBOX, only=["promtool/test-rules"], tests_dir=tests)
     assert [f.location.file for f in report.errors] == ["tests/rules/blackbox/availability.test.yaml"]
+
+
+def test_switching_literally_as_the_readme_says(project, promtool):
+    """The README's one line, changed in a copy of the project; then `dashgen render` and
+    `dashgen check` (what `make dashboards` and the check run) pass, SM check gone."""
+    from click.testing import CliRunner
+
+    from generator.cli import main
+
+    shutil.copytree(ROOT_RULES, project / "tests" / "rules")
+    shutil.copyfile(ROOT_RULES.parents[1] / "dashgen-check.toml", project / "dashgen-check.toml")
+    config = project / "monitoring" / "config.py"
+    text = config.read_text()
+    assert text.count('source="synthetic-monitoring",') == 1
+    config.write_text(text.replace('source="synthetic-monitoring",', 'source="blackbox",'))
+    r = CliRunner().invoke(main, ["--root", str(project), "render"])
+    assert r.exit_code == 0, r.output
+    assert not list((project / "rendered").glob("synthetics/*/*.json"))
+    assert 'job=\\"blackbox\\"' in (project / "rendered" / "dashboards" / "raymontology-system-health.json").read_text()
+    r = CliRunner().invoke(main, ["--root", str(project), "check"])
+    assert r.exit_code == 0, r.output
