@@ -69,3 +69,16 @@ def test_the_pattern_catches_each_outside_name():
         assert OUTSIDE.search(text), text
     for text in ["docs/targets.md §3", "shared by panels and rules", "a shared stack", "DESIGN of the tool"]:
         assert not OUTSIDE.search(text), text
+
+
+def test_every_section_sign_in_code_names_its_docs_page():
+    """A bare "§N" in code cites a document the reader cannot find: name the docs/ page."""
+    found = []
+    for p in tracked_text_files():
+        if p.suffix != ".py" or p.name == "test_references.py":
+            continue
+        for n, line in enumerate(p.read_text().splitlines(), 1):
+            for m in re.finditer("\u00a7", line):
+                if not re.search(r"docs/(targets|metrics)\.md", line[:m.start()]):
+                    found.append(f"{p.relative_to(ROOT)}:{n}: {line.strip()[:120]}")
+    assert not found, "\n".join(found)

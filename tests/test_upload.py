@@ -83,7 +83,7 @@ def test_first_upload_creates_everything_in_the_right_folder(emulator):
     assert len(emulator.folders) == 2
     for uid, d in emulator.dashboards.items():
         assert d["folderUid"] == LEAF and d["version"] == 1
-    for post in dashboard_posts(emulator):  # §12.1: always uid, folderUid and a message; never folderId
+    for post in dashboard_posts(emulator):  # always uid, folderUid and a message; never folderId
         assert post["dashboard"]["uid"] and post["folderUid"] == LEAF and "folderId" not in post
         assert post["message"].startswith("dashgen ") and "commit abc123" in post["message"]
         assert len(post["message"]) <= 500 and "id" not in post["dashboard"]

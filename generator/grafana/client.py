@@ -48,7 +48,7 @@ from generator.errors import ConfigError, DashgenError
 from generator.grafana.deadline import Deadline, DeadlineAdapter
 from generator.grafana.redact import Scrubber, check_credential, redact_url, url_userinfo
 
-DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read: §12.9 asks for >= 30 s on reads
+DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read: slow Grafana answers (a big dashboard, a busy stack) get 30 s
 DEFAULT_DEADLINE = 120.0  # one attempt, start to last byte of the answer
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 #: What a plain-http (loopback) request passes as `proxies`: every environment proxy off.
@@ -125,7 +125,7 @@ def parse_error(resp: requests.Response, scrub: Callable[[str], str] = lambda t:
         message = scrub(str(body.get("message") or body.get("msg") or body.get("error") or body.get("title")
                             or scrub(text)))
         detail = body.get("error")
-        if detail and scrub(str(detail)) != message:  # the internal error, outside production (§2.2)
+        if detail and scrub(str(detail)) != message:  # the internal error, outside production
             message += f" ({' '.join(scrub(str(detail)).split())[:300]})"
         return code, message, scrub(str(body.get("traceID") or ""))
     text = scrub(text)

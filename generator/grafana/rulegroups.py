@@ -7,7 +7,7 @@
   folder whose uid dashgen controls. The data source uid comes from the environment.
   `X-Disable-Provenance` is not sent: imported rules are locked in the UI, so they cannot
   drift, and the API keeps their original text, which makes "unchanged" exact.
-* `MimirRuleGroups` (`alerting = "mimir"`, older stacks): the Mimir ruler (§8) with its own
+* `MimirRuleGroups` (`alerting = "mimir"`, older stacks): the Mimir ruler with its own
   host and credentials (instance id + access-policy token, `X-Scope-OrgID`).
 
 Both list every group in their namespace with one GET. Each group dashgen writes carries
