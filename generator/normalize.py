@@ -47,7 +47,7 @@ VOLATILE_PANEL_KEYS = {"pluginVersion"}
 #: Optional panel keys whose "empty" value means the same as leaving them out.
 EMPTY_DEFAULTS = {
     "links": [], "transformations": [], "description": "", "transparent": False,
-    "hideTimeOverride": False, "repeat": "", "interval": "", "timeFrom": "", "timeShift": "",
+    "hideTimeOverride": False, "repeat": "", "interval": "", "timeFrom": "", "timeShift": "", "title": "",
 }
 #: What a panel of each type assumes for a key that is absent (the UI writes them all on save),
 #: as {type: {path: {key: default}}}, so the key can go. Read in Grafana's source: the axis
@@ -64,10 +64,24 @@ PANEL_DEFAULTS = {
         ("fieldConfig", "defaults", "custom"): {
             "axisColorMode": "text", "axisBorderShow": False, "axisCenteredZero": False,
             "barWidthFactor": 0.6, "insertNulls": False,
+            # The graph field config's own defaults (timeseries config.ts defaultGraphConfig and
+            # its editors), so a panel saved by an older Grafana that wrote fewer keys compares equal.
+            "drawStyle": "line", "lineInterpolation": "linear", "lineWidth": 1, "fillOpacity": 0,
+            "gradientMode": "none", "barAlignment": 0, "stacking": {"mode": "none", "group": "A"},
+            "spanNulls": False, "showPoints": "auto", "pointSize": 5, "thresholdsStyle": {"mode": "off"},
+            "axisPlacement": "auto", "axisLabel": "", "axisGridShow": True, "scaleDistribution": {"type": "linear"},
+            "hideFrom": {"legend": False, "tooltip": False, "viz": False}, "lineStyle": {"fill": "solid"},
         },
-        ("options", "tooltip"): {"sort": "none", "hideZeros": False},
+        ("fieldConfig", "defaults"): {"color": {"mode": "palette-classic"}},
+        ("options", "tooltip"): {"sort": "none", "hideZeros": False, "mode": "single"},
+        ("options", "legend"): {"displayMode": "list", "placement": "bottom", "calcs": []},
     },
-    "stat": {("options",): {"textMode": "auto", "percentChangeColorMode": "standard", "text": {}}},
+    "stat": {("options",): {"textMode": "auto", "percentChangeColorMode": "standard", "text": {},
+                            # stat panelcfg's defaults too
+                            "colorMode": "value", "graphMode": "area", "justifyMode": "auto",
+                            "orientation": "auto", "wideLayout": True, "showPercentChange": False},
+             # the standard colour option's default where the panel sets none (thresholds)
+             ("fieldConfig", "defaults"): {"color": {"mode": "thresholds"}}},
     "gauge": {("options",): {"showThresholdLabels": False, "showThresholdMarkers": True, "orientation": "auto",
                              "minVizWidth": 75, "minVizHeight": 75, "text": {}}},
 }
@@ -408,6 +422,8 @@ def _normalize_field_config(fc: Any, path: str) -> dict:
     for k in ("mappings", "links"):  # no value mappings, no data links
         if defaults.get(k) == []:
             del defaults[k]
+    if defaults.get("unit") == "":  # no unit
+        del defaults["unit"]
     if defaults.get("custom") == {}:
         del defaults["custom"]
     overrides = _objects(fc.get("overrides") or [], f"{path}.overrides", "overrides")
@@ -426,6 +442,8 @@ def _normalize_panel(p: dict, path: str) -> dict:
         for k in ("x", "y", "w", "h"):
             if k in p["gridPos"]:
                 _want(p["gridPos"][k], (int, float), f"{path}.gridPos.{k}", f"gridPos.{k}")
+        if not ("x" in p["gridPos"] and "y" in p["gridPos"]):  # Grafana reads a missing x or y as 0
+            p = {**p, "gridPos": {"x": 0, "y": 0, **p["gridPos"]}}
     if p.get("type") == "row":
         out = {k: v for k, v in p.items() if k not in VOLATILE_PANEL_KEYS}
         out.setdefault("collapsed", False)
@@ -469,9 +487,12 @@ def _drop_defaults(panel: dict, table: dict) -> None:
             node = parent.get(path[-1])
             if not isinstance(node, dict):
                 continue
+            if path[-1] == "custom" and isinstance(node.get("scaleDistribution"), dict) \
+                    and node["scaleDistribution"].get("type") == "linear":
+                node = {**node, "scaleDistribution": {"type": "linear"}}  # a log base means nothing on a linear axis
             kept = {k: v for k, v in node.items()
                     if not (k in defaults and v == defaults[k] and type(v) is type(defaults[k]))}
-            if kept or path[-1] != "custom":
+            if kept or path[-1] not in ("custom", "legend", "tooltip"):
                 parent[path[-1]] = kept
             else:
                 del parent[path[-1]]

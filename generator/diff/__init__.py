@@ -22,10 +22,10 @@ from generator.diff.dashboards import (
 from generator.diff.model import Change, leaves, marked_html, marked_text, show, word_diff
 from generator.diff.render import FORMATTERS, format_json, format_markdown, format_text, grouped, summary
 from generator.diff.rules import diff_rule_groups
-from generator.diff.trees import DERIVED, diff_trees, file_kind, parse_file, tree_from_dir, tree_from_git
+from generator.diff.trees import DERIVED, diff_files, diff_trees, file_kind, parse_file, tree_from_dir, tree_from_git
 
 __all__ = [
-    "DERIVED", "FORMATTERS", "Change", "diff_dashboard", "diff_dashboard_sets", "diff_rule_groups", "diff_trees",
+    "DERIVED", "FORMATTERS", "Change", "diff_dashboard", "diff_files", "diff_dashboard_sets", "diff_rule_groups", "diff_trees",
     "file_kind", "format_json", "format_markdown", "format_text", "grouped", "leaves", "marked_html",
     "marked_text", "parse_file", "query_text", "row_names", "rows_and_panels", "show", "steps_text", "summary", "tree_from_dir",
     "tree_from_git", "word_diff",
