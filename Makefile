@@ -3,9 +3,6 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Grafana's dashboard JSON schema lives beside the project, never inside it.
-SCHEMA_DIR ?= $(wildcard $(abspath ../shared/schemas))
-export DASHGEN_SCHEMA_DIR := $(SCHEMA_DIR)
 # No .pyc files beside the sources. The definitions' bytecode is kept by the loader in the
 # project's signed cache (generator/cache.py) whatever this says. A PYTHONPYCACHEPREFIX
 # instead would make Python ignore the installed standard library's bytecode and, where
@@ -39,8 +36,8 @@ tools: ## make sure promtool and amtool (Debian's prometheus, prometheus-alertma
 test: $(STAMP) tools ## run the tests on every core (installs promtool and amtool where the machine allows)
 	$(BIN)/pytest -q -n auto --dist loadfile
 
-update-golden: $(STAMP) ## rewrite rendered/ golden files from the code (review the diff!)
-	$(BIN)/pytest -q tests/test_rendered.py --update-golden
+update-golden: $(STAMP) ## rewrite every golden file (rendered/, the import report) from the code (review the diff!)
+	$(BIN)/pytest -q -m golden --update-golden
 
 check: $(STAMP) tools ## rendered/ is current and every offline check passes
 	$(BIN)/dashgen render --check

@@ -1,6 +1,6 @@
 """The dashgen command line: parses, calls the library, prints, sets exit codes.
 
-Exit codes (DESIGN.md): 0 success; 1 a check failed, a diff was found, or an upload
+Exit codes: 0 success; 1 a check failed, a diff was found, or an upload
 item failed; 2 usage or configuration error. Only this module prints.
 
 Library errors are turned into messages in one place, `Group.invoke`: a ConfigError
@@ -122,12 +122,8 @@ def render(ctx: Context, out: Path | None, check_only: bool) -> None:
     out = out or ctx.root / "rendered"
     files = rendering.iter_files(ctx.project)  # one file at a time: memory stays flat
     if check_only:
-        count, stale = rendering.check_stream(files, out)
-        if stale:
-            for name, why in stale:
-                echo(f"stale: {out.name}/{name} ({why})", err=True)
-            echo("rendered/ is out of date: run `make dashboards` and commit the result.", err=True)
-            sys.exit(EXIT_FAIL)
+        count = _exit_if_stale(files, out, "rendered/ is out of date: run `make dashboards` and commit the result.",
+                               EXIT_FAIL)
         echo(f"{count} files in {out} are current.")
         return
     count, changed = rendering.write_stream(files, out)
@@ -143,8 +139,8 @@ def render(ctx: Context, out: Path | None, check_only: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Findings as text lines, or as one JSON document for tools.")
 @click.option("--schema-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder holding Grafana's dashboard.jsonschema.json (default: $DASHGEN_SCHEMA_DIR, "
-                   "else ../shared/schemas beside the project).")
+              help="Folder whose dashboard.jsonschema.json (and prometheus.jsonschema.json) replace the "
+                   "schemas shipped with dashgen (default: $DASHGEN_SCHEMA_DIR, else the shipped ones).")
 @click.option("--exclusions", type=click.Path(dir_okay=False, path_type=Path),
               help="Exclusions file (default: <root>/dashgen-check.toml).")
 @click.option("--only", "only", multiple=True, metavar="NAME",
@@ -327,6 +323,21 @@ def textconv(file) -> None:
 # --- upload, pull -----------------------------------------------------------------------
 
 
+def _exit_if_stale(files, out: Path, message: str, code: int) -> int:
+    """Name every file of `out` that differs from `files` (what the code renders, (name, bytes)
+    one at a time), then exit with `code` after `message`; when `out` is current, return how
+    many files it holds."""
+    from generator import render as rendering
+
+    count, stale = rendering.check_stream(files, out)
+    if not stale:
+        return count
+    for name, why in stale:
+        echo(f"stale: {out.name}/{name} ({why})", err=True)
+    echo(message, err=True)
+    sys.exit(code)
+
+
 ACTION_LABELS = {"create": "create", "update": "update", "unchanged": "unchanged", "drifted": "DRIFTED",
                  "prune": "prune", "foreign": "foreign", "failed": "FAILED"}
 
@@ -339,20 +350,30 @@ ACTION_LABELS = {"create": "create", "update": "update", "unchanged": "unchanged
 @click.option("--concurrency", type=click.IntRange(1, 32), default=8, show_default=True, help="Requests in flight.")
 @click.option("--only", "only", multiple=True, metavar="KINDS",
               help="Upload only these kinds, comma-separated: dashboards, rules, alerting, synthetics (default: all).")
+@click.option("--as-rendered", is_flag=True,
+              help="Upload rendered/ as it is, without first checking that it matches what the code renders "
+                   "(for a rendered/ built elsewhere, e.g. a CI artefact).")
 @pass_ctx
 def upload(ctx: Context, env_name: str, dry_run: bool, force: bool, prune: bool, concurrency: int,
-           only: tuple[str, ...]) -> None:
+           only: tuple[str, ...], as_rendered: bool) -> None:
     """Make a Grafana stack match rendered/ (needs GRAFANA_TOKEN).
 
+    rendered/ must be what the code renders (as `dashgen render --check` says): a stale one is
+    refused with exit 2, naming the stale files, before anything is read from or sent to Grafana.
     A real run first checks that every secret the notifications need is set (exit 2,
     nothing written, if one is missing); --dry-run lists them instead.
     """
+    from generator import render as rendering
     from generator.environments import load_environment
     from generator.grafana import upload as uploading
     from generator.notifications import secrets
 
     kinds = uploading.parse_only(only)
     env = load_environment(ctx.root, env_name)
+    if not as_rendered and (ctx.root / "rendered").is_dir():
+        _exit_if_stale(rendering.iter_files(ctx.project), ctx.root / "rendered",
+                       "refusing to upload: rendered/ is not what the code renders; run `make dashboards` "
+                       "(and commit the result), then upload again.", EXIT_USAGE)
     local = uploading.load_local(ctx.root / "rendered")
     report = uploading.upload(env, local, dry_run=dry_run, force=force, prune=prune,
                               concurrency=concurrency, commit=uploading.git_commit(ctx.root), only=kinds)

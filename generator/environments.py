@@ -3,7 +3,7 @@
     env = load_environment(root, "production")        # reads <root>/environments.toml
     env.grafana_url, env.folder_path, env.datasource_uid, env.alerting
 
-Secrets come only from process environment variables (DESIGN.md "Environments and secrets"):
+Secrets come only from process environment variables, never from files in git:
 `GRAFANA_TOKEN` (service-account token), `GRAFANA_URL` (overrides `grafana_url`), and for
 `alerting = "mimir"` also `MIMIR_URL`, `MIMIR_USER`, `MIMIR_TOKEN`, and optionally
 `MIMIR_ALERTMANAGER_URL` (overrides `mimir_alertmanager_url`; default: MIMIR_URL's host); for

@@ -31,7 +31,7 @@ from typing import Any
 
 from generator.errors import ConfigError
 
-SCHEMA_VERSION = 42  # Grafana 12's LATEST_VERSION (grafana-api.md §1)
+SCHEMA_VERSION = 42  # Grafana 12's latest dashboard schemaVersion
 DATASOURCE_VAR = "${datasource}"
 PROMETHEUS_DS = {"type": "prometheus", "uid": DATASOURCE_VAR}
 
@@ -530,7 +530,7 @@ def normalize_dashboard(dashboard: dict) -> dict:
     out = {k: v for k, v in d.items() if k not in VOLATILE_DASHBOARD_KEYS}
     _title(out, "")
     if "title" in out:
-        out["title"] = out["title"].strip()  # the server trims it (grafana-api.md §4.2)
+        out["title"] = out["title"].strip()  # the server trims it on save
     if "rows" in out:
         if not isinstance(out.get("schemaVersion"), int) or out["schemaVersion"] < 16:
             out = migrate_rows(out)

@@ -409,7 +409,7 @@ def heatmap(title: str, description: str, targets, unit: str, *, w: int = 12, h:
 
 
 def datasource_variable() -> g.Template:
-    """The `datasource` variable every query goes through (DESIGN.md), so one JSON fits any stack."""
+    """The `datasource` variable every query goes through, so one JSON fits any stack."""
     return g.Template(name="datasource", label="Data source", type="datasource", query="prometheus",
                       default="", hide=0, refresh=1)
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from generator.diff.dashboards import row_names, rows_and_panels
+from generator.normalize import GRID_COLUMNS as COLUMNS  # Grafana's grid width, defined once
 from generator.normalize import normalize_dashboard
 from generator.safenames import check_uid
 from generator.units import format_value
@@ -22,7 +23,6 @@ from generator.units import format_value
 if TYPE_CHECKING:
     from generator.diff import Change
 
-COLUMNS = 24
 COL_W = 40  # px per grid column: the grid is 960 px wide
 ROW_H = 22  # px per grid unit of height (Grafana uses 30; previews stay compact)
 HEADER = 56  # px above the grid for the dashboard's title

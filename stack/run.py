@@ -42,6 +42,7 @@ from generator import yamlio
 from generator import notifications
 from generator.config import Config
 from generator.project import Project
+from stack.timescale import scaled
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = Project(REPO).config  # monitoring/config.py
@@ -378,7 +379,7 @@ class Stack:
         Built from the same definitions and code as rendered/alerting/alertmanager.yaml; the
         stack's changes: waits / NOTIFY_TIME_SCALE, the e2e_case grouping label, and e-mail
         sent as a webhook to the e-mail sink (there is no SMTP server here)."""
-        cfg = notifications.scaled(self.config, self.notify_time_scale)
+        cfg = scaled(self.config, self.notify_time_scale)
         loaded = Project(REPO, cfg).definitions
         if loaded.notifications is None:
             raise StackError("alerts/ defines no routing (alerts/routing.py): nothing for Alertmanager to run")

@@ -55,13 +55,10 @@ def dashgen(*args: str, cwd: Path | None = None, env: dict | None = None) -> sub
 
 @pytest.fixture(scope="session")
 def schema_dir() -> Path:
-    """Grafana's dashboard schema folder, from DASHGEN_SCHEMA_DIR or ../shared/schemas."""
-    candidates = [os.environ.get("DASHGEN_SCHEMA_DIR"), str(ROOT.parent / "shared" / "schemas")]
-    for c in candidates:
-        if c and (Path(c) / "dashboard.jsonschema.json").is_file():
-            return Path(c)
-    pytest.skip("Grafana's dashboard JSON schema is not here: set DASHGEN_SCHEMA_DIR to the folder "
-                "holding dashboard.jsonschema.json (../shared/schemas in a full checkout)")
+    """The Grafana dashboard schemas shipped with the tool (generator/schemas/)."""
+    folder = ROOT / "generator" / "schemas"
+    assert (folder / "dashboard.jsonschema.json").is_file(), "generator/schemas/ lacks the dashboard schema"
+    return folder
 
 
 def debian_tool(name: str, package: str) -> str:

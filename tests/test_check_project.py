@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from checks_fixtures import ROOT, cli, findings, project, real_dashboard
+from checks_fixtures import project as project_of
 from generator.checks import CHECKS, run_report, select
 from repo_project import CONFIG
 
@@ -248,19 +249,15 @@ def test_schema_folder_from_option_or_environment(schema_dir):
     assert code == 0 and "skipped" not in out
 
 
-def test_the_schema_folder_beside_the_project_is_found_without_settings(schema_dir, tmp_path):
-    """`dashgen check` run by hand finds shared/schemas next to the project, as make does."""
-    shutil.copytree(schema_dir, tmp_path / "shared" / "schemas")
-    shutil.copytree(ROOT / "dashboards", tmp_path / "project" / "dashboards")
-    shutil.copytree(ROOT / "alerts", tmp_path / "project" / "alerts")
-    shutil.copytree(ROOT / "monitoring", tmp_path / "project" / "monitoring")
-    code, out = cli("--root", str(tmp_path / "project"), "check", "--only", "schema/", env={"DASHGEN_SCHEMA_DIR": ""})
-    assert code == 0 and "skipped" not in out
-
-
-def test_without_a_schema_folder_the_check_skips_with_a_warning(project):
+def test_the_shipped_schema_is_used_when_no_folder_is_named(project):
+    """A clone with nothing beside it (no settings, no schema folder) still runs the schema check."""
     code, out = cli("--root", str(project), "check", "--only", "schema/", env={"DASHGEN_SCHEMA_DIR": ""})
-    assert code == 0 and "warning: [schema/dashboard]" in out and "skipped" in out
+    assert code == 0 and "skipped" not in out and "0 errors, 0 warnings" in out
+    d = real_dashboard()
+    d["rows"] = []
+    proj = project_of([d])
+    assert proj.schema_dir is None
+    assert any("rows" in f.message for f in findings("schema/dashboard", proj))
 
 
 def test_a_wrong_schema_folder_is_a_usage_error(tmp_path):

@@ -216,7 +216,7 @@ def test_upload_refuses_a_hostile_rendered_name_before_any_request(project, emul
         text = path.read_text()
         assert old in text
         path.write_text(text.replace(old, new))
-    r = cli(project, "upload", "--env", "production", "--dry-run",
+    r = cli(project, "upload", "--env", "production", "--dry-run", "--as-rendered",  # rendered/ itself is hostile
             env={"GRAFANA_URL": emulator.url, "GRAFANA_TOKEN": TOKEN})
     assert r.exit_code == 2, r.output
     assert rel in r.stderr and what in r.stderr
@@ -290,7 +290,7 @@ def test_textconv_refuses_an_alias_bomb(project):
 @pytest.mark.parametrize("rel", ["alerts/bomb.rules.yaml", "alerting/contact-points.yaml", "alerting/policies.yaml"])
 def test_upload_dry_run_refuses_an_alias_bomb_naming_the_file(project, emulator, rel):
     (project / "rendered" / rel).write_text(BOMB)
-    r = cli(project, "upload", "--env", "production", "--dry-run",
+    r = cli(project, "upload", "--env", "production", "--dry-run", "--as-rendered",  # rendered/ itself is hostile
             env={"GRAFANA_URL": emulator.url, "GRAFANA_TOKEN": TOKEN})
     assert r.exit_code == 1 and rel in r.stderr and "aliases are not accepted" in r.stderr
     assert emulator.requests() == []

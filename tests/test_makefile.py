@@ -22,3 +22,19 @@ def test_every_target_is_phony_declared_and_listed_by_help():
     listed = {line.split()[0]: line.split(None, 1)[1] for line in out.splitlines() if line.strip()}
     assert set(listed) == set(phony)
     assert all(desc.strip() for desc in listed.values())
+
+
+def test_update_golden_rewrites_every_golden_file():
+    """Every test that reads --update-golden is marked `golden`, which `make update-golden` runs."""
+    import ast
+
+    assert "-m golden --update-golden" in (ROOT / "Makefile").read_text()
+    needle = "getoption(" + "'--update-golden')"  # as ast.unparse writes the call
+    readers = []
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and needle in ast.unparse(node):
+                marks = {ast.unparse(d) for d in node.decorator_list}
+                assert "pytest.mark.golden" in marks, f"{path.name}::{node.name} is not marked golden"
+                readers.append(node.name)
+    assert len(readers) >= 2, readers

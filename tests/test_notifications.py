@@ -79,13 +79,6 @@ def test_fill_names_the_missing_variable_never_a_value():
             "RAYMONTOLOGY_SMTP_PASSWORD", "RAYMONTOLOGY_ALERT_EMAILS"]
 
 
-def test_scaled_divides_every_wait():
-    s = n.scaled(CONFIG, 30).notifications
-    assert (s.email_after, s.slack_after, s.sms_after, s.group_interval) == ("0s", "10s", "30s", "10s")
-    assert (s.warning_group_wait, s.critical_repeat_interval, s.warning_repeat_interval) == ("1s", "30s", "8m")
-    assert s.slack_webhook_env == CONFIG.notifications.slack_webhook_env  # only durations move
-
-
 def test_secrets_are_references_never_values(project):
     env = {"SLACK_WEBHOOK_URL": CANARY, "RAYMONTOLOGY_ALERT_EMAILS": "oncall-canary@example.com",
            "RAYMONTOLOGY_SMS_WEBHOOK_URL": CANARY + "-sms"}
@@ -154,3 +147,14 @@ def test_deployable_files_names_every_unset_variable_at_once(root):
     files = n.deployable_files(config, {"t.tmpl": "x"}, {"SLACK_WEBHOOK_URL": CANARY, "RAYMONTOLOGY_SMS_WEBHOOK_URL": "https://sms.example/x"}, used)
     assert used == [CANARY, "https://sms.example/x"] and files["t.tmpl"] == "x"
     assert yaml.safe_load(files["alertmanager.yml"])["receivers"][1]["webhook_configs"][0]["url"] == "https://sms.example/x"
+
+
+def test_the_package_is_split_by_concern_and_the_stack_helper_lives_in_stack():
+    """Routing model, secrets, escalation, template, two renderers, validation and file
+    writing are modules of their own; the stack's time scale is not part of the tool."""
+    import importlib
+
+    for concern in ("model", "secrets", "escalation", "template", "grafana", "alertmanager", "validate", "files"):
+        importlib.import_module(f"generator.notifications.{concern}")
+    assert not hasattr(n, "scaled")
+    assert set(n.__all__) <= set(dir(n))

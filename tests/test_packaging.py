@@ -9,6 +9,7 @@ wheel lacks.
 from __future__ import annotations
 
 import ast
+import os
 import pkgutil
 import subprocess
 import sys
@@ -43,6 +44,22 @@ def test_wheel_holds_every_subpackage_template_and_schema(wheel_dir):
         files = {p.name: p.read_bytes() for p in (ROOT / "generator" / data).iterdir() if p.is_file()}
         shipped = {p.name: p.read_bytes() for p in (wheel_dir / "generator" / data).iterdir() if p.is_file()}
         assert files and files == shipped, data
+    # The schema check needs no folder beside the project: the wheel carries Grafana's schemas.
+    assert {"dashboard.jsonschema.json", "prometheus.jsonschema.json", "PROVENANCE"} <= set(
+        p.name for p in (wheel_dir / "generator" / "schemas").iterdir())
+    code = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(wheel_dir)!r})\n"
+        "from generator.checks import schema\n"
+        f"assert schema.__file__.startswith({str(wheel_dir)!r})\n"
+        "assert schema.schema_dir() is None\n"
+        "import json\n"
+        "assert json.loads(schema._schema_bytes(None, schema.DASHBOARD_SCHEMA))['$ref'] == '#/definitions/Dashboard'\n"
+        "assert json.loads(schema._schema_bytes(None, schema.PROMETHEUS_SCHEMA))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=wheel_dir.parent,
+                          env={k: v for k, v in os.environ.items() if k != "DASHGEN_SCHEMA_DIR"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
 
 
 def test_declared_dependencies_cover_third_party_imports():

@@ -154,9 +154,17 @@ def shlex_quote(text: str) -> str:
     return shlex.quote(text)
 
 
+def applied(text: str, snippet: str) -> bool:
+    """Whether `snippet` is in `text` already (indentation and line breaks aside): a reader who
+    followed the README, then runs `make test`, must not get the example twice."""
+    return " ".join(snippet.split()) in " ".join(text.split())
+
+
 def insert_python(root: Path, header: re.Match, snippet: str) -> None:
     path = root / header["path"]
     source = path.read_text()
+    if applied(source, snippet):
+        return
     tree = ast.parse(source)
     lines = source.splitlines(keepends=True)
     if header["cls"]:
@@ -183,6 +191,8 @@ def insert_python(root: Path, header: re.Match, snippet: str) -> None:
 def append_yaml(root: Path, header: re.Match, snippet: str) -> None:
     path = root / header["path"]
     text = path.read_text()
+    if applied(text, snippet):
+        return
     keys = re.findall(r"^([A-Za-z_]\w*):", text, re.M)
     assert keys and keys[-1] == header["key"], f"{path.name}: {header['key']}: is not its last top-level key"
     before = len(yaml.safe_load(text)[header["key"]] or [])
@@ -239,3 +249,23 @@ def test_the_examples_changed_what_they_say(scratch):
     dashboard = (root / "rendered" / "dashboards" / "raymontology-system-health.json").read_text()
     rules = (root / "rendered" / "alerts" / "raymontology-database.rules.yaml").read_text()
     assert '"Open file descriptors"' in dashboard and "alert: PostgresDeadlocks" in rules
+
+
+def test_following_the_readme_then_make_test_applies_each_edit_once(scratch):
+    """The scratch copy now holds every edit, as a reader's project does after following the
+    README: applying the examples again (what this module does on that project under `make
+    test`) changes nothing."""
+    root, _env = scratch
+    edits = 0
+    for _n, lang, body in BLOCKS:
+        first, _, rest = body.partition("\n")
+        header = (EDIT if lang == "python" else APPEND if lang == "yaml" else None)
+        match = header.match(first) if header else None
+        if not match:
+            continue
+        path = root / match["path"]
+        before = path.read_text()
+        (insert_python if lang == "python" else append_yaml)(root, match, rest)
+        assert path.read_text() == before, f"{match['path']}: the README example was applied twice"
+        edits += 1
+    assert edits >= 4

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import difflib
 
+import pytest
+
 from generator.render import render_project, stale_files, write_tree
 
 
+@pytest.mark.golden
 def test_rendered_matches_code(root, request):
     files = render_project(root)
     out = root / "rendered"

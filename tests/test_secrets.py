@@ -56,6 +56,7 @@ def cli(project: Path, emu, *args, **env):
 @pytest.fixture
 def proj(project):
     (project / "environments.toml").write_text(ENV_TOML)
+    assert cli(project, None, "render").exit_code == 0  # the environments shape rendered/synthetics/
     return project
 
 
@@ -356,7 +357,7 @@ def test_a_contact_point_name_or_title_cannot_refer_to_a_secret(proj, emulator):
     doc = yaml.safe_load(path.read_text())
     doc["contactPoints"][1]["receivers"][0]["settings"]["title"] = "see ${RAYMONTOLOGY_SMS_WEBHOOK_URL}"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    r = cli(proj, emulator, "upload", "--env", "production")
+    r = cli(proj, emulator, "upload", "--env", "production", "--as-rendered")  # a hand-edited rendered/
     assert r.exit_code == 2 and "settings.title refers to $RAYMONTOLOGY_SMS_WEBHOOK_URL" in r.stderr, r.output
     assert emulator.log == [] and [c for c in CANARIES if c in shown(r)] == []
 

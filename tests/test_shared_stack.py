@@ -42,6 +42,13 @@ def cli(project: Path, emu, *args, **env):
     return CliRunner().invoke(main, ["--root", str(project), *args], env={**base, **env})
 
 
+def set_environments(project: Path, toml: str) -> None:
+    """Edit environments.toml as a user would: then `make dashboards` (they shape rendered/synthetics/)."""
+    (project / "environments.toml").write_text(toml)
+    r = CliRunner().invoke(main, ["--root", str(project), "render"])
+    assert r.exit_code == 0, r.output
+
+
 def upload(project, emu, env: str, *flags):
     r = cli(project, emu, "upload", "--env", env, *flags)
     assert r.exit_code == 0, r.output
@@ -187,8 +194,8 @@ def test_the_root_owner_keeps_every_other_environments_branch(shipped, emulator)
 
 def test_each_environment_on_its_own_stack(project):
     """No suffix needed: the same uids on two stacks; alerts link to their own stack."""
-    (project / "environments.toml").write_text(
-        '[production]\ngrafana_url = "https://raymontology.grafana.net"\nfolder = "Raymontology/Production"\n\n'
+    set_environments(
+        project, '[production]\ngrafana_url = "https://raymontology.grafana.net"\nfolder = "Raymontology/Production"\n\n'
         '[staging]\ngrafana_url = "https://staging.grafana.example"\nfolder = "Raymontology/Staging"\n')
     prod, staging = make_emulator(), make_emulator()
     try:
@@ -231,8 +238,8 @@ def test_environments_that_would_fight_are_refused_before_anything_is_sent(proje
 
 
 def test_a_uid_too_long_with_the_suffix_is_refused_naming_it(project, emulator):
-    (project / "environments.toml").write_text(
-        '[staging]\ngrafana_url = "https://g.example"\nfolder = "R/S"\nsuffix = "-a-long-suffix16"\n')
+    set_environments(
+        project, '[staging]\ngrafana_url = "https://g.example"\nfolder = "R/S"\nsuffix = "-a-long-suffix16"\n')
     r = cli(project, emulator, "upload", "--env", "staging")
     assert r.exit_code == 2 and "uid 'raymontology-system-health-a-long-suffix16' (with [staging] suffix " \
         "'-a-long-suffix16') is 42 characters; Grafana allows 40" in r.stderr, r.output

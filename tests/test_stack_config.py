@@ -20,6 +20,7 @@ if str(REPO) not in sys.path:
 
 from repo_project import CONFIG  # noqa: E402
 from stack.run import HEALTH_BODY_REGEXP, Stack  # noqa: E402
+from stack.timescale import scaled  # noqa: E402
 
 RULES = REPO / "rendered" / "alerts"
 
@@ -98,3 +99,10 @@ def test_stack_alertmanager_is_the_rendered_one_scaled(written):
     assert urls["raymontology-sms"]["url"] == written.sinks_url + "/sms"
     assert (written.root / "config" / "raymontology.tmpl").read_text() == \
         (REPO / "rendered" / "alerting" / "raymontology.tmpl").read_text()
+
+
+def test_scaled_divides_every_wait():
+    s = scaled(CONFIG, 30).notifications
+    assert (s.email_after, s.slack_after, s.sms_after, s.group_interval) == ("0s", "10s", "30s", "10s")
+    assert (s.warning_group_wait, s.critical_repeat_interval, s.warning_repeat_interval) == ("1s", "30s", "8m")
+    assert s.slack_webhook_env == CONFIG.notifications.slack_webhook_env  # only durations move

@@ -83,7 +83,7 @@ def test_first_upload_creates_everything_in_the_right_folder(emulator):
     assert len(emulator.folders) == 2
     for uid, d in emulator.dashboards.items():
         assert d["folderUid"] == LEAF and d["version"] == 1
-    for post in dashboard_posts(emulator):  # §12.1: always uid, folderUid and a message; never folderId
+    for post in dashboard_posts(emulator):  # always uid, folderUid and a message; never folderId
         assert post["dashboard"]["uid"] and post["folderUid"] == LEAF and "folderId" not in post
         assert post["message"].startswith("dashgen ") and "commit abc123" in post["message"]
         assert len(post["message"]) <= 500 and "id" not in post["dashboard"]
@@ -376,6 +376,8 @@ def write_rendered(root: Path, local: Local) -> None:
 
 def cli(project, emu, *args, token=TOKEN):
     env = {"GRAFANA_URL": emu.url if emu else "", "GRAFANA_TOKEN": token, "DASHGEN_HTTP_BACKOFF": "0.01"}
+    if args[:1] == ("upload",) and not any((project / "dashboards").glob("*.py")):
+        args = (*args, "--as-rendered")  # a synthetic project: rendered/ without the code that renders it
     return CliRunner().invoke(main, ["--root", str(project), *args], env=env)
 
 
@@ -783,6 +785,36 @@ def test_a_ui_save_that_changed_nothing_is_not_drift(emulator):
     assert not report.failed and report.count("update", "dashboard") == 1
 
 
+def test_a_normaliser_change_is_not_drift(emulator, monkeypatch):
+    """A newer dashgen whose normaliser reads the stored JSON differently (here it drops the
+    tags) still recognises its own last upload: the mark is the hash of what was sent."""
+    from generator.grafana import dashboards as handler
+    from generator.grafana import upload as uploading
+
+    local = local_set(1, groups=())
+    local.dashboards["raymontology-d000"]["tags"] = ["dashgen"]
+    run(emulator, local)
+    old = handler.normalize_dashboard
+
+    def newer(d):
+        return {k: v for k, v in old(d).items() if k != "tags"}
+
+    monkeypatch.setattr(handler, "normalize_dashboard", newer)
+    monkeypatch.setattr(uploading, "normalize_dashboard", newer)
+    local.dashboards["raymontology-d000"]["title"] = "Changed in code"
+    emulator.clear_log()
+    report = run(emulator, local)
+    item = next(i for i in report.items if i.kind == "dashboard")
+    assert item.action == "update" and not report.failed, item
+    stored = emulator.dashboards["raymontology-d000"]["data"]
+    assert stored["title"] == "Changed in code" and "tags" not in stored
+    # ...and a real edit in Grafana after that is still drift under the new normaliser.
+    emulator.edit_in_ui("raymontology-d000", lambda d: d.update(title="UI"))
+    local.dashboards["raymontology-d000"]["title"] = "Changed again"
+    item = next(i for i in run(emulator, local).items if i.kind == "dashboard")
+    assert item.action == "drifted"
+
+
 def test_a_restore_of_an_older_dashgen_version_is_drift(emulator):
     local = local_set(1, groups=())
     run(emulator, local)
@@ -827,7 +859,7 @@ def test_folders_renamed_or_moved_in_the_ui_are_put_back_without_duplicates(emul
 def test_more_rules_than_cloud_free_allows_is_warned_about(emulator):
     local = Local({}, {f"g{i}": make_group(f"g{i}") for i in range(101)})
     report = run(emulator, local)
-    assert report.warnings == ["101 Grafana-managed alert rules: Grafana Cloud Free allows at most 100 (grafana-api.md §1)"]
+    assert report.warnings == ["101 Grafana-managed alert rules: Grafana Cloud Free allows at most 100"]
     assert not run(emulator, local_set(1)).warnings
 
 
@@ -945,3 +977,27 @@ def test_a_failed_listing_fails_that_kind_only_and_writes_nothing_of_it(emulator
     assert all("listing failed" in i.detail and "not JSON" in i.detail for i in dashboards)
     assert dashboard_posts(emulator) == []
     assert next(i for i in report.items if i.key == "db").action == "create" and report.failed
+
+
+def test_upload_refuses_a_stale_rendered_folder_naming_it_and_what_to_run(project, emulator, monkeypatch):
+    """A definition edited without `make dashboards`: the upload would send the old output and
+    say "unchanged", so it refuses (exit 2) before any request, naming what is stale."""
+    (project / "environments.toml").write_text(ENV_TOML)
+    for k, v in SECRETS.items():
+        monkeypatch.setenv(k, v)
+    assert cli(project, emulator, "render").exit_code == 0  # current for this environments.toml
+    module = project / "dashboards" / "business.py"
+    module.write_text(module.read_text().replace('"Raymontology / Business"', '"Raymontology / Sales"'))
+    before = {p: p.read_bytes() for p in (project / "rendered").rglob("*") if p.is_file()}
+    for flags in (["--dry-run"], []):
+        r = cli(project, emulator, "upload", "--env", "production", *flags)
+        assert r.exit_code == 2, r.output
+        assert "stale: rendered/dashboards/raymontology-business.json (differs)" in r.stderr
+        assert "run `make dashboards`" in r.stderr
+        assert "unchanged" not in r.output and emulator.requests() == []
+    assert before == {p: p.read_bytes() for p in (project / "rendered").rglob("*") if p.is_file()}
+    assert cli(project, emulator, "render").exit_code == 0
+    r = cli(project, emulator, "upload", "--env", "production", "--dry-run")
+    assert r.exit_code == 0 and "stale" not in r.output, r.output
+    r = cli(project, emulator, "upload", "--env", "production", "--as-rendered", "--dry-run")
+    assert r.exit_code == 0, r.output  # the escape hatch for a rendered/ built elsewhere

@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import yaml
@@ -24,6 +25,7 @@ from generator.loader import load
 from generator.render import render_project
 
 BLACKBOX = replace(CONFIG, uptime=replace(CONFIG.uptime, source="blackbox"))
+ROOT_RULES = Path(__file__).resolve().parent / "rules"
 
 
 def _alert(files: dict, name: str) -> dict:
@@ -184,3 +186,57 @@ def test_sm_url_follows_the_token_rules(tmp_path):
     assert env.sm_url == "https://sm.example" and env.sm_missing == [] and "glsm_secret" not in repr(env)
     env = load_environment(tmp_path, "production", {"GRAFANA_TOKEN": "t", "SM_URL": "https://sm.example"})
     assert env.sm_missing == ["SM_TOKEN"]
+
+
+def test_switching_to_blackbox_is_one_config_line_and_check_passes(root, promtool):
+    """`Uptime.source = "blackbox"` and nothing else: every offline check passes, the rule tests
+    of tests/rules/blackbox/ run instead of the Synthetic Monitoring ones, and no SM check is
+    rendered (the README's "Uptime probe" says what to run instead)."""
+    from generator.checks import run_report
+
+    report = run_report(root, BLACKBOX)
+    assert report.errors == [], [str(f) for f in report.errors]
+    from generator.checks import load_project
+    from generator.checks.promtool import test_files, test_path
+
+    for cfg, source_file, other in ((BLACKBOX, "tests/rules/blackbox/availability.test.yaml",
+                                     "tests/rules/synthetic-monitoring/availability.test.yaml"),
+                                    (CONFIG, "tests/rules/synthetic-monitoring/availability.test.yaml",
+                                     "tests/rules/blackbox/availability.test.yaml")):
+        proj = load_project(root, cfg, tests_dir=root / "tests" / "rules")
+        names = [test_path(proj, f) for f in test_files(proj)]
+        assert source_file in names and other not in names and "tests/rules/database.test.yaml" in names
+    assert not [k for k in render_project(root, BLACKBOX) if k.startswith("synthetics/")]
+
+
+def test_a_failing_source_test_is_named_by_its_folder(project, promtool):
+    """A broken case in the source's folder is reported with its path under tests/rules/."""
+    from generator.checks import run_report
+
+    tests = project / "tests" / "rules"
+    shutil.copytree(ROOT_RULES, tests)
+    path = tests / "blackbox" / "availability.test.yaml"
+    path.write_text(path.read_text().replace("{severity: critical,", "{severity: info,", 1))
+    report = run_report(project, BLACKBOX, only=["promtool/test-rules"], tests_dir=tests)
+    assert [f.location.file for f in report.errors] == ["tests/rules/blackbox/availability.test.yaml"]
+
+
+def test_switching_literally_as_the_readme_says(project, promtool):
+    """The README's one line, changed in a copy of the project; then `dashgen render` and
+    `dashgen check` (what `make dashboards` and the check run) pass, SM check gone."""
+    from click.testing import CliRunner
+
+    from generator.cli import main
+
+    shutil.copytree(ROOT_RULES, project / "tests" / "rules")
+    shutil.copyfile(ROOT_RULES.parents[1] / "dashgen-check.toml", project / "dashgen-check.toml")
+    config = project / "monitoring" / "config.py"
+    text = config.read_text()
+    assert text.count('source="synthetic-monitoring",') == 1
+    config.write_text(text.replace('source="synthetic-monitoring",', 'source="blackbox",'))
+    r = CliRunner().invoke(main, ["--root", str(project), "render"])
+    assert r.exit_code == 0, r.output
+    assert not list((project / "rendered").glob("synthetics/*/*.json"))
+    assert 'job=\\"blackbox\\"' in (project / "rendered" / "dashboards" / "raymontology-system-health.json").read_text()
+    r = CliRunner().invoke(main, ["--root", str(project), "check"])
+    assert r.exit_code == 0, r.output

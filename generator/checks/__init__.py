@@ -271,7 +271,7 @@ META_CHECKS = {
 
 
 def find_schema_dir(explicit: Path | None = None, root: Path | None = None) -> Path | None:
-    """The schema folder from the option, $DASHGEN_SCHEMA_DIR or beside `root` (see generator.checks.schema)."""
+    """An override schema folder from the option or $DASHGEN_SCHEMA_DIR; None: the shipped schemas."""
     from generator.checks.schema import schema_dir
 
     return schema_dir(explicit, root)

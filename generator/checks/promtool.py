@@ -4,6 +4,9 @@ The rule files are written from the loaded groups into a temporary folder, with 
 names as under rendered/alerts/, so promtool sees exactly what `dashgen render` writes.
 The tests (`tests/rules/*.test.yaml`, which name their rule files by base name) run in a
 second folder against the same files minus their annotations (see `without_annotations`).
+Tests that hold only for one uptime source (`Uptime.source`: what ServiceDown reads) live in
+`tests/rules/<source>/` and run only while that source is configured, so switching the source
+is one config line.
 The two runs go in parallel.
 """
 
@@ -42,8 +45,27 @@ def rule_file_name(group) -> str:
 
 
 def test_files(project) -> list[Path]:
+    """tests/rules/*.test.yaml, and those of tests/rules/<uptime source>/ (the configured one only)."""
     d = project.tests_dir
-    return sorted(d.glob(TEST_GLOB)) if d is not None and d.is_dir() else []
+    if d is None or not d.is_dir():
+        return []
+    files = sorted(d.glob(TEST_GLOB)) + sorted((d / project.cfg.uptime.source).glob(TEST_GLOB))
+    seen: dict[str, Path] = {}
+    for f in files:  # promtool runs them side by side in one folder
+        if f.name in seen:
+            raise ConfigError(f"{test_path(project, seen[f.name])} and {test_path(project, f)}: two rule test "
+                              "files with one name; rename one")
+        seen[f.name] = f
+    return files
+
+
+def test_path(project, path: Path) -> str:
+    """A rule test file as findings name it: tests/rules/<path below the tests folder>."""
+    try:
+        rel = path.relative_to(project.tests_dir).as_posix()
+    except ValueError:
+        rel = path.name
+    return f"tests/rules/{rel}"
 
 
 def without_annotations(doc: dict) -> dict:
@@ -216,11 +238,12 @@ def check_rules(project):
 @check("promtool/test-rules", external=True)
 def test_rules(project):
     """`promtool test rules` passes every rule unit test under tests/rules/."""
+    paths = {f.name: test_path(project, f) for f in test_files(project)}
     for name, rc, output in project.promtool_runs.test or []:
         if rc == 0:
             continue
         text = output.split("FAILED:", 1)[1] if "FAILED:" in output else output
-        yield Issue(Location(file=f"tests/rules/{name}"), f"promtool test rules fails (exit {rc}):\n{text.strip()[:4000]}")
+        yield Issue(Location(file=paths.get(name, f"tests/rules/{name}")), f"promtool test rules fails (exit {rc}):\n{text.strip()[:4000]}")
 
 
 def _load_tests(project):
@@ -267,7 +290,7 @@ def _test_file_for(project, group) -> tuple[str, bool]:
     wanted = rule_file_name(group)
     for path, doc, error in _load_tests(project):
         if not error and wanted in (doc.get("rule_files") or []):
-            return f"tests/rules/{path.name}", True
+            return test_path(project, path), True
     stem = group.name.removeprefix(project.cfg.uid_prefix) if project.cfg.uid_prefix else group.name
     return f"tests/rules/{stem}.test.yaml", False
 
@@ -338,7 +361,7 @@ def test_coverage(project):
     for path in test_files(project):
         summary = _test_summary(project, path)
         if summary["error"] is not None:
-            yield Issue(Location(file=f"tests/rules/{path.name}"), f"not valid YAML: {summary['error']}")
+            yield Issue(Location(file=test_path(project, path)), f"not valid YAML: {summary['error']}")
             continue
         fires.update(summary["fires"])
         silent.update(summary["silent"])

@@ -1,20 +1,21 @@
 """Schema: dashboards validate against Grafana's published dashboard JSON schema.
 
-The schema files stay outside the repository (../shared/schemas, Apache-2.0 data from
-grafana-foundation-sdk): the folder comes from `--schema-dir`, else DASHGEN_SCHEMA_DIR, else
-`shared/schemas` beside the project root (`<root>/../shared/schemas`) when it holds the schema. The
-schema is stricter than the server (see its README), so a failure here is about dashgen's
-output, not about what Grafana would accept. Prometheus targets are validated against the
-query schema as well. Without a schema folder the check reports one warning and skips.
+The schemas ship with the tool as package data (generator/schemas/: Apache-2.0 files copied
+byte for byte from grafana-foundation-sdk, each listed with its checksum in PROVENANCE), so the
+check runs in every clone and every user's CI. `--schema-dir` (or DASHGEN_SCHEMA_DIR) may name
+another folder, e.g. to try a newer schema. The schema is stricter than the server, so a failure
+here is about dashgen's output, not about what Grafana would accept (Grafana itself only insists
+on a title and a well-formed uid). Prometheus targets are validated against the query schema too.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from importlib import resources
 from pathlib import Path
 
-from generator.checks import WARNING, Issue, Location, cached, check
+from generator.checks import Issue, Location, cached, check
 from generator.checks.exprs import iter_panels
 from generator.errors import ConfigError
 
@@ -24,32 +25,41 @@ PROMETHEUS_SCHEMA = "prometheus.jsonschema.json"
 MAX_PER_DASHBOARD = 20
 
 
-#: Where the schemas sit relative to the project root when nothing names them.
-BESIDE_ROOT = Path("..") / "shared" / "schemas"
+def shipped(name: str) -> bytes:
+    """A schema file as shipped in the tool's package data (generator/schemas/)."""
+    return resources.files("generator").joinpath("schemas", name).read_bytes()
 
 
 def schema_dir(explicit: Path | None = None, root: Path | None = None) -> Path | None:
-    """The schema folder: the explicit option, else $DASHGEN_SCHEMA_DIR, else
-    `<root>/../shared/schemas` if it holds the dashboard schema, else None.
+    """A folder that overrides the shipped schemas: the explicit option, else $DASHGEN_SCHEMA_DIR,
+    else None (the schemas shipped with the tool). `root` is accepted for old callers and unused.
 
     A folder that is named but lacks the dashboard schema is a usage error.
     """
     value = explicit if explicit is not None else (os.environ.get(ENV) or None)
     if value is None:
-        beside = (Path(root) / BESIDE_ROOT).resolve() if root is not None else None
-        return beside if beside is not None and (beside / DASHBOARD_SCHEMA).is_file() else None
+        return None
     folder = Path(value)
     if not (folder / DASHBOARD_SCHEMA).is_file():
         raise ConfigError(f"schema folder {folder} has no {DASHBOARD_SCHEMA} (set --schema-dir or {ENV} "
-                          "to the folder holding Grafana's dashboard schema, e.g. ../shared/schemas)")
+                          "to a folder holding Grafana's dashboard schema, or unset both to use the "
+                          "schemas shipped with dashgen)")
     return folder
 
 
-def _validator(folder: Path, name: str):
+def _schema_bytes(folder: Path | None, name: str) -> bytes:
+    """The schema `name` from the override folder, or the shipped copy when no folder is named.
+    Empty when an override folder lacks it (only the dashboard schema is required there)."""
+    if folder is None:
+        return shipped(name)
+    path = folder / name
+    return path.read_bytes() if path.is_file() else b""
+
+
+def _validator(data: bytes):
     import jsonschema
 
-    schema = json.loads((folder / name).read_text(encoding="utf-8"))
-    return jsonschema.Draft7Validator(schema)
+    return jsonschema.Draft7Validator(json.loads(data))
 
 
 def _path(error) -> str:
@@ -81,26 +91,20 @@ def _valid(value) -> bool:
 def dashboard_schema(project):
     """Every dashboard (and each Prometheus target) validates against Grafana's dashboard JSON schema."""
     folder = project.schema_dir
-    if folder is None:
-        yield Issue(Location(), f"skipped: no schema folder (none at {BESIDE_ROOT} beside the project; set {ENV} "
-                    "or --schema-dir to the folder holding dashboard.jsonschema.json); "
-                    "dashboards were not validated against Grafana's schema", WARNING)
-        return
     # The answers per dashboard are cached (generator.checks.cached) by the schema files, the
     # jsonschema release, this module's code and the dashboard's JSON: a warm run builds no validator.
-    board_bytes = (folder / DASHBOARD_SCHEMA).read_bytes()
-    target_file = folder / PROMETHEUS_SCHEMA
-    target_bytes = target_file.read_bytes() if target_file.is_file() else b""
+    board_bytes = _schema_bytes(folder, DASHBOARD_SCHEMA)
+    target_bytes = _schema_bytes(folder, PROMETHEUS_SCHEMA)
     validators: dict = {}
 
     def board():
         if "board" not in validators:
-            validators["board"] = _validator(folder, DASHBOARD_SCHEMA)
+            validators["board"] = _validator(board_bytes)
         return validators["board"]
 
     def target():
         if "target" not in validators:
-            validators["target"] = _validator(folder, PROMETHEUS_SCHEMA) if target_bytes else None
+            validators["target"] = _validator(target_bytes) if target_bytes else None
         return validators["target"]
 
     parts = (board_bytes, target_bytes, _jsonschema_version(), Path(__file__).read_bytes())

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from generator.dashv2 import LOST, to_classic, to_v2, validate_v2
 from generator.errors import ConfigError, DashgenError
 from generator.grafana.client import GrafanaClient
-from generator.grafana.dashboards import EMBEDDED, DashboardAPI, RemoteDashboard, content_hash
+from generator.grafana.dashboards import EMBEDDED, DashboardAPI, RemoteDashboard, content_hash, sent, sent_hash
 from generator.grafana.folders import FolderAPI
 from generator.normalize import SCHEMA_VERSION, DashboardInputError, normalize_dashboard
 from generator.safenames import url_segment
@@ -241,14 +241,16 @@ class ResourceDashboardAPI(DashboardAPI):
         raw = {**spec, "uid": uid}
         embedded = raw.get(EMBEDDED)
         mark = embedded.get("sha256") if isinstance(embedded, dict) else None
-        stripped = {k: v for k, v in raw.items() if k not in ("id", "version", EMBEDDED)}
+        stripped = sent(raw)
+        converted = self.write_v2 or stored_v2  # the classic model of a v2 one: not what was sent
         normalised = expected if expected is not None and stripped == expected else normalize_dashboard(stripped)
         generation = meta.get("generation") if isinstance(meta.get("generation"), int) else 0
         return RemoteDashboard(uid=uid, dashboard=normalised, version=generation,
                                folder_uid=str(annotations.get(FOLDER_ANNOTATION) or ""),
                                title=str(raw.get("title", "")), embedded_mark=mark if isinstance(mark, str) else None,
                                lock=str(meta.get("resourceVersion") or "") or None, annotations=dict(annotations),
-                               stored_v2=stored_v2, updated_by=str(annotations.get("grafana.app/updatedBy") or ""))
+                               stored_v2=stored_v2, updated_by=str(annotations.get("grafana.app/updatedBy") or ""),
+                               stored_hash="" if converted else content_hash(stripped))
 
     def _read_v2(self, uid: str) -> dict:
         if self.mode.v2 is None:
@@ -269,7 +271,7 @@ class ResourceDashboardAPI(DashboardAPI):
         """`version`: the resourceVersion read (a stale one answers 409); None with
         `overwrite=False`: a create (an existing uid answers 409); None otherwise: --force."""
         uid = dashboard["uid"]
-        checksum = content_hash(dashboard)
+        checksum = sent_hash(dashboard)  # the drift mark: what is sent, not the normaliser's view
         if self.write_v2:  # the mark travels in the message (history) only: v2 has no place for it
             spec = self._v2_spec(dashboard)
         else:

@@ -10,7 +10,7 @@ deadline passes and the attempt counts as timed out. Paths are checked before an
 sent: no '.' or '..' segment (resolved on the way, it would send the token elsewhere), no
 control characters, no query or fragment; callers build them with safenames.url_segment.
 
-Retries (grafana-api.md §9, §12.9) use our own loop rather than urllib3's Retry: we need
+Retries (Grafana answers 429 with Retry-After, and 502/503/504 behind its proxy) use our own loop rather than urllib3's Retry: we need
 Retry-After (seconds or HTTP date) *and* jitter on every wait, the decision per call of
 whether it is idempotent, and errors that name the request and never carry the token.
 Only connection errors, timeouts, 429 and 502/503/504 are retried; other 4xx never are.
@@ -48,7 +48,7 @@ from generator.errors import ConfigError, DashgenError
 from generator.grafana.deadline import Deadline, DeadlineAdapter
 from generator.grafana.redact import Scrubber, check_credential, redact_url, url_userinfo
 
-DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read: §12.9 asks for >= 30 s on reads
+DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read: slow Grafana answers (a big dashboard, a busy stack) get 30 s
 DEFAULT_DEADLINE = 120.0  # one attempt, start to last byte of the answer
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 #: What a plain-http (loopback) request passes as `proxies`: every environment proxy off.
@@ -90,7 +90,7 @@ class GrafanaAPIError(DashgenError):
 
     @property
     def conflict(self) -> bool:
-        """409 and 412 both mean "changed by someone else" (grafana-api.md §1), except a
+        """409 (newer servers) and 412 (older ones) both mean "changed by someone else", except a
         pre-11.3 duplicate title and a plugin's dashboard, which are plain failures."""
         return self.status in (409, 412) and self.code not in ("name-exists", "plugin-dashboard")
 
@@ -104,7 +104,7 @@ class AuthError(ConfigError):
 
 
 def parse_error(resp: requests.Response, scrub: Callable[[str], str] = lambda t: t) -> tuple[str, str, str]:
-    """(code, message, traceID) from any of Grafana's error shapes (grafana-api.md §2.2).
+    """(code, message, traceID) from any of Grafana's error shapes (JSON or plain text).
 
     `scrub` runs on every string before anything is shortened (a secret cut in half is no
     longer recognisable) and after JSON decoding (Go escapes `&`, `<`, `>` as `\\u0026`...,
@@ -125,7 +125,7 @@ def parse_error(resp: requests.Response, scrub: Callable[[str], str] = lambda t:
         message = scrub(str(body.get("message") or body.get("msg") or body.get("error") or body.get("title")
                             or scrub(text)))
         detail = body.get("error")
-        if detail and scrub(str(detail)) != message:  # the internal error, outside production (§2.2)
+        if detail and scrub(str(detail)) != message:  # the internal error, outside production
             message += f" ({' '.join(scrub(str(detail)).split())[:300]})"
         return code, message, scrub(str(body.get("traceID") or ""))
     text = scrub(text)

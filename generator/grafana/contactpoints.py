@@ -1,5 +1,5 @@
 """Notifications: contact points, the policy tree and templates through Grafana's
-provisioning API (§7), or the whole Alertmanager configuration to Mimir's Alertmanager (§8).
+provisioning API, or the whole Alertmanager configuration to Mimir's Alertmanager.
 
 The core renders them as Grafana provisioning YAML under rendered/alerting/, with secrets
 as `$VARIABLE` references (`url: $SLACK_WEBHOOK_URL`). Here each reference is filled in
@@ -14,7 +14,7 @@ stack), and everything written carries the environment's ownership mark (scope.p
   Its settings carry `dashgen_owner`. Grafana answers secure settings as "[REDACTED]";
   those cannot be compared, so a rotated secret in a secure field is only re-sent with
   --force (or with any other change).
-* The policy tree is one object (§12.7). An environment without a suffix owns it, PUT when
+* The policy tree is one object. An environment without a suffix owns it, PUT when
   it differs, keeping the branches other environments own (matched on `dashgen_owner`);
   one with a suffix owns only its branch, and leaves the rest of the tree as it is.
 * Contact points this environment wrote (provenance `api`, its mark) and no longer renders
@@ -151,7 +151,7 @@ class ContactPointAPI:
         self.client.request("PUT", f"{BASE}/contact-points/{url_segment(body['uid'], 'contact point uid')}", json_body=body, ok=(200, 202, 204))
 
     def delete(self, uid: str) -> None:
-        """202 (§7; 204 accepted), also for a uid already gone; 404 from older servers alike.
+        """202, also for a uid already gone; 404 from older servers alike.
         Grafana refuses (409) to remove the last integration of a name a policy routes to."""
         self.client.request("DELETE", f"{BASE}/contact-points/{url_segment(uid, 'contact point uid')}", ok=(200, 202, 204, 404))
 

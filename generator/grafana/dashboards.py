@@ -5,15 +5,21 @@ function that writes rendered/, so "unchanged" means exactly "renders to the sam
 
 Drift guard (how dashgen knows a dashboard was changed in Grafana since it last wrote it):
 every save carries a version message `dashgen <version> commit <sha> dashgen-sha256=<h>`,
-where <h> is the hash of the normalised dashboard written. Later, when the remote content
-differs from the local one, the latest version's message is read: if it carries a mark and
-the remote content still hashes to it, nobody has touched the dashboard since, and the update
+where <h> is the hash of the dashboard JSON exactly as dashgen sent it (without `id` and
+`version`, which the server sets). Later, when the remote content differs from the local
+one, the latest version's message is read: if it carries a mark and the JSON Grafana stores
+(it keeps what was posted) still hashes to it, nobody has touched the dashboard since, and the update
 goes ahead with Grafana's own optimistic lock (the seen `version`, `overwrite:false`, so an
 edit in between answers 409/412). Otherwise (a UI save, a restore, another tool, no mark)
 the dashboard has drifted and is not overwritten without --force.
 
-The version listing rewrites the first version's message to "Initial save" (grafana-api.md
-§4.7), so for a dashboard still at its first version the single-version endpoint is read
+The mark is a hash of the JSON as sent, not of the normaliser's view of it, so a newer
+dashgen whose normaliser reads the same stored JSON differently sees no drift. (Marks written
+before this were the hash of the normalised dashboard, which is the same JSON dashgen sent, so
+they verify the same way; the normalised view's hash is accepted as well, for a server that
+adds a field to what it stores.)
+
+The version listing rewrites the first version's message to "Initial save", so for a dashboard still at its first version the single-version endpoint is read
 instead. Both shapes of the listing (bare array, `{"versions": [...]}`) are accepted.
 
 Whether the single-version endpoint rewrites too is not pinned down, so the same hash also
@@ -58,12 +64,26 @@ def unified(remote: dict | None, local: dict | None, uid: str) -> str:
     return "".join(lines)
 
 
-def content_hash(normalised: dict) -> str:
-    return hashlib.sha256(json.dumps(normalised, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:32]
+#: Top-level fields the server sets on what it stores; never part of the mark.
+SERVER_SET = ("id", "version", EMBEDDED)
 
 
-def save_message(normalised: dict, tool_version: str, commit: str) -> str:
-    return f"dashgen {tool_version} commit {commit} {MARK}{content_hash(normalised)}"[:500]
+def content_hash(dashboard: dict) -> str:
+    return hashlib.sha256(json.dumps(dashboard, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:32]
+
+
+def sent(dashboard: dict) -> dict:
+    """The dashboard JSON as posted (and as Grafana stores it), minus the server-set fields."""
+    return {k: v for k, v in dashboard.items() if k not in SERVER_SET}
+
+
+def sent_hash(dashboard: dict) -> str:
+    """The drift mark: the hash of what dashgen sends, independent of the normaliser."""
+    return content_hash(sent(dashboard))
+
+
+def save_message(dashboard: dict, tool_version: str, commit: str) -> str:
+    return f"dashgen {tool_version} commit {commit} {MARK}{sent_hash(dashboard)}"[:500]
 
 
 def recorded_hash(message: str | None) -> str | None:
@@ -90,6 +110,11 @@ class RemoteDashboard:
     stored_v2: bool = False  # Grafana keeps it as a v2 dashboard (saved from dynamic dashboards)
     updated_by: str = ""  # grafana.app/updatedBy, when the server says
     unreadable: str = ""  # why `dashboard` could not be read (legacy 406 of a v2 dashboard)
+    stored_hash: str = ""  # sent_hash of the JSON as Grafana stores it (before normalising)
+
+    def hashes(self) -> set[str]:
+        """What a dashgen mark must equal for the content to be as dashgen sent it."""
+        return {self.stored_hash, content_hash(self.dashboard)} - {""}
 
 
 @dataclass
@@ -132,11 +157,12 @@ class DashboardAPI:
         version = raw.get("version") if isinstance(raw.get("version"), int) else meta.get("version", 0)
         embedded = raw.get(EMBEDDED)
         mark = embedded.get("sha256") if isinstance(embedded, dict) else None
-        stripped = {k: v for k, v in raw.items() if k not in ("id", "version", EMBEDDED)}
+        stripped = sent(raw)
         normalised = expected if expected is not None and stripped == expected else normalize_dashboard(stripped)
         return RemoteDashboard(uid=uid, dashboard=normalised, version=version or 0,
                                folder_uid=meta.get("folderUid") or "", title=raw.get("title", ""),
-                               embedded_mark=mark if isinstance(mark, str) else None, lock=version or 0)
+                               embedded_mark=mark if isinstance(mark, str) else None, lock=version or 0,
+                               stored_hash=content_hash(stripped))
 
     def _versions(self, uid: str, limit: int) -> list[dict]:
         """The newest `limit` versions, newest first; [] when the dashboard is gone."""
@@ -179,8 +205,8 @@ class DashboardAPI:
         conflict raises 409/412); without it, the save overwrites (`--force`), unless
         `overwrite=False`: a create that refuses to clobber (a uid that appeared meanwhile
         answers 409/412)."""
-        body = {k: v for k, v in dashboard.items() if k not in ("id", "version")}
-        body[EMBEDDED] = {"sha256": content_hash(dashboard)}
+        body = sent(dashboard)
+        body[EMBEDDED] = {"sha256": content_hash(body)}
         if version is not None:
             body["version"] = version
         payload = {"dashboard": body, "folderUid": folder_uid, "message": message,
@@ -305,17 +331,17 @@ class Dashboards:
             ours = self.api.last_mark(uid) is not None
             return ours, False, ("saved as a v2 dashboard in Grafana: changed outside dashgen" if ours else
                                  "saved as a v2 dashboard in Grafana and not written by dashgen")
-        content = content_hash(remote.dashboard)
+        content = remote.hashes()
         info = self.api.latest_version(uid)
         last = info if info is not None and info.mark else self.api.last_mark(uid)
         if last is not None:
-            if last.mark == content:
+            if last.mark in content:
                 return True, True, ""
             if last is info:
                 return True, False, f"content differs from what dashgen wrote in version {info.version}"
             return True, False, (f"changed in Grafana by {info.created_by} "
                                  f"(version {info.version}, {info.created or 'unknown time'})")
-        if remote.embedded_mark is not None and remote.embedded_mark == content:
+        if remote.embedded_mark is not None and remote.embedded_mark in content:
             return True, True, ""
         who = f"latest version {info.version} by {info.created_by}" if info else "no version history"
         return False, False, f"not written by dashgen ({who})"
@@ -337,7 +363,7 @@ class Dashboards:
         if remote is not None and remote.dashboard == local and remote.folder_uid == self.run.folder_uid:
             info = self.api.latest_version(uid)
             mark = info.mark if info is not None else remote.embedded_mark  # no history: the JSON's mark
-            if mark == content_hash(local):
+            if mark == sent_hash(local):
                 return Item(self.kind, uid, UPDATE if remote.version > 1 else CREATE, done=True, detail=title)
         diff = unified(remote.dashboard if remote else None, local, uid)
         return Item(self.kind, uid, DRIFTED,

@@ -2,7 +2,7 @@
 
 Each level's uid is derived from the path up to it (`folder_uid`), so a re-run, another
 machine or another checkout finds the same folders and never duplicates them, whatever
-their titles (titles are not unique from Grafana 11.3 on; grafana-api.md §1, §5).
+their titles (titles are not unique from Grafana 11.3 on, where nested folders may share one).
 """
 
 from __future__ import annotations

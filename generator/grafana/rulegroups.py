@@ -1,13 +1,13 @@
 """Rule-group handlers: the same Prometheus rule groups to one of two targets.
 
 * `ConvertRuleGroups` (default, `alerting = "grafana"`): Grafana-managed alerting through the
-  Prometheus conversion API (grafana-api.md §6). One group per POST, YAML body, the
+  Prometheus conversion API (`/api/convert/prometheus/config/v1/rules`). One group per POST, YAML body, the
   namespace is the *title* of dashgen's innermost folder, found under its parent (the
   working folder, `X-Grafana-Alerting-Folder-UID`), so rules sit next to the dashboards in a
   folder whose uid dashgen controls. The data source uid comes from the environment.
   `X-Disable-Provenance` is not sent: imported rules are locked in the UI, so they cannot
   drift, and the API keeps their original text, which makes "unchanged" exact.
-* `MimirRuleGroups` (`alerting = "mimir"`, older stacks): the Mimir ruler (§8) with its own
+* `MimirRuleGroups` (`alerting = "mimir"`, older stacks): the Mimir ruler with its own
   host and credentials (instance id + access-policy token, `X-Scope-OrgID`).
 
 Both list every group in their namespace with one GET. Each group dashgen writes carries

@@ -375,5 +375,5 @@ def upload(env: Environment, local: Local, *, session: requests.Session | None =
     n_rules = sum(len(g.get("rules") or []) for g in (local.groups or {}).values())
     if env.alerting == "grafana" and n_rules > FREE_TIER_RULES:
         report.warnings.append(f"{n_rules} Grafana-managed alert rules: Grafana Cloud Free allows at most "
-                               f"{FREE_TIER_RULES} (grafana-api.md §1)")
+                               f"{FREE_TIER_RULES}")
     return report

@@ -105,31 +105,42 @@ def differences(a, b, path: str = "", limit: int = 3) -> list[str]:
 
 
 def _words(text: str) -> set[str]:
-    return set(re.findall(r"[a-z0-9]+", text.lower()))
+    """Lower-case words (metric and field names split at `_`), plural `s` dropped: "fds" is "fd"."""
+    return {w[:-1] if len(w) > 2 and w.endswith("s") else w for w in re.findall(r"[a-z0-9]+", text.lower())}
 
 
-def number(value, title: str, ctx: Context) -> Code:
-    """A threshold value, written as the config field holding it when there is a fitting one."""
+def number(value, title: str, ctx: Context, context: str = "") -> Code:
+    """A threshold value, written as the config field holding it when there is a fitting one.
+
+    Fields with the value are ranked by the words they share with the panel title, then (for
+    our own dashboards) with its description and queries, where a panel names what a field's
+    name abbreviates ("Open fds ..." for `fd_usage_warn`)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return literal(value)
     t = ctx.cfg.thresholds
     names = [f.name for f in fields(t) if isinstance(getattr(t, f.name), (int, float))
              and not isinstance(getattr(t, f.name), bool) and getattr(t, f.name) == value]
-    words = _words(title)
-    scored = sorted(names, key=lambda n: -len(words & set(n.split("_"))))
-    if scored and (len(words & set(scored[0].split("_"))) or (ctx.house and len(names) == 1)):
+    words, more = _words(title), (_words(context) if ctx.house else set())
+
+    def shared(field_name: str) -> tuple[int, int]:
+        own = _words(field_name.replace("_", " "))
+        return len(words & own), len(more & own)
+
+    scored = sorted(names, key=lambda n: tuple(-x for x in shared(n)))
+    if scored and (any(shared(scored[0])) or (ctx.house and len(names) == 1)):
         ctx.uses_thresholds = True
         return name("t", scored[0])
     return literal(value)
 
 
-def thresholds(steps: list | None, title: str, ctx: Context):
-    """The steps as one of the house helpers (bad_above, good_above, ...) or a literal list."""
+def thresholds(steps: list | None, title: str, ctx: Context, context: str = ""):
+    """The steps as one of the house helpers (bad_above, good_above, ...) or a literal list.
+    `context` (description and queries) helps `number` find the config field of a value."""
     steps = steps or []
     colors = [s.get("color") for s in steps]
     values = [s.get("value") for s in steps]
     plain = all(set(s) <= {"color", "value"} for s in steps) and steps and values[0] is None
-    num = [number(v, title, ctx) for v in values[1:]] if plain else []
+    num = [number(v, title, ctx, context) for v in values[1:]] if plain else []
     if plain and colors == [P.BLUE]:
         return Call("p.neutral")
     if plain and colors == [P.RED, P.GREEN] and values[1] == 1:
@@ -236,8 +247,10 @@ def _common(panel: dict, ctx: Context, tgt: list):
     d = (panel.get("fieldConfig") or {}).get("defaults") or {}
     title = panel.get("title", "")
     steps = (d.get("thresholds") or {}).get("steps")
+    context = " ".join([str(panel.get("description") or "")]
+                       + [str(t.get("expr") or "") for t in panel.get("targets") or [] if isinstance(t, dict)])
     return d, title, [literal(title), literal(panel.get("description", "")), _targets_arg(tgt),
-                      literal(d.get("unit", "")), thresholds(steps, title, ctx)]
+                      literal(d.get("unit", "")), thresholds(steps, title, ctx, context)]
 
 
 def _size(kwargs: list, panel: dict, w: int, h: int) -> None:

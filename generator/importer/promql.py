@@ -23,8 +23,8 @@ from generator.templating import expand
 
 _IDENT = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
 _MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
-_OPS = {"=": "eq", "!=": "ne", "=~": "re_", "!~": "nre"}
-_MATCHER_FUNCS = {"eq": eq, "ne": ne, "re_": re_, "nre": nre}
+#: PromQL matcher operator -> the catalog helper that writes it (called by its own name in code).
+_OPS = {"=": eq, "!=": ne, "=~": re_, "!~": nre}
 _SEL_PARAMS = set(inspect.signature(Catalog.sel).parameters) - {"self"}  # series, matchers, equals
 
 
@@ -125,7 +125,7 @@ class _Selector:
 
     @property
     def helpers(self) -> set[str]:
-        return {_OPS[op] for _l, op, _v, _c in self.matchers if not self._keyword(op)}
+        return {_OPS[op].__name__ for _l, op, _v, _c in self.matchers if not self._keyword(op)}
 
     def call(self, quote: str) -> Call:
         """The call as code, its strings in `quote` (single inside an f-string)."""
@@ -138,12 +138,12 @@ class _Selector:
             if self._keyword(op):
                 kwargs.append((label, code))
             else:
-                args.append(Call(_OPS[op], [text(label), code]))
+                args.append(Call(_OPS[op].__name__, [text(label), code]))
         return Call("C.sel", args, kwargs)
 
     def render(self, catalog: Catalog) -> str:
         """What the call returns: `C.sel` called with the values themselves (nothing is evaluated)."""
-        positional = [_MATCHER_FUNCS[_OPS[op]](label, value) for label, op, value, _c in self.matchers
+        positional = [_OPS[op](label, value) for label, op, value, _c in self.matchers
                       if not self._keyword(op)]
         equals = {label: value for label, op, value, _c in self.matchers if self._keyword(op)}
         return catalog.sel(self.series, *positional, **equals)

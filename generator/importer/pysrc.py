@@ -16,7 +16,6 @@ The module that comes out is still checked (`guard`) before anything runs it.
 
 from __future__ import annotations
 
-import json
 import keyword
 from dataclasses import dataclass, field
 
@@ -299,8 +298,3 @@ def comments(node) -> list[str]:
     if isinstance(node, Dict):
         return [c for _k, v in node.items for c in comments(v)]
     return []
-
-
-def json_text(value) -> str:
-    """A JSON value's canonical text, for comparing literals."""
-    return json.dumps(value, sort_keys=True)

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from generator.durations import seconds
-from generator.notifications import scaled
+from stack.timescale import scaled
 
 from .conftest import wait_for
 

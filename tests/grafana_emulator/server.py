@@ -1,13 +1,13 @@
-"""An emulator of Grafana's HTTP API over real HTTP on loopback (grafana-api.md §11).
+"""An emulator of Grafana's HTTP API over real HTTP on loopback.
 
     with GrafanaEmulator(tokens={"glsa_x": Token("dashgen", "Editor")}) as emu:
         requests.get(emu.url + "/api/org", headers={"Authorization": "Bearer glsa_x"})
         emu.log            # every request: method, path, query, headers (tokens redacted), body, status
 
-What it covers, point by point with the reference: auth errors in their real shapes (§2),
-health and org (§3), dashboards with versions, 409/412 stale writes and folder placement
-(§4), folders with nesting (§5), the Prometheus conversion API (§6), alerting provisioning
-with notification templates (§7), the Mimir ruler and Alertmanager (§8), and faults (§9): 429 with Retry-After, 5xx, dropped connections, slow answers, and a 500
+What it covers, point by point with the real server's behaviour: auth errors in their real
+shapes, health and org, dashboards with versions, 409/412 stale writes and folder placement,
+folders with nesting, the Prometheus conversion API, alerting provisioning
+with notification templates, the Mimir ruler and Alertmanager, and faults: 429 with Retry-After, 5xx, dropped connections, slow answers, and a 500
 that echoes the request (for secret-leak tests): as is (`echo500`), URL-encoded
 (`echo500_url`), without URL schemes (`echo500_bare`), or JSON-escaped as Go does it
 (`echo500_go`: `\\u0026`, `\\/`).
@@ -27,7 +27,7 @@ in the sources: a second check with the same job and target answers 409; unknown
 answer 400; a stored check gains server defaults (`noFollowRedirects: false`, empty
 `headers`), as a Go API would marshal them.
 
-Profile knobs (§1): conflict_status (412|409), versions_shape ("object"|"array"),
+Profile knobs: conflict_status (412|409), versions_shape ("object"|"array"),
 unique_titles (pre-11.3), ruler_available, ruler_limits, max_depth, datasources.
 
 Grafana 12/13 (resources.py, `grafana13()` for a Grafana 13 profile): `resource_api` serves
@@ -474,7 +474,7 @@ class GrafanaEmulator:
         record.pop("v2spec", None)
         dash.update({"id": record["id"], "uid": record["uid"], "version": record["version"], "title": title})
         record["data"] = dash
-        record["folderUid"] = folder_uid  # an update without folderUid moves it to the root (§4.1)
+        record["folderUid"] = folder_uid  # an update without folderUid moves it to the root
         self.versions.setdefault(record["uid"], []).append({
             "id": self.next_id(), "dashboardId": record["id"], "uid": record["uid"], "parentVersion": parent_version,
             "restoredFrom": body.get("_restoredFrom", 0), "version": record["version"], "created": t,
@@ -505,7 +505,7 @@ class GrafanaEmulator:
     def version_item(self, v: dict, listing: bool) -> dict:
         item = {k: v[k] for k in ("id", "dashboardId", "uid", "parentVersion", "restoredFrom", "version",
                                   "created", "createdBy", "message")}
-        if listing:  # the listing rewrites messages (§4.7)
+        if listing:  # the listing rewrites messages
             if v["restoredFrom"] and v["restoredFrom"] == v["version"]:
                 item["message"] = "Initial save (created by migration)"
             elif v["parentVersion"] == 0:
@@ -974,7 +974,7 @@ class _Handler(BaseHTTPRequestHandler):
             uid = self.emulator.folders.get(uid, {}).get("parentUid", "")
         return False
 
-    # --- alerting provisioning (§7): contact points and the policy tree ----------------------
+    # --- alerting provisioning: contact points and the policy tree ----------------------
     def provisioning(self, user, method, rest, query, headers, body):
         emu = self.emulator
         hdr = {k.lower() for k in headers}
@@ -1016,7 +1016,7 @@ class _Handler(BaseHTTPRequestHandler):
             emu.contact_points[uid] = cp
             return 202, redacted(cp), "application/json"
         if len(rest) == 2 and rest[0] == "contact-points" and method == "DELETE":
-            # §7: 202 (an unknown uid too: nothing to remove). Removing the last integration
+            # 202 (an unknown uid too: nothing to remove). Removing the last integration
             # of a name the policy tree routes to is refused with errutil 409 (Grafana's
             # ContactPointService.DeleteContactPoint, ErrContactPointReferenced); no
             # provenance check on delete there.
@@ -1061,7 +1061,7 @@ class _Handler(BaseHTTPRequestHandler):
         raise ApiError(404, {"message": "Not Found"})
 
     def templates(self, user, method, rest, body, requested, check_provenance):
-        """Notification templates (§7): GET list / by name, PUT by name (optimistic `version`), DELETE."""
+        """Notification templates: GET list / by name, PUT by name (optimistic `version`), DELETE."""
         emu = self.emulator
         if not rest and method == "GET":
             self.need(user, "alert.provisioning:read")
@@ -1096,7 +1096,7 @@ class _Handler(BaseHTTPRequestHandler):
         emu.templates[name] = {"name": name, "template": text, "provenance": requested, "version": version}
         return 202, copy.deepcopy(emu.templates[name]), "application/json"
 
-    # --- Mimir Alertmanager (§8) ------------------------------------------------------------
+    # --- Mimir Alertmanager ------------------------------------------------------------
     def mimir_alertmanager(self, method, headers, raw):
         emu = self.emulator
         tenant = self.mimir_tenant(headers)
@@ -1136,7 +1136,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(401, "authentication required\n", "text/plain")
         return hdr.get("x-scope-orgid") or user
 
-    # --- conversion API (§6) ------------------------------------------------------------
+    # --- conversion API ------------------------------------------------------------
     def convert(self, user, method, rest, headers, raw):
         emu = self.emulator
         segs = [unquote(s) for s in rest.strip("/").split("/")] if rest.strip("/") else []
@@ -1212,7 +1212,7 @@ class _Handler(BaseHTTPRequestHandler):
             return 202, ACCEPTED, "application/json"
         raise ApiError(404, {"message": "Not Found"})
 
-    # --- Mimir ruler (§8) ----------------------------------------------------------------
+    # --- Mimir ruler ----------------------------------------------------------------
     def ruler(self, method, rest, headers, raw):
         emu = self.emulator
         if not emu.profile.ruler_available:
@@ -1302,7 +1302,7 @@ def remarshal(group: dict) -> dict:
 
 
 def validate_alertmanager(config, template_files: dict) -> str:
-    """What Mimir refuses (grafana-api.md §8): an empty config, `*_file` secrets, template
+    """What Mimir's Alertmanager config API refuses: an empty config, `*_file` secrets, template
     names with a path separator, a route to an undefined receiver, a URL without a scheme."""
     if not isinstance(config, dict) or not config:
         return "configuration provided is empty, if you'd like to remove your configuration please use the delete configuration endpoint"
@@ -1345,7 +1345,7 @@ def route_receivers(route: dict):
 
 
 def validate_group(group, *, grafana: bool) -> None:
-    """The §10 checks both targets apply, plus Grafana's own (no `limit`, 10 s interval base)."""
+    """The rule-file checks both targets apply, plus Grafana's own (no `limit`, 10 s interval base)."""
 
     def bad(msg):
         return errutil(400, "alerting.invalidRuleGroup", msg) if grafana else ApiError(400, {"message": msg})
