@@ -10,6 +10,8 @@ so a typo fails the build instead of drawing an empty panel.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -189,7 +191,7 @@ class Catalog:
         metric, labels = hit
         parts = [eq(k, v) for k, v in equals.items()] + list(matchers)
         for part in parts:
-            label = part.split("=", 1)[0].rstrip("!~")
+            label = re.split(r"!=|=~|!~|=", part, maxsplit=1)[0]  # `!~` holds no `=`
             if label not in labels:
                 raise CatalogError(
                     f"metric {series!r} has no label {label!r} (it has: {', '.join(labels)})"

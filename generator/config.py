@@ -242,6 +242,56 @@ class Uptime:
             raise ValueError(f"uptime source must be one of {', '.join(UPTIME_SOURCES)}, not {self.source!r}")
 
 
+# --- Service level objectives (issue 19) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BurnTier:
+    """One multi-window burn-rate condition: the error ratio over both windows is above
+    `factor` times the error budget (1 - objective). `factor` x long window / period is the
+    share of the budget burnt when it fires (14.4 x 1h / 30d = 2 %)."""
+
+    factor: float
+    long_window: str
+    short_window: str  # about long / 12: resets the alert soon after the burn stops
+
+
+@dataclass(frozen=True)
+class SLOConfig:
+    """The numbers of the SLOs under slos/ (docs/targets.md §7 targets as error budgets).
+
+    The rules, tests and the SLO dashboard are generated from these by generator/slo.py;
+    change a value here and run `make dashboards`: alerts, tests and panels move together.
+    """
+
+    period: str = "30d"  # the budget period every objective is measured over
+    # docs/targets.md §7: HTTP 5xx below 0.1 % -> 99.9 % of API requests are not 5xx.
+    availability_objective: float = 0.999
+    # docs/targets.md §7: mean response time below 200 ms. Served as "99 % of requests take at
+    # most 100 ms": then the mean stays below 200 ms unless the slowest 1 % average above
+    # 10.1 s (0.99 x 0.1 + 0.01 x 10.1 = 0.2), which SlowAPIResponse (P95 > 1 s) catches first.
+    # 0.1 s is an exposed bucket bound of both HTTP histograms (docs/metrics.md §2); 0.2 is not.
+    latency_threshold_seconds: float = 0.1
+    latency_objective: float = 0.99
+    uptime_objective: float = 0.999  # docs/targets.md §7: uptime above 99.9 % (the /health check)
+    # Error-ratio recording windows: every tier's windows, plus the period (added by the generator).
+    windows: tuple[str, ...] = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+    # SRE workbook, 30-day budget: page on 2 % of the budget in 1 h or 5 % in 6 h.
+    page_tiers: tuple[BurnTier, ...] = (BurnTier(14.4, "1h", "5m"), BurnTier(6, "6h", "30m"))
+    # Ticket on 10 % of the budget in 3 days. (A 3x 1d + 2h tier would fire no sooner: at a 3x
+    # burn the 3d window reaches 1x after one day as well.)
+    ticket_tiers: tuple[BurnTier, ...] = (BurnTier(1, "3d", "6h"),)
+    page_severity: str = "critical"  # pages escalate like every critical (alerts/routing.py)
+    ticket_severity: str = "warning"  # tickets go to Slack only, like every warning
+    page_for: str = "2m"  # a page condition must hold this long (one blip of 5xx never pages)
+    ticket_for: str = "15m"
+    record_level: str = "raymontology"  # recording rules: <level>:slo_error:ratio_rate<window>
+    dashboard_uid: str = "raymontology-slos"  # the generated SLO dashboard
+    dashboard_time_from: str = "now-7d"  # the SLO dashboard's default range
+    budget_remaining_warn: float = 0.25  # SLO dashboard: budget left below a quarter is red
+    exhaustion_warn_seconds: int = 3 * 86400  # SLO dashboard: budget gone within 3 days at this burn is red
+
+
 @dataclass(frozen=True)
 class Config:
     jobs: Jobs = field(default_factory=Jobs)
@@ -251,6 +301,7 @@ class Config:
     notifications: Notifications = field(default_factory=Notifications)
     dashboards: Dashboards = field(default_factory=Dashboards)
     uptime: Uptime = field(default_factory=Uptime)
+    slo: SLOConfig = field(default_factory=SLOConfig)
     #: Rules and annotations link here; dashboards never hard-code it.
     grafana_url: str = "https://raymontology.grafana.net"
     #: runbook_url = <base>#<alertname lower-case>; rendered/docs/runbooks.md holds the anchors.

@@ -104,6 +104,7 @@ class Project:
     promtool: str | None = None
     tests_dir: Path | None = None
     routing: tuple | None = None  # (definition file, notifications.AlertRouting) or None
+    slos: list = field(default_factory=list)  # (definition file, slo.SLO); their tests are generated
     _cache: dict = field(default_factory=dict, repr=False)
 
     @functools.cached_property
@@ -132,7 +133,7 @@ def load_project(root: Path, cfg: Config = DEFAULT, **options) -> Project:
 
     loaded, dashboards = build_outputs(root, cfg, check_identity=False)
     return Project(root=root, cfg=cfg, dashboards=dashboards, groups=list(loaded.groups),
-                   routing=loaded.notifications, **options)
+                   routing=loaded.notifications, slos=list(loaded.slos), **options)
 
 
 # --- running -------------------------------------------------------------------------------
@@ -187,7 +188,8 @@ def select(names: Iterable[str] | None) -> list[Check]:
 LOAD_CHECK = "definitions/load"
 #: Findings that come from the machinery rather than from a registered check.
 META_CHECKS = {
-    LOAD_CHECK: "Every module under dashboards/ and alerts/ imports and builds (nothing else runs if one fails).",
+    LOAD_CHECK: ("Every module under dashboards/, alerts/, synthetics/ and slos/ imports and builds, and every "
+                 "SLO is valid (nothing else runs if one fails)."),
     "exclusions/unused": "Every exclusion in dashgen-check.toml still matches a finding of a check that ran.",
 }
 

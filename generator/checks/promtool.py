@@ -4,6 +4,7 @@ The rule files are written from the loaded groups into a temporary folder, with 
 names as under rendered/alerts/, so promtool sees exactly what `dashgen render` writes.
 The tests (`tests/rules/*.test.yaml`, which name their rule files by base name) run in a
 second folder against the same files minus their annotations (see `without_annotations`).
+The tests generated for the SLOs under slos/ (generator.slo.unit_tests) run beside them.
 The two runs go in parallel.
 """
 
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from generator import rules, yamlio
+from generator import rules, slo, yamlio
 from generator.checks import WARNING, Location, check
 from generator.errors import ConfigError
 from generator.safenames import check_name
@@ -36,6 +37,14 @@ def promtool_path(project) -> str:
 
 def rule_file_name(group) -> str:
     return f"{check_name(group.name, 'rule group', 'promtool check')}.rules.yaml"
+
+
+def generated_tests(project) -> dict[str, dict]:
+    """promtool test documents generated for the project's SLOs: file name -> document."""
+    out: dict[str, dict] = {}
+    for _rel, s in getattr(project, "slos", []):
+        out.update(slo.unit_tests(project.cfg, s, rule_file_name(slo.rule_group(project.cfg, s))))
+    return out
 
 
 def test_files(project) -> list[Path]:
@@ -72,12 +81,21 @@ def _run(project) -> dict:
             name = rule_file_name(g)
             doc = rules.group_document(project.cfg, g)
             (checked / name).write_text(rules.dumps(doc), encoding="utf-8")
-            (tested / name).write_text(rules.dumps(without_annotations(doc)), encoding="utf-8")
+            test_doc = without_annotations(doc)
+            if any(g.name == slo.group_name(x) for _r, x in getattr(project, "slos", [])):
+                # generated SLO tests evaluate once per input step (slo.unit_tests): the file's
+                # evaluation_interval must apply, and a group's own interval would win over it
+                test_doc = {"groups": [{k: v for k, v in grp.items() if k != "interval"} for grp in test_doc["groups"]]}
+            (tested / name).write_text(rules.dumps(test_doc), encoding="utf-8")
             names.append(name)
         tests = []
         for t in test_files(project):
             shutil.copyfile(t, tested / t.name)
             tests.append(t.name)
+        for name, doc in generated_tests(project).items():
+            check_name(name, "generated test file", "promtool test")
+            (tested / name).write_text(rules.dumps(doc), encoding="utf-8")
+            tests.append(name)
         # The test files in one batch per CPU, all batches and the check at once.
         procs = []
         if names:
@@ -157,12 +175,15 @@ def check_rules(project):
 
 @check("promtool/test-rules")
 def test_rules(project):
-    """`promtool test rules` passes every rule unit test under tests/rules/."""
+    """`promtool test rules` passes every rule unit test under tests/rules/ and those generated for the SLOs."""
+    generated = {name: rel for rel, s in getattr(project, "slos", [])
+                 for name in slo.unit_tests(project.cfg, s, "")}
     for name, rc, output in _run(project)["test"] or []:
         if rc == 0:
             continue
         text = output.split("FAILED:", 1)[1] if "FAILED:" in output else output
-        yield Location(file=f"tests/rules/{name}"), f"promtool test rules fails (exit {rc}):\n{text.strip()[:4000]}"
+        where = f"tests/rules/{name}" if name not in generated else f"{generated[name]} (generated test {name})"
+        yield Location(file=where), f"promtool test rules fails (exit {rc}):\n{text.strip()[:4000]}"
 
 
 def _load_tests(project):
@@ -242,15 +263,17 @@ def test_coverage(project):
     alerts = [(rel, g, a) for rel, g, a in project.alerts()]
     if not alerts:
         return
-    if not test_files(project):
+    if not test_files(project) and not generated_tests(project):
         yield (Location(file="tests/rules/"), f"no rule unit tests ({TEST_GLOB}): nothing proves "
                f"that the {len(alerts)} alerts fire", WARNING)
         return
     fires: set[str] = set()
     silent: set[str] = set()
-    for path, doc, error in _load_tests(project):
+    docs = [(f"tests/rules/{path.name}", doc, error) for path, doc, error in _load_tests(project)]
+    docs += [(name, doc, None) for name, doc in generated_tests(project).items()]
+    for where, doc, error in docs:
         if error:
-            yield Location(file=f"tests/rules/{path.name}"), f"not valid YAML: {error}"
+            yield Location(file=where), f"not valid YAML: {error}"
             continue
         for test in doc.get("tests") or []:
             for case in test.get("alert_rule_test") or []:
