@@ -86,9 +86,22 @@ def _promtool_run(folder: Path, cfg_rules, cfg_tests, s, pattern: str) -> subpro
                           timeout=120)
 
 
-def test_generated_tests_pass_in_dashgen_check():
-    report = run_report(ROOT, DEFAULT, only=["promtool/test-rules", "promtool/test-coverage"])
-    assert report.errors == [], "\n".join(map(str, report.errors))
+def test_dashgen_check_runs_the_generated_tests(tmp_path):
+    """Test series that the SLI does not select make the generated "fires" tests fail, and
+    dashgen check reports it at the SLO's file. (The real project's run is in test_check_project.)"""
+    import shutil
+
+    for d in ("dashboards", "alerts", "slos"):
+        shutil.copytree(ROOT / d, tmp_path / d)
+    for other in ("api_availability.py", "api_latency.py"):
+        (tmp_path / "slos" / other).unlink()
+    path = tmp_path / "slos" / "uptime.py"
+    path.write_text(path.read_text().replace('f\'probe_success{{job="{job}", ', 'f\'probe_success{{job="elsewhere", '))
+    (tmp_path / "rules").mkdir()
+    report = run_report(tmp_path, DEFAULT, only=["promtool/test-rules"], tests_dir=tmp_path / "rules")
+    files = sorted(f.location.file for f in report.errors)
+    assert files == [f"slos/uptime.py (generated test raymontology-slo-uptime.{t}.test.yaml)"
+                     for t in ("page-1h", "page-6h", "ticket-3d")], files
 
 
 @pytest.mark.parametrize("factor", [20.0, 11.0])
