@@ -39,7 +39,8 @@ def _panels(d: dict) -> list[dict]:
     return out
 
 
-def render_docs(cfg: Config, dashboards: list[tuple[str, dict]], groups: list[tuple[str, RuleGroup]]) -> dict[str, str]:
+def render_docs(cfg: Config, dashboards: list[tuple[str, dict]], groups: list[tuple[str, RuleGroup]],
+                slos: list = ()) -> dict[str, str]:
     alerts = [
         {"group": grp.name, "module": rel, "alert": a, "doc": rule_document(cfg, a),
          "dashboard_url": dashboard_url(cfg, a.dashboard) if a.dashboard else ""}
@@ -50,9 +51,12 @@ def render_docs(cfg: Config, dashboards: list[tuple[str, dict]], groups: list[tu
     boards = [{"module": rel, "uid": d["uid"], "title": d.get("title", ""), "description": d.get("description", ""),
                "panels": _panels(d)} for rel, d in dashboards]
     metrics = sorted(CATALOG.metrics.values(), key=lambda m: (m.source, m.name))
+    slo_rows = [{"module": rel, "slo": s, "objective": f"{s.objective * 100:.6g} %",
+                 "good": s.sli.good_expr("<window>").replace("|", "\\|"),
+                 "total": s.sli.total_expr("<window>").replace("|", "\\|")} for rel, s in slos]
     return {
         "docs/runbooks.md": _env.get_template("runbooks.md.j2").render(alerts=alerts, cfg=cfg),
         "docs/catalog.md": _env.get_template("catalog.md.j2").render(
-            dashboards=boards, alerts=alerts, records=records, metrics=metrics, cfg=cfg
+            dashboards=boards, alerts=alerts, records=records, metrics=metrics, cfg=cfg, slos=slo_rows
         ),
     }

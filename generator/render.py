@@ -134,7 +134,7 @@ def render_project(root: Path, cfg: Config = DEFAULT) -> dict[str, bytes]:
         environments = load_environments(root) if (root / ENV_FILE).exists() else {}
         for name, doc in synthetics.render_checks(loaded.checks, environments).items():
             files[name] = dumps(doc)  # the same byte-stable JSON as the dashboards
-    files.update(docs.render_docs(cfg, dashboards, loaded.groups))
+    files.update(docs.render_docs(cfg, dashboards, loaded.groups, loaded.slos))
     files.update(preview.render_previews(dashboards))  # docs/<uid>.svg layout previews
     return {name: text.encode("utf-8") for name, text in sorted(files.items())}
 
