@@ -183,6 +183,11 @@ def error_ratio(slo: SLO, window: str) -> str:
             f"  {slo.sli.total_expr(window)}\n  > 0\n)")
 
 
+def _scaled(window: str, time_scale: float) -> str:
+    """`window` divided by `time_scale`, in whole seconds (at least 1 s)."""
+    return window if time_scale == 1 else duration(max(1, round(seconds(window) / time_scale)))
+
+
 def _threshold(slo: SLO, tier: BurnTier) -> str:
     return f"{tier.factor * slo.budget:.6g}"
 
@@ -195,7 +200,7 @@ def _percent(x: float) -> str:
     return f"{x * 100:.6g} %"
 
 
-def _burn_alert(cfg: Config, slo: SLO, kind: str, tiers: tuple[BurnTier, ...]) -> Alert:
+def _burn_alert(cfg: Config, slo: SLO, kind: str, tiers: tuple[BurnTier, ...], time_scale: float = 1) -> Alert:
     s = cfg.slo
     clauses = [f"(\n  {recorded(cfg, slo, t.long_window)} > {_threshold(slo, t)}\n  and\n"
                f"  {recorded(cfg, slo, t.short_window)} > {_threshold(slo, t)}\n)" for t in tiers]
@@ -206,7 +211,7 @@ def _burn_alert(cfg: Config, slo: SLO, kind: str, tiers: tuple[BurnTier, ...]) -
         _alert_name(slo, kind),
         "\nor\n".join(clauses),
         severity=s.page_severity if page else s.ticket_severity,
-        for_=s.page_for if page else s.ticket_for,
+        for_=_scaled(s.page_for if page else s.ticket_for, time_scale),
         labels={"slo": slo.name, "slo_tier": kind, **slo.labels},
         summary=f"{slo.title} burns its error budget {'fast' if page else 'steadily'}.",
         description=(f"{slo.title}: {{{{ $value | humanizePercentage }}}} of events were bad over the long "
@@ -225,13 +230,16 @@ events may be bad) is being spent faster than it lasts: {share}. At a burn rate 
     )
 
 
-def rule_group(cfg: Config, slo: SLO) -> RuleGroup:
-    rules: list = [Record(record_name(cfg, w), error_ratio(slo, w), labels={"slo": slo.name})
+def rule_group(cfg: Config, slo: SLO, time_scale: float = 1) -> RuleGroup:
+    """The SLO's records and burn alerts. With `time_scale` (the reference stack's compressed
+    clock) every window and `for` is divided by it while the record names stay the same, so
+    dashboards and alerts read the same series: 1h becomes 2m at 30."""
+    rules: list = [Record(record_name(cfg, w), error_ratio(slo, _scaled(w, time_scale)), labels={"slo": slo.name})
                    for w in windows(cfg, slo)]
     if cfg.slo.page_tiers:
-        rules.append(_burn_alert(cfg, slo, "page", cfg.slo.page_tiers))
+        rules.append(_burn_alert(cfg, slo, "page", cfg.slo.page_tiers, time_scale))
     if cfg.slo.ticket_tiers:
-        rules.append(_burn_alert(cfg, slo, "ticket", cfg.slo.ticket_tiers))
+        rules.append(_burn_alert(cfg, slo, "ticket", cfg.slo.ticket_tiers, time_scale))
     return RuleGroup(group_name(slo), rules)
 
 

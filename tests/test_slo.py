@@ -189,3 +189,16 @@ def test_burn_alerts_route_like_their_severity(loaded, amtool, tmp_path):
             assert out.returncode == 0, out.stderr
             expected = [EMAIL, SLACK] if alert.labels["slo_tier"] == "page" else [SLACK]
             assert out.stdout.strip().split(",") == expected, alert.name
+
+
+def test_compressed_clock_keeps_names_and_divides_windows(loaded):
+    """The reference stack's copy (stack.run.SLO_TIME_SCALE): same record and alert names,
+    windows and `for` divided."""
+    s = _slo(loaded, "api-availability")
+    normal, fast = slo.rule_group(DEFAULT, s), slo.rule_group(DEFAULT, s, time_scale=30)
+    assert [r.record for r in fast.records] == [r.record for r in normal.records]
+    assert [a.name for a in fast.alerts] == [a.name for a in normal.alerts]
+    assert "[10s]" in fast.records[0].expr and "[5m]" in normal.records[0].expr
+    assert "[1d]" in fast.records[-1].expr and "[30d]" in normal.records[-1].expr
+    assert [a.for_ for a in fast.alerts] == ["4s", "30s"]
+    assert [a.expr for a in fast.alerts] == [a.expr for a in normal.alerts]
