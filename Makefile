@@ -27,8 +27,10 @@ render: dashboards ## the same as `make dashboards`
 tools: ## make sure promtool and amtool (Debian's prometheus, prometheus-alertmanager) are present
 	@scripts/ensure-tools
 
-test: $(STAMP) tools ## run the tests (installs promtool and amtool where the machine allows)
-	$(BIN)/pytest -q
+# --dist loadfile: a test file runs on one worker, in order, so module fixtures (the README's
+# scratch project, whose examples build on each other) are made once and seen in order.
+test: $(STAMP) tools ## run the tests on every core (installs promtool and amtool where the machine allows)
+	$(BIN)/pytest -q -n auto --dist loadfile
 
 update-golden: $(STAMP) ## rewrite rendered/ golden files from the code (review the diff!)
 	$(BIN)/pytest -q tests/test_rendered.py --update-golden

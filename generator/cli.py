@@ -299,6 +299,8 @@ def upload(ctx: Context, env_name: str, dry_run: bool, force: bool, prune: bool,
     local = uploading.load_local(ctx.root / "rendered")
     report = uploading.upload(env, local, dry_run=dry_run, force=force, prune=prune,
                               concurrency=concurrency, commit=uploading.git_commit(ctx.root), only=kinds)
+    if report.api:
+        echo(f"{env_name}: dashboards and folders through {report.api}", err=True)
     for item in report.items:
         line = f"{ACTION_LABELS.get(item.action, item.action):<9} {item.kind:<13} {item.key}"
         if item.detail:
@@ -413,7 +415,10 @@ def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None
     else:
         data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
         name = "stdin" if source == "-" else Path(source).name
-        dashboard = load_dashboard(data, file=name)
+        losses: list = []  # a v2 dashboard (Grafana 13 export) is converted to the classic model first
+        dashboard = load_dashboard(data, file=name, losses=losses)
+        for entry in losses:
+            echo(f"  v2 -> classic: {entry}", err=True)
     try:
         result = import_dashboard(dashboard, source_name=name, known_series=recorded_series(ctx.root))
     except DashboardInputError as exc:

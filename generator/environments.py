@@ -44,7 +44,9 @@ ENV_FILE = "environments.toml"
 ALERTING_MODES = ("grafana", "mimir")
 KNOWN_KEYS = {"grafana_url", "folder", "datasource_uid", "alerting", "mimir_url", "mimir_namespace",
               "mimir_alertmanager_url", "suffix",
-              "health_url", "sm_url"}  # the SM check's target; the SM API base (SM_URL overrides)
+              "health_url", "sm_url",  # the SM check's target; the SM API base (SM_URL overrides)
+              "dashboard_format", "allow_ui_edits"}  # what upload sends (grafana/apis.py)
+DASHBOARD_FORMATS = ("classic", "v2")
 SUFFIX_RE = re.compile(r"[A-Za-z0-9_-]{1,16}")  # goes into uids: Grafana's uid alphabet, kept short
 
 
@@ -70,6 +72,11 @@ class Environment:
     #: The stack's address as people open it (environments.toml's grafana_url, not a
     #: GRAFANA_URL override): alerts' dashboard links point there. "" = grafana_url.
     public_url: str = ""
+    #: What upload sends through Grafana's resource API: "classic" (v1) or "v2" (Grafana 13's
+    #: dynamic dashboards model; needs /apis/dashboard.grafana.app/v2). rendered/ stays classic.
+    dashboard_format: str = "classic"
+    #: grafana.app/managerAllowsEdits on uploaded dashboards: may people save them in the UI?
+    allow_ui_edits: bool = True
 
     @property
     def owner(self) -> str:
@@ -172,6 +179,13 @@ def load_environment(root: Path, name: str, environ: Mapping[str, str] | None = 
     if suffix and alerting == "mimir":
         raise ConfigError(f"[{name}] in {ENV_FILE}: a suffix needs alerting = \"grafana\": Mimir's Alertmanager "
                           f"holds one configuration per tenant, which two environments would overwrite")
+    dashboard_format = table.get("dashboard_format", "classic")
+    if dashboard_format not in DASHBOARD_FORMATS:
+        raise ConfigError(f"[{name}] in {ENV_FILE}: dashboard_format must be one of {', '.join(DASHBOARD_FORMATS)}, "
+                          f"not {dashboard_format!r}")
+    allow_ui_edits = table.get("allow_ui_edits", True)
+    if not isinstance(allow_ui_edits, bool):
+        raise ConfigError(f"[{name}] in {ENV_FILE}: allow_ui_edits must be true or false, not {allow_ui_edits!r}")
     check_shared_stack(envs, name)
     token = credential(environ, "GRAFANA_TOKEN")
     if not token:
@@ -211,6 +225,8 @@ def load_environment(root: Path, name: str, environ: Mapping[str, str] | None = 
         sm_token=credential(environ, "SM_TOKEN"),
         suffix=suffix,
         public_url=str(table.get("grafana_url") or url).rstrip("/"),
+        dashboard_format=dashboard_format,
+        allow_ui_edits=allow_ui_edits,
     )
 
 

@@ -157,11 +157,13 @@ def _deep_path(doc: Any, limit: int) -> str:
     return ""
 
 
-def load_dashboard(data: bytes | str, file: str | None = None, check: bool = True) -> dict:
+def load_dashboard(data: bytes | str, file: str | None = None, check: bool = True,
+                   losses: list | None = None) -> dict:
     """The dashboard in a file's bytes: strict UTF-8, JSON object, within the limits.
 
-    A Grafana API envelope `{"dashboard": {...}, "meta": {...}}` is unwrapped. Anything else
-    raises DashboardInputError naming `file` and the JSON path.
+    A Grafana API envelope `{"dashboard": {...}, "meta": {...}}` is unwrapped, and a dashboard
+    resource or a v2 dashboard (a Grafana 13 export) converted to the classic model (see
+    `dashboard_of`). Anything else raises DashboardInputError naming `file` and the JSON path.
     """
     try:
         if isinstance(data, bytes):
@@ -179,17 +181,27 @@ def load_dashboard(data: bytes | str, file: str | None = None, check: bool = Tru
             raise DashboardInputError("", f"nested too deep to read (limit {MAX_JSON_DEPTH} levels)") from None
         except ValueError as exc:
             raise DashboardInputError("", f"not JSON: {exc}") from None
-        return dashboard_of(doc, check=check)
+        return dashboard_of(doc, check=check, losses=losses)
     except DashboardInputError as exc:
         raise exc.in_file(file) if file else exc from None
 
 
-def dashboard_of(doc: Any, file: str | None = None, check: bool = True) -> dict:
+def dashboard_of(doc: Any, file: str | None = None, check: bool = True, losses: list | None = None) -> dict:
     """The dashboard in parsed JSON: depth-checked, a `{"dashboard": ..., "meta": ...}` API
-    envelope unwrapped; DashboardInputError when it is not a JSON object."""
+    envelope unwrapped, a dashboard resource of /apis/dashboard.grafana.app (what Grafana 12+
+    answers and Grafana 13 exports) unwrapped, and a v2 dashboard converted to the classic
+    model offline (generator.dashv2; what the classic model cannot hold is appended to
+    `losses` as Report entries); DashboardInputError when it is not a JSON object."""
     try:
         if check:
             check_depth(doc)
+        if isinstance(doc, dict) and isinstance(doc.get("spec"), dict) or \
+                isinstance(doc, dict) and "elements" in doc and "layout" in doc:
+            from generator.dashv2 import is_v2, load_any  # dashv2 builds on this module
+            if is_v2(doc) or str(doc.get("apiVersion", "")).startswith("dashboard.grafana.app/"):
+                doc, report = load_any(doc)
+                if losses is not None:
+                    losses.extend(report.losses)
         if isinstance(doc, dict) and isinstance(doc.get("dashboard"), dict) and "panels" not in doc:
             doc = doc["dashboard"]  # GET /api/dashboards/uid/... envelope
         if not isinstance(doc, dict):

@@ -21,6 +21,7 @@ from generator import yamlio
 from generator.diff import leaves, query_text, row_names, rows_and_panels, steps_text
 from generator.diff.dashboards import _query_key
 from generator.errors import ConfigError
+from generator.dashv2 import API_GROUP, is_v2
 from generator.normalize import MAX_JSON_DEPTH, DashboardInputError, dashboard_of, normalize_dashboard
 from generator.terminal import printable
 
@@ -142,6 +143,8 @@ def textconv(data: bytes, name: str | None = None) -> bytes:
     """The semantic form of a rendered file's bytes; other content comes back unchanged.
 
     The kind is taken from the content, not the name: git hands textconv temporary files.
+    A dashboard resource or a v2 dashboard (a Grafana 13 export) is shown as the classic
+    dashboard it converts to (generator.dashv2), so it diffs against the rendered file.
     Content that is not a dashboard or rule file (not UTF-8, not JSON/YAML, another shape)
     passes through, so `git diff` never fails on it; a JSON object that is a dashboard but
     cannot be read (wrong types, nested deeper than the limit) raises DashboardInputError
@@ -160,7 +163,8 @@ def textconv(data: bytes, name: str | None = None) -> bytes:
             raise DashboardInputError("", f"nested too deep to read (limit {MAX_JSON_DEPTH} levels)", name) from None
         except ValueError:
             return data
-        if isinstance(doc, dict) and ({"panels", "rows", "uid"} & set(doc) or isinstance(doc.get("dashboard"), dict)):
+        if isinstance(doc, dict) and ({"panels", "rows", "uid"} & set(doc) or isinstance(doc.get("dashboard"), dict)
+                                      or is_v2(doc) or str(doc.get("apiVersion", "")).startswith(API_GROUP + "/")):
             try:
                 return printable(dashboard_text(dashboard_of(doc, check=False))).encode("utf-8")
             except DashboardInputError as exc:

@@ -115,7 +115,10 @@ def parse_error(resp: requests.Response, scrub: Callable[[str], str] = lambda t:
     except ValueError:
         body = None
     if isinstance(body, dict):
-        code = scrub(str(body.get("status") or body.get("messageId") or body.get("errorType") or ""))
+        if body.get("kind") == "Status":  # the /apis routes: a Kubernetes Status ("reason": "Conflict")
+            code = scrub(str(body.get("reason") or ""))
+        else:
+            code = scrub(str(body.get("status") or body.get("messageId") or body.get("errorType") or ""))
         if body.get("accessErrorId"):
             code = code or "access-denied"
         # "msg": the Synthetic Monitoring API's shape ({"code", "msg", "err"})

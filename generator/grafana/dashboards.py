@@ -30,7 +30,7 @@ import difflib
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from generator import __version__
 from generator.grafana.client import GrafanaAPIError, GrafanaClient
@@ -85,6 +85,11 @@ class RemoteDashboard:
     folder_uid: str
     title: str
     embedded_mark: str | None = None  # the hash dashgen put in the JSON, if it is still there
+    lock: int | str | None = None  # what a drift-safe write sends back: version, or resourceVersion
+    annotations: dict = field(default_factory=dict)  # metadata.annotations (resource API)
+    stored_v2: bool = False  # Grafana keeps it as a v2 dashboard (saved from dynamic dashboards)
+    updated_by: str = ""  # grafana.app/updatedBy, when the server says
+    unreadable: str = ""  # why `dashboard` could not be read (legacy 406 of a v2 dashboard)
 
 
 @dataclass
@@ -103,13 +108,25 @@ class DashboardAPI:
     def __init__(self, client: GrafanaClient):
         self.client = client
 
+    def as_stored(self, normalised: dict) -> dict:
+        """What the server keeps of `normalised` (the legacy routes keep it as posted)."""
+        return normalised
+
+    def prefetch(self) -> None:
+        """Read what plan will fetch in one go where the API allows it (the resource API's list)."""
+
     def fetch(self, uid: str, expected: dict | None = None) -> RemoteDashboard | None:
         """The remote dashboard, normalised. `expected` (a normalised dashboard) is a fast
         path: when the stored JSON is exactly it plus server-set fields, as after dashgen's
         own save, normalising is skipped (normalize is idempotent, so the result is equal)."""
-        resp = self.client.request("GET", _uid_path(uid), ok=(200, 404))
+        resp = self.client.request("GET", _uid_path(uid), ok=(200, 404, 406))
         if resp.status_code == 404:
             return None
+        if resp.status_code == 406:  # stored as v2: only the /apis routes can read it
+            why = str((self.client.decode(resp) if resp.text.strip().startswith("{") else {}).get("message")
+                      or "dashboard api version not supported")
+            return RemoteDashboard(uid=uid, dashboard={}, version=0, folder_uid="", title=uid, stored_v2=True,
+                                   unreadable=f"Grafana answered 406 ({self.client.scrub(why)[:200]})")
         body = self.client.decode(resp)
         raw, meta = body.get("dashboard") or {}, body.get("meta") or {}
         version = raw.get("version") if isinstance(raw.get("version"), int) else meta.get("version", 0)
@@ -119,7 +136,7 @@ class DashboardAPI:
         normalised = expected if expected is not None and stripped == expected else normalize_dashboard(stripped)
         return RemoteDashboard(uid=uid, dashboard=normalised, version=version or 0,
                                folder_uid=meta.get("folderUid") or "", title=raw.get("title", ""),
-                               embedded_mark=mark if isinstance(mark, str) else None)
+                               embedded_mark=mark if isinstance(mark, str) else None, lock=version or 0)
 
     def _versions(self, uid: str, limit: int) -> list[dict]:
         """The newest `limit` versions, newest first; [] when the dashboard is gone."""
@@ -202,7 +219,12 @@ class Dashboards:
     kind = "dashboard"
 
     def __init__(self, run: Run, local: dict[str, dict]):
-        self.run, self.local, self.api = run, local, DashboardAPI(run.client)
+        from generator.grafana.apis import LEGACY, dashboard_api, manager_for  # apis builds on this module
+        self.run = run
+        self.manager = manager_for(run.env)
+        self.api = dashboard_api(run.client, run.apis or LEGACY, self.manager,
+                                 getattr(run.env, "dashboard_format", "classic"))
+        self.local = {uid: self.api.as_stored(d) for uid, d in local.items()}
         self.where = f"folder {run.env.folder!r}"
         self.titles: dict[str, str] = {}
 
@@ -210,7 +232,11 @@ class Dashboards:
         return sorted(self.local)
 
     def remote_keys(self) -> list[str]:
-        hits = [] if self.run.folder_missing else self.api.in_folder(self.run.folder_uid)
+        if self.run.folder_missing:  # nothing can be in a folder just made; the rest may be elsewhere
+            self.api.prefetch()
+            hits = []
+        else:
+            hits = self.api.in_folder(self.run.folder_uid)
         self.titles = {h["uid"]: h.get("title", h["uid"]) for h in hits}
         return [h["uid"] for h in hits]
 
@@ -224,15 +250,24 @@ class Dashboards:
         if remote is None:  # a create refuses to clobber: a uid that appeared meanwhile is a conflict
             item = Item(self.kind, uid, CREATE, detail=title)
             return Step(item, lambda: self._save(item, local, message, None, overwrite=False))
+        if remote.stored_v2:  # saved from Grafana 13's dynamic dashboards: someone edited it there
+            by = f" by {remote.updated_by}" if remote.updated_by else ""
+            what = f"saved as a v2 dashboard in Grafana{by} (dynamic dashboards): changed outside dashgen"
+            if remote.unreadable:
+                what += f"; {remote.unreadable}"
+            return drifted(self.kind, uid, f"{title}: {what}",
+                           unified(remote.dashboard if not remote.unreadable else None, local, uid), run.force,
+                           lambda item: self._save(item, local, message, None),
+                           hint="use --force to write dashgen's version back, or `dashgen pull` to adopt the change")
         if remote.dashboard == local and remote.folder_uid == run.folder_uid:
             return Step(Item(self.kind, uid, UNCHANGED, done=True, detail=title))
         if remote.dashboard == local:  # only moved: nothing of anyone's content is lost
             item = Item(self.kind, uid, UPDATE, detail=f"{title}: moved back into {run.env.folder}")
-            return Step(item, lambda: self._save(item, local, message, remote.version))
+            return Step(item, lambda: self._save(item, local, message, remote.lock))
         drift = self._drift(uid, remote)
         if drift is None:
             item = Item(self.kind, uid, UPDATE, detail=title)
-            return Step(item, lambda: self._save(item, local, message, remote.version))
+            return Step(item, lambda: self._save(item, local, message, remote.lock))
         return drifted(self.kind, uid, f"{title}: {drift}", unified(remote.dashboard, local, uid), run.force,
                        lambda item: self._save(item, local, message, None),
                        hint="use --force, or `dashgen pull` to adopt the change")
@@ -262,6 +297,14 @@ class Dashboards:
         The newest readable mark in the history decides (a restore of an older dashgen
         version is a change); the mark embedded in the JSON stands in when the history
         shows none (the first version's message, where a server rewrites it)."""
+        from generator.grafana.apis import foreign_manager
+        other = foreign_manager(remote.annotations, self.manager)
+        if other is not None:  # another tool's; annotations never make a dashboard dashgen's (a forged
+            return False, False, f"managed by {other} (its grafana.app/managedBy annotation)"  # one: CVE)
+        if remote.stored_v2:  # dashgen's mark did not survive the conversion: its history decides
+            ours = self.api.last_mark(uid) is not None
+            return ours, False, ("saved as a v2 dashboard in Grafana: changed outside dashgen" if ours else
+                                 "saved as a v2 dashboard in Grafana and not written by dashgen")
         content = content_hash(remote.dashboard)
         info = self.api.latest_version(uid)
         last = info if info is not None and info.mark else self.api.last_mark(uid)
@@ -293,7 +336,8 @@ class Dashboards:
         remote = self.api.fetch(uid)
         if remote is not None and remote.dashboard == local and remote.folder_uid == self.run.folder_uid:
             info = self.api.latest_version(uid)
-            if info is not None and info.mark == content_hash(local):
+            mark = info.mark if info is not None else remote.embedded_mark  # no history: the JSON's mark
+            if mark == content_hash(local):
                 return Item(self.kind, uid, UPDATE if remote.version > 1 else CREATE, done=True, detail=title)
         diff = unified(remote.dashboard if remote else None, local, uid)
         return Item(self.kind, uid, DRIFTED,

@@ -64,12 +64,15 @@ class FolderAPI:
             parent = uid
         return parent, results
 
-    def _create(self, uid: str, title: str, parent: str, shown: str) -> None:
+    def _post(self, uid: str, title: str, parent: str) -> None:
         body = {"uid": uid, "title": title}
         if parent:
             body["parentUid"] = parent
+        self.client.request("POST", "/api/folders", json_body=body)
+
+    def _create(self, uid: str, title: str, parent: str, shown: str) -> None:
         try:
-            self.client.request("POST", "/api/folders", json_body=body)
+            self._post(uid, title, parent)
         except GrafanaAPIError as exc:
             if exc.status != 409:  # 409: it exists already (a retry that landed, or a race)
                 raise GrafanaAPIError(exc.method, exc.path, exc.status,

@@ -123,6 +123,7 @@ class Run:
     environ: Mapping[str, str] | None = None
     folder_uid: str = ""  # dashgen's innermost folder, once it exists
     folder_missing: bool = False  # a dry run found the folder absent: nothing of dashgen's exists yet
+    apis: object = None  # apis.ApiMode: the resource API or the legacy routes (None: legacy)
 
 
 class Handler(Protocol):

@@ -6,7 +6,9 @@ For `dashgen pull` and `dashgen diff --env`:
     fetch_remote_rule_groups(env)                              # {group name: normalised group}
     fetch_remote_checks(env, local_checks)                     # {rendered path: SM check}, None: SM_* unset
 
-A uid that is not on the server is absent from the result (callers report it). The token
+A uid that is not on the server is absent from the result (callers report it). Dashboards are
+read through Grafana's resource API where it is served (apis.py); one stored as v2 (saved from
+Grafana 13's dynamic dashboards) comes back converted to the classic model offline. The token
 is checked first, so a bad token raises AuthError rather than a 401 per dashboard. Uids are
 rendered/'s: an environment with a suffix is asked for its own copy, given back in rendered
 form (scope.unscoped_dashboard); rule groups come back without dashgen's ownership mark.
@@ -23,8 +25,9 @@ from generator import yamlio
 from generator.environments import Environment
 from generator.errors import DashgenError
 from generator.grafana import scope
-from generator.grafana.dashboards import DashboardAPI
+from generator.grafana.apis import dashboard_api, discover
 from generator.grafana.rulegroups import normalize_group
+from generator.normalize import normalize_dashboard
 from generator.grafana.smchecks import SERVICE, connect
 from generator.grafana.upload import DEFAULT_CONCURRENCY, client_options_from_env, make_client, make_rule_target
 
@@ -32,14 +35,24 @@ from generator.grafana.upload import DEFAULT_CONCURRENCY, client_options_from_en
 def fetch_remote_dashboards(env: Environment, uids, *, session: requests.Session | None = None,
                             concurrency: int = DEFAULT_CONCURRENCY, client_options: dict | None = None,
                             ) -> dict[str, dict]:
+    return _fetch_dashboards(env, uids, session=session, concurrency=concurrency, client_options=client_options)[0]
+
+
+def _fetch_dashboards(env: Environment, uids, *, session: requests.Session | None = None,
+                      concurrency: int = DEFAULT_CONCURRENCY, client_options: dict | None = None):
+    """(fetch_remote_dashboards' result, the DashboardAPI used)."""
     opts = client_options_from_env() if client_options is None else client_options
     client = make_client(env, session, concurrency, **opts)
     client.check_token()
-    handler = DashboardAPI(client)
+    handler = dashboard_api(client, discover(client))
     uids = list(dict.fromkeys(uids))
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         found = list(pool.map(handler.fetch, [scope.dashboard_uid(uid, env) for uid in uids]))
-    return {uid: scope.unscoped_dashboard(r.dashboard, env) for uid, r in zip(uids, found) if r is not None}
+    for r in found:
+        if r is not None and r.unreadable:
+            raise DashgenError(f"dashboard {r.uid!r} is stored as v2 and cannot be read through the legacy route: "
+                               f"{r.unreadable}; unset DASHGEN_GRAFANA_API=legacy so dashgen reads it through /apis")
+    return {uid: scope.unscoped_dashboard(r.dashboard, env) for uid, r in zip(uids, found) if r is not None}, handler
 
 
 def fetch_remote_rule_groups(env: Environment, *, session: requests.Session | None = None,
@@ -76,11 +89,15 @@ def remote_and_local_trees(env: Environment, local: dict[str, bytes], *,
     the same way on both sides; plus notes on what was not compared."""
     dashboards = {p: v for p, v in local.items() if p.startswith("dashboards/") and p.endswith(".json")}
     uids = [json.loads(v)["uid"] for v in dashboards.values()]
-    remote: dict = {f"dashboards/{uid}.json": d
-                    for uid, d in fetch_remote_dashboards(env, uids, session=session).items()}
+    found, api = _fetch_dashboards(env, uids, session=session)
+    remote: dict = {f"dashboards/{uid}.json": d for uid, d in found.items()}
     for name, group in fetch_remote_rule_groups(env, session=session).items():
         remote[f"alerts/{name}.rules.yaml"] = {"groups": [normalize_group(group)]}
     new: dict = dict(dashboards)
+    for p, v in dashboards.items():  # as Grafana keeps it: a v1 write raises an old schemaVersion
+        board = normalize_dashboard(json.loads(v))
+        if api.as_stored(board) != board:
+            new[p] = api.as_stored(board)
     for p, v in local.items():  # rule groups as the environment has them (its dashboard links)
         if p.startswith("alerts/") and p.endswith(".rules.yaml"):
             try:

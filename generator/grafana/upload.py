@@ -61,7 +61,8 @@ from generator.grafana.contactpoints import (
     secrets_needed,
 )
 from generator.grafana.dashboards import Dashboards, normalize_dashboard
-from generator.grafana.folders import FolderAPI, FolderResult, folder_uid
+from generator.grafana.apis import LEGACY, dashboard_api, discover, folder_api
+from generator.grafana.folders import FolderResult, folder_uid
 from generator.grafana.handler import CREATE, FAILED, PRUNE, Handler, Item, Run
 from generator.grafana.rulegroups import (
     ConvertRuleGroups, MimirRuleGroups, RuleGroups, load_local_groups, normalize_group,
@@ -101,6 +102,7 @@ class UploadReport:
     warnings: list[str] = field(default_factory=list)
     #: (variable, is it set) for every secret the notifications read, in order
     secrets: list[tuple[str, bool]] = field(default_factory=list)
+    api: str = ""  # how dashboards and folders were spoken to (apis.ApiMode.describe)
 
     @property
     def failed(self) -> bool:
@@ -301,7 +303,8 @@ def run_upload(run: Run, local: Local, rule_target: ConvertRuleGroups | None, co
                sm: CheckAPI | None = None) -> UploadReport:
     report = UploadReport(run.env.name, run.dry_run)
     if "dashboards" in kinds or "rules" in kinds:  # the notifications live outside the folder
-        run.folder_uid, folder_results = FolderAPI(run.client).ensure(run.env.folder_path, dry_run=run.dry_run)
+        folders = folder_api(run.client, run.apis or LEGACY)
+        run.folder_uid, folder_results = folders.ensure(run.env.folder_path, dry_run=run.dry_run)
         run.folder_missing = any(r.action == CREATE for r in folder_results)
         report.items += [folder_item(r) for r in folder_results]
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="dashgen-upload") as pool:
@@ -358,9 +361,15 @@ def upload(env: Environment, local: Local, *, session: requests.Session | None =
     am_api = make_alertmanager_api(env, session, environ, **opts) \
         if env.alerting == "mimir" and "alerting" in only else None
     sm, sm_note = make_sm_api(env, local, session, **opts) if "synthetics" in only else (None, "")
-    run = Run(env, client, dry_run=dry_run, force=force, prune=prune, commit=commit, environ=environ)
+    apis = discover(client, environ) if "dashboards" in only or "rules" in only else LEGACY
+    if "dashboards" in only and env.dashboard_format != "classic":  # refused before anything is written
+        api = dashboard_api(client, apis, None, env.dashboard_format)
+        for d in local.dashboards.values():
+            api.as_stored(d)
+    run = Run(env, client, dry_run=dry_run, force=force, prune=prune, commit=commit, environ=environ, apis=apis)
     report = run_upload(run, local, target, concurrency, only, am_api, sm)
     report.secrets = [(name, bool(environ.get(name))) for name in needed]
+    report.api = apis.describe() if "dashboards" in only or "rules" in only else ""
     if sm_note:
         report.warnings.append(sm_note)
     n_rules = sum(len(g.get("rules") or []) for g in (local.groups or {}).values())

@@ -29,6 +29,15 @@ answer 400; a stored check gains server defaults (`noFollowRedirects: false`, em
 
 Profile knobs (§1): conflict_status (412|409), versions_shape ("object"|"array"),
 unique_titles (pre-11.3), ruler_available, ruler_limits, max_depth, datasources.
+
+Grafana 12/13 (resources.py, `grafana13()` for a Grafana 13 profile): `resource_api` serves
+/apis (dashboard.grafana.app and folder.grafana.app over the same store; off: a Grafana <= 11,
+/apis answers 404), `namespace`, the versions served, `latest_schema` (what a v1 write raises
+schemaVersion to), `legacy_v2_status` (406, or 200 for newest main, on a legacy GET of a
+dashboard stored as v2) and `legacy_dashboards` (False: /api/dashboards and /api/folders
+answer 404, their announced removal). Legacy saves are stored as v0alpha1, refuse a v2-shaped
+body (400) and a managed dashboard whose manager does not allow edits (400 "Cannot save
+provisioned dashboard"). `edit_in_ui_v2` saves as Grafana 13's dynamic dashboards do.
 """
 
 from __future__ import annotations
@@ -47,6 +56,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import yaml
+
+from grafana_emulator.resources import ALLOWS_EDITS, MANAGED_BY, MANAGER_ID, Resources, Status
 
 UID_RE = re.compile(r"^[a-zA-Z0-9\-_]*$")
 RESERVED_FOLDER_UIDS = {"general", "sharedwithme"}
@@ -96,6 +107,19 @@ class Profile:
     single_version_rewrites: bool = False  # does GET versions/{n} also say "Initial save"? (uncertain)
     datasources: set[str] = field(default_factory=lambda: {"grafanacloud-prom"})
     version: str = "12.3.0"
+    # Grafana 12/13's resource API (resources.py). Off: a Grafana without /apis (<= 11).
+    resource_api: bool = False
+    legacy_dashboards: bool = True  # False: /api/dashboards and /api/folders removed (announced)
+    namespace: str = "default"  # "stacks-<id>" on Grafana Cloud
+    dashboard_versions: tuple[str, ...] = ("v0alpha1", "v1beta1", "v1", "v2beta1", "v2")
+    folder_versions: tuple[str, ...] = ("v1beta1",)
+    latest_schema: int = 42
+    legacy_v2_status: int = 406  # legacy GET of a v2-stored dashboard; newest main converts (200)
+
+
+def grafana13(**kw) -> Profile:
+    """A Grafana 13 (Cloud) profile: /apis served, 409 on a stale legacy save."""
+    return Profile(**{"resource_api": True, "version": "13.0.10", "conflict_status": 409, **kw})
 
 
 @dataclass
@@ -149,6 +173,8 @@ class GrafanaEmulator:
         self.health_failing = False
         self.after_request = None  # callable(log entry), run after a request is handled, before it is answered
         self._ids = iter(range(1, 10**9))
+        self.resource_version = 1000  # the last resourceVersion handed out (one counter, as etcd's)
+        self.resources = Resources(self)
         self._rng = random.Random(self.faults.seed)
         self.folders: dict[str, dict] = {}
         self.dashboards: dict[str, dict] = {}
@@ -233,6 +259,26 @@ class GrafanaEmulator:
 
     def next_id(self) -> int:
         return next(self._ids)
+
+    def next_resource_version(self) -> int:
+        self.resource_version += 1
+        return self.resource_version
+
+    def edit_in_ui_v2(self, uid: str, change=lambda spec: None, user: str = "alice") -> dict:
+        """Save as Grafana 13's dynamic dashboards do: the dashboard converted to v2,
+        `change(v2_spec)` applied, stored as v2 through the v2 API with the manager
+        annotations kept (the UI sends back the metadata it read)."""
+        with self.lock:
+            record = self.dashboards[uid]
+            resource = self.resources.dashboard_resource(record, "v2")
+            change(resource["spec"])
+            annotations = {**resource["metadata"]["annotations"], "grafana.app/saved-from-ui": "13.0.10"}
+            meta = {"annotations": annotations, "resourceVersion": resource["metadata"]["resourceVersion"]}
+            folder = annotations.pop("grafana.app/folder", "")
+            for k in ("grafana.app/createdBy", "grafana.app/updatedBy", "grafana.app/updatedTimestamp"):
+                annotations.pop(k, None)
+            return self.resources._store_dashboard(user, "v2", uid, meta, resource["spec"], annotations, folder,
+                                                   record)
 
     def edit_check_in_ui(self, check_id: int, change) -> dict:
         """Change a stored SM check as a person in the SM UI would: `change(check)` edits it."""
@@ -365,6 +411,9 @@ class GrafanaEmulator:
         if len(message) > 500:
             raise ApiError(400, {"message": "message too long, max 500 characters"})
         dash = copy.deepcopy(body["dashboard"])
+        if "elements" in dash or "layout" in dash:
+            raise ApiError(400, {"message": "dashboard appears to be in v2 format; use the /apis/dashboard.grafana.app/v2 "
+                                            "API to save it"})
         title = str(dash.get("title") or "").strip()
         if not title:
             raise ApiError(400, {"status": "empty-name", "message": "Dashboard title cannot be empty"})
@@ -397,6 +446,9 @@ class GrafanaEmulator:
                                  "message": "A dashboard with the same name in the folder already exists"})
         t = now()
         if existing:
+            managed = existing.get("annotations") or {}
+            if managed.get(MANAGED_BY) and managed.get(MANAGER_ID) and managed.get(ALLOWS_EDITS) != "true":
+                raise ApiError(400, {"message": "Cannot save provisioned dashboard"})
             if version != existing["version"]:
                 if body.get("overwrite") is True:
                     version = existing["version"]
@@ -413,8 +465,13 @@ class GrafanaEmulator:
             uid = uid or f"a{self.next_id():012d}"
             parent_version = 0
             record = {"id": self.next_id(), "uid": uid, "version": 1, "created": t, "createdBy": user,
-                      "updated": t, "updatedBy": user}
+                      "updated": t, "updatedBy": user, "k8s_uid": f"{self.next_id():08x}-k8s", "generation": 0,
+                      "annotations": {}, "labels": {}}
             self.dashboards[uid] = record
+        record["generation"] = record.get("generation", 0) + 1
+        record["rv"] = self.next_resource_version()
+        record["stored"] = "v0alpha1"  # legacy saves are stored as v0alpha1, JSON as posted
+        record.pop("v2spec", None)
         dash.update({"id": record["id"], "uid": record["uid"], "version": record["version"], "title": title})
         record["data"] = dash
         record["folderUid"] = folder_uid  # an update without folderUid moves it to the root (§4.1)
@@ -662,15 +719,32 @@ class _Handler(BaseHTTPRequestHandler):
         if path == ALERTMANAGER_PATH:
             return self.mimir_alertmanager(method, headers, raw)
         user = self.grafana_user(headers)
-        for prefix in CONVERT_PREFIXES:
-            if path == prefix or path.startswith(prefix + "/"):
-                return self.convert(user, method, path[len(prefix):], headers, raw)
-        body = None
+        if path == "/api/frontend/settings" and method == "GET":
+            settings = {"appSubUrl": "", "buildInfo": {"version": emu.profile.version, "commit": "0000000"},
+                        "featureToggles": {"kubernetesDashboards": emu.profile.resource_api}}
+            if emu.profile.resource_api:
+                settings["namespace"] = emu.profile.namespace
+            return 200, settings, "application/json"
+        body = None  # a JSON body parsed, ValueError when it is not JSON (the YAML routes read `raw`)
         if raw:
             try:
                 body = json.loads(raw)
             except ValueError:
                 body = ValueError
+        if path == "/apis" or path.startswith("/apis/"):
+            if not emu.profile.resource_api:
+                raise ApiError(404, {"message": "Not Found"})
+            try:
+                return emu.resources.route(self, user, method, [unquote(s) for s in path.strip("/").split("/")[1:]],
+                                           query, body)
+            except Status as exc:
+                raise ApiError(exc.status, exc.body) from None
+        if not emu.profile.legacy_dashboards and (path.startswith(("/api/dashboards/", "/api/folders/"))
+                                                  or path == "/api/folders"):
+            raise ApiError(404, {"message": "Not Found"})
+        for prefix in CONVERT_PREFIXES:
+            if path == prefix or path.startswith(prefix + "/"):
+                return self.convert(user, method, path[len(prefix):], headers, raw)
         segs = [unquote(s) for s in path.strip("/").split("/")]
         if path == "/api/org" and method == "GET":
             self.need(user, "orgs:read")
@@ -745,6 +819,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.need(user, "dashboards:read")
             if not d:
                 raise ApiError(404, {"message": "Dashboard not found"})
+            if d.get("stored", "v0alpha1").startswith("v2") and emu.profile.legacy_v2_status == 406:
+                p = emu.profile
+                raise ApiError(406, {"message": f"dashboard api version not supported, use /apis/dashboard.grafana.app/"
+                                                f"{d['stored']}/namespaces/{p.namespace}/dashboards/{uid} instead"})
             return 200, emu.dashboard_dto(d), "application/json"
         if not rest and method == "DELETE":
             self.need(user, "dashboards:delete")
@@ -862,7 +940,8 @@ class _Handler(BaseHTTPRequestHandler):
             title = str(body.get("title") or "").strip()
             if not title:
                 raise ApiError(400, {"message": "folder title cannot be empty"})
-            f.update(title=title, version=f["version"] + 1, updated=now(), updatedBy=user.name)
+            f.update(title=title, version=f["version"] + 1, updated=now(), updatedBy=user.name,
+                     rv=emu.next_resource_version())
             return 200, emu.folder_dto(f), "application/json"
         if rest[1:] == ["move"] and method == "POST":
             self.need(user, "folders:write")
@@ -871,7 +950,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ApiError(400, {"message": "folder cannot be parent of itself"})
             if parent and parent not in emu.folders:
                 raise ApiError(404, {"status": "not-found", "message": "folder not found"})
-            f.update(parentUid=parent, version=f["version"] + 1)
+            f.update(parentUid=parent, version=f["version"] + 1, rv=emu.next_resource_version())
             return 200, emu.folder_dto(f), "application/json"
         if len(rest) == 1 and method == "DELETE":
             self.need(user, "folders:delete")
