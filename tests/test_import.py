@@ -36,7 +36,8 @@ from generator.normalize import load_dashboard, normalize_dashboard  # noqa: E40
 from generator.render import dashboard_json  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-OURS = sorted((ROOT / "rendered" / "dashboards").glob("*.json"))
+# Our dashboards modules' output; the SLO dashboard is generated from slos/ (no module to re-import).
+OURS = sorted(p for p in (ROOT / "rendered" / "dashboards").glob("*.json") if p.stem != DEFAULT.slo.dashboard_uid)
 REALWORLD = sorted((ROOT / "tests" / "fixtures" / "realworld" / "dashboards").glob("*.json"))
 REPORT = ROOT / "tests" / "fixtures" / "realworld" / "IMPORT-REPORT.md"
 KNOWN = recorded_series(ROOT)
