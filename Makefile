@@ -14,9 +14,11 @@ export PYTHONDONTWRITEBYTECODE := 1
 help: ## list the targets (each documented by its trailing comment; tests/test_makefile.py checks)
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# dashgen (the tool) and raymontology-metrics (appmetrics/: the app's metrics, which this
+# project's catalog reads) are two distributions; the tool's wheel holds no project code.
+$(STAMP): pyproject.toml appmetrics/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,stack]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,stack]' -e ./appmetrics
 	@touch $@
 
 dashboards: $(STAMP) ## set up the environment and render rendered/ (offline)

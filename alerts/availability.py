@@ -1,9 +1,10 @@
 """Is the service reachable at all: the health probe and every scrape target."""
 
-from generator import queries as q
-from generator.catalog import CATALOG as C
 from generator.config import Config
 from generator.rules import Alert, RuleGroup
+
+from ..monitoring import queries as q
+from ..monitoring.catalog import CATALOG as C
 
 
 def build(cfg: Config) -> RuleGroup:

@@ -1,8 +1,9 @@
 """PostgreSQL, the application's connection pool, and Redis."""
 
-from generator.catalog import CATALOG as C
 from generator.config import Config
 from generator.rules import Alert, RuleGroup
+
+from ..monitoring.catalog import CATALOG as C
 
 
 def build(cfg: Config) -> RuleGroup:

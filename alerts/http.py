@@ -1,9 +1,10 @@
 """HTTP errors and latency of the FastAPI backend (docs/targets.md §8), with the recording rules they share
 with the system-health dashboard."""
 
-from generator import queries as q
 from generator.config import Config
 from generator.rules import Alert, RuleGroup
+
+from ..monitoring import queries as q
 
 
 def build(cfg: Config) -> RuleGroup:

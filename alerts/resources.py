@@ -1,8 +1,9 @@
 """CPU and memory of the backend and worker processes against the Railway plan (docs/targets.md §1, §8)."""
 
-from generator import queries as q
 from generator.config import Config
 from generator.rules import Alert, RuleGroup
+
+from ..monitoring import queries as q
 
 
 def build(cfg: Config) -> RuleGroup:

@@ -3,7 +3,7 @@
 Critical alerts climb the escalation ladder: e-mail at once, Slack after 5 minutes, SMS after
 15 minutes (ServiceDown only), each step only while the alert still fires. Warnings go to
 Slack. Anything else (an alert without a known severity) goes to Slack too, so nothing is
-dropped. The waits and how far each alert climbs live in generator/config.py.
+dropped. The waits and how far each alert climbs live in monitoring/config.py.
 """
 
 from generator.config import Config

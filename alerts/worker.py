@@ -1,9 +1,10 @@
 """The Celery worker and the DART crawls it runs."""
 
-from generator.catalog import CATALOG as C
 from generator.config import Config
 from generator.durations import duration
 from generator.rules import Alert, RuleGroup
+
+from ..monitoring.catalog import CATALOG as C
 
 
 def build(cfg: Config) -> RuleGroup:

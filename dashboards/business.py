@@ -5,9 +5,10 @@ DART freshness and success lines from the config.
 """
 
 from generator import panels as p
-from generator.catalog import CATALOG as C
 from generator.config import Config
 from generator.errors import DashgenError
+
+from ..monitoring.catalog import CATALOG as C
 
 RATE = "$__rate_interval"
 WINDOWS = {"1d": "Daily", "7d": "Weekly", "30d": "Monthly"}

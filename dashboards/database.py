@@ -4,8 +4,9 @@ docs/targets.md §7: connection-pool usage, slow queries (> 1 s), database size,
 """
 
 from generator import panels as p
-from generator.catalog import CATALOG as C
 from generator.config import Config
+
+from ..monitoring.catalog import CATALOG as C
 
 RATE = "$__rate_interval"
 

@@ -5,10 +5,11 @@ memory < 85 %. The lines on the panels are the config's numbers.
 """
 
 from generator import panels as p
-from generator import queries as q
-from generator.catalog import CATALOG as C
 from generator.catalog import re_
 from generator.config import Config
+
+from ..monitoring import queries as q
+from ..monitoring.catalog import CATALOG as C
 
 RATE = "$__rate_interval"
 

@@ -1,7 +1,8 @@
-"""dashgen: Raymontology's dashboards and alert rules as code.
+"""dashgen: dashboards and alert rules as code.
 
-The library renders, checks and ships what `dashboards/` and `alerts/` define;
-it never imports those definitions itself (see `generator.loader`).
+The library renders, checks and ships what a project (`monitoring/`, `dashboards/`,
+`alerts/`, `synthetics/`) defines; it holds no project data and never imports a
+project itself (see `generator.loader` and `generator.project`).
 """
 
 __version__ = "0.1.0"

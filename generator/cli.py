@@ -10,6 +10,7 @@ each as one `error:` line on stderr. Commands just call the library.
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -37,12 +38,23 @@ def fail(message: str, code: int) -> NoReturn:
 
 
 class Context:
-    """What every command needs: the project root, found once."""
+    """What every command needs: the project root and the project, found once, when a command
+    first asks (so `--help`, `init` and `textconv` work outside any project)."""
 
     def __init__(self, root: Path | None):
+        self._root = root
+
+    @functools.cached_property
+    def root(self) -> Path:
         from generator.project import find_root
 
-        self.root = find_root(root)
+        return find_root(self._root)
+
+    @functools.cached_property
+    def project(self):
+        from generator.project import Project
+
+        return Project(self.root)
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -66,12 +78,34 @@ class Group(click.Group):
     "--root",
     type=click.Path(file_okay=False, path_type=Path),
     envvar="DASHGEN_ROOT",
-    help="Project root holding dashboards/ and alerts/ (default: found from the working directory).",
+    help="Project root holding monitoring/, dashboards/ and alerts/ (default: found from the working directory).",
 )
 @click.pass_context
 def main(click_ctx: click.Context, root: Path | None) -> None:
-    """Raymontology's dashboards and alert rules as code."""
+    """Dashboards, alert rules and synthetic checks as code: render, check, diff and ship a project."""
     click_ctx.obj = Context(root)
+
+
+# --- init ------------------------------------------------------------------------------
+
+
+@main.command("init")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--name", help="Project name: tag, uid, job and metric prefix (default: from FOLDER's name).")
+@click.option("--title", help="Project title as people read it (default: from the name).")
+def init_cmd(folder: Path, name: str | None, title: str | None) -> None:
+    """Write a new, minimal project into FOLDER (absent or empty).
+
+    The config, a metric catalog, one dashboard, one alert with its promtool test and
+    environments.toml, ready for `dashgen --root FOLDER render` and `check`.
+    """
+    from generator.scaffold import init
+
+    written = init(folder, name, title)
+    echo(f"wrote a new dashgen project into {folder} ({len(written)} files):")
+    for rel in written:
+        echo(f"  {rel}")
+    echo(f"next: cd {folder} && dashgen render && dashgen check")
 
 
 # --- render (core) ----------------------------------------------------------------------
@@ -86,7 +120,7 @@ def render(ctx: Context, out: Path | None, check_only: bool) -> None:
     from generator import render as rendering
 
     out = out or ctx.root / "rendered"
-    files = rendering.render_project(ctx.root)
+    files = rendering.render_project(ctx.project)
     if check_only:
         stale = rendering.stale_files(files, out)
         if stale:
@@ -133,7 +167,7 @@ def check_cmd(ctx: Context, fmt: str, schema_dir: Path | None, exclusions: Path 
         for name, doc in checks.META_CHECKS.items():
             echo(f"{name:30} {'error':8} {doc}")
         return
-    report = checks.run_report(ctx.root, only=only or None, exclusions_file=exclusions,
+    report = checks.run_report(ctx.project, only=only or None, exclusions_file=exclusions,
                                schema_dir=checks.find_schema_dir(schema_dir, ctx.root))
     if fmt == "json":
         echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
@@ -166,7 +200,7 @@ def query_cmd(ctx: Context, dashboard: str, panel: str, variables: tuple[str, ..
     from generator import panelquery as pq
     from generator.render import build_outputs
 
-    _loaded, dashboards = build_outputs(ctx.root)
+    _loaded, dashboards = build_outputs(ctx.project)
     d = pq.find_dashboard(dashboards, dashboard)
     p = pq.find_panel(d, panel)
     overrides = pq.parse_vars(variables, d)
@@ -211,7 +245,7 @@ def diff_cmd(ctx: Context, ref: str | None, env_name: str | None, fmt: str, on_d
         raise ConfigError("use either --against or --env, not both")
     if preview_dir and env_name:
         raise ConfigError("--preview works with --against only")
-    new = (differ.tree_from_dir(ctx.root / "rendered") if on_disk else rendering.render_project(ctx.root))
+    new = (differ.tree_from_dir(ctx.root / "rendered") if on_disk else rendering.render_project(ctx.project))
     # Compare with rendered/ before --env turns `new` into parsed objects.
     stale = [] if on_disk else rendering.stale_files(new, ctx.root / "rendered")
     if env_name:
@@ -289,7 +323,6 @@ def upload(ctx: Context, env_name: str, dry_run: bool, force: bool, prune: bool,
     A real run first checks that every secret the notifications need is set (exit 2,
     nothing written, if one is missing); --dry-run lists them instead.
     """
-    from generator.config import DEFAULT
     from generator.environments import load_environment
     from generator.grafana import upload as uploading
     from generator.notifications import secrets
@@ -311,7 +344,7 @@ def upload(ctx: Context, env_name: str, dry_run: bool, force: bool, prune: bool,
     for warning in report.warnings:
         echo(f"warning: {warning}", err=True)
     if dry_run and report.secrets:
-        formats = {name: s.format for name, s in secrets(DEFAULT).items()}
+        formats = {name: s.format for name, s in secrets(ctx.project.config).items()}
         echo("a real run reads these secrets from the environment:")
         for name, is_set in report.secrets:
             echo(f"  {name:<30} {'set' if is_set else 'NOT SET':<8} {formats.get(name, '')}".rstrip())
@@ -333,13 +366,12 @@ def alertmanager_cmd(ctx: Context, out: Path, placeholders: bool) -> None:
     """
     import os
 
-    from generator.config import DEFAULT
     from generator.grafana.contactpoints import deployable_alertmanager
     from generator.notifications import placeholders as stand_ins
     from generator.notifications import write_private
 
     files = deployable_alertmanager(ctx.root / "rendered" / "alerting",
-                                    stand_ins(DEFAULT) if placeholders else os.environ)
+                                    stand_ins(ctx.project.config) if placeholders else os.environ)
     for path in write_private(files, out):
         echo(f"wrote {path}")
 
@@ -420,7 +452,7 @@ def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None
         for entry in losses:
             echo(f"  v2 -> classic: {entry}", err=True)
     try:
-        result = import_dashboard(dashboard, source_name=name, known_series=recorded_series(ctx.root))
+        result = import_dashboard(dashboard, ctx.project.config, ctx.project.catalog, source_name=name, known_series=recorded_series(ctx.root))
     except DashboardInputError as exc:
         raise exc.in_file(name) from None
     if out:

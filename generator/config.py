@@ -1,201 +1,78 @@
-"""The one place every threshold, interval, plan limit, job name and selector lives.
+"""The shape of a project's config: the types the tool reads, and their validation.
 
-Dashboards and alert rules both read this object, so a number changes in exactly one
-place. Each field's comment names the seed rule it serves ("docs/targets.md §n", see
-docs/targets.md) or the alert/panel that reads it. Build functions take a
-`Config` argument, so tests and other stacks can render with `dataclasses.replace`.
+The values live in the project, never here: `<root>/monitoring/config.py` defines
+`CONFIG = Config(...)` with every threshold, job name, plan limit and notification setting
+of that project (`dashgen init` writes a small one to start from). The tool reads the
+groups it needs by field name (`cfg.notifications`, `cfg.uptime`, `cfg.plan`), and treats
+the project's own groups (`cfg.thresholds`, `cfg.jobs`, `cfg.selectors`, `cfg.dashboards`)
+as frozen dataclasses it can inspect and vary (`with_thresholds`, the checks that move
+every number to find literals), whatever fields they have.
+
+Build functions take a `Config` argument, so tests and other stacks can render with
+`dataclasses.replace` or `with_thresholds`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import dataclasses
+import re
+from dataclasses import dataclass, replace
+from typing import Any
 
-from generator.durations import duration
-
-MIB = 1024 * 1024
-GIB = 1024 * MIB
-
-
-@dataclass(frozen=True)
-class Jobs:
-    """Prometheus scrape job names (DESIGN.md "Default scrape job names")."""
-
-    backend: str = "raymontology-backend"  # FastAPI /metrics (prometheus-fastapi-instrumentator)
-    worker: str = "raymontology-worker"  # Celery task metrics (celery-exporter names)
-    postgres: str = "postgres"  # postgres_exporter
-    redis: str = "redis"  # redis_exporter
-    blackbox: str = "blackbox"  # blackbox_exporter probe of the backend's /health (docs/targets.md §3)
+from generator.errors import ConfigError
 
 
 @dataclass(frozen=True)
 class Plan:
-    """Railway plan limits: process metrics need a denominator (docs/metrics.md §9).
+    """The hosting plan's limits: process metrics need a denominator (memory share, CPU share)."""
 
-    Memory is binary (MiB/GiB), chosen once per docs/metrics.md §9; confirm the vCPU
-    count against the Railway plan before relying on the CPU percentage.
-    """
-
-    name: str = "free"
-    memory_limit_bytes: int = 512 * MIB  # docs/targets.md §1: plan memory limit 512 MB (free)
-    cpu_limit_cores: float = 1.0  # seed gap: no CPU limit given; one vCPU assumed for free
-
-
-#: Known plans; `Config.for_plan("pro")` switches both limits together.
-PLANS = {
-    "free": Plan(),
-    "pro": Plan(name="pro", memory_limit_bytes=8 * GIB, cpu_limit_cores=8.0),  # docs/targets.md §1: 8 GB (Pro)
-}
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Every number from the seed, once. Targets feed dashboards, alerts feed rules."""
-
-    # --- HTTP errors -------------------------------------------------------------------
-    error_ratio_target: float = 0.001  # docs/targets.md §7: HTTP 5xx error rate < 0.1 % (dashboard line)
-    error_ratio_alert: float = 0.01  # docs/targets.md §8 HighErrorRate: 5xx errors > 1 % over 5 min
-    error_ratio_window: str = "5m"  # docs/targets.md §8 HighErrorRate: "over 5 min" (rate window)
-    error_ratio_for: str = "5m"  # docs/targets.md §8 HighErrorRate: time 5 min
-    error_min_request_rate: float = 0.05  # HighErrorRate guard: ignore < 3 req/min (docs/metrics.md §12)
-
-    # --- HTTP latency --------------------------------------------------------------------
-    latency_mean_target_seconds: float = 0.2  # docs/targets.md §7: mean response time < 200 ms
-    latency_p95_alert_seconds: float = 1.0  # docs/targets.md §8 SlowAPIResponse: P95 latency > 1 s
-    latency_p95_for: str = "5m"  # docs/targets.md §8 SlowAPIResponse: time 5 min
-    latency_window: str = "5m"  # docs/targets.md §8 SlowAPIResponse: P95 over 5 min (rate window)
-
-    # --- Availability --------------------------------------------------------------------
-    uptime_target: float = 0.999  # docs/targets.md §7: uptime > 99.9 %
-    health_check_interval_seconds: int = 60  # docs/targets.md §3: health check interval 1 min
-    health_check_timeout_seconds: int = 30  # docs/targets.md §3: health check timeout 30 s
-    service_down_failed_checks: int = 3  # docs/targets.md §8 ServiceDown: health check fails 3 times
-    service_up_recovery_checks: int = 3  # docs/targets.md §3: incident auto-resolves after 3 good checks
-    # ServiceDown on Synthetic Monitoring: down when fewer than this share of probe
-    # locations still succeed, i.e. a majority fails (one flaky location never pages).
-    service_down_location_share: float = 0.5
-    scrape_missing_for: str = "3m"  # docs/targets.md §8 ServiceDown: 3 min; also TargetMissing/absent()
-
-    # --- Resources -----------------------------------------------------------------------
-    cpu_target: float = 0.70  # docs/targets.md §7: CPU < 70 % (dashboard line)
-    cpu_alert: float = 0.80  # docs/targets.md §8 HighCPUUsage: CPU > 80 % (docs/targets.md §1: consider scaling)
-    cpu_for: str = "10m"  # docs/targets.md §8 HighCPUUsage: time 10 min
-    memory_target: float = 0.85  # docs/targets.md §7: memory < 85 % (dashboard line)
-    memory_alert: float = 0.85  # docs/targets.md §8 HighMemoryUsage: memory > 85 % (docs/targets.md §1)
-    memory_for: str = "5m"  # docs/targets.md §8 HighMemoryUsage: time 5 min
-    resource_window: str = "5m"  # HighCPUUsage: rate window for process_cpu_seconds_total
-    restarts_warn: int = 1  # system-health panel "restarts": any restart in the range is worth a look
-
-    # --- Database ------------------------------------------------------------------------
-    db_connection_failed_for: str = "1m"  # docs/targets.md §8 DatabaseConnectionFailed: time 1 min
-    slow_query_seconds: float = 1.0  # docs/targets.md §7: slow queries (> 1 s); an le bucket bound
-    pg_connections_warn: float = 0.80  # PostgresConnectionsHigh: share of max_connections
-    pg_connections_for: str = "10m"  # PostgresConnectionsHigh: sustained, like HighCPUUsage
-    pool_usage_warn: float = 0.90  # DbPoolNearlyExhausted; database panel "pool usage" line
-    pool_usage_for: str = "5m"  # DbPoolNearlyExhausted
-    pg_cache_hit_target: float = 0.99  # database panel "cache hit ratio" line (OLTP rule of thumb)
-    long_transaction_seconds: float = 300.0  # database panel "longest transaction" red line
-    slow_query_share_warn: float = 0.01  # database panel "slow-query share": 1 % of statements > 1 s
-    deadlocks_warn: int = 1  # database panel "deadlocks": any deadlock in the range
-
-    # --- Redis ---------------------------------------------------------------------------
-    redis_down_for: str = "1m"  # RedisDown: same urgency as docs/targets.md §8 DatabaseConnectionFailed
-    redis_memory_warn: float = 0.90  # RedisMemoryHigh: share of maxmemory (when maxmemory > 0)
-    redis_memory_for: str = "5m"  # RedisMemoryHigh
-
-    # --- Celery worker -------------------------------------------------------------------
-    celery_failure_ratio_alert: float = 0.05  # CeleryTaskHighFailRate (celery-mixin, docs/metrics.md §12)
-    celery_failure_window: str = "10m"  # CeleryTaskHighFailRate: increase window
-    celery_failure_for: str = "5m"  # CeleryTaskHighFailRate
-    celery_worker_down_for: str = "5m"  # CeleryWorkerDown (docs/metrics.md §12: 5-15 min)
-    celery_queue_warn: int = 100  # system-health panel "queue length" line
-
-    # --- Business ------------------------------------------------------------------------
-    high_risk_score: float = 0.8  # docs/targets.md §6: risk_score > 0.8 sends a Slack warning
-    dart_crawl_stale_seconds: int = 86400  # DartCrawlStale: no successful crawl for 1 day
-    dart_crawl_stale_for: str = "10m"  # DartCrawlStale
-    dart_success_target: float = 0.95  # business panel "DART crawl success" line
-
-    @property
-    def service_down_window(self) -> str:
-        """ServiceDown: a window holding exactly the last N checks (docs/targets.md §8: fails 3 times).
-
-        N - 1/2 intervals: the Nth-newest check is inside and the one before it is not, whether
-        ranges include their left edge (Prometheus 2) or not (Prometheus 3), with half an
-        interval of slack for scrape jitter. 3 checks a minute apart -> 2m30s.
-        """
-        return duration((self.service_down_failed_checks - 0.5) * self.health_check_interval_seconds)
-
-    @property
-    def service_down_keep_firing(self) -> str:
-        """ServiceDown keep_firing_for: resolve after N good checks (docs/targets.md §3), one is implied."""
-        return duration((self.service_up_recovery_checks - 1) * self.health_check_interval_seconds)
-
-
-@dataclass(frozen=True)
-class Selectors:
-    """Label values and filters shared by dashboards and rules (docs/metrics.md §11-§12)."""
-
-    # Scrapes of /metrics are counted by the instrumentator; keep them out of traffic panels.
-    excluded_handlers: tuple[str, ...] = ("/metrics",)
-    database: str = "railway"  # Postgres datname on Railway (docs/metrics.md §14: confirm)
-    celery_queue: str = "celery"  # Celery's default queue name
-
-
-@dataclass(frozen=True)
-class Dashboards:
-    """Dashboard uids (DESIGN.md "Names other parts rely on"): dashboards are saved under
-    them and alerts' dashboard_url links to them."""
-
-    system_health: str = "raymontology-system-health"
-    business: str = "raymontology-business"
-    database: str = "raymontology-database"
+    name: str
+    memory_limit_bytes: int
+    cpu_limit_cores: float
 
 
 @dataclass(frozen=True)
 class Notifications:
-    """Where alerts go and when (docs/targets.md §8 "Action" column, docs/targets.md §3 escalation, docs/targets.md §6 Slack).
+    """Where alerts go and when: the receivers' secrets (named, never held), the escalation
+    steps, the Slack colours and the template name. Secrets are never here: only the names of
+    the environment variables that hold them; `generator.notifications.secrets()` documents
+    each variable's format."""
 
-    Secrets are never here: only the names of the environment variables that hold them
-    (DESIGN.md). `generator.notifications.secrets()` documents each variable's format.
-    """
-
-    slack_webhook_env: str = "SLACK_WEBHOOK_URL"  # docs/targets.md §6: the app's Slack webhook
-    email_addresses_env: str = "RAYMONTOLOGY_ALERT_EMAILS"  # docs/targets.md §3: e-mail at once
-    sms_webhook_env: str = "RAYMONTOLOGY_SMS_WEBHOOK_URL"  # docs/targets.md §8 ServiceDown: SMS (paid plans)
+    slack_webhook_env: str  # the Slack incoming-webhook URL
+    email_addresses_env: str  # comma-separated e-mail addresses
+    sms_webhook_env: str  # an SMS gateway's webhook URL
     # An Alertmanager (alerting = "mimir", or your own) sends e-mail itself: its SMTP relay.
-    smtp_smarthost_env: str = "RAYMONTOLOGY_SMTP_SMARTHOST"
-    smtp_from_env: str = "RAYMONTOLOGY_SMTP_FROM"
-    smtp_username_env: str = "RAYMONTOLOGY_SMTP_USERNAME"
-    smtp_password_env: str = "RAYMONTOLOGY_SMTP_PASSWORD"
+    smtp_smarthost_env: str
+    smtp_from_env: str
+    smtp_username_env: str
+    smtp_password_env: str
 
-    # --- escalation (docs/targets.md §3: 0 min e-mail, 5 min + Slack, 15 min + SMS) -------------------
-    # Each step is a sibling route with `continue` and this group_wait: a group whose alerts
-    # resolved before its wait ends never reaches that step.
-    email_after: str = "0s"  # docs/targets.md §3 escalation: e-mail at 0 min
-    slack_after: str = "5m"  # docs/targets.md §3 escalation: Slack joins at 5 min
-    sms_after: str = "15m"  # docs/targets.md §3 escalation: SMS joins at 15 min
-    #: How far a critical alert climbs (docs/targets.md §8 Action: "Email + Slack" for criticals).
-    critical_reach: str = "slack"
-    #: Alerts that climb further: docs/targets.md §8 ServiceDown "Email + Slack + SMS".
-    reach_overrides: tuple[tuple[str, str], ...] = (("ServiceDown", "sms"),)
-    #: Warnings go to Slack only (docs/targets.md §8), without the 5-minute step: Grafana's and
-    #: Alertmanager's default wait, so a burst of one alert arrives as one message.
-    warning_group_wait: str = "30s"
-    group_by: tuple[str, ...] = ("alertname",)  # one message per alert name (plus Grafana's folder)
-    # Every route (docs/targets.md §3 escalation, §8 warnings): a group whose alerts changed is
-    # re-sent after this wait (Alertmanager's default).
-    group_interval: str = "5m"
-    critical_repeat_interval: str = "15m"  # docs/targets.md §3: the escalation period; a firing critical reminds as often
-    warning_repeat_interval: str = "4h"  # warnings are "monitor" (docs/targets.md §8): a reminder per half day
+    # Escalation: each step is a sibling route with `continue` and this group_wait, so a
+    # group whose alerts resolved before its wait ends never reaches that step.
+    email_after: str
+    slack_after: str
+    sms_after: str
+    #: How far a critical alert climbs ("email", "slack" or "sms").
+    critical_reach: str
+    #: (alertname, reach) pairs for alerts that climb further or less far.
+    reach_overrides: tuple[tuple[str, str], ...]
+    critical_repeat_interval: str  # how often a firing critical reminds
+    warning_repeat_interval: str  # how often a firing warning reminds
 
-    # --- Slack colours (docs/targets.md §6 send_slack_alert) -----------------------------------------
-    slack_colours: tuple[tuple[str, str], ...] = (
-        ("info", "#36a64f"), ("warning", "#ff9900"), ("error", "#ff0000"), ("critical", "#ff0000"))
-    slack_colour_other: str = "#808080"  # docs/targets.md §6: any other level
-    slack_colour_resolved: str = "#36a64f"  # resolved: green, the seed's info colour
+    # Slack attachment colours by severity, for any other severity, and for resolved alerts.
+    slack_colours: tuple[tuple[str, str], ...]
+    slack_colour_other: str
+    slack_colour_resolved: str
 
     #: Template group (Grafana) and template file (Alertmanager) name.
-    template_name: str = "raymontology"
+    template_name: str
+
+    #: Warnings go to Slack without the escalation steps, after Grafana's and Alertmanager's
+    #: default wait, so a burst of one alert arrives as one message.
+    warning_group_wait: str = "30s"
+    group_by: tuple[str, ...] = ("alertname",)  # one message per alert name (plus Grafana's folder)
+    #: A group whose alerts changed is re-sent after this wait (Alertmanager's default).
+    group_interval: str = "5m"
 
 
 #: `dashgen import`: a panel a factory call nearly reproduces is written as that call wrapped
@@ -204,37 +81,33 @@ class Notifications:
 IMPORT_OVERRIDE_SHARE = 1 / 3
 
 
-#: Where ServiceDown and the uptime panel read the /health probe (`Uptime.source`).
+#: Where a ServiceDown-style alert and the uptime panel read the /health probe (`Uptime.source`).
 UPTIME_SOURCES = ("blackbox", "synthetic-monitoring")
 
 
 @dataclass(frozen=True)
 class Uptime:
-    """The external /health check (docs/targets.md §3) and the source ServiceDown reads.
+    """The external /health check and the source the availability alert reads.
 
-    Frequency and timeout are `Thresholds.health_check_interval_seconds` / `_timeout_seconds`.
-    The Synthetic Monitoring check itself is defined in synthetics/ and rendered per
-    environment; its target is the environment's `health_url` in environments.toml.
+    "blackbox" reads probe_success of a self-hosted blackbox_exporter's job; "synthetic-monitoring"
+    reads a Grafana Cloud Synthetic Monitoring check's probe_success (one series per probe
+    location). The check itself is defined in the project's synthetics/ and rendered per
+    environment; its target is the environment's `target_key` in environments.toml.
     """
 
-    # ServiceDown / uptime panel: "blackbox" reads probe_success{job=<jobs.blackbox>} (a
-    # self-hosted blackbox_exporter, as in the stack); "synthetic-monitoring" reads the SM
-    # check's probe_success{job=<check_job>, probe=<location>} and needs a majority of locations.
-    source: str = "synthetic-monitoring"
-    check_job: str = "raymontology-health"  # SM check `job` = the job label of its metrics
+    source: str  # one of UPTIME_SOURCES
+    check_job: str  # SM check `job` = the job label of its metrics
+    probes: tuple[str, ...]  # SM public probe names (at least 3, so a majority exists)
+    body_regexp: str  # the answer's body must match this (RE2)
     target_key: str = "health_url"  # environments.toml key holding each environment's /health URL
-    # At least 3 public probe locations, so a majority exists and one flaky location
-    # never pages; SM public probe names (Testing & synthetics > Probes), spread over 2 continents.
-    probes: tuple[str, ...] = ("Ohio", "Oregon", "Frankfurt")
-    body_regexp: str = '"status"\\s*:\\s*"healthy"'  # docs/targets.md §3: body contains "status":"healthy"
-    valid_status_codes: tuple[int, ...] = (200,)  # docs/targets.md §3: expected status 200
-    require_tls: bool = True  # docs/targets.md §3: the check is https://; fail if the answer is not TLS
+    valid_status_codes: tuple[int, ...] = (200,)
+    require_tls: bool = True  # fail when the answer is not TLS
     basic_metrics_only: bool = True  # SM's basic metric set: fewer active series (cost)
-    alert_sensitivity: str = "none"  # SM's own predefined alerts off: ServiceDown is ours
+    alert_sensitivity: str = "none"  # SM's own predefined alerts off: the project's rules alert
 
     @property
     def synthetic(self) -> bool:
-        """True when ServiceDown and the uptime panel read the Synthetic Monitoring check."""
+        """True when the availability alert and the uptime panel read the Synthetic Monitoring check."""
         return self.source == "synthetic-monitoring"
 
     def __post_init__(self):
@@ -242,7 +115,7 @@ class Uptime:
             raise ValueError(f"uptime source must be one of {', '.join(UPTIME_SOURCES)}, not {self.source!r}")
 
 
-# --- Service level objectives (issue 19) ------------------------------------------------------
+# --- Service level objectives ------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -258,22 +131,13 @@ class BurnTier:
 
 @dataclass(frozen=True)
 class SLOConfig:
-    """The numbers of the SLOs under slos/ (docs/targets.md §7 targets as error budgets).
-
-    The rules, tests and the SLO dashboard are generated from these by generator/slo.py;
-    change a value here and run `make dashboards`: alerts, tests and panels move together.
-    """
+    """How a project's SLOs (slos/) become rules, tests and a dashboard (generator/slo.py):
+    the period, the recorded windows, the burn-rate tiers (SRE workbook defaults for a 30-day
+    budget) and how pages and tickets are labelled. The objectives themselves are the project's
+    (its slos/ read them from its own config). Change a value and run `make dashboards`:
+    alerts, tests and panels move together."""
 
     period: str = "30d"  # the budget period every objective is measured over
-    # docs/targets.md §7: HTTP 5xx below 0.1 % -> 99.9 % of API requests are not 5xx.
-    availability_objective: float = 0.999
-    # docs/targets.md §7: mean response time below 200 ms. Served as "99 % of requests take at
-    # most 100 ms": then the mean stays below 200 ms unless the slowest 1 % average above
-    # 10.1 s (0.99 x 0.1 + 0.01 x 10.1 = 0.2), which SlowAPIResponse (P95 > 1 s) catches first.
-    # 0.1 s is an exposed bucket bound of both HTTP histograms (docs/metrics.md §2); 0.2 is not.
-    latency_threshold_seconds: float = 0.1
-    latency_objective: float = 0.99
-    uptime_objective: float = 0.999  # docs/targets.md §7: uptime above 99.9 % (the /health check)
     # Error-ratio recording windows: every tier's windows, plus the period (added by the generator).
     windows: tuple[str, ...] = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
     # SRE workbook, 30-day budget: page on 2 % of the budget in 1 h or 5 % in 6 h.
@@ -281,42 +145,74 @@ class SLOConfig:
     # Ticket on 10 % of the budget in 3 days. (A 3x 1d + 2h tier would fire no sooner: at a 3x
     # burn the 3d window reaches 1x after one day as well.)
     ticket_tiers: tuple[BurnTier, ...] = (BurnTier(1, "3d", "6h"),)
-    page_severity: str = "critical"  # pages escalate like every critical (alerts/routing.py)
+    page_severity: str = "critical"  # pages escalate like every critical alert
     ticket_severity: str = "warning"  # tickets go to Slack only, like every warning
     page_for: str = "2m"  # a page condition must hold this long (one blip of 5xx never pages)
     ticket_for: str = "15m"
-    record_level: str = "raymontology"  # recording rules: <level>:slo_error:ratio_rate<window>
-    dashboard_uid: str = "raymontology-slos"  # the generated SLO dashboard
+    record_level: str = "slo"  # recording rules: <level>:slo_error:ratio_rate<window>
+    dashboard_uid: str = "slos"  # the generated SLO dashboard (a project sets its own)
     dashboard_time_from: str = "now-7d"  # the SLO dashboard's default range
     budget_remaining_warn: float = 0.25  # SLO dashboard: budget left below a quarter is red
     exhaustion_warn_seconds: int = 3 * 86400  # SLO dashboard: budget gone within 3 days at this burn is red
 
 
+_TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+#: A project name goes into Markdown headings and notification templates as it is.
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._'-]{0,63}$")
+
+
 @dataclass(frozen=True)
 class Config:
-    jobs: Jobs = field(default_factory=Jobs)
-    plan: Plan = field(default_factory=Plan)
-    thresholds: Thresholds = field(default_factory=Thresholds)
-    selectors: Selectors = field(default_factory=Selectors)
-    notifications: Notifications = field(default_factory=Notifications)
-    dashboards: Dashboards = field(default_factory=Dashboards)
-    uptime: Uptime = field(default_factory=Uptime)
-    slo: SLOConfig = field(default_factory=SLOConfig)
+    """A project's config. `thresholds`, `jobs`, `selectors` and `dashboards` are the project's
+    own frozen dataclasses (any fields); the other groups have the types above."""
+
+    #: The project's name as people read it: dashboard link bar, docs titles, notifications.
+    name: str
+    #: Tag every dashboard of the project carries: the link bar and ownership use it.
+    tag: str
+    thresholds: Any
+    jobs: Any
+    selectors: Any
+    dashboards: Any  # dashboard uids (alerts' dashboard_url links to them)
+    plan: Plan
+    notifications: Notifications
+    uptime: Uptime
     #: Rules and annotations link here; dashboards never hard-code it.
-    grafana_url: str = "https://raymontology.grafana.net"
+    grafana_url: str
     #: runbook_url = <base>#<alertname lower-case>; rendered/docs/runbooks.md holds the anchors.
-    runbook_base_url: str = "https://github.com/raymontology/dashgen/blob/main/rendered/docs/runbooks.md"
+    runbook_base_url: str
     #: Rule evaluation interval for every group (Grafana needs a multiple of 10 s).
-    rule_interval: str = "1m"
+    rule_interval: str
     #: Default dashboard time range and refresh.
-    time_from: str = "now-6h"
-    refresh: str = "1m"
+    time_from: str
+    refresh: str
+    #: Other plans `for_plan(name)` switches to (both limits together).
+    plans: tuple[Plan, ...] = ()
+    #: A prefix the project's uids share, left out of the module names `dashgen import` picks.
+    uid_prefix: str = ""
+    #: How the SLOs under slos/ become rules, tests and a dashboard.
+    slo: SLOConfig = SLOConfig()
+
+    def __post_init__(self):
+        for group in ("thresholds", "jobs", "selectors", "dashboards"):
+            value = getattr(self, group)
+            if not (dataclasses.is_dataclass(value) and not isinstance(value, type)):
+                raise ConfigError(f"config {group} must be a dataclass instance, not {type(value).__name__}")
+        for group, kind in (("plan", Plan), ("notifications", Notifications), ("uptime", Uptime),
+                            ("slo", SLOConfig)):
+            if not isinstance(getattr(self, group), kind):
+                raise ConfigError(f"config {group} must be a generator.config.{kind.__name__}, "
+                                  f"not {type(getattr(self, group)).__name__}")
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise ConfigError(f"config name {self.name!r} must be 1-64 letters, digits, spaces or . _ ' -")
+        if not isinstance(self.tag, str) or not _TAG.match(self.tag):
+            raise ConfigError(f"config tag {self.tag!r} must be 1-40 lower-case letters, digits, - or _")
 
     def with_thresholds(self, **changes) -> "Config":
         return replace(self, thresholds=replace(self.thresholds, **changes))
 
     def for_plan(self, name: str) -> "Config":
-        return replace(self, plan=PLANS[name])
-
-
-DEFAULT = Config()
+        plans = {p.name: p for p in (self.plan, *self.plans)}
+        if name not in plans:
+            raise ConfigError(f"unknown plan {name!r} (known: {', '.join(sorted(plans))})")
+        return replace(self, plan=plans[name])

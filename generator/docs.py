@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from generator.catalog import CATALOG
+from generator.catalog import Catalog
 from generator.config import Config
 from generator.rules import RuleGroup, dashboard_url, rule_document
 
@@ -39,7 +39,7 @@ def _panels(d: dict) -> list[dict]:
     return out
 
 
-def render_docs(cfg: Config, dashboards: list[tuple[str, dict]], groups: list[tuple[str, RuleGroup]],
+def render_docs(cfg: Config, catalog: Catalog, dashboards: list[tuple[str, dict]], groups: list[tuple[str, RuleGroup]],
                 slos: list = ()) -> dict[str, str]:
     alerts = [
         {"group": grp.name, "module": rel, "alert": a, "doc": rule_document(cfg, a),
@@ -50,7 +50,7 @@ def render_docs(cfg: Config, dashboards: list[tuple[str, dict]], groups: list[tu
     records = [{"group": grp.name, "record": r} for _rel, grp in groups for r in grp.records]
     boards = [{"module": rel, "uid": d["uid"], "title": d.get("title", ""), "description": d.get("description", ""),
                "panels": _panels(d)} for rel, d in dashboards]
-    metrics = sorted(CATALOG.metrics.values(), key=lambda m: (m.source, m.name))
+    metrics = sorted(catalog.metrics.values(), key=lambda m: (m.source, m.name))
     slo_rows = [{"module": rel, "slo": s, "objective": f"{s.objective * 100:.6g} %",
                  "good": s.sli.good_expr("<window>").replace("|", "\\|"),
                  "total": s.sli.total_expr("<window>").replace("|", "\\|")} for rel, s in slos]

@@ -54,7 +54,7 @@ SUFFIX_RE = re.compile(r"[A-Za-z0-9_-]{1,16}")  # goes into uids: Grafana's uid 
 class Environment:
     name: str
     grafana_url: str
-    folder: str  # "Raymontology/Production": nested folders, outermost first
+    folder: str  # "Acme/Production": nested folders, outermost first
     datasource_uid: str = "grafanacloud-prom"
     alerting: str = "grafana"
     token: str = field(default="", repr=False)

@@ -1,4 +1,10 @@
-"""Loads the definitions under a project root and hands them to the library.
+"""Loads a project under a root and hands its values and definitions to the library.
+
+A project root holds `monitoring/` (`config.py` defines `CONFIG`, `catalog.py` defines
+`CATALOG`; shared queries may sit beside them), `dashboards/` and `alerts/` (and
+optionally `synthetics/`). The loader imports the root as one private package, so
+definitions reach the project's own modules with relative imports
+(`from ..monitoring.catalog import CATALOG as C`), and two roots never share a module.
 
 Each module in `<root>/dashboards/` defines `build(cfg) -> Dashboard`; each module in
 `<root>/alerts/` defines `build(cfg) -> RuleGroup | list[RuleGroup]`, or (once per project)
@@ -7,12 +13,12 @@ Each module in `<root>/dashboards/` defines `build(cfg) -> Dashboard`; each modu
 optional `<root>/slos/` defines `build(cfg) -> SLO | list[SLO]`, from which generator.slo
 makes a rule group per SLO and one SLO dashboard. The library never
 imports them by name: this loader imports them from the root it is given, under names
-private to that root (so two roots never share a module), and turns any failure into a
-`DefinitionError` naming the file, the line and the cause.
+private to that root, and turns any failure into a `DefinitionError` naming the file, the
+line and the cause.
 
 A process may load a root more than once (`dashgen import` writes a module, then renders):
-each load fingerprints the definition folder's `.py` files by content, and when that
-changed since the modules under its private name were imported, they are dropped and
+each load fingerprints the project folders' `.py` files by content, and when that
+changed since the modules under the root's private name were imported, they are dropped and
 imported again, with a bytecode cache keyed on content (_SourceLoader), not on mtime.
 """
 
@@ -98,37 +104,46 @@ _FINDER = _DefinitionFinder()
 _fingerprints: dict[str, str] = {}  # package name -> content fingerprint of its folder when imported
 
 
-def _fingerprint(folder: Path) -> str:
+#: The folders of a project root the loader imports from (their .py files are fingerprinted).
+PROJECT_DIRS = ("monitoring", "dashboards", "alerts", "synthetics")
+
+
+def _fingerprint(root: Path) -> str:
     h = hashlib.sha1()
-    for path in sorted(folder.rglob("*.py")):
-        h.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    for kind in PROJECT_DIRS:
+        folder = root / kind
+        for path in sorted(folder.rglob("*.py")) if folder.is_dir() else ():
+            h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
 
-def _package(root: Path, kind: str) -> str:
-    """The private package name of `<root>/<kind>/`, imported afresh when its files changed."""
-    pkg_dir = root / kind
-    name = f"{PREFIX}{kind}_{hashlib.sha1(str(root).encode()).hexdigest()[:10]}"
-    fingerprint = _fingerprint(pkg_dir)
+def _package(root: Path) -> str:
+    """The private package name of the project `root`, imported afresh when its files changed."""
+    name = f"{PREFIX}{hashlib.sha1(str(root).encode()).hexdigest()[:10]}"
+    fingerprint = _fingerprint(root)
     if name in sys.modules and _fingerprints.get(name) == fingerprint:
         return name
     for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
         del sys.modules[loaded]
     if _FINDER not in sys.meta_path:
         sys.meta_path.insert(0, _FINDER)
-    spec = _spec(name, pkg_dir)
-    if spec is None:  # pragma: no cover - the folder vanished between listing and import
-        raise DefinitionError(f"{kind}/", "cannot be imported as a package")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
+    _DefinitionFinder.dirs[name] = root
+    spec = importlib.machinery.ModuleSpec(name, None, is_package=True)
+    spec.submodule_search_locations = [str(root)]
+    sys.modules[name] = importlib.util.module_from_spec(spec)
     _fingerprints[name] = fingerprint
-    if spec.loader is not None:
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            del sys.modules[name]
-            raise
     return name
+
+
+def import_module(root: Path, dotted: str, rel: str):
+    """`<root>/<dotted as a path>` imported under the root's private package; any failure is a
+    DefinitionError naming `rel`."""
+    package = _package(root)
+    path = root / (dotted.replace(".", "/") + ".py")
+    try:
+        return importlib.import_module(f"{package}.{dotted}")
+    except Exception as exc:  # any import failure of a project module is reported, not raised raw
+        raise DefinitionError(rel, f"{_where(exc, path)}import failed: {type(exc).__name__}: {exc}") from exc
 
 
 def module_files(root: Path, kind: str) -> list[Path]:
@@ -147,11 +162,7 @@ def build_module(root: Path, kind: str, path: Path, cfg: Config) -> tuple[str, o
     """(relative path, what `build(cfg)` returned) for one definition module of `<root>/<kind>/`;
     any failure is a DefinitionError naming the file (the checks rebuild modules one by one)."""
     rel = path.relative_to(root).as_posix()
-    package = _package(root, kind)
-    try:
-        module = importlib.import_module(f"{package}.{path.stem}")
-    except Exception as exc:  # any import failure of a definition is reported, not raised raw
-        raise DefinitionError(rel, f"{_where(exc, path)}import failed: {type(exc).__name__}: {exc}") from exc
+    module = import_module(root, f"{kind}.{path.stem}", rel)
     build = getattr(module, "build", None)
     if not callable(build):
         raise DefinitionError(rel, "defines no build(cfg) function")

@@ -190,7 +190,7 @@ def escalation_routes(cfg: Config, receivers: Mapping[str, str]) -> tuple[Route,
     reach = {kind: i for i, kind in enumerate(KINDS)}
     for kind in (n.critical_reach, *(r for _a, r in n.reach_overrides)):
         if kind not in reach:
-            raise DashgenError(f"generator/config.py: escalation step {kind!r} is not one of {', '.join(KINDS)}")
+            raise DashgenError(f"monitoring/config.py: escalation step {kind!r} is not one of {', '.join(KINDS)}")
     routes = []
     for kind in KINDS:
         matchers: tuple[tuple[str, str, str], ...] = (("severity", "=", "critical"),)
@@ -228,7 +228,7 @@ _env = docs_env.overlay(variable_start_string="[[", variable_end_string="]]", bl
 def template_text(cfg: Config) -> str:
     n = cfg.notifications
     return _env.get_template("notifications.tmpl.j2").render(
-        name=n.template_name, colours=n.slack_colours, other=n.slack_colour_other,
+        name=n.template_name, title=cfg.name, colours=n.slack_colours, other=n.slack_colour_other,
         resolved=n.slack_colour_resolved)
 
 

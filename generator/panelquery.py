@@ -1,6 +1,6 @@
 """What `dashgen query` prints: a panel's queries as Prometheus receives them from Grafana.
 
-    panel_queries(dashboards, "raymontology-system-health", "CPU", {"job": "raymontology-worker"})
+    panel_queries(dashboards, "acme-system-health", "CPU", {"job": "acme-worker"})
 
 The dashboard is found by uid, title or definition module (`system_health`); the panel by
 title or id. Variables take their dashboard defaults unless overridden; `$__rate_interval`

@@ -3,7 +3,7 @@
 Every panel gets a title, a description (what it shows and what healthy looks like),
 a unit, thresholds passed in from the config and a readable legend, and queries
 Prometheus through the `datasource` template variable. `dashboard()` lays rows out on
-the 24-column grid, adds the link bar to the other Raymontology dashboards and returns
+the 24-column grid, adds the link bar to the project's other dashboards and returns
 a grafanalib Dashboard; `generator.render` turns it into clean, current JSON.
 """
 
@@ -17,9 +17,6 @@ from grafanalib import core as g
 
 from generator.config import Config
 from generator.normalize import GRID_COLUMNS, PROMETHEUS_DS
-
-#: Tag every Raymontology dashboard carries: the link bar and ownership use it.
-DASHBOARD_TAG = "raymontology"
 
 GREEN, ORANGE, RED, BLUE = "green", "orange", "red", "blue"
 
@@ -373,13 +370,13 @@ def dashboard(
     variables: Sequence[g.Template] = (),
     tags: Sequence[str] = (),
 ) -> g.Dashboard:
-    """A Raymontology dashboard: datasource variable first, link bar to its siblings,
-    time range and refresh from the config."""
+    """A dashboard of the project: its tag (`cfg.tag`) first, datasource variable first, a
+    link bar to its siblings (the dashboards with that tag), time range and refresh from the config."""
     return g.Dashboard(
         title=title,
         uid=uid,
         description=description,
-        tags=[DASHBOARD_TAG, *tags],
+        tags=[cfg.tag, *tags],
         timezone="browser",
         graphTooltip=1,  # shared crosshair
         refresh=cfg.refresh,
@@ -387,14 +384,14 @@ def dashboard(
         templating=g.Templating([datasource_variable(), *variables]),
         links=[
             g.DashboardLink(
-                title="Raymontology",
+                title=cfg.name,
                 type="dashboards",
-                tags=[DASHBOARD_TAG],
+                tags=[cfg.tag],
                 asDropdown=False,
                 includeVars=False,
                 keepTime=True,
                 icon="external link",
-                tooltip="Other Raymontology dashboards",
+                tooltip=f"Other {cfg.name} dashboards",
             )
         ],
         panels=layout(rows),

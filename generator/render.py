@@ -18,11 +18,11 @@ from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
 
 from generator import docs, notifications, preview, rules, safenames, synthetics
-from generator.config import DEFAULT, Config
-from generator.environments import ENV_FILE, load_environments
+from generator.config import Config
 from generator.errors import DashgenError, DefinitionError
-from generator.loader import Loaded, load
+from generator.loader import Loaded
 from generator.normalize import dumps, from_grafanalib, normalize_dashboard
+from generator.project import Project, project_of
 
 MAX_UID = safenames.MAX_UID  # the old spelling; the rule lives in generator.safenames
 
@@ -85,14 +85,15 @@ def _check_identity(loaded: Loaded, dashboards: list[tuple[str, dict]]) -> None:
         groups[grp.name] = rel
 
 
-def build_outputs(root: Path, cfg: Config = DEFAULT, *, check_identity: bool = True,
+def build_outputs(project: Project | Path, cfg: Config | None = None, *, check_identity: bool = True,
                   ) -> tuple[Loaded, list[tuple[str, dict]]]:
-    """Load and build every definition; the dashboards as normalised JSON.
+    """Load and build every definition of the project (with `cfg` instead of its config if
+    given); the dashboards as normalised JSON.
 
     With `check_identity`, a missing or duplicate uid or group name raises; `dashgen check`
     turns it off to report those as findings next to everything else.
     """
-    loaded = load(root, cfg)
+    loaded = project_of(project, cfg).definitions
     dashboards = []
     for rel, dash in loaded.dashboards:
         try:
@@ -119,9 +120,12 @@ def alerting_files(cfg: Config, rel: str, routing: notifications.AlertRouting) -
     }
 
 
-def render_project(root: Path, cfg: Config = DEFAULT) -> dict[str, bytes]:
-    """Every output file, relative path -> bytes, built in memory."""
-    loaded, dashboards = build_outputs(root, cfg)
+def render_project(project: Project | Path, cfg: Config | None = None) -> dict[str, bytes]:
+    """Every output file of the project (built with `cfg` instead of its config if given),
+    relative path -> bytes, built in memory."""
+    project = project_of(project, cfg)
+    cfg = project.config
+    loaded, dashboards = build_outputs(project)
     files: dict[str, str] = {}
     for _rel, d in dashboards:
         files[f"dashboards/{d['uid']}.json"] = dumps(d)
@@ -131,10 +135,9 @@ def render_project(root: Path, cfg: Config = DEFAULT) -> dict[str, bytes]:
     if loaded.notifications:
         files.update(alerting_files(cfg, *loaded.notifications))
     if loaded.checks:  # targets per environment: environments.toml (no secrets there)
-        environments = load_environments(root) if (root / ENV_FILE).exists() else {}
-        for name, doc in synthetics.render_checks(loaded.checks, environments).items():
+        for name, doc in synthetics.render_checks(loaded.checks, project.environments).items():
             files[name] = dumps(doc)  # the same byte-stable JSON as the dashboards
-    files.update(docs.render_docs(cfg, dashboards, loaded.groups, loaded.slos))
+    files.update(docs.render_docs(cfg, project.catalog, dashboards, loaded.groups, loaded.slos))
     files.update(preview.render_previews(dashboards))  # docs/<uid>.svg layout previews
     return {name: text.encode("utf-8") for name, text in sorted(files.items())}
 

@@ -38,8 +38,11 @@ ROLES = ("good", "bad", "all")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
 _ALERT = re.compile(r"^[A-Z][A-Za-z0-9]{1,40}$")
 #: Generated tests: the burn rate that must fire and the one that must not, as a share of the
-#: tier's factor, and the error ratio "within budget" as a share of the budget.
-FIRE_SHARE, BELOW_SHARE, WITHIN_SHARE = 1.1, 0.9, 0.5
+#: tier's factor (as far above as below it), and the error ratio "within budget" as a share of
+#: the budget.
+FIRE_SHARE = 1.1
+BELOW_SHARE = 2 - FIRE_SHARE
+WITHIN_SHARE = 0.5
 #: Test traffic: events per input step (the ratio is what matters, not the volume).
 TEST_EVENTS = 1000
 
@@ -160,8 +163,9 @@ def validate(slo: SLO, cfg: Config, where: str) -> None:
 # --- rules -------------------------------------------------------------------------------
 
 
-def group_name(slo: SLO) -> str:
-    return f"raymontology-slo-{slo.name}"
+def group_name(cfg: Config, slo: SLO) -> str:
+    """The SLO's rule group (and rule file) name: `<project tag>-slo-<name>`."""
+    return f"{cfg.tag}-slo-{slo.name}"
 
 
 def record_name(cfg: Config, window: str) -> str:
@@ -240,7 +244,7 @@ def rule_group(cfg: Config, slo: SLO, time_scale: float = 1) -> RuleGroup:
         rules.append(_burn_alert(cfg, slo, "page", cfg.slo.page_tiers, time_scale))
     if cfg.slo.ticket_tiers:
         rules.append(_burn_alert(cfg, slo, "ticket", cfg.slo.ticket_tiers, time_scale))
-    return RuleGroup(group_name(slo), rules)
+    return RuleGroup(group_name(cfg, slo), rules)
 
 
 # --- generated promtool tests ----------------------------------------------------------------
@@ -291,9 +295,9 @@ def _minutes(secs: float) -> str:
 
 
 def tier_test(cfg: Config, slo: SLO, kind: str, tier: BurnTier) -> dict:
-    """Healthy traffic for the alert's longest window, then a burn: at 1.1x the tier's rate the alert is
-    silent at 85 % of the long window and fires by the long window plus `for` and a step; at
-    0.9x it is silent two long windows in."""
+    """Healthy traffic for the alert's longest window, then a burn: at 1.1x the tier's rate the
+    long window crosses the threshold after long / 1.1; the alert is silent two steps before that
+    and fires by the long window plus `for` and a step. At 0.9x it is silent two long windows in."""
     step, long_ = _step(tier), seconds(tier.long_window)
     # Healthy history fills the longest window of the alert's tiers, so only this tier can fire.
     history = max(seconds(t.long_window) for k, t in _tiers(cfg) if k == kind)
@@ -309,7 +313,7 @@ def tier_test(cfg: Config, slo: SLO, kind: str, tier: BurnTier) -> dict:
          "interval": duration(step),
          "input_series": _input_series(slo, [(healthy, 0.0), (burn, fire)]),
          "alert_rule_test": [
-             {"eval_time": _minutes(start + 0.85 * long_), "alertname": name, "exp_alerts": []},
+             {"eval_time": _minutes(start + long_ / FIRE_SHARE - 2 * step), "alertname": name, "exp_alerts": []},
              {"eval_time": _minutes(start + long_ + wait + step + 60), "alertname": name,
               "exp_alerts": [{"exp_labels": _expected(cfg, slo, kind)}]},
          ]},
@@ -353,9 +357,9 @@ def unit_tests(cfg: Config, slo: SLO, rule_file: str) -> dict[str, dict]:
     """
     docs = {}
     for kind, tier in _tiers(cfg):
-        docs[f"{group_name(slo)}.{kind}-{tier.long_window}.test.yaml"] = tier_test(cfg, slo, kind, tier)
+        docs[f"{group_name(cfg, slo)}.{kind}-{tier.long_window}.test.yaml"] = tier_test(cfg, slo, kind, tier)
     for kind in dict.fromkeys(k for k, _t in _tiers(cfg)):
-        docs[f"{group_name(slo)}.{kind}-quiet.test.yaml"] = quiet_test(cfg, slo, kind)
+        docs[f"{group_name(cfg, slo)}.{kind}-quiet.test.yaml"] = quiet_test(cfg, slo, kind)
     return {name: {"rule_files": [rule_file], **doc} for name, doc in docs.items()}
 
 
@@ -399,7 +403,7 @@ def _row(cfg: Config, slo: SLO):
 
 def dashboard(cfg: Config, slos: list[SLO]):
     return p.dashboard(
-        replace(cfg, time_from=cfg.slo.dashboard_time_from), cfg.slo.dashboard_uid, "Raymontology / SLOs",
+        replace(cfg, time_from=cfg.slo.dashboard_time_from), cfg.slo.dashboard_uid, f"{cfg.name} / SLOs",
         "Service level objectives and their error budgets: objective, SLI over the period, budget left, "
         "burn rate per alert window and time until the budget is gone (generated from slos/).",
         [_row(cfg, slo) for slo in slos], tags=["slo"])

@@ -1,9 +1,10 @@
 """API availability: the share of API requests not answered with a 5xx (docs/targets.md §7: 5xx < 0.1 %)."""
 
-from generator import queries as q
-from generator.catalog import nre, re_
+from generator.catalog import nre
 from generator.config import Config
 from generator.slo import SLO, RequestSLI
+
+from ..monitoring import queries as q
 
 
 def build(cfg: Config) -> SLO:
@@ -14,9 +15,9 @@ def build(cfg: Config) -> SLO:
         alert_name="ApiAvailability",
         title="API availability",
         description=(f"Share of API requests to {job} not answered with a 5xx (scrapes of /metrics excluded). "
-                     f"Objective {cfg.slo.availability_objective:.1%}: the plan's 5xx rate below "
-                     f"{1 - cfg.slo.availability_objective:.1%} (docs/targets.md §7)."),
-        objective=cfg.slo.availability_objective,
+                     f"Objective {1 - cfg.thresholds.error_ratio_target:.1%}: the plan's 5xx rate below "
+                     f"{cfg.thresholds.error_ratio_target:.1%} (docs/targets.md §7)."),
+        objective=1 - cfg.thresholds.error_ratio_target,
         period=cfg.slo.period,
         sli=RequestSLI(
             good=q.http_requests(cfg, job, nre("status", "5..")),

@@ -1,8 +1,9 @@
 """Uptime: the share of successful /health checks (docs/targets.md §3 check, §7: uptime > 99.9 %)."""
 
-from generator import queries as q
 from generator.config import Config
 from generator.slo import SLO, ProbeSLI
+
+from ..monitoring import queries as q
 
 
 def build(cfg: Config) -> SLO:
@@ -20,9 +21,9 @@ def build(cfg: Config) -> SLO:
         alert_name="Uptime",
         title="Uptime",
         description=(f"Share of successful GET /health checks ({source}, every "
-                     f"{cfg.thresholds.health_check_interval_seconds} s). Objective {s.uptime_objective:.1%} "
+                     f"{cfg.thresholds.health_check_interval_seconds} s). Objective {cfg.thresholds.uptime_target:.1%} "
                      "(docs/targets.md §7)."),
-        objective=s.uptime_objective,
+        objective=cfg.thresholds.uptime_target,
         period=s.period,
         sli=ProbeSLI(success=q.probe_success(cfg), test_series=series),
         runbook="""

@@ -7,8 +7,8 @@ Every process gets a free port on 127.0.0.1 and its own process group; data live
 temporary directory removed on stop. Stopping (Ctrl-C, SIGTERM, `stop`, or the end of
 the e2e session) ends every process group it started, so nothing is left behind.
 
-Scrape job names come from generator.config.DEFAULT.jobs, the PostgreSQL database is
-named DEFAULT.selectors.database, and Prometheus loads rendered/alerts/*.rules.yaml,
+Scrape job names come from the project's config (monitoring/config.py, CONFIG.jobs), the
+PostgreSQL database is named CONFIG.selectors.database, and Prometheus loads rendered/alerts/*.rules.yaml,
 each group's `interval` shortened to the stack's evaluation interval (the only change, but
 for the SLO groups, whose windows and `for` run on a clock `slo_time_scale` times faster).
 
@@ -41,13 +41,15 @@ import yaml
 
 from generator import yamlio
 from generator import notifications
-from generator.config import DEFAULT, Config
+from generator.config import Config
+from generator.project import Project
 
 REPO = Path(__file__).resolve().parent.parent
+CONFIG = Project(REPO).config  # monitoring/config.py
 STATE_FILE = REPO / ".stack" / "state.json"
 PG_BIN = Path(os.environ.get("DASHGEN_PG_BIN", "/usr/lib/postgresql/15/bin"))
 #: The seed's health-check body match (docs/targets.md §3), as a blackbox regexp (docs/metrics.md §7).
-HEALTH_BODY_REGEXP = DEFAULT.uptime.body_regexp
+HEALTH_BODY_REGEXP = CONFIG.uptime.body_regexp
 #: Notification waits divided by this in the stack (docs/targets.md §3's 5 and 15 minutes -> 10 s, 30 s).
 NOTIFY_TIME_SCALE = 30
 #: SLO windows and `for` divided by this in the stack (a page's 1 h + 5 min become 2 min + 10 s).
@@ -125,7 +127,7 @@ def terminate_group(pgid: int, sig: int = signal.SIGTERM, timeout: float = 8.0,
 class Stack:
     """Start, fault and stop the reference stack. Usable as a context manager."""
 
-    def __init__(self, config: Config = DEFAULT, *, scrape_interval: int = 2, traffic_rate: float = 20.0,
+    def __init__(self, config: Config = CONFIG, *, scrape_interval: int = 2, traffic_rate: float = 20.0,
                  rules_dir: Path = REPO / "rendered" / "alerts", traffic: bool = True, quiet: bool = False,
                  notify_time_scale: float = NOTIFY_TIME_SCALE, slo_time_scale: float = SLO_TIME_SCALE):
         self.config = config
@@ -380,9 +382,8 @@ class Stack:
         with every window and `for` divided, record and alert names unchanged (generator.slo)."""
         from generator import rules as rules_lib
         from generator import slo
-        from generator.loader import load
 
-        for _rel, s in load(REPO, self.config).slos:
+        for _rel, s in Project(REPO, self.config).definitions.slos:
             grp = slo.rule_group(self.config, s, time_scale=self.slo_time_scale)
             dst = folder / f"{grp.name}.rules.yaml"
             if dst not in self.rule_files:  # only what rendered/ holds: the stack runs the rendered set
@@ -398,10 +399,8 @@ class Stack:
         Built from the same definitions and code as rendered/alerting/alertmanager.yaml; the
         stack's changes: waits / NOTIFY_TIME_SCALE, the e2e_case grouping label, and e-mail
         sent as a webhook to the e-mail sink (there is no SMTP server here)."""
-        from generator.loader import load
-
         cfg = notifications.scaled(self.config, self.notify_time_scale)
-        loaded = load(REPO, cfg)
+        loaded = Project(REPO, cfg).definitions
         if loaded.notifications is None:
             raise StackError("alerts/ defines no routing (alerts/routing.py): nothing for Alertmanager to run")
         n = cfg.notifications

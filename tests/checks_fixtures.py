@@ -8,11 +8,11 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from generator import queries
 from generator.checks import CHECKS, Project, select
 from generator.cli import main
-from generator.config import DEFAULT
 from generator.rules import Alert, RuleGroup
+from repo_project import CATALOG, CONFIG
+from repo_project import QUERIES as queries
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "fixtures" / "broken"
@@ -29,11 +29,11 @@ def alert(expr: str = 'up{job="x"} == 0', name: str = "TestAlert", **kw) -> Aler
     return Alert(name, expr, **base)
 
 
-def project(dashboards=(), rules=(), *, groups=None, cfg=DEFAULT) -> Project:
+def project(dashboards=(), rules=(), *, groups=None, cfg=CONFIG) -> Project:
     """A Project with the given dashboard dicts and rules (plus the real recording rules)."""
     if groups is None:
         groups = [("alerts/test.py", RuleGroup("test", [*queries.records(cfg), *rules]))]
-    return Project(root=ROOT, cfg=cfg, dashboards=[(f"dashboards/d{i}.py", copy.deepcopy(d))
+    return Project(root=ROOT, cfg=cfg, catalog=CATALOG, dashboards=[(f"dashboards/d{i}.py", copy.deepcopy(d))
                                                    for i, d in enumerate(dashboards)],
                    groups=list(groups))
 

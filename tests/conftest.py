@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def root() -> Path:
 def project(tmp_path: Path) -> Path:
     """A scratch copy of the project's definitions and rendered output."""
     dst = tmp_path / "project"
-    for name in ("dashboards", "alerts", "synthetics", "slos", "rendered"):
+    for name in ("monitoring", "dashboards", "alerts", "synthetics", "slos", "rendered"):
         shutil.copytree(ROOT / name, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copyfile(ROOT / "environments.toml", dst / "environments.toml")  # synthetics' targets
     return dst
@@ -73,3 +74,28 @@ def promtool() -> str:
 @pytest.fixture(scope="session")
 def amtool() -> str:
     return debian_tool("amtool", "prometheus-alertmanager")
+
+
+@pytest.fixture(scope="session")
+def wheel_dir(tmp_path_factory) -> Path:
+    """dashgen as `pip install .` ships it: the wheel built from this checkout, unpacked."""
+    out = tmp_path_factory.mktemp("wheel")
+    # Build from a copy, so setuptools' build/ and egg-info never land in the checkout.
+    src = out / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    for folder in ("generator",):
+        shutil.copytree(ROOT / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--disable-pip-version-check",
+         "-w", str(out), str(src)],
+        capture_output=True, text=True, cwd=out)
+    if proc.returncode != 0:
+        pytest.fail(f"pip wheel failed:\n{proc.stderr[-3000:]}")
+    wheels = list(out.glob("dashgen-*.whl"))
+    assert len(wheels) == 1, wheels
+    unpacked = out / "unpacked"
+    with zipfile.ZipFile(wheels[0]) as zf:
+        zf.extractall(unpacked)
+    return unpacked

@@ -57,7 +57,7 @@ def test_imports_and_exports_from_the_installed_copy(venv, tmp_path):
 def test_the_catalog_reads_exactly_these_objects():
     import raymontology_metrics
 
-    from generator.catalog import CATALOG
+    from repo_project import CATALOG
 
     app = {name for name, m in CATALOG.metrics.items() if m.source == "Raymontology backend (raymontology_metrics)"}
     assert len(raymontology_metrics.ALL) == 11

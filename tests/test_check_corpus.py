@@ -73,4 +73,4 @@ def test_render_leaves_rendered_untouched_when_a_module_fails(tmp_path):
     code, out = cli("--root", str(root), "render")
     assert code == 1
     assert _digest(root / "rendered") == before
-    assert sorted(p.name for p in root.iterdir()) == ["alerts", "dashboards", "rendered"]  # no staging left
+    assert sorted(p.name for p in root.iterdir()) == ["alerts", "dashboards", "monitoring", "rendered"]  # no staging left

@@ -204,3 +204,27 @@ def test_group_size_and_duplicates():
 def test_record_names(name, bad):
     groups = [("alerts/r.py", RuleGroup("r", [Record(name, "sum(up)")]))]
     assert bool(findings("rule/record-name", project(groups=groups))) is bad
+
+
+def test_checks_yield_typed_issues_and_a_tuple_is_refused():
+    from generator.checks import Check, Issue, Location
+
+    proj = project([real_dashboard()])
+    found = findings("catalog/unknown-metric", project([{**real_dashboard(), "panels": [
+        {"type": "stat", "title": "X", "id": 1, "gridPos": {"h": 4, "w": 24, "x": 0, "y": 0},
+         "targets": [{"refId": "A", "expr": "nosuch_metric_total"}]}]}]))
+    assert [f.message.split(":")[0] for f in found] == ["metric nosuch_metric_total is not in the metric catalog (monitoring/catalog.py)"]
+    assert Check("x/ok", "", "error", lambda p: [Issue(Location(file="a"), "m", "warning")]).run(proj).__next__() \
+        .severity == "warning"
+    with pytest.raises(TypeError, match="yielded tuple, not an Issue"):
+        list(Check("x/tuple", "", "error", lambda p: [(Location(), "m")]).run(proj))
+
+
+def test_the_catalog_checks_share_one_selector_walk():
+    proj = project([real_dashboard()])
+    uses = proj.selector_uses
+    assert uses is proj.selector_uses and uses  # built once, on first use
+    by_name = {u.name: u for u in uses}
+    assert by_name["http_requests_total"].hit[0].type == "counter"
+    assert all(u.query in proj.queries for u in uses)
+    assert proj.parsed_texts and all(ast is not None for ast, _err in proj.parsed_texts.values())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from checks_fixtures import ROOT, cli, findings, project, real_dashboard
 from generator.checks import CHECKS, run_report, select
-from generator.config import DEFAULT
+from repo_project import CONFIG
 
 
 def test_the_real_set_passes_every_check():
@@ -105,7 +105,7 @@ def test_exclusions_file_option(project, tmp_path):
 def test_a_hard_coded_for_is_caught_even_when_it_equals_the_config(project):
     path = project / "alerts" / "resources.py"
     text = path.read_text()
-    assert "for_=t.cpu_for," in text and DEFAULT.thresholds.cpu_for == "10m"
+    assert "for_=t.cpu_for," in text and CONFIG.thresholds.cpu_for == "10m"
     path.write_text(text.replace("for_=t.cpu_for,", 'for_="10m",'))
     report = run_report(project, only=["rule/for-config"])
     assert [(f.location.rule, f.check) for f in report.findings] == [("HighCPUUsage", "rule/for-config")]
@@ -130,7 +130,7 @@ def test_a_hard_coded_alert_threshold_is_caught(project):
 def test_an_inline_panel_threshold_equal_to_the_config_is_caught(project):
     path = project / "dashboards" / "system_health.py"
     text = path.read_text()
-    assert "p.bad_above(t.cpu_target, t.cpu_alert)" in text and DEFAULT.thresholds.cpu_alert == 0.8
+    assert "p.bad_above(t.cpu_target, t.cpu_alert)" in text and CONFIG.thresholds.cpu_alert == 0.8
     path.write_text(text.replace("p.bad_above(t.cpu_target, t.cpu_alert)", "p.bad_above(t.cpu_target, 0.8)"))
     report = run_report(project, only=["dashboard/thresholds-config"])
     assert [(f.location.panel, f.check) for f in report.findings] == [("CPU", "dashboard/thresholds-config")]
@@ -143,7 +143,7 @@ def test_an_inline_panel_threshold_equal_to_the_config_is_caught(project):
 
 def test_rule_unit_tests_notice_a_moved_threshold():
     """The unit tests are live: raise HighCPUUsage's threshold and its firing test fails."""
-    cfg = DEFAULT.with_thresholds(cpu_alert=0.95)
+    cfg = CONFIG.with_thresholds(cpu_alert=0.95)
     report = run_report(ROOT, cfg, only=["promtool/test-rules"])
     assert [f.location.file for f in report.findings] == ["tests/rules/resources.test.yaml"]
     assert "HighCPUUsage" in report.findings[0].message
@@ -253,6 +253,7 @@ def test_the_schema_folder_beside_the_project_is_found_without_settings(schema_d
     shutil.copytree(schema_dir, tmp_path / "shared" / "schemas")
     shutil.copytree(ROOT / "dashboards", tmp_path / "project" / "dashboards")
     shutil.copytree(ROOT / "alerts", tmp_path / "project" / "alerts")
+    shutil.copytree(ROOT / "monitoring", tmp_path / "project" / "monitoring")
     code, out = cli("--root", str(tmp_path / "project"), "check", "--only", "schema/", env={"DASHGEN_SCHEMA_DIR": ""})
     assert code == 0 and "skipped" not in out
 

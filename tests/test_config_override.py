@@ -7,7 +7,8 @@ from dataclasses import replace
 
 import yaml
 
-from generator.config import DEFAULT, Jobs
+
+from repo_project import CONFIG
 from generator.render import render_project
 
 
@@ -31,7 +32,7 @@ def _steps(panel):
 
 def test_cpu_alert_threshold_moves_panel_and_rule_together(root):
     before = render_project(root)
-    after = render_project(root, DEFAULT.with_thresholds(cpu_alert=0.9))
+    after = render_project(root, CONFIG.with_thresholds(cpu_alert=0.9))
     assert _steps(_panel(before, "raymontology-system-health", "CPU")) == [None, 0.7, 0.8]
     assert _steps(_panel(after, "raymontology-system-health", "CPU")) == [None, 0.7, 0.9]
     assert _alert(before, "HighCPUUsage")["expr"].endswith("> 0.8")
@@ -39,7 +40,7 @@ def test_cpu_alert_threshold_moves_panel_and_rule_together(root):
 
 
 def test_error_ratio_alert_moves_everything_that_reads_it(root):
-    after = render_project(root, DEFAULT.with_thresholds(error_ratio_alert=0.02))
+    after = render_project(root, CONFIG.with_thresholds(error_ratio_alert=0.02))
     assert _steps(_panel(after, "raymontology-system-health", "5xx error ratio")) == [None, 0.001, 0.02]
     rule = _alert(after, "HighErrorRate")
     assert "> 0.02" in rule["expr"]
@@ -47,15 +48,15 @@ def test_error_ratio_alert_moves_everything_that_reads_it(root):
 
 
 def test_plan_change_moves_the_denominator(root):
-    after = render_project(root, DEFAULT.for_plan("pro"))
+    after = render_project(root, CONFIG.for_plan("pro"))
     assert str(8 * 1024**3) in _alert(after, "HighMemoryUsage")["expr"]
     assert "/ 8 > 0.8" in _alert(after, "HighCPUUsage")["expr"]
 
 
 def test_job_names_come_only_from_the_config(root):
-    cfg = replace(DEFAULT, jobs=Jobs(backend="api-x", worker="worker-x", postgres="pg-x", redis="redis-x",
+    cfg = replace(CONFIG, jobs=replace(CONFIG.jobs, backend="api-x", worker="worker-x", postgres="pg-x", redis="redis-x",
                                      blackbox="probe-x"),
-                  uptime=replace(DEFAULT.uptime, source="blackbox"))  # the blackbox job is read only then
+                  uptime=replace(CONFIG.uptime, source="blackbox"))  # the blackbox job is read only then
     files = render_project(root, cfg)
     text = b"".join(data for name, data in files.items() if not name.startswith("docs/")).decode()
     # Rule group names are names, not selectors ("raymontology-worker" is both a group and a job).
@@ -67,7 +68,7 @@ def test_job_names_come_only_from_the_config(root):
 
 
 def test_a_dashboard_uid_moves_its_file_and_every_alert_link(root):
-    cfg = replace(DEFAULT, dashboards=replace(DEFAULT.dashboards, system_health="raymontology-health-v2"))
+    cfg = replace(CONFIG, dashboards=replace(CONFIG.dashboards, system_health="raymontology-health-v2"))
     files = render_project(root, cfg)
     assert "dashboards/raymontology-health-v2.json" in files
     assert "dashboards/raymontology-system-health.json" not in files

@@ -26,18 +26,27 @@ from grafana_emulator.fixtures import TOKEN, emulator  # noqa: E402,F401
 from generator import panels as P  # noqa: E402
 from generator.checks import run_report  # noqa: E402
 from generator.cli import main  # noqa: E402
-from generator.config import DEFAULT  # noqa: E402
+from repo_project import CATALOG, CONFIG  # noqa: E402
 from generator.environments import Environment  # noqa: E402
 from generator.grafana.upload import Local, upload  # noqa: E402
-from generator.importer import import_dashboard, render_module  # noqa: E402
+from generator import importer  # noqa: E402
 from generator.importer.adopt import recorded_series  # noqa: E402
 from generator.loader import load  # noqa: E402
 from generator.normalize import load_dashboard, normalize_dashboard  # noqa: E402
 from generator.render import dashboard_json  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def import_dashboard(dashboard: dict, **options):
+    """The importer with this repository's config and catalog."""
+    return importer.import_dashboard(dashboard, CONFIG, CATALOG, **options)
+
+
+def render_module(source: str, comments=None) -> dict:
+    return importer.render_module(source, CONFIG, CATALOG, comments)
 # Our dashboards modules' output; the SLO dashboard is generated from slos/ (no module to re-import).
-OURS = sorted(p for p in (ROOT / "rendered" / "dashboards").glob("*.json") if p.stem != DEFAULT.slo.dashboard_uid)
+OURS = sorted(p for p in (ROOT / "rendered" / "dashboards").glob("*.json") if p.stem != CONFIG.slo.dashboard_uid)
 REALWORLD = sorted((ROOT / "tests" / "fixtures" / "realworld" / "dashboards").glob("*.json"))
 REPORT = ROOT / "tests" / "fixtures" / "realworld" / "IMPORT-REPORT.md"
 KNOWN = recorded_series(ROOT)
@@ -58,11 +67,12 @@ def imported() -> dict[str, tuple[Path, object]]:
 
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory, imported) -> Path:
-    """A project whose dashboards/ holds every imported module (alerts/ copied for the loader)."""
+    """A project whose dashboards/ holds every imported module (monitoring/ and alerts/ copied for the loader)."""
     root = tmp_path_factory.mktemp("imported")
     (root / "dashboards").mkdir()
     (root / "dashboards" / "__init__.py").write_text("")
-    shutil.copytree(ROOT / "alerts", root / "alerts", ignore=shutil.ignore_patterns("__pycache__"))
+    for kind in ("monitoring", "alerts"):
+        shutil.copytree(ROOT / kind, root / kind, ignore=shutil.ignore_patterns("__pycache__"))
     for name, (path, result) in imported.items():
         (root / "dashboards" / f"{module_name(path)}.py").write_text(result.source, encoding="utf-8")
     return root
@@ -78,7 +88,7 @@ def test_the_corpus_is_big_and_old_enough():
 
 
 def test_every_corpus_dashboard_round_trips_through_the_loader(scratch, imported):
-    built = dict(load(scratch, DEFAULT).dashboards)
+    built = dict(load(scratch, CONFIG).dashboards)
     assert len(built) == len(imported) == len(OURS) + len(REALWORLD)
     for name, (path, _result) in imported.items():
         got = dashboard_json(built[f"dashboards/{module_name(path)}.py"])
@@ -175,7 +185,7 @@ def test_unknown_metric_is_reported_and_kept_literal_with_a_todo():
 
 
 def test_thresholds_equal_to_a_config_value_are_written_as_its_name():
-    t = DEFAULT.thresholds
+    t = CONFIG.thresholds
     panel = P.panel_json(P.stat("Pool usage", "Share.", "max(raymontology_db_pool_size_connections)",
                                 "percentunit", P.bad_above(t.pool_usage_warn)))
     source = import_dashboard(dashboard(panel)).source
@@ -410,7 +420,7 @@ def test_no_module_is_handed_out_that_would_not_render_back(monkeypatch, tmp_pat
     """If even the everything-raw module renders something else, the import fails: exit 1, no file."""
     import generator.importer as importer
 
-    monkeypatch.setattr(importer, "render_module", lambda source, cfg=DEFAULT, comments=None: {"title": "something else"})
+    monkeypatch.setattr(importer, "render_module", lambda source, cfg, catalog, comments=None: {"title": "something else"})
     with pytest.raises(importer.ImportFailed, match="renders differently at"):
         import_dashboard(read(OURS[0]))
     out = tmp_path / "x.py"

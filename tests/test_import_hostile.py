@@ -28,6 +28,8 @@ import time
 import tokenize
 from pathlib import Path
 
+import importlib
+
 import pytest
 from click.testing import CliRunner
 
@@ -35,16 +37,27 @@ sys.path.insert(0, str(Path(__file__).parent))
 from conftest import dashgen  # noqa: E402
 
 from generator import panels as P  # noqa: E402
-from generator.catalog import CATALOG  # noqa: E402
+from repo_project import CATALOG, CONFIG  # noqa: E402
 from generator.cli import main  # noqa: E402
 from generator.errors import DashgenError  # noqa: E402
-from generator.importer import ImportFailed, UnsafeCode, import_dashboard, render_module  # noqa: E402
+from generator import importer  # noqa: E402
+from generator.importer import ImportFailed, UnsafeCode  # noqa: E402
 from generator.importer import guard, pysrc  # noqa: E402
 from generator.importer.factories import TODO_CATALOG  # noqa: E402
 from generator.normalize import normalize_dashboard  # noqa: E402
 from generator.render import dashboard_json  # noqa: E402
+from generator import loader  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def import_dashboard(dashboard: dict, **options):
+    """The importer with this repository's config and catalog."""
+    return importer.import_dashboard(dashboard, CONFIG, CATALOG, **options)
+
+
+def render_module(source: str, comments=None) -> dict:
+    return importer.render_module(source, CONFIG, CATALOG, comments)
 CANARY_ENV = "DASHGEN_IMPORT_CANARY"
 CANARY_FILE = "PWNED"  # created in the working directory (each test runs in its own tmp_path)
 
@@ -246,10 +259,13 @@ def canaries(tmp_path, monkeypatch):
 
 
 def run_unchecked(source: str) -> dict:
-    """Execute the module as the loader does at `make dashboards`: no guard, full builtins."""
-    namespace: dict = {}
+    """Execute the module as the loader does at `make dashboards`: no guard, full builtins, as a
+    module of this repository's dashboards/ (so its catalog import finds monitoring/)."""
+    package = f"{loader._package(ROOT)}.dashboards"
+    importlib.import_module(package)
+    namespace: dict = {"__name__": f"{package}._imported", "__package__": package}
     exec(compile(source, "<imported>", "exec"), namespace)  # noqa: S102 - the point of the test
-    return dashboard_json(namespace["build"](guard.DEFAULT))
+    return dashboard_json(namespace["build"](CONFIG))
 
 
 def comment_lines(source: str) -> list[str]:
@@ -299,7 +315,7 @@ def test_issue_16_exploit_does_not_run_through_the_library(canaries):
     todo = [c for c in result.comments if TODO_CATALOG in c]
     assert todo == ["# TODO: add to the catalog: \"x\\n*[__import__('os').system('touch PWNED')][:0],\""]
     assert todo[0] in [line.strip() for line in result.source.splitlines()]
-    assert render_module(result.source, comments=result.comments) == normalize_dashboard(exploit_dashboard())
+    assert render_module(result.source, result.comments) == normalize_dashboard(exploit_dashboard())
     assert run_unchecked(result.source) == normalize_dashboard(exploit_dashboard())  # as `make dashboards` runs it
 
 
@@ -307,7 +323,7 @@ def test_issue_16_exploit_does_not_run_through_the_cli(tmp_path):
     """`dashgen import FILE --out X` in a fresh process, then `dashgen render` of a project
     holding the module (the real loader, as `make dashboards`): no PWNED file anywhere."""
     project = tmp_path / "project"
-    for name in ("dashboards", "alerts", "synthetics"):
+    for name in ("monitoring", "dashboards", "alerts", "synthetics"):
         shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copyfile(ROOT / "environments.toml", project / "environments.toml")
     (tmp_path / "hostile.json").write_text(json.dumps(exploit_dashboard()), encoding="utf-8")
@@ -401,9 +417,10 @@ def test_names_must_be_ascii_identifiers_that_are_not_keywords(bad):
 GOOD = '''"""A module as the importer writes it."""
 
 from generator import panels as p
-from generator.catalog import CATALOG as C
 from generator.catalog import eq, ne
 from generator.config import Config
+
+from ..monitoring.catalog import CATALOG as C
 
 #: The data source most queries here name.
 DATASOURCE = {"type": "prometheus", "uid": "x"}
@@ -455,6 +472,9 @@ MALICIOUS = [
     ("import os", "from generator import panels as p", "import os\nfrom generator import panels as p"),
     ("from os import", "from generator.config import Config", "from os import system as Config"),
     ("relative import", "from generator.config import Config", "from .config import Config"),
+    ("another project module", "from ..monitoring.catalog import CATALOG as C", "from ..monitoring.queries import C"),
+    ("the catalog's other names", "from ..monitoring.catalog import CATALOG as C",
+     "from ..monitoring.catalog import raymontology_metrics as C"),
     ("other generator import", "from generator.catalog import eq, ne", "from generator.grafana import upload"),
     ("statement in body", "    t = cfg.thresholds", "    t = cfg.thresholds\n    print(t)"),
     ("other assignment", "    t = cfg.thresholds", "    t = __builtins__"),
@@ -484,7 +504,7 @@ MALICIOUS = [
 
 
 def test_the_guard_passes_what_the_importer_writes():
-    guard.check_module(GOOD, comments=["#: The data source most queries here name.",
+    guard.check_module(GOOD, cfg=CONFIG, comments=["#: The data source most queries here name.",
                                        "# TODO: add to the catalog: foo"])
 
 
@@ -499,27 +519,27 @@ def test_the_guard_refuses_a_harmful_module_before_anything_runs(what, old, new,
 def test_the_guard_compares_comments_with_the_ones_the_importer_meant():
     meant = ["#: The data source most queries here name.", "# TODO: add to the catalog: foo"]
     sneaky = GOOD.replace("# TODO: add to the catalog: foo", "# TODO: add to the catalog: foo\n        # and more")
-    guard.check_module(sneaky)  # harmless code, but a comment nobody wrote:
+    guard.check_module(sneaky, None, CONFIG)  # harmless code, but a comment nobody wrote:
     with pytest.raises(UnsafeCode, match="comments are not the ones the importer wrote"):
-        guard.check_module(sneaky, comments=meant)
+        guard.check_module(sneaky, meant, CONFIG)
 
 
 @pytest.mark.parametrize("code", ["__import__('os')", "p.raw.__globals__", "open('x')", "(lambda: 1)()",
                                   "p.row('a', *[1])", "C.sel('x', **{'a': 1}) or 1", "[p][0]", "cfg.jobs.__dict__"])
 def test_the_guard_checks_each_expression_the_importer_evaluates(code):
     with pytest.raises(UnsafeCode):
-        guard.safe_eval(code, {"p": P, "C": CATALOG, "cfg": guard.DEFAULT})
+        guard.safe_eval(code, {"p": P, "C": CATALOG, "cfg": CONFIG}, CONFIG)
 
 
 def test_a_module_that_passed_runs_without_builtins_it_does_not_need():
     """Defence in depth: the checked module runs with `dict` and three imports, nothing else."""
     with pytest.raises(ImportError, match="may not import 'os'"):
-        guard._import("os", fromlist=("system",))
+        guard._importer(CATALOG)("os", fromlist=("system",))
     with pytest.raises(ImportError):
-        guard._import("generator", fromlist=("grafana",))
-    module = guard.run_module(GOOD)
+        guard._importer(CATALOG)("generator", fromlist=("grafana",))
+    module = guard.run_module(GOOD, None, CONFIG, CATALOG)
     assert set(module.__dict__["__builtins__"]) == {"__import__", "dict"}
-    assert module.build(guard.DEFAULT)["uid"] == guard.DEFAULT.dashboards.database
+    assert module.build(CONFIG)["uid"] == CONFIG.dashboards.database
 
 
 def test_an_unwritable_value_fails_cleanly():

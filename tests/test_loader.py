@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from generator.config import DEFAULT
+from repo_project import CONFIG
 from generator.loader import PREFIX, load
 from generator.render import render_project
 
@@ -19,7 +19,7 @@ def build(cfg):
 
 
 def titles(root: Path) -> dict[str, str]:
-    return {rel: (d["title"] if isinstance(d, dict) else d.title) for rel, d in load(root, DEFAULT).dashboards}
+    return {rel: (d["title"] if isinstance(d, dict) else d.title) for rel, d in load(root, CONFIG).dashboards}
 
 
 def test_a_rewritten_module_is_rendered_anew_in_the_same_process(project):
@@ -47,7 +47,7 @@ def test_a_changed_helper_and_a_new_module_are_seen(tmp_path):
     (root / "dashboards" / "_names.py").write_text('TITLE = "B"\n')
     (root / "dashboards" / "two.py").write_text("def build(cfg):\n    return {'uid': 'two', 'title': 'C'}\n")
     assert titles(root) == {"dashboards/one.py": "B", "dashboards/two.py": "C"}
-    assert sum(1 for m in sys.modules if m.startswith(PREFIX + "dashboards_") and m.endswith("._names")) >= 1
+    assert sum(1 for m in sys.modules if m.startswith(PREFIX) and m.endswith(".dashboards._names")) >= 1
 
 
 def test_an_unchanged_root_is_not_imported_again(tmp_path):

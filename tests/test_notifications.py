@@ -10,7 +10,7 @@ import yaml
 from conftest import dashgen
 from generator import notifications as n
 from generator.checks import run_report
-from generator.config import DEFAULT
+from repo_project import CONFIG
 from generator.errors import DashgenError, DefinitionError
 from generator.render import render_project
 
@@ -50,12 +50,12 @@ def test_template_carries_the_seed_colours_and_links(root):
 
 
 def test_colours_come_from_the_config(root):
-    cfg = replace(DEFAULT, notifications=replace(DEFAULT.notifications, slack_colour_other="#123456"))
+    cfg = replace(CONFIG, notifications=replace(CONFIG.notifications, slack_colour_other="#123456"))
     assert "#123456" in n.template_text(cfg) and "#808080" not in n.template_text(cfg)
 
 
 def test_amtool_check_rejects_a_bad_configuration(root):
-    cfg = replace(DEFAULT, notifications=replace(DEFAULT.notifications, slack_after="soon"))
+    cfg = replace(CONFIG, notifications=replace(CONFIG.notifications, slack_after="soon"))
     findings = run_report(root, cfg, only=["amtool/check-config"]).findings
     assert len(findings) == 1 and "soon" in findings[0].message, findings
     assert run_report(root, only=["amtool/check-config"]).findings == []
@@ -74,16 +74,16 @@ def test_fill_names_the_missing_variable_never_a_value():
     assert used == [CANARY]
     with pytest.raises(n.MissingSecret, match="here: environment variable SLACK_WEBHOOK_URL is not set"):
         n.fill(doc, {}, "here")
-    assert n.references(n.alertmanager_document(DEFAULT, n.AlertRouting((n.Receiver("e", "email"),), n.Route("e")))) \
+    assert n.references(n.alertmanager_document(CONFIG, n.AlertRouting((n.Receiver("e", "email"),), n.Route("e")))) \
         == ["RAYMONTOLOGY_SMTP_SMARTHOST", "RAYMONTOLOGY_SMTP_FROM", "RAYMONTOLOGY_SMTP_USERNAME",
             "RAYMONTOLOGY_SMTP_PASSWORD", "RAYMONTOLOGY_ALERT_EMAILS"]
 
 
 def test_scaled_divides_every_wait():
-    s = n.scaled(DEFAULT, 30).notifications
+    s = n.scaled(CONFIG, 30).notifications
     assert (s.email_after, s.slack_after, s.sms_after, s.group_interval) == ("0s", "10s", "30s", "10s")
     assert (s.warning_group_wait, s.critical_repeat_interval, s.warning_repeat_interval) == ("1s", "30s", "8m")
-    assert s.slack_webhook_env == DEFAULT.notifications.slack_webhook_env  # only durations move
+    assert s.slack_webhook_env == CONFIG.notifications.slack_webhook_env  # only durations move
 
 
 def test_secrets_are_references_never_values(project):
@@ -102,10 +102,10 @@ def test_secrets_are_references_never_values(project):
 
 def test_dashgen_alertmanager_writes_a_deployable_config_or_names_what_is_missing(project, tmp_path):
     out = tmp_path / "am"
-    env = {name: "" for name in n.secrets(DEFAULT)}
+    env = {name: "" for name in n.secrets(CONFIG)}
     result = dashgen("--root", str(project), "alertmanager", "--out", str(out), env=env)
     assert result.returncode == 2 and "SLACK_WEBHOOK_URL" in result.stderr and not out.exists()
-    env = {name: s.placeholder for name, s in n.secrets(DEFAULT).items()}
+    env = {name: s.placeholder for name, s in n.secrets(CONFIG).items()}
     env["SLACK_WEBHOOK_URL"] = CANARY
     result = dashgen("--root", str(project), "alertmanager", "--out", str(out), env=env)
     assert result.returncode == 0, result.stderr
@@ -137,9 +137,9 @@ def test_the_deployable_config_is_one_build_whether_from_rendered_files_or_the_d
     from generator.grafana.contactpoints import deployable_alertmanager
     from generator.loader import load
 
-    env = {**n.placeholders(DEFAULT), "SLACK_WEBHOOK_URL": CANARY}
+    env = {**n.placeholders(CONFIG), "SLACK_WEBHOOK_URL": CANARY}
     from_rendered = deployable_alertmanager(root / "rendered" / "alerting", env)
-    assert from_rendered == n.alertmanager_files(DEFAULT, load(root, DEFAULT).notifications[1], env)
+    assert from_rendered == n.alertmanager_files(CONFIG, load(root, CONFIG).notifications[1], env)
     assert list(from_rendered) == ["alertmanager.yml", "raymontology.tmpl"] and CANARY in from_rendered["alertmanager.yml"]
 
 

@@ -60,7 +60,7 @@ TOKEN = "glsa_..."
 SECRETS = {"SLACK_WEBHOOK_URL": "https://hooks.slack.invalid/T000/B000/readme",
            "RAYMONTOLOGY_ALERT_EMAILS": "oncall@example.invalid",
            "RAYMONTOLOGY_SMS_WEBHOOK_URL": "https://sms.example.invalid/hook"}
-COPIED = ("dashboards", "alerts", "synthetics", "slos", "generator", "rendered", "scripts", "Makefile", "environments.toml",
+COPIED = ("monitoring", "appmetrics", "dashboards", "alerts", "synthetics", "slos", "generator", "rendered", "scripts", "Makefile", "environments.toml",
           "dashgen-check.toml", ".gitattributes", "tests/rules", "tests/fixtures/realworld/dashboards")
 
 
@@ -90,6 +90,7 @@ def scratch(tmp_path_factory):
     # older than its install stamp, so make's $(STAMP) rule is satisfied.
     shutil.copy2(ROOT / "pyproject.toml", root / "pyproject.toml")
     os.utime(root / "pyproject.toml", (0, 0))
+    os.utime(root / "appmetrics" / "pyproject.toml", (0, 0))
     (root / ".venv").symlink_to(ROOT / ".venv")
     (root / ".gitignore").write_text(".venv\n__pycache__/\npulled/\nout/\n")
     _git(root, "init", "-q", "-b", "main")

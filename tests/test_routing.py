@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from generator.checks.amtool import write_config
-from generator.config import DEFAULT
+from repo_project import CONFIG
 from generator.errors import DashgenError
 from generator.loader import load
 from generator.notifications import escalation_routes
@@ -37,7 +37,7 @@ TABLE = [
 ]
 
 
-def _config(tmp: Path, cfg=DEFAULT) -> Path:
+def _config(tmp: Path, cfg=CONFIG) -> Path:
     routing = load(Path(__file__).resolve().parent.parent, cfg).notifications[1]
     return write_config(cfg, routing, tmp)
 
@@ -83,8 +83,8 @@ def test_escalation_waits_follow_the_config(config):
 
 
 def test_reach_is_config(amtool, tmp_path):
-    n = DEFAULT.notifications
-    cfg = replace(DEFAULT, notifications=replace(n, critical_reach="email",
+    n = CONFIG.notifications
+    cfg = replace(CONFIG, notifications=replace(n, critical_reach="email",
                                                  reach_overrides=(("ServiceDown", "sms"), ("HighErrorRate", "slack"))))
     config = _config(tmp_path, cfg)
     assert _route(amtool, config, {"alertname": "DatabaseConnectionFailed", "severity": "critical"}) == [EMAIL]
@@ -93,6 +93,6 @@ def test_reach_is_config(amtool, tmp_path):
 
 
 def test_unknown_step_is_a_clear_error():
-    cfg = replace(DEFAULT, notifications=replace(DEFAULT.notifications, critical_reach="pager"))
-    with pytest.raises(DashgenError, match="generator/config.py: escalation step 'pager' is not one of email"):
+    cfg = replace(CONFIG, notifications=replace(CONFIG.notifications, critical_reach="pager"))
+    with pytest.raises(DashgenError, match="monitoring/config.py: escalation step 'pager' is not one of email"):
         escalation_routes(cfg, {"email": "e", "slack": "s", "sms": "p"})

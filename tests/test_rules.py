@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import yaml
 
-from generator.config import DEFAULT
+from repo_project import CONFIG
 from generator.render import render_project
 
 SEED = {
@@ -46,11 +46,11 @@ def test_every_alert_carries_the_annotations(alerts, files):
         assert {"summary", "description", "runbook_url", "dashboard_url"} <= set(ann), name
         assert ann["runbook_url"].endswith(f"#{name.lower()}")
         assert f'<a id="{name.lower()}"></a>' in runbooks, f"{name}: runbook anchor missing"
-        assert ann["dashboard_url"].startswith(DEFAULT.grafana_url + "/d/raymontology-")
+        assert ann["dashboard_url"].startswith(CONFIG.grafana_url + "/d/raymontology-")
 
 
 def test_seed_thresholds_and_durations(alerts):
-    t = DEFAULT.thresholds
+    t = CONFIG.thresholds
     assert alerts["HighErrorRate"]["for"] == t.error_ratio_for == "5m"
     assert f"> {t.error_ratio_alert:g}" in alerts["HighErrorRate"]["expr"]
     assert alerts["HighCPUUsage"]["for"] == "10m" and "> 0.8" in alerts["HighCPUUsage"]["expr"]

@@ -14,9 +14,10 @@ from generator import rules, slo
 from generator.checks import run_report
 from generator.checks.amtool import write_config
 from generator.checks.promtool import without_annotations
-from generator.config import DEFAULT, BurnTier
+from generator.config import BurnTier
 from generator.errors import DefinitionError
 from generator.loader import load
+from repo_project import CONFIG as DEFAULT
 
 ROOT = Path(__file__).resolve().parent.parent
 EMAIL, SLACK = "raymontology-email", "raymontology-slack"
@@ -68,7 +69,7 @@ def test_latency_threshold_is_an_exposed_bucket(loaded):
     s = _slo(loaded, "api-latency")
     assert 'le="0.1"' in s.sli.good and "http_request_duration_seconds_bucket" in s.sli.good
     with pytest.raises(DefinitionError, match="not a bucket bound"):
-        load(ROOT, replace(DEFAULT, slo=replace(DEFAULT.slo, latency_threshold_seconds=0.2)))
+        load(ROOT, DEFAULT.with_thresholds(slo_latency_threshold_seconds=0.2))
 
 
 def _promtool_run(folder: Path, cfg_rules, cfg_tests, s, pattern: str) -> subprocess.CompletedProcess:
@@ -91,7 +92,7 @@ def test_dashgen_check_runs_the_generated_tests(tmp_path):
     dashgen check reports it at the SLO's file. (The real project's run is in test_check_project.)"""
     import shutil
 
-    for d in ("dashboards", "alerts", "slos"):
+    for d in ("monitoring", "dashboards", "alerts", "slos"):
         shutil.copytree(ROOT / d, tmp_path / d)
     for other in ("api_availability.py", "api_latency.py"):
         (tmp_path / "slos" / other).unlink()
@@ -163,10 +164,10 @@ def test_dashgen_check_reports_a_bad_slo(tmp_path):
     """A broken SLO definition is a definitions/load finding naming the file."""
     import shutil
 
-    for d in ("dashboards", "alerts", "slos"):
+    for d in ("monitoring", "dashboards", "alerts", "slos"):
         shutil.copytree(ROOT / d, tmp_path / d)
     text = (tmp_path / "slos" / "uptime.py").read_text()
-    (tmp_path / "slos" / "uptime.py").write_text(text.replace("objective=s.uptime_objective", "objective=1.5"))
+    (tmp_path / "slos" / "uptime.py").write_text(text.replace("objective=cfg.thresholds.uptime_target", "objective=1.5"))
     report = run_report(tmp_path, DEFAULT, only=["rule/severity"])
     assert [(f.check, f.location.file) for f in report.errors] == [("definitions/load", "slos/uptime.py")]
     assert "strictly between 0 and 1" in report.errors[0].message

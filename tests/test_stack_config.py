@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from generator.config import DEFAULT  # noqa: E402
+from repo_project import CONFIG  # noqa: E402
 from stack.run import HEALTH_BODY_REGEXP, Stack  # noqa: E402
 
 RULES = REPO / "rendered" / "alerts"
@@ -38,8 +38,8 @@ def written(tmp_path):
 def test_scrape_jobs_are_the_configured_ones(written):
     prom = yaml.safe_load((written.root / "config" / "prometheus.yml").read_text())
     jobs = {c["job_name"]: c for c in prom["scrape_configs"]}
-    assert set(jobs) == set(vars(DEFAULT.jobs).values()) | {DEFAULT.uptime.check_job}
-    probe = jobs[DEFAULT.jobs.blackbox]
+    assert set(jobs) == set(vars(CONFIG.jobs).values()) | {CONFIG.uptime.check_job}
+    probe = jobs[CONFIG.jobs.blackbox]
     assert probe["metrics_path"] == "/probe"
     assert probe["static_configs"][0]["targets"] == [written.health_url]
 
@@ -47,8 +47,8 @@ def test_scrape_jobs_are_the_configured_ones(written):
 def test_a_second_probe_job_is_labelled_like_the_synthetic_monitoring_check(written):
     """Issue 11: job = the SM check's job, one target per location with a `probe` label."""
     prom = yaml.safe_load((written.root / "config" / "prometheus.yml").read_text())
-    sm = {c["job_name"]: c for c in prom["scrape_configs"]}[DEFAULT.uptime.check_job]
-    assert [g["labels"]["probe"] for g in sm["static_configs"]] == list(DEFAULT.uptime.probes)
+    sm = {c["job_name"]: c for c in prom["scrape_configs"]}[CONFIG.uptime.check_job]
+    assert [g["labels"]["probe"] for g in sm["static_configs"]] == list(CONFIG.uptime.probes)
     assert all(g["targets"] == [written.health_url] for g in sm["static_configs"])
     assert {"source_labels": ["__param_target"], "target_label": "instance"} in sm["relabel_configs"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+import shutil
 from pathlib import Path
 
 import pytest
@@ -354,6 +355,8 @@ def synthetic(tmp_path):
     (tmp_path / "environments.toml").write_text(ENV_TOML)
     (tmp_path / "dashboards").mkdir()
     (tmp_path / "alerts").mkdir()
+    shutil.copytree(Path(__file__).resolve().parent.parent / "monitoring", tmp_path / "monitoring",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # its config names the secrets
     write_rendered(tmp_path, local_set())
     return tmp_path
 

@@ -17,12 +17,13 @@ import yaml
 
 from generator import rules, synthetics
 from generator.checks.promtool import without_annotations
-from generator.config import DEFAULT, Uptime
+
+from repo_project import CONFIG
 from generator.errors import DefinitionError
 from generator.loader import load
 from generator.render import render_project
 
-BLACKBOX = replace(DEFAULT, uptime=replace(DEFAULT.uptime, source="blackbox"))
+BLACKBOX = replace(CONFIG, uptime=replace(CONFIG.uptime, source="blackbox"))
 
 
 def _alert(files: dict, name: str) -> dict:
@@ -65,8 +66,8 @@ def test_the_source_moves_service_down_the_uptime_panel_and_the_check(both):
 
 def test_the_rendered_check_is_the_seed_contract_in_the_sm_shape(both):
     check = json.loads(both[0]["synthetics/production/raymontology-health.json"])
-    t = DEFAULT.thresholds
-    assert check["job"] == DEFAULT.uptime.check_job
+    t = CONFIG.thresholds
+    assert check["job"] == CONFIG.uptime.check_job
     assert check["target"] == "https://raymontology-backend.up.railway.app/health"  # environments.toml
     assert check["frequency"] == t.health_check_interval_seconds * 1000 == 60000  # ms
     assert check["timeout"] == t.health_check_timeout_seconds * 1000 == 30000
@@ -74,7 +75,7 @@ def test_the_rendered_check_is_the_seed_contract_in_the_sm_shape(both):
     assert {"name": "env", "value": "production"} in check["labels"]
     http = check["settings"]["http"]
     assert http["method"] == "GET" and http["validStatusCodes"] == [200] and http["failIfNotSSL"] is True
-    assert http["failIfBodyNotMatchesRegexp"] == [DEFAULT.uptime.body_regexp]
+    assert http["failIfBodyNotMatchesRegexp"] == [CONFIG.uptime.body_regexp]
     assert set(check) == {"job", "target", "frequency", "timeout", "enabled", "probes", "labels",
                           "basicMetricsOnly", "alertSensitivity", "settings"}
 
@@ -82,14 +83,14 @@ def test_the_rendered_check_is_the_seed_contract_in_the_sm_shape(both):
 def test_the_body_regexp_matches_the_seed_body_and_nothing_else():
     import re
 
-    rx = re.compile(DEFAULT.uptime.body_regexp)
+    rx = re.compile(CONFIG.uptime.body_regexp)
     assert rx.search('{"status":"healthy","db":"ok"}') and rx.search('{"status": "healthy"}')
     assert not rx.search('{"status":"unhealthy"}') and not rx.search('{"status":"degraded"}')
 
 
 def test_an_unknown_source_is_refused():
     with pytest.raises(ValueError, match="synthetic-monitoring"):
-        Uptime(source="pingdom")
+        replace(CONFIG.uptime, source="pingdom")
 
 
 @pytest.mark.parametrize("change, fragment", [
@@ -117,12 +118,12 @@ def test_plain_http_targets_are_refused_when_tls_is_required():
 
 
 def test_a_check_module_returning_something_else_names_the_file(tmp_path):
-    for kind in ("dashboards", "alerts", "synthetics"):
+    for kind in ("monitoring", "dashboards", "alerts", "synthetics"):
         (tmp_path / kind).mkdir()
         (tmp_path / kind / "__init__.py").write_text("")
     (tmp_path / "synthetics" / "bad.py").write_text("def build(cfg):\n    return {'job': 'x'}\n")
     with pytest.raises(DefinitionError, match="synthetics/bad.py: build"):
-        load(tmp_path, DEFAULT)
+        load(tmp_path, CONFIG)
 
 
 def test_comparable_ignores_server_fields_defaults_order_and_the_mark(root):
@@ -151,8 +152,8 @@ def test_promtool_blackbox_source_rule_tests(root, promtool, tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stdout + res.stderr
     # ... and the same tests fail against the SM-shaped rules: they prove the source matters.
-    for _rel, group in load(root, DEFAULT).groups:
-        doc = without_annotations(rules.group_document(DEFAULT, group))
+    for _rel, group in load(root, CONFIG).groups:
+        doc = without_annotations(rules.group_document(CONFIG, group))
         (tmp_path / f"{group.name}.rules.yaml").write_text(rules.dumps(doc))
     res = subprocess.run([promtool, "test", "rules", *(t.name for t in tests)], cwd=tmp_path,
                          capture_output=True, text=True, timeout=120)
@@ -160,7 +161,7 @@ def test_promtool_blackbox_source_rule_tests(root, promtool, tmp_path):
 
 
 def test_the_check_job_comes_only_from_the_config(root):
-    cfg = replace(DEFAULT, uptime=replace(DEFAULT.uptime, check_job="api-health-x", probes=("London", "Ohio", "Oregon")))
+    cfg = replace(CONFIG, uptime=replace(CONFIG.uptime, check_job="api-health-x", probes=("London", "Ohio", "Oregon")))
     files = render_project(root, cfg)
     assert "synthetics/production/api-health-x.json" in files
     assert json.loads(files["synthetics/production/api-health-x.json"])["probes"] == ["London", "Ohio", "Oregon"]

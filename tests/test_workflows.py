@@ -99,7 +99,7 @@ def test_main_uploads_after_a_dry_run_and_never_concurrently():
 
 def test_every_secret_comes_from_repository_secrets():
     """Each variable the rendered notifications refer to, and every token the upload reads."""
-    from generator.config import DEFAULT
+    from repo_project import CONFIG
     from generator.notifications import secrets
 
     jobs = load("upload.yml")["jobs"]
@@ -112,8 +112,8 @@ def test_every_secret_comes_from_repository_secrets():
         body = "\n".join(ln for ln in path.read_text().splitlines() if not ln.lstrip().startswith("#"))
         refs |= set(re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)\b", body))
     refs -= {"VARIABLE"}  # the header's own wording
-    assert refs and refs <= set(secrets(DEFAULT)), refs
-    for name in set(secrets(DEFAULT)) | {"GRAFANA_TOKEN", "SM_TOKEN", "MIMIR_USER", "MIMIR_TOKEN"}:
+    assert refs and refs <= set(secrets(CONFIG)), refs
+    for name in set(secrets(CONFIG)) | {"GRAFANA_TOKEN", "SM_TOKEN", "MIMIR_USER", "MIMIR_TOKEN"}:
         assert env.get(name) == f"${{{{ secrets.{name} }}}}", name
 
 

@@ -2,8 +2,9 @@
 
 A check is a small function registered under a stable name (`family/what`, in the spirit
 of pint and dashboard-linter); its docstring's first line is its documentation. It reads
-a `Project` (everything built once) and yields `(Location, message)` pairs, which the
-registry turns into `Finding`s. Findings are data: the CLI decides how to show them.
+a `Project` (everything built once; what several checks derive from it, such as the parsed
+queries and their selectors, is a cached property) and yields `Issue`s, which the registry
+turns into `Finding`s. Findings are data: the CLI decides how to show them.
 Exclusions (`dashgen-check.toml`) are applied last; see `generator.checks.exclusions`.
 """
 
@@ -12,11 +13,16 @@ from __future__ import annotations
 import functools
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
-from generator.config import DEFAULT, Config
+from generator.catalog import Catalog
+from generator.config import Config
 from generator.errors import ConfigError, DefinitionError
 from generator.rules import Alert, Record, RuleGroup
+
+if TYPE_CHECKING:
+    from generator.checks.exprs import Query, SelectorUse
+    from generator.checks.promtool import Runs
 
 ERROR, WARNING = "error", "warning"  # a finding's severity (alert severities: rules.SEVERITIES)
 
@@ -45,6 +51,15 @@ class Location:
 
 
 @dataclass(frozen=True)
+class Issue:
+    """What a check yields: where, what, and a severity when it is not the check's own."""
+
+    location: Location
+    message: str
+    severity: str | None = None  # None: the check's registered severity
+
+
+@dataclass(frozen=True)
 class Finding:
     check: str
     severity: str  # error | warning
@@ -67,9 +82,10 @@ class Check:
     func: Callable[["Project"], Iterable]
 
     def run(self, project: "Project") -> Iterator[Finding]:
-        for item in self.func(project):
-            loc, message, *rest = item
-            yield Finding(self.name, rest[0] if rest else self.severity, loc, message)
+        for issue in self.func(project):
+            if not isinstance(issue, Issue):
+                raise TypeError(f"check {self.name} yielded {type(issue).__name__}, not an Issue")
+            yield Finding(self.name, issue.severity or self.severity, issue.location, issue.message)
 
 
 #: name -> Check, in registration order (which is the order findings are reported in).
@@ -98,6 +114,7 @@ class Project:
 
     root: Path
     cfg: Config
+    catalog: Catalog
     dashboards: list[tuple[str, dict]]  # (definition file, normalised dashboard JSON)
     groups: list[tuple[str, RuleGroup]]  # (definition file, group)
     schema_dir: Path | None = None
@@ -105,12 +122,38 @@ class Project:
     tests_dir: Path | None = None
     routing: tuple | None = None  # (definition file, notifications.AlertRouting) or None
     slos: list = field(default_factory=list)  # (definition file, slo.SLO); their tests are generated
-    _cache: dict = field(default_factory=dict, repr=False)
 
     @functools.cached_property
     def recorded(self) -> set[str]:
         """Series names written by the project's recording rules (queryable like metrics)."""
         return {r.record for _rel, g in self.groups for r in g.records}
+
+    @functools.cached_property
+    def queries(self) -> list[Query]:
+        """Every panel target and rule expression, panels' expanded as Grafana would."""
+        from generator.checks.exprs import project_queries
+
+        return project_queries(self)
+
+    @functools.cached_property
+    def parsed_texts(self) -> dict[str, tuple[object | None, str | None]]:
+        """Expression text -> (AST, None) or (None, the parser's message), filled as parsed."""
+        return {}
+
+    @functools.cached_property
+    def selector_uses(self) -> list[SelectorUse]:
+        """Every vector selector of every query that parses, with its catalog entry: the one
+        walk the catalog checks share."""
+        from generator.checks.exprs import project_selectors
+
+        return project_selectors(self)
+
+    @functools.cached_property
+    def promtool_runs(self) -> Runs:
+        """`promtool check rules` and `test rules` over the project, run once."""
+        from generator.checks.promtool import run
+
+        return run(self)
 
     def alerts(self) -> Iterator[tuple[str, RuleGroup, Alert]]:
         for rel, g in self.groups:
@@ -123,17 +166,21 @@ class Project:
                 yield rel, g, r
 
 
-def load_project(root: Path, cfg: Config = DEFAULT, **options) -> Project:
-    """Import and build every definition (raises DefinitionError on the first failure).
+def load_project(root, cfg: Config | None = None, **options) -> Project:
+    """Import and build every definition of the project at `root` (a folder or a
+    generator.project.Project; with `cfg` instead of its config if given); raises
+    DefinitionError on the first failure.
 
     Unlike `render.build_outputs`, identity problems (a duplicate uid) are left to the
     checks, so they are reported as findings next to everything else.
     """
+    from generator.project import project_of
     from generator.render import build_outputs
 
-    loaded, dashboards = build_outputs(root, cfg, check_identity=False)
-    return Project(root=root, cfg=cfg, dashboards=dashboards, groups=list(loaded.groups),
-                   routing=loaded.notifications, slos=list(loaded.slos), **options)
+    project = project_of(root, cfg)
+    loaded, dashboards = build_outputs(project, check_identity=False)
+    return Project(root=project.root, cfg=project.config, catalog=project.catalog, dashboards=dashboards,
+                   groups=list(loaded.groups), routing=loaded.notifications, slos=list(loaded.slos), **options)
 
 
 # --- running -------------------------------------------------------------------------------
@@ -201,17 +248,21 @@ def find_schema_dir(explicit: Path | None = None, root: Path | None = None) -> P
     return schema_dir(explicit, root)
 
 
-def run_report(root: Path, cfg: Config = DEFAULT, *, only: Iterable[str] | None = None,
+def run_report(root, cfg: Config | None = None, *, only: Iterable[str] | None = None,
                schema_dir: Path | None = None, exclusions_file: Path | None = None,
                promtool: str | None = None, tests_dir: Path | None = None) -> Report:
-    """Run the checks on the project at `root`; usage problems raise ConfigError."""
+    """Run the checks on the project at `root` (a folder or a generator.project.Project);
+    usage problems raise ConfigError."""
     from generator.checks import exclusions as excl
+    from generator.project import project_of
 
+    source_project = project_of(root, cfg)
+    root = source_project.root
     chosen = select(only)
     exclusions_file = exclusions_file if exclusions_file is not None else root / excl.DEFAULT_FILE
     rules = excl.load_exclusions(exclusions_file)
     try:
-        project = load_project(root, cfg, schema_dir=schema_dir, promtool=promtool,
+        project = load_project(source_project, schema_dir=schema_dir, promtool=promtool,
                                tests_dir=tests_dir if tests_dir is not None else root / "tests" / "rules")
     except DefinitionError as exc:
         finding = Finding(LOAD_CHECK, ERROR, Location(file=exc.module), exc.cause)

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from generator import notifications
-from generator.checks import Location, check
+from generator.checks import Issue, Location, check
 from generator.errors import ConfigError
 
 TIMEOUT = 60
@@ -48,8 +48,8 @@ def check_config(project):
             out = subprocess.run([binary, "check-config", path.name], cwd=tmp, capture_output=True, text=True,
                                  timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
-            yield Location(file=rel), f"amtool check-config timed out after {TIMEOUT} s"
+            yield Issue(Location(file=rel), f"amtool check-config timed out after {TIMEOUT} s")
             return
     if out.returncode != 0:
         text = " ".join((out.stdout + out.stderr).replace(tmp + "/", "").split())
-        yield Location(file=rel), f"amtool check-config rejects rendered/alerting/alertmanager.yaml: {text[:2000]}"
+        yield Issue(Location(file=rel), f"amtool check-config rejects rendered/alerting/alertmanager.yaml: {text[:2000]}")

@@ -11,15 +11,14 @@ import re
 
 import promql_parser as pp
 
-from generator.catalog import CATALOG, COUNTER, GAUGE, HISTOGRAM, SUFFIXES
-from generator.checks import check
-from generator.checks.exprs import (RANGE_FUNCTIONS, func_name, matchers, metric_name, op_text, parsed,
-                                    selectors, unwrap, walk)
+from generator.catalog import CATALOG_FILE, COUNTER, GAUGE, HISTOGRAM, SUFFIXES
+from generator.checks import Issue, check
+from generator.checks.exprs import RANGE_FUNCTIONS, func_name, lookup, matchers, op_text, parsed, selectors, unwrap, walk
 
 
-def _composite_base(name: str):
+def _composite_base(project, name: str):
     """The histogram or summary whose base name this is (they expose only suffixed series)."""
-    m = CATALOG.metrics.get(name)
+    m = project.catalog.metrics.get(name)
     return m if m is not None and m.type in SUFFIXES else None
 
 
@@ -36,104 +35,93 @@ def _keeps_le(agg: pp.AggregateExpr) -> bool:
 @check("catalog/unknown-metric")
 def unknown_metric(project):
     """Every selector names a metric declared in the catalog (or a recorded series)."""
-    known = set(CATALOG.series_names()) | project.recorded
-    for q, ast in parsed(project):
-        for vs, _parents in selectors(ast):
-            name = metric_name(vs)
-            if name is None:
-                yield q.loc, (f"selector {vs} has no literal metric name; match __name__ exactly "
-                              "(regex name selectors also catch _created series, docs/metrics.md §13.12)")
-                continue
-            if name in known or _composite_base(name):
-                continue
-            near = difflib.get_close_matches(name, sorted(known), n=1)
-            hint = f"; did you mean {near[0]}?" if near else ""
-            yield q.loc, f"metric {name} is not in the metric catalog (generator/catalog.py){hint}"
+    known = set(project.catalog.series_names()) | project.recorded
+    for use in project.selector_uses:
+        name = use.name
+        if name is None:
+            yield Issue(use.loc, f"selector {use.selector} has no literal metric name; match __name__ exactly "
+                                 "(regex name selectors also catch _created series, docs/metrics.md §13.12)")
+            continue
+        if name in known or _composite_base(project, name):
+            continue
+        near = difflib.get_close_matches(name, sorted(known), n=1)
+        hint = f"; did you mean {near[0]}?" if near else ""
+        yield Issue(use.loc, f"metric {name} is not in the metric catalog ({CATALOG_FILE}){hint}")
 
 
 @check("catalog/unknown-label")
 def unknown_label(project):
     """Every label matcher names a label the selected metric has."""
-    for q, ast in parsed(project):
-        for vs, _parents in selectors(ast):
-            name = metric_name(vs)
-            hit = CATALOG.lookup(name) if name else None
-            if hit is None:
+    for use in project.selector_uses:
+        if use.hit is None:
+            continue
+        _metric, labels = use.hit
+        for m in matchers(use.selector):
+            if m.name in labels or m.name == "le":  # le: reported by catalog/histogram-series
                 continue
-            metric, labels = hit
-            for m in matchers(vs):
-                if m.name in labels:
-                    continue
-                if m.name == "le":
-                    continue  # reported by catalog/histogram-series
-                yield q.loc, (f"{name} has no label {m.name!r} (it has: {', '.join(labels)}); "
-                              f"matcher {m.name}{op_text(m)}\"{m.value}\"")
+            yield Issue(use.loc, f"{use.name} has no label {m.name!r} (it has: {', '.join(labels)}); "
+                                 f"matcher {m.name}{op_text(m)}\"{m.value}\"")
 
 
 @check("catalog/histogram-series")
 def histogram_series(project):
     """Histograms are queried as _bucket (with le), _sum and _count; le appears only on _bucket."""
-    for q, ast in parsed(project):
-        for vs, parents in selectors(ast):
-            name = metric_name(vs)
-            if not name:
+    for use in project.selector_uses:
+        name = use.name
+        if not name:
+            continue
+        base = _composite_base(project, name)
+        if base is not None:
+            suffixes = ", ".join(name + s for s in SUFFIXES[base.type])
+            yield Issue(use.loc, f"{name} is a {base.type}: it exposes only {suffixes}")
+            continue
+        if use.hit is None:
+            continue
+        metric, labels = use.hit
+        has_le = any(m.name == "le" for m in matchers(use.selector))
+        if has_le and "le" not in labels:
+            yield Issue(use.loc, f"le is a label of histogram _bucket series only; {name} has none "
+                                 f"({metric.type} {metric.name})")
+            continue
+        if metric.type == HISTOGRAM and name.endswith("_bucket") and not has_le:
+            if any(func_name(p) == "histogram_quantile" for p in use.parents):
                 continue
-            base = _composite_base(name)
-            if base is not None:
-                suffixes = ", ".join(name + s for s in SUFFIXES[base.type])
-                yield q.loc, f"{name} is a {base.type}: it exposes only {suffixes}"
-                continue
-            hit = CATALOG.lookup(name)
-            if hit is None:
-                continue
-            metric, labels = hit
-            has_le = any(m.name == "le" for m in matchers(vs))
-            if has_le and "le" not in labels:
-                yield q.loc, (f"le is a label of histogram _bucket series only; {name} has none "
-                              f"({metric.type} {metric.name})")
-                continue
-            if metric.type == HISTOGRAM and name.endswith("_bucket") and not has_le:
-                if any(func_name(p) == "histogram_quantile" for p in parents):
-                    continue
-                agg = next((p for p in reversed(parents) if isinstance(p, pp.AggregateExpr)), None)
-                if agg is not None and not _keeps_le(agg):
-                    yield q.loc, (f"{agg.op} over {name} without `by (le)` adds up every bucket: keep le, "
-                                  "or select one bucket with an le matcher")
+            agg = next((p for p in reversed(use.parents) if isinstance(p, pp.AggregateExpr)), None)
+            if agg is not None and not _keeps_le(agg):
+                yield Issue(use.loc, f"{agg.op} over {name} without `by (le)` adds up every bucket: keep le, "
+                                     "or select one bucket with an le matcher")
 
 
 @check("catalog/le-bound")
 def le_bound(project):
     """A bucket filter (le="...") names a bucket bound the histogram declares, spelled as exposed."""
-    for q, ast in parsed(project):
-        for vs, _parents in selectors(ast):
-            name = metric_name(vs)
-            hit = CATALOG.lookup(name) if name else None
-            if hit is None or not name.endswith("_bucket"):
+    for use in project.selector_uses:
+        if use.hit is None or not use.name.endswith("_bucket"):
+            continue
+        metric = use.hit[0]
+        bounds = metric.le_values
+        for m in matchers(use.selector):
+            if m.name != "le":
                 continue
-            metric = hit[0]
-            for m in matchers(vs):
-                if m.name != "le":
+            if m.op == pp.MatchOp.Equal and m.value not in bounds:
+                yield Issue(use.loc, f'le="{m.value}" is not a bucket bound of {metric.name} '
+                                     f"(bounds: {', '.join(bounds)}; Python writes 1.0, not 1)")
+            elif m.op == pp.MatchOp.Re:
+                try:
+                    rx = re.compile(m.value)
+                except re.error as exc:
+                    yield Issue(use.loc, f'le=~"{m.value}" is not a valid regular expression: {exc}')
                     continue
-                bounds = metric.le_values
-                if m.op == pp.MatchOp.Equal and m.value not in bounds:
-                    yield q.loc, (f'le="{m.value}" is not a bucket bound of {metric.name} '
-                                  f"(bounds: {', '.join(bounds)}; Python writes 1.0, not 1)")
-                elif m.op == pp.MatchOp.Re:
-                    try:
-                        rx = re.compile(m.value)
-                    except re.error as exc:
-                        yield q.loc, f'le=~"{m.value}" is not a valid regular expression: {exc}'
-                        continue
-                    if not any(rx.fullmatch(b) for b in bounds):
-                        yield q.loc, (f'le=~"{m.value}" matches no bucket bound of {metric.name} '
-                                      f"(bounds: {', '.join(bounds)})")
+                if not any(rx.fullmatch(b) for b in bounds):
+                    yield Issue(use.loc, f'le=~"{m.value}" matches no bucket bound of {metric.name} '
+                                         f"(bounds: {', '.join(bounds)})")
 
 
 def _series_kind(project, name: str) -> str | None:
     """'counter', 'gauge', 'recorded' or None (unknown: another check reports it)."""
     if name in project.recorded:
         return "recorded"
-    hit = CATALOG.lookup(name)
+    hit = project.catalog.lookup(name)
     if hit is None:
         return None
     metric = hit[0]
@@ -158,14 +146,14 @@ def rate_on_gauge(project):
             else:
                 continue
             for vs in inner:
-                name = metric_name(vs)
+                name, _hit = lookup(project, vs)
                 kind = _series_kind(project, name) if name else None
                 if kind == GAUGE:
-                    yield q.loc, (f"{fn}() of {name}, a gauge: rates only make sense on counters; "
-                                  "use deriv(), delta() or *_over_time() (docs/metrics.md §13.1)")
+                    yield Issue(q.loc, (f"{fn}() of {name}, a gauge: rates only make sense on counters; "
+                                        "use deriv(), delta() or *_over_time() (docs/metrics.md §13.1)"))
                 elif kind == "recorded":
-                    yield q.loc, (f"{fn}() of {name}, a recorded series (already a rate or ratio, so a "
-                                  "gauge): query it directly")
+                    yield Issue(q.loc, (f"{fn}() of {name}, a recorded series (already a rate or ratio, so a "
+                                        "gauge): query it directly"))
 
 
 _LABEL_VALUES = re.compile(r"^\s*label_values\(\s*(?:(?P<sel>.+?)\s*,\s*)?(?P<label>[a-zA-Z_][a-zA-Z0-9_]*)\s*\)\s*$", re.S)
@@ -195,18 +183,17 @@ def variable_query(project):
             try:
                 ast = pp.parse(expand(sel, d, time=PROBE_TIME))
             except Exception as exc:
-                yield loc, f"variable ${v.get('name')}: {sel} does not parse: {exc}"
+                yield Issue(loc, f"variable ${v.get('name')}: {sel} does not parse: {exc}")
                 continue
             for vs, _p in selectors(ast):
-                name = metric_name(vs)
-                hit = CATALOG.lookup(name) if name else None
+                name, hit = lookup(project, vs)
                 if hit is None:
                     if name not in project.recorded:
-                        yield loc, f"variable ${v.get('name')}: metric {name} is not in the metric catalog"
+                        yield Issue(loc, f"variable ${v.get('name')}: metric {name} is not in the metric catalog")
                     continue
                 if label not in hit[1]:
-                    yield loc, (f"variable ${v.get('name')}: {name} has no label {label!r} "
-                                f"(it has: {', '.join(hit[1])}); the drop-down would be empty")
+                    yield Issue(loc, (f"variable ${v.get('name')}: {name} has no label {label!r} "
+                                f"(it has: {', '.join(hit[1])}); the drop-down would be empty"))
 
 
 #: Functions that add or rename labels: grouping by their output cannot be checked against the catalog.
@@ -228,8 +215,7 @@ def grouping_label(project):
             available: set[str] = set()
             names = []
             for vs, _p in selectors(node.expr):
-                name = metric_name(vs)
-                hit = CATALOG.lookup(name) if name else None
+                name, hit = lookup(project, vs)
                 if hit is None:
                     available = None  # a recorded or unknown series: its labels are not declared
                     break
@@ -239,8 +225,8 @@ def grouping_label(project):
                 continue
             for label in node.modifier.labels or []:
                 if label not in available:
-                    yield q.loc, (f"{node.op} by ({label}): none of {', '.join(sorted(set(names)))} has a "
-                                  f"label {label!r}, so every series lands in one group")
+                    yield Issue(q.loc, (f"{node.op} by ({label}): none of {', '.join(sorted(set(names)))} has a "
+                                        f"label {label!r}, so every series lands in one group"))
 
 
 #: Functions and aggregations under which a raw counter (or histogram series) makes sense.
@@ -251,17 +237,16 @@ COUNTER_SAFE_AGGREGATIONS = {"count", "group"}
 @check("catalog/raw-counter")
 def raw_counter(project):
     """Counters are read through rate(), irate() or increase(), never plotted or compared raw (docs/metrics.md §13.8)."""
-    for q, ast in parsed(project):
-        for vs, parents in selectors(ast):
-            name = metric_name(vs)
-            if not name or _series_kind(project, name) != "counter":
-                continue
-            if any(func_name(p) in COUNTER_SAFE_CALLS for p in parents):
-                continue
-            if any(isinstance(p, pp.AggregateExpr) and str(p.op) in COUNTER_SAFE_AGGREGATIONS for p in parents):
-                continue
-            yield q.loc, (f"{name} is a counter used raw: it only grows and resets on restart; "
-                          "take rate() or increase() over a window")
+    for use in project.selector_uses:
+        name, parents = use.name, use.parents
+        if not name or _series_kind(project, name) != "counter":
+            continue
+        if any(func_name(p) in COUNTER_SAFE_CALLS for p in parents):
+            continue
+        if any(isinstance(p, pp.AggregateExpr) and str(p.op) in COUNTER_SAFE_AGGREGATIONS for p in parents):
+            continue
+        yield Issue(use.loc, f"{name} is a counter used raw: it only grows and resets on restart; "
+                             "take rate() or increase() over a window")
 
 
 @check("catalog/histogram-quantile")
@@ -273,14 +258,14 @@ def histogram_quantile(project):
                 continue
             arg = unwrap(node.args[1])
             for vs, parents in selectors(arg):
-                name = metric_name(vs)
+                name, _hit = lookup(project, vs)
                 if not name or name in project.recorded:
                     continue
                 if not name.endswith("_bucket"):
-                    yield q.loc, f"histogram_quantile() over {name}: it needs _bucket series"
+                    yield Issue(q.loc, f"histogram_quantile() over {name}: it needs _bucket series")
                 elif not any(func_name(p) in RANGE_FUNCTIONS for p in parents):
-                    yield q.loc, (f"histogram_quantile() over raw {name}: take rate() of the buckets first "
-                                  "(cumulative counts since start otherwise)")
+                    yield Issue(q.loc, (f"histogram_quantile() over raw {name}: take rate() of the buckets first "
+                                        "(cumulative counts since start otherwise)"))
             agg = next((n for n, _p in walk(arg) if isinstance(n, pp.AggregateExpr)), None)
             if agg is not None and not _keeps_le(agg):
-                yield q.loc, f"histogram_quantile() over {agg.op}(...) that drops le: write {agg.op} by (le, ...)"
+                yield Issue(q.loc, f"histogram_quantile() over {agg.op}(...) that drops le: write {agg.op} by (le, ...)")

@@ -8,10 +8,9 @@ from dataclasses import fields
 
 import promql_parser as pp
 
-from generator.catalog import CATALOG
-from generator.checks import WARNING, Location, check
-from generator.checks.exprs import (RANGE_FUNCTIONS, func_name, iter_panels, metric_name, parse, queries,
-                                    selectors, unwrap, walk, window_text)
+from generator.checks import WARNING, Issue, Location, check
+from generator.checks.exprs import (RANGE_FUNCTIONS, func_name, iter_panels, parse, queries,
+                                    unwrap, walk, window_text)
 from generator.checks.grafana_units import is_unit, suggestions
 from generator.errors import DefinitionError
 from generator.panels import GRID_COLUMNS
@@ -38,7 +37,7 @@ def title(project):
     """Every dashboard has a non-empty title (Grafana answers 400 otherwise)."""
     for rel, d in project.dashboards:
         if not isinstance(d.get("title"), str) or not d["title"].strip():
-            yield _loc(rel, d), "dashboard has no title"
+            yield Issue(_loc(rel, d), "dashboard has no title")
 
 
 @check("dashboard/uid")
@@ -47,12 +46,12 @@ def uid(project):
     for rel, d in project.dashboards:
         value = d.get("uid")
         if not value or not isinstance(value, str):
-            yield _loc(rel, d), "dashboard has no uid: every upload would create a new dashboard"
+            yield Issue(_loc(rel, d), "dashboard has no uid: every upload would create a new dashboard")
         elif len(value) > MAX_UID:
-            yield _loc(rel, d), f"uid {value!r} has {len(value)} characters; Grafana allows at most {MAX_UID}"
+            yield Issue(_loc(rel, d), f"uid {value!r} has {len(value)} characters; Grafana allows at most {MAX_UID}")
         elif not UID_PATTERN.match(value):
             bad = "".join(sorted({c for c in value if not re.match(r"[a-zA-Z0-9_-]", c)}))
-            yield _loc(rel, d), f"uid {value!r} has characters Grafana refuses: {bad!r} (allowed: a-z A-Z 0-9 _ -)"
+            yield Issue(_loc(rel, d), f"uid {value!r} has characters Grafana refuses: {bad!r} (allowed: a-z A-Z 0-9 _ -)")
 
 
 @check("dashboard/uid-unique")
@@ -64,7 +63,7 @@ def uid_unique(project):
         if not value:
             continue
         if value in seen:
-            yield _loc(rel, d), f"uid {value!r} is already used by {seen[value]}"
+            yield Issue(_loc(rel, d), f"uid {value!r} is already used by {seen[value]}")
         else:
             seen[value] = rel
 
@@ -77,9 +76,9 @@ def panel_id_unique(project):
         for p in iter_panels(d):
             pid = p.get("id")
             if pid is None:
-                yield _loc(rel, d, p), "panel has no id"
+                yield Issue(_loc(rel, d, p), "panel has no id")
             elif pid in seen:
-                yield _loc(rel, d, p), f"panel id {pid} is also used by panel {seen[pid]!r}"
+                yield Issue(_loc(rel, d, p), f"panel id {pid} is also used by panel {seen[pid]!r}")
             else:
                 seen[pid] = p.get("title", "")
 
@@ -93,9 +92,9 @@ def refid_unique(project):
             for t in p.get("targets", []):
                 ref = t.get("refId")
                 if not ref:
-                    yield _loc(rel, d, p), "a target has no refId"
+                    yield Issue(_loc(rel, d, p), "a target has no refId")
                 elif ref in seen:
-                    yield _loc(rel, d, p), f"refId {ref!r} is used by two targets"
+                    yield Issue(_loc(rel, d, p), f"refId {ref!r} is used by two targets")
                 seen.add(ref)
 
 
@@ -110,14 +109,14 @@ def grid_bounds(project):
     for rel, d in project.dashboards:
         for p in iter_panels(d):
             if "gridPos" not in p:
-                yield _loc(rel, d, p), "panel has no gridPos"
+                yield Issue(_loc(rel, d, p), "panel has no gridPos")
                 continue
             x, y, w, h = _box(p)
             if w < 1 or h < 1:
-                yield _loc(rel, d, p), f"gridPos w={w} h={h}: width and height must be at least 1"
+                yield Issue(_loc(rel, d, p), f"gridPos w={w} h={h}: width and height must be at least 1")
             if x < 0 or y < 0 or x + w > GRID_COLUMNS:
-                yield _loc(rel, d, p), (f"gridPos x={x} w={w} reaches column {x + w}; the grid has "
-                                        f"{GRID_COLUMNS} columns")
+                yield Issue(_loc(rel, d, p), (f"gridPos x={x} w={w} reaches column {x + w}; the grid has "
+                                              f"{GRID_COLUMNS} columns"))
 
 
 def _overlap(a: dict, b: dict) -> bool:
@@ -137,9 +136,9 @@ def grid_overlap(project):
             for i, a in enumerate(placed):
                 for b in placed[i + 1:]:
                     if _overlap(a, b):
-                        yield _loc(rel, d, b), (f"overlaps panel {a.get('title', '')!r}: "
-                                                f"x={_box(b)[0]} y={_box(b)[1]} w={_box(b)[2]} h={_box(b)[3]} vs "
-                                                f"x={_box(a)[0]} y={_box(a)[1]} w={_box(a)[2]} h={_box(a)[3]}")
+                        yield Issue(_loc(rel, d, b), (f"overlaps panel {a.get('title', '')!r}: "
+                                                      f"x={_box(b)[0]} y={_box(b)[1]} w={_box(b)[2]} h={_box(b)[3]} vs "
+                                                      f"x={_box(a)[0]} y={_box(a)[1]} w={_box(a)[2]} h={_box(a)[3]}"))
 
 
 @check("dashboard/panel-unit")
@@ -151,7 +150,7 @@ def panel_unit(project):
                 continue
             unit = ((p.get("fieldConfig") or {}).get("defaults") or {}).get("unit")
             if not unit:
-                yield _loc(rel, d, p), "panel has no unit: say what the number is (s, bytes, percentunit, none...)"
+                yield Issue(_loc(rel, d, p), "panel has no unit: say what the number is (s, bytes, percentunit, none...)")
 
 
 def _field_config(p: dict, prop: str):
@@ -179,8 +178,8 @@ def unit_known(project):
                 if not is_unit(unit):
                     close = suggestions(unit)
                     hint = f"did you mean {' or '.join(close)}?" if close else "see Grafana's unit picker"
-                    yield _loc(rel, d, p), (f"{where} {unit!r} is not a Grafana unit id, so Grafana would print "
-                                            f"it after the number; {hint} (a custom text unit is 'suffix:{unit}')")
+                    yield Issue(_loc(rel, d, p), (f"{where} {unit!r} is not a Grafana unit id, so Grafana would print "
+                                                  f"it after the number; {hint} (a custom text unit is 'suffix:{unit}')"))
 
 
 def _sections(d: dict) -> list[tuple[str, list[dict]]]:
@@ -224,8 +223,8 @@ def row_gap(project):
             if gap is not None:
                 y, first, last = gap
                 where = f"row {title!r}" if title else "the panels above the first row"
-                yield _loc(rel, d), (f"{where} leaves columns {first}-{last} empty at y={y} "
-                                     f"({last - first + 1} of {GRID_COLUMNS}): widen a panel or start a new row")
+                yield Issue(_loc(rel, d), (f"{where} leaves columns {first}-{last} empty at y={y} "
+                                           f"({last - first + 1} of {GRID_COLUMNS}): widen a panel or start a new row"))
 
 
 @check("dashboard/panel-description")
@@ -234,9 +233,9 @@ def panel_description(project):
     for rel, d in project.dashboards:
         for p in _content_panels(d):
             if not (p.get("title") or "").strip():
-                yield _loc(rel, d, p), "panel has no title"
+                yield Issue(_loc(rel, d, p), "panel has no title")
             if not (p.get("description") or "").strip():
-                yield _loc(rel, d, p), "panel has no description"
+                yield Issue(_loc(rel, d, p), "panel has no description")
 
 
 def _is_ds_var(ds, names: set[str]) -> bool:
@@ -255,19 +254,19 @@ def datasource_variable(project):
         ds_vars = {v.get("name") for v in variables if v.get("type") == "datasource"}
         var = next((v for v in variables if v.get("name") == DATASOURCE_VARIABLE), None)
         if var is None or var.get("type") != "datasource" or var.get("query") != "prometheus":
-            yield _loc(rel, d), (f"dashboard needs a template variable {DATASOURCE_VARIABLE!r} of type "
-                                 "datasource with query prometheus")
+            yield Issue(_loc(rel, d), (f"dashboard needs a template variable {DATASOURCE_VARIABLE!r} of type "
+                                       "datasource with query prometheus"))
         for p in _content_panels(d):
             targets = p.get("targets", [])
             if not targets:
                 continue
             if not _is_ds_var(p.get("datasource"), ds_vars):
-                yield _loc(rel, d, p), (f"panel data source {p.get('datasource')!r} is not the "
-                                        f"${{{DATASOURCE_VARIABLE}}} variable")
+                yield Issue(_loc(rel, d, p), (f"panel data source {p.get('datasource')!r} is not the "
+                                              f"${{{DATASOURCE_VARIABLE}}} variable"))
             for t in targets:
                 if "datasource" in t and not _is_ds_var(t["datasource"], ds_vars):
-                    yield _loc(rel, d, p), (f"target {t.get('refId', '?')} data source {t['datasource']!r} is not "
-                                            f"the ${{{DATASOURCE_VARIABLE}}} variable")
+                    yield Issue(_loc(rel, d, p), (f"target {t.get('refId', '?')} data source {t['datasource']!r} is not "
+                                                  f"the ${{{DATASOURCE_VARIABLE}}} variable"))
 
 
 def config_numbers(cfg) -> list[float]:
@@ -285,15 +284,8 @@ def config_numbers(cfg) -> list[float]:
 
 def _queries_up_down(project, panel: dict, d: dict) -> bool:
     """Whether the panel queries a 0/1 health series (up, pg_up, probe_success, ...)."""
-    for q in queries(project):
-        if q.panel is not panel:
-            continue
-        ast, _ = parse(project, q.text)
-        for vs, _p in selectors(ast) if ast is not None else ():
-            hit = CATALOG.lookup(metric_name(vs) or "")
-            if hit and hit[0].unit == "0/1":
-                return True
-    return False
+    return any(use.query.panel is panel and use.hit is not None and use.hit[0].unit == "0/1"
+               for use in project.selector_uses)
 
 
 def _steps(p: dict):
@@ -309,7 +301,7 @@ def _moved_dashboards(project) -> tuple[dict[str, dict], list[tuple[str, str]]]:
     from generator.loader import build_module, module_files
     from generator.render import dashboard_json
 
-    cfg = moved_numbers(project.cfg)
+    cfg = moved_numbers(project.cfg, project.catalog)
     built, refused = {}, []
     for path in module_files(project.root, "dashboards"):
         rel = path.relative_to(project.root).as_posix()
@@ -337,7 +329,7 @@ def thresholds_config(project):
     moved, refused = _moved_dashboards(project)
     for rel, why in refused:
         if any(r == rel for r, _d in project.dashboards):
-            yield Location(file=rel), f"cannot rebuild with changed thresholds to find literals: {why}", WARNING
+            yield Issue(Location(file=rel), f"cannot rebuild with changed thresholds to find literals: {why}", WARNING)
     for rel, d in project.dashboards:
         other = moved.get(rel)
         after = _panel_steps(other) if other is not None and other.get("uid") == d.get("uid") else {}
@@ -347,12 +339,12 @@ def thresholds_config(project):
             if v in (0, 1) and _queries_up_down(project, p, d):
                 continue
             if not any(math.isclose(v, a, rel_tol=1e-9, abs_tol=1e-12) for a in allowed):
-                yield _loc(rel, d, p), (f"{where} step {v:g} ({color}) is not a config value: "
-                                        "take it from cfg.thresholds so panels and alerts move together")
+                yield Issue(_loc(rel, d, p), (f"{where} step {v:g} ({color}) is not a config value: "
+                                              "take it from cfg.thresholds so panels and alerts move together"))
             elif key in after and after[key][1] == v:
-                yield _loc(rel, d, p), (f"{where} step {v:g} ({color}) equals a config value but is written "
-                                        "into the panel (it stayed put when the config moved): read it from "
-                                        "cfg.thresholds so panels and alerts move together")
+                yield Issue(_loc(rel, d, p), (f"{where} step {v:g} ({color}) equals a config value but is written "
+                                              "into the panel (it stayed put when the config moved): read it from "
+                                              "cfg.thresholds so panels and alerts move together"))
 
 
 
@@ -377,7 +369,7 @@ def rate_interval(project):
                 continue
             why = ("it can hold fewer than two samples, and then the panel is empty" if w == "$__interval"
                    else "a fixed window is blind to the scrape interval and the zoom level")
-            yield q.loc, f"{fn}() over [{w}]: use [$__rate_interval] ({why})"
+            yield Issue(q.loc, f"{fn}() over [{w}]: use [$__rate_interval] ({why})")
 
 
 def _variable_refs(d: dict):
@@ -418,7 +410,7 @@ def variables_defined(project):
             key = (name, (panel or {}).get("title"))
             if key not in reported:
                 reported.add(key)
-                yield _loc(rel, d, panel), f"${name} is used but not defined in the dashboard's templating"
+                yield Issue(_loc(rel, d, panel), f"${name} is used but not defined in the dashboard's templating")
 
 
 @check("dashboard/variables-used")
@@ -429,4 +421,4 @@ def variables_used(project):
         for v in d.get("templating", {}).get("list", []):
             name = v.get("name")
             if name and name not in used:
-                yield _loc(rel, d), f"variable ${name} is defined but nothing uses it"
+                yield Issue(_loc(rel, d), f"variable ${name} is defined but nothing uses it")

@@ -4,7 +4,7 @@
 
     [[exclude]]
     check = "dashboard/rate-interval"          # a check name; "family/*" matches a family
-    dashboard = "raymontology-business"        # optional: file, dashboard, panel, rule, group
+    dashboard = "acme-business"        # optional: file, dashboard, panel, rule, group
     panel = "No-result share"
     reason = "The stat shows the last hour on purpose, whatever the time picker says."
 

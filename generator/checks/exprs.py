@@ -13,6 +13,7 @@ from typing import Iterator
 
 import promql_parser as pp
 
+from generator.catalog import Metric
 from generator.templating import TimeContext, expand
 
 #: Macros resolve to values no one writes by hand: 26 s, 68 s, 25207 s.
@@ -46,9 +47,12 @@ def iter_panels(dashboard: dict) -> Iterator[dict]:
 
 
 def queries(project) -> list[Query]:
-    """Every panel target and rule expression of the project (cached on the project)."""
-    if "queries" in project._cache:
-        return project._cache["queries"]
+    """Every panel target and rule expression of the project (`project.queries`, built once)."""
+    return project.queries
+
+
+def project_queries(project) -> list[Query]:
+    """Every panel target and rule expression of the project, in reading order."""
     from generator.checks import Location
 
     out = []
@@ -64,13 +68,12 @@ def queries(project) -> list[Query]:
         out.append(Query(Location(file=rel, group=g.name, rule=r.record), r.expr, r.expr, "record"))
     for rel, g, a in project.alerts():
         out.append(Query(Location(file=rel, group=g.name, rule=a.name), a.expr, a.expr, "rule"))
-    project._cache["queries"] = out
     return out
 
 
 def parse(project, text: str):
-    """(ast, None) or (None, parser message); cached per project."""
-    cache = project._cache.setdefault("ast", {})
+    """(ast, None) or (None, parser message); each text parsed once per project."""
+    cache = project.parsed_texts
     if text not in cache:
         try:
             cache[text] = (pp.parse(text), None)
@@ -85,6 +88,37 @@ def parsed(project) -> Iterator[tuple[Query, object]]:
         ast, _err = parse(project, q.text)
         if ast is not None:
             yield q, ast
+
+
+@dataclass(frozen=True)
+class SelectorUse:
+    """One vector selector of a query, its ancestors, its literal metric name and what the
+    project's catalog declares for that series (None: unknown, recorded or nameless)."""
+
+    query: Query
+    selector: pp.VectorSelector
+    parents: tuple
+    name: str | None
+    hit: tuple[Metric, tuple[str, ...]] | None
+
+    @property
+    def loc(self):
+        return self.query.loc
+
+
+def lookup(project, vs: pp.VectorSelector) -> tuple[str | None, tuple[Metric, tuple[str, ...]] | None]:
+    """(literal metric name, the catalog's (metric, labels) for it or None) of a selector."""
+    name = metric_name(vs)
+    return name, project.catalog.lookup(name) if name else None
+
+
+def project_selectors(project) -> list[SelectorUse]:
+    """Every vector selector of every query that parses (`project.selector_uses`, built once)."""
+    out = []
+    for q, ast in parsed(project):
+        for vs, parents in selectors(ast):
+            out.append(SelectorUse(q, vs, parents, *lookup(project, vs)))
+    return out
 
 
 # --- AST walking ---------------------------------------------------------------------------

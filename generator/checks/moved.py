@@ -10,29 +10,30 @@ from __future__ import annotations
 
 from dataclasses import fields, replace
 
-from generator.catalog import CATALOG
-from generator.config import Config, Thresholds
+from generator.catalog import Catalog
+from generator.config import Config
 
 
-def number_fields() -> list[str]:
-    return [f.name for f in fields(Thresholds) if f.type in (int, float, "int", "float")]
+def number_fields(cfg: Config) -> list[str]:
+    """The project's numeric Thresholds fields."""
+    return [f.name for f in fields(cfg.thresholds) if f.type in (int, float, "int", "float")]
 
 
-def _bound_move(value: float) -> float | None:
+def _bound_move(catalog: Catalog, value: float) -> float | None:
     """Another bucket bound shared by every catalogued histogram that has `value`, or None."""
-    sets = [set(m.buckets) for m in CATALOG.metrics.values() if m.buckets and value in m.buckets]
+    sets = [set(m.buckets) for m in catalog.metrics.values() if m.buckets and value in m.buckets]
     if not sets:
         return None
     others = sorted(set.intersection(*sets) - {value}, key=lambda b: (abs(b - value), b))
     return others[0] if others else None
 
 
-def moved_numbers(cfg: Config) -> Config:
+def moved_numbers(cfg: Config, catalog: Catalog) -> Config:
     """`cfg` with every numeric threshold and plan limit moved."""
     changes = {}
-    for name in number_fields():
+    for name in number_fields(cfg):
         v = getattr(cfg.thresholds, name)
-        bound = _bound_move(float(v)) if isinstance(v, float) else None
+        bound = _bound_move(catalog, float(v)) if isinstance(v, float) else None
         changes[name] = v + 7 if isinstance(v, int) else bound if bound is not None else v * 1.0371 + 0.0013
     moved = cfg.with_thresholds(**changes)
     plan = replace(cfg.plan, memory_limit_bytes=cfg.plan.memory_limit_bytes + 4096,

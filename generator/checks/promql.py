@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from generator.checks import check
+from generator.checks import Issue, check
 from generator.checks.exprs import parse, queries
 
 
@@ -20,4 +20,4 @@ def parses(project):
             shown = _one_line(q.raw)
             if q.text != q.raw:
                 shown += f"  (as sent: {_one_line(q.text)})"
-            yield q.loc, f"PromQL does not parse: {error}; query: {shown}"
+            yield Issue(q.loc, f"PromQL does not parse: {error}; query: {shown}")

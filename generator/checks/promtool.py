@@ -14,12 +14,13 @@ import os
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from generator import rules, slo, yamlio
-from generator.checks import WARNING, Location, check
+from generator.checks import WARNING, Issue, Location, check
 from generator.errors import ConfigError
 from generator.safenames import check_name
 
@@ -66,12 +67,19 @@ def without_annotations(doc: dict) -> dict:
     ]}
 
 
-def _run(project) -> dict:
-    """The promtool runs, once per project: {'check': (rc, out) | None, 'test': [(file, rc, out)] | None}."""
-    if "promtool" in project._cache:
-        return project._cache["promtool"]
+@dataclass
+class Runs:
+    """What promtool said about a project: `check rules` over every rule file (None without
+    groups) and `test rules` per test file (None without test files)."""
+
+    check: tuple[int, str] | None = None  # (exit code, output)
+    test: list[tuple[str, int, str]] | None = None  # (test file, exit code, output)
+
+
+def run(project) -> Runs:
+    """The promtool runs of a project (`project.promtool_runs` runs them once)."""
     binary = promtool_path(project)
-    results: dict = {"check": None, "test": None}
+    results = Runs()
     with tempfile.TemporaryDirectory(prefix="dashgen-check-") as tmp:
         checked, tested = Path(tmp) / "check", Path(tmp) / "test"
         checked.mkdir()
@@ -82,7 +90,7 @@ def _run(project) -> dict:
             doc = rules.group_document(project.cfg, g)
             (checked / name).write_text(rules.dumps(doc), encoding="utf-8")
             test_doc = without_annotations(doc)
-            if any(g.name == slo.group_name(x) for _r, x in getattr(project, "slos", [])):
+            if any(g.name == slo.group_name(project.cfg, x) for _r, x in getattr(project, "slos", [])):
                 # generated SLO tests evaluate once per input step (slo.unit_tests): the file's
                 # evaluation_interval must apply, and a group's own interval would win over it
                 test_doc = {"groups": [{k: v for k, v in grp.items() if k != "interval"} for grp in test_doc["groups"]]}
@@ -106,7 +114,7 @@ def _run(project) -> dict:
             procs.append(("test", batch, subprocess.Popen(
                 [binary, "test", "rules", *batch], cwd=tested,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)))
-        results["test"] = [] if tests else None
+        results.test = [] if tests else None
         for key, batch, proc in procs:
             try:
                 out, _ = proc.communicate(timeout=TIMEOUT)
@@ -117,16 +125,15 @@ def _run(project) -> dict:
                 out, rc = f"promtool timed out after {TIMEOUT} s\n{out}", 1
             out = out.replace(str(checked) + "/", "").replace(str(tested) + "/", "")
             if key == "check":
-                results["check"] = (rc, out)
+                results.check = (rc, out)
             elif rc == 0:
-                results["test"].extend((name, 0, "") for name in batch)
+                results.test.extend((name, 0, "") for name in batch)
             else:
                 sections = _sections(out, "Unit Testing:")
                 for name in batch:
                     text = sections.get(name, "")
                     failed = "FAILED" in text or name not in sections
-                    results["test"].append((name, 1 if failed else 0, text or out))
-    project._cache["promtool"] = results
+                    results.test.append((name, 1 if failed else 0, text or out))
     return results
 
 
@@ -157,7 +164,7 @@ def _sections(output: str, marker: str) -> dict[str, str]:
 @check("promtool/check-rules")
 def check_rules(project):
     """`promtool check rules` accepts every rule file as rendered."""
-    result = _run(project)["check"]
+    result = project.promtool_runs.check
     if result is None or result[0] == 0:
         return
     rc, output = result
@@ -167,10 +174,10 @@ def check_rules(project):
     for name, text in sections.items():
         if name in by_file and ("FAILED" in text or "error" in text.lower()):
             rel, g = by_file[name]
-            yield Location(file=rel, group=g.name), f"promtool check rules rejects {name}: {' '.join(text.split())}"
+            yield Issue(Location(file=rel, group=g.name), f"promtool check rules rejects {name}: {' '.join(text.split())}")
             reported = True
     if not reported:
-        yield Location(), f"promtool check rules failed (exit {rc}): {' '.join(output.split())[:2000]}"
+        yield Issue(Location(), f"promtool check rules failed (exit {rc}): {' '.join(output.split())[:2000]}")
 
 
 @check("promtool/test-rules")
@@ -178,12 +185,12 @@ def test_rules(project):
     """`promtool test rules` passes every rule unit test under tests/rules/ and those generated for the SLOs."""
     generated = {name: rel for rel, s in getattr(project, "slos", [])
                  for name in slo.unit_tests(project.cfg, s, "")}
-    for name, rc, output in _run(project)["test"] or []:
+    for name, rc, output in project.promtool_runs.test or []:
         if rc == 0:
             continue
         text = output.split("FAILED:", 1)[1] if "FAILED:" in output else output
         where = f"tests/rules/{name}" if name not in generated else f"{generated[name]} (generated test {name})"
-        yield Location(file=where), f"promtool test rules fails (exit {rc}):\n{text.strip()[:4000]}"
+        yield Issue(Location(file=where), f"promtool test rules fails (exit {rc}):\n{text.strip()[:4000]}")
 
 
 def _load_tests(project):
@@ -202,7 +209,7 @@ def _test_file_for(project, group) -> tuple[str, bool]:
     for path, doc, error in _load_tests(project):
         if not error and wanted in (doc.get("rule_files") or []):
             return f"tests/rules/{path.name}", True
-    stem = group.name.removeprefix("raymontology-")
+    stem = group.name.removeprefix(project.cfg.uid_prefix) if project.cfg.uid_prefix else group.name
     return f"tests/rules/{stem}.test.yaml", False
 
 
@@ -268,8 +275,8 @@ def test_coverage(project):
                      for test in doc.get("tests") or [] for case in test.get("alert_rule_test") or []}
         untested = [a for _rel, _g, a in alerts if a.name not in generated]
         if untested:
-            yield (Location(file="tests/rules/"), f"no rule unit tests ({TEST_GLOB}): nothing proves "
-                   f"that the {len(untested)} alerts fire", WARNING)
+            yield Issue(Location(file="tests/rules/"), f"no rule unit tests ({TEST_GLOB}): nothing proves "
+                        f"that the {len(untested)} alerts fire", WARNING)
         return
     fires: set[str] = set()
     silent: set[str] = set()
@@ -277,7 +284,7 @@ def test_coverage(project):
     docs += [(name, doc, None) for name, doc in generated_tests(project).items()]
     for where, doc, error in docs:
         if error:
-            yield Location(file=where), f"not valid YAML: {error}"
+            yield Issue(Location(file=where), f"not valid YAML: {error}")
             continue
         for test in doc.get("tests") or []:
             for case in test.get("alert_rule_test") or []:
@@ -286,8 +293,8 @@ def test_coverage(project):
     for rel, g, a in alerts:
         loc = Location(file=rel, group=g.name, rule=a.name)
         if a.name not in fires:
-            yield loc, ("no rule unit test shows this alert firing (alert_rule_test with exp_alerts); "
-                        + skeleton(project, g, a, firing=True))
+            yield Issue(loc, ("no rule unit test shows this alert firing (alert_rule_test with exp_alerts); "
+                        + skeleton(project, g, a, firing=True)))
         if a.name not in silent:
-            yield loc, ("no rule unit test shows this alert silent (alert_rule_test with empty exp_alerts); "
-                        + skeleton(project, g, a, firing=False))
+            yield Issue(loc, ("no rule unit test shows this alert silent (alert_rule_test with empty exp_alerts); "
+                        + skeleton(project, g, a, firing=False)))

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import fields
 
-from generator.checks import WARNING, Location, check
+from generator.checks import WARNING, Issue, Location, check
 from generator.checks.moved import moved_numbers
-from generator.config import Thresholds
 from generator.durations import duration
 from generator.errors import DefinitionError
 from generator.rules import NO_FOR, SEVERITIES, RuleGroup, rule_document, runbook_url
@@ -29,9 +28,9 @@ def alert_name(project):
     """Alert names are CamelCase ([A-Z][A-Za-z0-9]*), at most 40 characters."""
     for rel, g, a in project.alerts():
         if not ALERT_NAME.match(a.name or ""):
-            yield _loc(rel, g, a.name), f"alert name {a.name!r} is not CamelCase (like HighErrorRate)"
+            yield Issue(_loc(rel, g, a.name), f"alert name {a.name!r} is not CamelCase (like HighErrorRate)")
         elif len(a.name) > MAX_ALERT_NAME:
-            yield _loc(rel, g, a.name), f"alert name has {len(a.name)} characters (at most {MAX_ALERT_NAME})"
+            yield Issue(_loc(rel, g, a.name), f"alert name has {len(a.name)} characters (at most {MAX_ALERT_NAME})")
 
 
 @check("rule/severity")
@@ -41,9 +40,9 @@ def severity(project):
         doc = rule_document(project.cfg, a)
         value = (doc.get("labels") or {}).get("severity")
         if not value:
-            yield _loc(rel, g, a.name), "alert has no severity (critical, warning or info)"
+            yield Issue(_loc(rel, g, a.name), "alert has no severity (critical, warning or info)")
         elif value not in SEVERITIES:
-            yield _loc(rel, g, a.name), f"severity {value!r} is not one of {', '.join(SEVERITIES)}"
+            yield Issue(_loc(rel, g, a.name), f"severity {value!r} is not one of {', '.join(SEVERITIES)}")
 
 
 @check("rule/annotations")
@@ -53,7 +52,7 @@ def annotations(project):
         ann = rule_document(project.cfg, a).get("annotations") or {}
         for key in REQUIRED_ANNOTATIONS:
             if not str(ann.get(key) or "").strip():
-                yield _loc(rel, g, a.name), f"alert has no {key} annotation"
+                yield Issue(_loc(rel, g, a.name), f"alert has no {key} annotation")
 
 
 @check("rule/summary-style", severity=WARNING)
@@ -64,9 +63,9 @@ def summary_style(project):
         if not s:
             continue  # rule/annotations reports it
         if not s[0].isupper() or not s.endswith("."):
-            yield _loc(rel, g, a.name), f"summary {s!r} should be a capitalised sentence ending in a period"
+            yield Issue(_loc(rel, g, a.name), f"summary {s!r} should be a capitalised sentence ending in a period")
         if "{{" in s:
-            yield _loc(rel, g, a.name), "summary uses a template; put values in the description"
+            yield Issue(_loc(rel, g, a.name), "summary uses a template; put values in the description")
 
 
 @check("rule/runbook")
@@ -76,10 +75,10 @@ def runbook(project):
         expected = runbook_url(project.cfg, a)
         got = (rule_document(project.cfg, a).get("annotations") or {}).get("runbook_url")
         if not (a.runbook or "").strip():
-            yield _loc(rel, g, a.name), (f"alert has no runbook steps: its runbook_url ({expected}) would open "
-                                         "an empty section; write Alert(runbook=...)")
+            yield Issue(_loc(rel, g, a.name), (f"alert has no runbook steps: its runbook_url ({expected}) would open "
+                                               "an empty section; write Alert(runbook=...)"))
         if got and got != expected:
-            yield _loc(rel, g, a.name), f"runbook_url {got!r} is not the alert's section {expected!r}"
+            yield Issue(_loc(rel, g, a.name), f"runbook_url {got!r} is not the alert's section {expected!r}")
 
 
 @check("rule/dashboard-link")
@@ -88,19 +87,19 @@ def dashboard_link(project):
     uids = {d.get("uid") for _rel, d in project.dashboards}
     for rel, g, a in project.alerts():
         if a.dashboard and a.dashboard not in uids:
-            yield _loc(rel, g, a.name), (f"dashboard {a.dashboard!r} is not defined here (dashboards: "
-                                         f"{', '.join(sorted(u for u in uids if u)) or 'none'}): the link in "
-                                         "the notification would 404")
+            yield Issue(_loc(rel, g, a.name), (f"dashboard {a.dashboard!r} is not defined here (dashboards: "
+                                               f"{', '.join(sorted(u for u in uids if u)) or 'none'}): the link in "
+                                               "the notification would 404"))
 
 
-def _for_fields() -> list[str]:
-    return [f.name for f in fields(Thresholds) if f.name.endswith("_for") and f.type in (str, "str")]
+def _for_fields(cfg) -> list[str]:
+    return [f.name for f in fields(cfg.thresholds) if f.name.endswith("_for") and f.type in (str, "str")]
 
 
 def _perturbed(cfg):
     """The config with every Thresholds *_for duration moved to a unique odd value."""
     changes, sentinel = {}, {}
-    for i, name in enumerate(_for_fields()):
+    for i, name in enumerate(_for_fields(cfg)):
         value = duration(3 * 3600 + 17 * 60 + 7 * i + 1)  # e.g. 3h17m1s: nobody writes that by hand
         changes[name] = value
         sentinel[value] = name
@@ -137,7 +136,7 @@ def for_from_config(project):
     try:
         moved = _alerts_with(project, moved_cfg)
     except DefinitionError as exc:
-        yield Location(file=exc.module), f"cannot rebuild the rules with changed *_for durations: {exc.cause}", WARNING
+        yield Issue(Location(file=exc.module), f"cannot rebuild the rules with changed *_for durations: {exc.cause}", WARNING)
         return
     moved_for = {key: a.for_ for key, a in moved.items()}
     for rel, g, a in with_for:
@@ -145,11 +144,11 @@ def for_from_config(project):
         if other in sentinel:
             continue
         if other == a.for_:
-            yield _loc(rel, g, a.name), (f"for: {a.for_} is written into the rule: read it from a "
-                                         "cfg.thresholds.*_for field")
+            yield Issue(_loc(rel, g, a.name), (f"for: {a.for_} is written into the rule: read it from a "
+                                               "cfg.thresholds.*_for field"))
         else:
-            yield _loc(rel, g, a.name), (f"for: {a.for_} is computed, not a cfg.thresholds.*_for field "
-                                         f"(with changed fields it became {other!r})")
+            yield Issue(_loc(rel, g, a.name), (f"for: {a.for_} is computed, not a cfg.thresholds.*_for field "
+                                               f"(with changed fields it became {other!r})"))
 
 
 #: Comparison results that are part of the question, not a threshold: "is it down?", "is it set?".
@@ -178,9 +177,9 @@ def _comparison_numbers(expr: str) -> list[float] | None:
 def threshold_from_config(project):
     """Every number an alert compares against comes from the config (0 and 1 aside): it moves when the config does."""
     try:
-        moved = _alerts_with(project, moved_numbers(project.cfg))
+        moved = _alerts_with(project, moved_numbers(project.cfg, project.catalog))
     except DefinitionError as exc:
-        yield Location(file=exc.module), f"cannot rebuild the rules with changed thresholds: {exc.cause}", WARNING
+        yield Issue(Location(file=exc.module), f"cannot rebuild the rules with changed thresholds: {exc.cause}", WARNING)
         return
     for rel, g, a in project.alerts():
         before = _comparison_numbers(a.expr)
@@ -190,8 +189,8 @@ def threshold_from_config(project):
             continue
         for old, new in zip(before, after):
             if old == new and old not in TRIVIAL_BOUNDS:
-                yield _loc(rel, g, a.name), (f"the comparison with {old:g} is written into the rule: take the "
-                                             "number from cfg.thresholds so panels and alerts move together")
+                yield Issue(_loc(rel, g, a.name), (f"the comparison with {old:g} is written into the rule: take the "
+                                                   "number from cfg.thresholds so panels and alerts move together"))
 
 
 @check("rule/group-size")
@@ -199,8 +198,8 @@ def group_size(project):
     """A rule group holds at most 20 rules (mixtool; large groups evaluate late)."""
     for rel, g in project.groups:
         if len(g.rules) > MAX_RULES_PER_GROUP:
-            yield Location(file=rel, group=g.name), (f"group has {len(g.rules)} rules; split it "
-                                                     f"(at most {MAX_RULES_PER_GROUP})")
+            yield Issue(Location(file=rel, group=g.name), (f"group has {len(g.rules)} rules; split it "
+                                                           f"(at most {MAX_RULES_PER_GROUP})"))
 
 
 @check("rule/duplicate-alert")
@@ -209,7 +208,7 @@ def duplicate_alert(project):
     seen: dict[str, str] = {}
     for rel, g, a in project.alerts():
         if a.name in seen:
-            yield _loc(rel, g, a.name), f"alert {a.name} is also defined in {seen[a.name]}"
+            yield Issue(_loc(rel, g, a.name), f"alert {a.name} is also defined in {seen[a.name]}")
         else:
             seen[a.name] = f"{rel} (group {g.name})"
 
@@ -219,5 +218,5 @@ def record_name(project):
     """Recording rules are named level:metric:operations."""
     for rel, g, r in project.records():
         if not RECORD_NAME.match(r.record or ""):
-            yield _loc(rel, g, r.record), (f"record name {r.record!r} is not level:metric:operations "
-                                           "(like job:http_requests:rate5m)")
+            yield Issue(_loc(rel, g, r.record), (f"record name {r.record!r} is not level:metric:operations "
+                                                 "(like job:http_requests:rate5m)"))

@@ -14,7 +14,7 @@ import json
 import os
 from pathlib import Path
 
-from generator.checks import WARNING, Location, check
+from generator.checks import WARNING, Issue, Location, check
 from generator.checks.exprs import iter_panels
 from generator.errors import ConfigError
 
@@ -61,9 +61,9 @@ def dashboard_schema(project):
     """Every dashboard (and each Prometheus target) validates against Grafana's dashboard JSON schema."""
     folder = project.schema_dir
     if folder is None:
-        yield (Location(), f"skipped: no schema folder (none at {BESIDE_ROOT} beside the project; set {ENV} "
-               "or --schema-dir to the folder holding dashboard.jsonschema.json); "
-               "dashboards were not validated against Grafana's schema", WARNING)
+        yield Issue(Location(), f"skipped: no schema folder (none at {BESIDE_ROOT} beside the project; set {ENV} "
+                    "or --schema-dir to the folder holding dashboard.jsonschema.json); "
+                    "dashboards were not validated against Grafana's schema", WARNING)
         return
     board = _validator(folder, DASHBOARD_SCHEMA)
     target = _validator(folder, PROMETHEUS_SCHEMA) if (folder / PROMETHEUS_SCHEMA).is_file() else None
@@ -71,13 +71,13 @@ def dashboard_schema(project):
         loc = Location(file=rel, dashboard=str(d.get("uid") or ""))
         errors = sorted(board.iter_errors(d), key=lambda e: list(map(str, e.absolute_path)))
         for e in errors[:MAX_PER_DASHBOARD]:
-            yield loc, f"{_path(e)}: {e.message}"
+            yield Issue(loc, f"{_path(e)}: {e.message}")
         if len(errors) > MAX_PER_DASHBOARD:
-            yield loc, f"... and {len(errors) - MAX_PER_DASHBOARD} more schema errors"
+            yield Issue(loc, f"... and {len(errors) - MAX_PER_DASHBOARD} more schema errors")
         if target is None:
             continue
         for p in iter_panels(d):
             for t in p.get("targets", []):
                 for e in target.iter_errors(t):
-                    yield (Location(file=rel, dashboard=loc.dashboard, panel=p.get("title", "")),
-                           f"target {t.get('refId', '?')} {_path(e)}: {e.message}")
+                    yield Issue(Location(file=rel, dashboard=loc.dashboard, panel=p.get("title", "")),
+                                f"target {t.get('refId', '?')} {_path(e)}: {e.message}")

@@ -24,7 +24,7 @@ def folder_uid(path: tuple[str, ...] | list[str]) -> str:
 
 @dataclass
 class FolderResult:
-    path: str  # "Raymontology/Production"
+    path: str  # "Acme/Production"
     uid: str
     action: str  # create | unchanged | update (title or parent fixed)
     done: bool = False  # False in a dry run

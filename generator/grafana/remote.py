@@ -2,7 +2,7 @@
 
 For `dashgen pull` and `dashgen diff --env`:
 
-    fetch_remote_dashboards(env, ["raymontology-business"])   # {uid: normalised dashboard}
+    fetch_remote_dashboards(env, ["acme-business"])   # {uid: normalised dashboard}
     fetch_remote_rule_groups(env)                              # {group name: normalised group}
     fetch_remote_checks(env, local_checks)                     # {rendered path: SM check}, None: SM_* unset
 

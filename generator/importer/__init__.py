@@ -25,7 +25,8 @@ import re
 import types
 from dataclasses import dataclass, field, fields
 
-from generator.config import DEFAULT, Config
+from generator.catalog import Catalog
+from generator.config import Config
 from generator.importer import factories as F
 from generator.importer.guard import TAKEN, ImportFailed, UnsafeCode, run_module, safe_eval
 from generator.importer.pysrc import Call, List, Star, comments, docstring, flat, is_identifier, lines
@@ -166,11 +167,11 @@ def _module_docstring(title: str, source: str, result: Imported) -> list[str]:
 
 
 class _Builder:
-    def __init__(self, norm: dict, cfg: Config, *, house: bool, plan: _Plan, all_raw: bool,
+    def __init__(self, norm: dict, cfg: Config, catalog: Catalog, *, house: bool, plan: _Plan, all_raw: bool,
                  known_series: frozenset):
         self.norm, self.cfg = norm, cfg
         self.house, self.plan, self.all_raw = house, plan, all_raw
-        self.ctx = F.Context(cfg, norm, house, known_series, shared_ds=F.shared_datasource(norm))
+        self.ctx = F.Context(cfg, catalog, norm, house, known_series, shared_ds=F.shared_datasource(norm))
         self.reports: list[PanelReport] = []
         self.comments: list[str] = []  # the rows' comment lines, in order
 
@@ -242,11 +243,11 @@ class _Builder:
                           call.func, self.plan.describe(), self.reports,
                           list(self.ctx.unknown))
         head = _module_docstring(result.title, source_name, result) + ["", "from generator import panels as p"]
-        if self.ctx.uses_catalog:
-            head.append("from generator.catalog import CATALOG as C")
         if self.ctx.helpers:
             head.append(f"from generator.catalog import {', '.join(code_name(h).text for h in sorted(self.ctx.helpers))}")
         head.append("from generator.config import Config")
+        if self.ctx.uses_catalog:  # the project's catalog, beside the definitions (guard.PROJECT_IMPORT)
+            head += ["", "from ..monitoring.catalog import CATALOG as C"]
         shared = []
         if self.ctx.uses_shared_ds:
             shared = [SHARED_DS_COMMENT]
@@ -272,7 +273,7 @@ def _house_args(norm: dict, cfg: Config) -> tuple[list, list] | None:
     """(args, kwargs) of `p.dashboard` for the frame, when the dashboard might be ours."""
     tags = norm.get("tags") or []
     variables = (norm.get("templating") or {}).get("list") or []
-    if not tags or tags[0] != "raymontology" or not variables or variables[0].get("name") != "datasource":
+    if not tags or tags[0] != cfg.tag or not variables or variables[0].get("name") != "datasource":
         return None
     var_calls = []
     for v in variables[1:]:
@@ -324,30 +325,30 @@ def _house_frame_matches(norm: dict, cfg: Config, groups: list[_Group]) -> bool:
     return {k: v for k, v in got.items() if k != "panels"} == want and rows_got == rows_want
 
 
-def render_module(source: str, cfg: Config = DEFAULT, comments: list[str] | None = None) -> dict:
+def render_module(source: str, cfg: Config, catalog: Catalog, comments: list[str] | None = None) -> dict:
     """Check a generated module (`guard.check_module`: UnsafeCode, and nothing runs, when it
     holds anything the importer does not write or, given `comments`, other comments), then
     execute it and return its dashboard as normalised JSON."""
     from generator.render import dashboard_json
 
-    return dashboard_json(run_module(source, comments, cfg).build(cfg))
+    return dashboard_json(run_module(source, comments, cfg, catalog).build(cfg))
 
 
-def import_dashboard(dashboard: dict, cfg: Config = DEFAULT, *, source_name: str = "Grafana JSON",
+def import_dashboard(dashboard: dict, cfg: Config, catalog: Catalog, *, source_name: str = "Grafana JSON",
                      known_series: frozenset = frozenset()) -> Imported:
     """The dashboard as a dashgen module (see the module docstring); ImportFailed if no
     module this importer can write renders it back."""
     norm = normalize_dashboard(dashboard)
     title = norm.get("title") or norm.get("uid") or source_name
     try:
-        return _import(norm, cfg, source_name, known_series)
+        return _import(norm, cfg, catalog, source_name, known_series)
     except UnsafeCode as exc:
         raise UnsafeCode(f"dashboard {title!r}: {exc}") from None
     except Unwritable as exc:
         raise ImportFailed(f"dashboard {title!r}: {exc}") from None
 
 
-def _import(norm: dict, cfg: Config, source_name: str, known_series: frozenset) -> Imported:
+def _import(norm: dict, cfg: Config, catalog: Catalog, source_name: str, known_series: frozenset) -> Imported:
     groups = _groups(norm["panels"])
     plan, fixed = _plan(groups), _plan(groups, everything_fixed=True)
     # The house frame flows its rows; a panel inside one may still keep its place (p.at).
@@ -355,10 +356,10 @@ def _import(norm: dict, cfg: Config, source_name: str, known_series: frozenset) 
     attempts = [(house, plan, False), (False, plan, False), (False, fixed, True)]
     problem = ""
     for house_, plan_, all_raw in dict.fromkeys(attempts):
-        result = _Builder(norm, cfg, house=house_, plan=plan_, all_raw=all_raw,
+        result = _Builder(norm, cfg, catalog, house=house_, plan=plan_, all_raw=all_raw,
                           known_series=known_series).module(source_name)
         try:
-            got = render_module(result.source, cfg, result.comments)
+            got = render_module(result.source, cfg, catalog, result.comments)
         except UnsafeCode:  # the escaping failed somewhere: stop, never try to run a variant
             raise
         except Exception as exc:  # a module that does not even run is a failed attempt

@@ -8,27 +8,26 @@ import re
 import tempfile
 from pathlib import Path
 
-from generator.config import DEFAULT, Config
 from generator.errors import ConfigError, DashgenError
 
 
-def recorded_series(root: Path, cfg: Config = DEFAULT) -> frozenset:
+def recorded_series(root: Path) -> frozenset:
     """Series the project's recording rules write: queries may use them like metrics."""
-    from generator.loader import load
+    from generator.project import Project
 
     try:
-        loaded = load(root, cfg)
+        loaded = Project(root).definitions
     except DashgenError:  # a broken project only loses the distinction, not the import
         return frozenset()
     return frozenset(r.record for _rel, g in loaded.groups for r in g.records)
 
 
-def module_for_uid(root: Path, uid: str, cfg: Config = DEFAULT) -> str | None:
+def module_for_uid(root: Path, uid: str) -> str | None:
     """The definition file (`dashboards/x.py`) that renders the dashboard `uid`, if any."""
     from generator.render import build_outputs
 
     try:
-        _loaded, dashboards = build_outputs(root, cfg, check_identity=False)
+        _loaded, dashboards = build_outputs(root, check_identity=False)
     except DashgenError:
         return None
     return next((rel for rel, d in dashboards if d.get("uid") == uid), None)
@@ -39,7 +38,14 @@ def default_module(root: Path, uid: str) -> str:
     rel = module_for_uid(root, uid)
     if rel:
         return rel
-    name = re.sub(r"[^a-z0-9]+", "_", uid.lower().removeprefix("raymontology-")).strip("_") or "imported"
+    prefix = ""
+    try:
+        from generator.project import Project
+
+        prefix = Project(root).config.uid_prefix
+    except DashgenError:  # a broken project only loses the shorter name
+        pass
+    name = re.sub(r"[^a-z0-9]+", "_", uid.lower().removeprefix(prefix.lower())).strip("_") or "imported"
     return f"dashboards/{'d_' + name if name[0].isdigit() else name}.py"
 
 

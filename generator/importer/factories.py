@@ -15,7 +15,7 @@ import tokenize
 from dataclasses import dataclass, field, fields
 
 from generator import panels as P
-from generator.catalog import CATALOG, eq, ne, nre, re_
+from generator.catalog import Catalog, eq, ne, nre, re_
 from generator.config import IMPORT_OVERRIDE_SHARE, Config
 from generator.importer.guard import SHARED_DS, UnsafeCode, safe_eval
 from generator.importer.promql import expr_code
@@ -30,6 +30,7 @@ class Context:
     """What building one module needs and collects."""
 
     cfg: Config
+    catalog: Catalog
     dashboard: dict
     house: bool  # our own frame: thresholds may be named after any config value
     known_series: frozenset = frozenset()
@@ -41,7 +42,7 @@ class Context:
     uses_shared_ds: bool = False
 
     def namespace(self) -> dict:
-        return {"p": P, "C": CATALOG, "cfg": self.cfg, "t": self.cfg.thresholds,
+        return {"p": P, "C": self.catalog, "cfg": self.cfg, "t": self.cfg.thresholds,
                 "eq": eq, "ne": ne, "re_": re_, "nre": nre, SHARED_DS: self.shared_ds}
 
     def datasource(self, ds) -> object:
@@ -152,7 +153,7 @@ class Query(Code):
 
 def expr(text: str, ctx: Context) -> tuple[Query, list[str]]:
     """An expression as code, and the unknown metrics to mark with a TODO."""
-    e = expr_code(text, ctx.cfg, ctx.dashboard, ctx.known_series)
+    e = expr_code(text, ctx.cfg, ctx.catalog, ctx.dashboard, ctx.known_series)
     ctx.helpers |= e.helpers
     ctx.uses_catalog |= "C.sel(" in e.code
     for metric in e.unknown:

@@ -8,7 +8,8 @@ walked against the importer's own vocabulary; anything else is `UnsafeCode` (an
 `ImportFailed`) naming what was found and where, and nothing is run or written:
 
 - the module: a docstring, `from generator[.catalog|.config] import ...` of the names the
-  importer uses, `DATASOURCE = <literal>`, and functions `name(cfg: Config)` whose body is at
+  importer uses, the project's catalog (`from ..monitoring.catalog import CATALOG as C`,
+  which `run_module` hands over itself), `DATASOURCE = <literal>`, and functions `name(cfg: Config)` whose body is at
   most a docstring, `t = cfg.thresholds` and one `return <expression>`;
 - expressions: str, int, float, bool and None constants (a minus sign on a number), lists,
   dicts with str keys, f-strings whose fields are only `C.sel(...)` calls, the names `cfg` and
@@ -20,7 +21,8 @@ walked against the importer's own vocabulary; anything else is `UnsafeCode` (an
 
 No attribute outside that list (so no dunder), no other name (so no builtin), no lambda,
 subscript, operator, comprehension or statement gets through. Running is then done with
-builtins cut down to what the module needs (`dict`, and imports of those three modules).
+builtins cut down to what the module needs (`dict`, and imports of those three modules and
+of the catalog).
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ import types
 from collections.abc import Sequence
 from dataclasses import fields, is_dataclass
 
-from generator.config import DEFAULT, Config
+from generator.catalog import Catalog
+from generator.config import Config
 from generator.errors import DashgenError
 
 
@@ -52,8 +55,10 @@ PANEL_NAMES = frozenset({
 PANEL_CONSTANTS = frozenset({"UP_DOWN_MAPPINGS"})
 MATCHERS = frozenset({"eq", "ne", "re_", "nre"})
 #: What the module may import: (module, name, as).
-IMPORTS = frozenset({("generator", "panels", "p"), ("generator.catalog", "CATALOG", "C"),
-                     ("generator.config", "Config", None)} | {("generator.catalog", m, None) for m in MATCHERS})
+IMPORTS = frozenset({("generator", "panels", "p"), ("generator.config", "Config", None)}
+                    | {("generator.catalog", m, None) for m in MATCHERS})
+#: The one relative import: the project's catalog, `from ..monitoring.catalog import CATALOG as C`.
+PROJECT_IMPORT = (2, "monitoring.catalog", "CATALOG", "C")
 CONFIG_GROUPS = ("jobs", "selectors", "dashboards")
 #: The module-level name for the data source most of a dashboard's queries name (`factories.shared_datasource`).
 SHARED_DS = "DATASOURCE"
@@ -191,7 +196,8 @@ class _Walk:
         for stmt in body:
             if isinstance(stmt, ast.ImportFrom):
                 found = {(stmt.module, a.name, a.asname) for a in stmt.names}
-                if stmt.level or not found <= IMPORTS:
+                project = {(stmt.level, stmt.module, a.name, a.asname) for a in stmt.names}
+                if not (stmt.level == 0 and found <= IMPORTS or project == {PROJECT_IMPORT}):
                     self.fail(stmt, "an import")
             elif isinstance(stmt, ast.Assign):
                 if not (len(stmt.targets) == 1 and self._is_name(stmt.targets[0], SHARED_DS)):
@@ -280,7 +286,7 @@ def _comments(source: str, strings: list[ast.AST]) -> list[str]:
     return out
 
 
-def check_module(source: str, comments: Sequence[str] | None = None, cfg: Config = DEFAULT) -> ast.Module:
+def check_module(source: str, comments: Sequence[str] | None, cfg: Config) -> ast.Module:
     """The module's tree when it holds only what the importer writes (see the module
     docstring) and, given `comments`, exactly those comment lines; else UnsafeCode.
     A module that does not parse raises SyntaxError (nothing can run it either)."""
@@ -299,7 +305,7 @@ def check_module(source: str, comments: Sequence[str] | None = None, cfg: Config
     return tree
 
 
-def check_expression(code: str, cfg: Config = DEFAULT) -> ast.Expression:
+def check_expression(code: str, cfg: Config) -> ast.Expression:
     """One expression the importer evaluates (a factory call it tries), checked the same way."""
     _check_text(code)
     tree = ast.parse(code, "<dashgen import>", "eval")
@@ -307,26 +313,34 @@ def check_expression(code: str, cfg: Config = DEFAULT) -> ast.Expression:
     return tree
 
 
-def safe_eval(code: str, namespace: dict, cfg: Config = DEFAULT):
+def safe_eval(code: str, namespace: dict, cfg: Config):
     """`code` evaluated in `namespace` without builtins, once `check_expression` passed it."""
     tree = check_expression(code, cfg)
     return eval(compile(tree, "<dashgen import>", "eval"), {**namespace, "__builtins__": {}})  # noqa: S307
 
 
-_MODULES = {"generator": {"panels"}, "generator.catalog": {"CATALOG", *MATCHERS}, "generator.config": {"Config"}}
+_MODULES = {"generator": {"panels"}, "generator.catalog": set(MATCHERS), "generator.config": {"Config"}}
 
 
-def _import(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002 - __import__'s signature
-    if level == 0 and name in _MODULES and fromlist and set(fromlist) <= _MODULES[name]:
-        return builtins.__import__(name, globals, locals, fromlist, level)
-    raise ImportError(f"a generated module may not import {name!r}")
+def _importer(catalog: Catalog):
+    """`__import__` for a generated module: the three generator modules, and the project's catalog."""
+    project = types.SimpleNamespace(CATALOG=catalog)
+
+    def _import(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002 - __import__'s signature
+        if level == 0 and name in _MODULES and fromlist and set(fromlist) <= _MODULES[name]:
+            return builtins.__import__(name, globals, locals, fromlist, level)
+        if (level, name, tuple(fromlist or ())) == (PROJECT_IMPORT[0], PROJECT_IMPORT[1], (PROJECT_IMPORT[2],)):
+            return project
+        raise ImportError(f"a generated module may not import {'.' * level}{name!r}")
+
+    return _import
 
 
-def run_module(source: str, comments: Sequence[str] | None = None, cfg: Config = DEFAULT) -> types.ModuleType:
+def run_module(source: str, comments: Sequence[str] | None, cfg: Config, catalog: Catalog) -> types.ModuleType:
     """The generated module, executed once `check_module` passed it, with only the builtins
-    it needs."""
+    it needs (its catalog import gives `catalog`)."""
     tree = check_module(source, comments, cfg)
     module = types.ModuleType("_dashgen_imported")
-    module.__dict__["__builtins__"] = {"__import__": _import, "dict": dict}
+    module.__dict__["__builtins__"] = {"__import__": _importer(catalog), "dict": dict}
     exec(compile(tree, "<dashgen import>", "exec"), module.__dict__)  # noqa: S102
     return module

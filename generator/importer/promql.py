@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import promql_parser as pp
 
-from generator.catalog import CATALOG, CatalogError, eq, ne, nre, re_
+from generator.catalog import Catalog, CatalogError, eq, ne, nre, re_
 from generator.checks.exprs import PROBE_TIME, metric_name, selectors
 from generator.config import Config
 from generator.importer.pysrc import Call, Code, flat, fstring, inner_string, is_identifier, string
@@ -25,7 +25,7 @@ _IDENT = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
 _MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
 _OPS = {"=": "eq", "!=": "ne", "=~": "re_", "!~": "nre"}
 _MATCHER_FUNCS = {"eq": eq, "ne": ne, "re_": re_, "nre": nre}
-_SEL_PARAMS = set(inspect.signature(CATALOG.sel).parameters)  # series, matchers, equals
+_SEL_PARAMS = set(inspect.signature(Catalog.sel).parameters) - {"self"}  # series, matchers, equals
 
 
 @dataclass
@@ -141,15 +141,15 @@ class _Selector:
                 args.append(Call(_OPS[op], [text(label), code]))
         return Call("C.sel", args, kwargs)
 
-    def render(self) -> str:
+    def render(self, catalog: Catalog) -> str:
         """What the call returns: `C.sel` called with the values themselves (nothing is evaluated)."""
         positional = [_MATCHER_FUNCS[_OPS[op]](label, value) for label, op, value, _c in self.matchers
                       if not self._keyword(op)]
         equals = {label: value for label, op, value, _c in self.matchers if self._keyword(op)}
-        return CATALOG.sel(self.series, *positional, **equals)
+        return catalog.sel(self.series, *positional, **equals)
 
 
-def _selector(span: str, name: str, cfg: Config) -> _Selector | None:
+def _selector(span: str, name: str, cfg: Config, catalog: Catalog) -> _Selector | None:
     """The `C.sel` call that gives back exactly `span`, or None."""
     body = span[len(name):].strip()
     matchers: list[tuple[str, str, str]] = []
@@ -178,12 +178,12 @@ def _selector(span: str, name: str, cfg: Config) -> _Selector | None:
         found.append((label, op, value, config))
     sel = _Selector(name, tuple(found), keywords)
     try:
-        return sel if sel.render() == span else None
+        return sel if sel.render(catalog) == span else None
     except CatalogError:
         return None
 
 
-def expr_code(expr: str, cfg: Config, dashboard: dict | None = None, known: set[str] = frozenset()) -> Expr:
+def expr_code(expr: str, cfg: Config, catalog: Catalog, dashboard: dict | None = None, known: set[str] = frozenset()) -> Expr:
     """The expression as a Python expression (a str literal or an f-string of `C.sel` calls).
 
     `known` are series the project records itself (recording rules): not reported as unknown.
@@ -193,14 +193,14 @@ def expr_code(expr: str, cfg: Config, dashboard: dict | None = None, known: set[
     minimum = string(expr[4:-1]) if bare else None  # min(metric), kept literal
     if names is None:
         return Expr(string(expr), parses=False, min_of=minimum)
-    unknown = [n for n in names if CATALOG.lookup(n) is None and n not in known]
+    unknown = [n for n in names if catalog.lookup(n) is None and n not in known]
     parts: list[tuple[str, object]] = []
     selectors_: list[_Selector] = []
     helpers: set[str] = set()
     pos = 0
-    catalogued = {n for n in names if CATALOG.lookup(n) is not None}
+    catalogued = {n for n in names if catalog.lookup(n) is not None}
     for start, end, name in _spans(expr, catalogued):
-        sel = _selector(expr[start:end], name, cfg)
+        sel = _selector(expr[start:end], name, cfg, catalog)
         if sel is None:
             continue
         parts += [("text", expr[pos:start]), ("code", sel.call("'"))]

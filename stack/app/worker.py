@@ -18,18 +18,19 @@ import random
 import socket
 import threading
 import time
+from pathlib import Path
 
 from celery import Celery, signals
 from prometheus_client import start_http_server
 from sqlalchemy import insert, select
 
 import raymontology_metrics as appmetrics
-from generator.config import DEFAULT
+from generator.project import Project
 
 from . import celerymetrics, db, settings
 
 log = logging.getLogger("raymontology.worker")
-QUEUE = DEFAULT.selectors.celery_queue
+QUEUE = Project(Path(__file__).resolve().parents[2]).config.selectors.celery_queue  # monitoring/config.py
 CONCURRENCY = 3
 
 app = Celery("raymontology", broker=settings.redis_url())

@@ -23,9 +23,11 @@ import time
 
 import pytest
 
-from generator.queries import probe_job
+from repo_project import QUERIES
 
 from .conftest import wait_for
+
+probe_job = QUERIES.probe_job
 
 pytestmark = pytest.mark.e2e
 ACTIVE = {"pending", "firing"}

@@ -30,7 +30,7 @@ def _active(stack, name: str) -> set[str]:
 def test_availability_burn_pages_the_first_receiver(stack, rules, report):
     assert PAGE in rules, f"no {PAGE} in rendered/alerts"
     tier = stack.config.slo.page_tiers[0]
-    threshold = tier.factor * (1 - stack.config.slo.availability_objective)
+    threshold = tier.factor * stack.config.thresholds.error_ratio_target  # budget: 1 - objective
     # Earlier faults (5 % 5xx, outages) burn too: wait for the short windows to clear.
     assert wait_for(lambda: not stack.query(rules[PAGE]["expr"]), timeout=120, interval=2), (
         f"{PAGE} still true long after the last fault")

@@ -1,4 +1,4 @@
-"""PromQL shared by panels and rules, written once and parameterised.
+"""Raymontology's PromQL shared by panels and rules, written once and parameterised.
 
 A dashboard passes `job="$job"` and `window="$__rate_interval"`; a rule passes the
 literal job from the config and the seed's window. Either way the expression has the
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 
-from generator.catalog import CATALOG as C
-from generator.catalog import eq, ne, nre, re_
+from generator.catalog import Matcher, eq, ne, nre, re_
 from generator.config import Config
 from generator.rules import Record
 
+from .catalog import CATALOG as C
 
 
 _REGEX_META = re.compile(r"([.^$*+?{}\[\]\\|()])")
@@ -25,27 +25,27 @@ def regex_union(values) -> str:
     return "|".join(_REGEX_META.sub(r"\\\1", v) for v in values)
 
 
-def _handler_filter(cfg: Config) -> str:
+def _handler_filter(cfg: Config) -> Matcher:
     handlers = cfg.selectors.excluded_handlers
     return ne("handler", handlers[0]) if len(handlers) == 1 else nre("handler", regex_union(handlers))
 
 
-def handler_filter(cfg: Config) -> str:
+def handler_filter(cfg: Config) -> Matcher:
     """The matcher that keeps the excluded handlers (scrapes of /metrics) out of HTTP series."""
     return _handler_filter(cfg)
 
 
-def http_requests(cfg: Config, job: str, *matchers: str) -> str:
+def http_requests(cfg: Config, job: str, *matchers: Matcher) -> str:
     """http_requests_total for `job`, without scrapes of /metrics (docs/metrics.md §11.1)."""
     return C.sel("http_requests_total", _handler_filter(cfg), *matchers, job=job)
 
 
-def request_rate(cfg: Config, job: str, window: str, *matchers: str, by: str = "") -> str:
+def request_rate(cfg: Config, job: str, window: str, *matchers: Matcher, by: str = "") -> str:
     by_clause = f" by ({by}) " if by else ""
     return f"sum{by_clause}(rate({http_requests(cfg, job, *matchers)}[{window}]))"
 
 
-def error_ratio(cfg: Config, job: str, window: str, *matchers: str, by: str = "") -> str:
+def error_ratio(cfg: Config, job: str, window: str, *matchers: Matcher, by: str = "") -> str:
     """5xx share of requests; 0 (not NaN) with traffic but no 5xx, nothing without traffic."""
     errors = request_rate(cfg, job, window, re_("status", "5.."), *matchers, by=by)
     total = request_rate(cfg, job, window, *matchers, by=by)
@@ -53,7 +53,7 @@ def error_ratio(cfg: Config, job: str, window: str, *matchers: str, by: str = ""
     return f"({errors} or {zero})\n/\nclamp_min({total}, 1e-9)"
 
 
-def mean_latency(cfg: Config, job: str, window: str, *matchers: str) -> str:
+def mean_latency(cfg: Config, job: str, window: str, *matchers: Matcher) -> str:
     s = C.sel("http_request_duration_seconds_sum", _handler_filter(cfg), *matchers, job=job)
     c = C.sel("http_request_duration_seconds_count", _handler_filter(cfg), *matchers, job=job)
     return f"sum(rate({s}[{window}]))\n/\nsum(rate({c}[{window}]))"
@@ -65,19 +65,19 @@ def p95_latency(job: str, window: str, by: str = "") -> str:
     return f"histogram_quantile(0.95, sum by ({', '.join(filter(None, [by, 'le']))}) (rate({b}[{window}])))"
 
 
-def cpu_usage(cfg: Config, job_matcher: str, window: str) -> str:
+def cpu_usage(cfg: Config, job_matcher: Matcher, window: str) -> str:
     """CPU seconds per second as a share of the plan's cores (docs/metrics.md §9)."""
     sel = C.sel("process_cpu_seconds_total", job_matcher)
     return f"sum by (job) (rate({sel}[{window}])) / {cfg.plan.cpu_limit_cores:g}"
 
 
-def memory_usage(cfg: Config, job_matcher: str) -> str:
+def memory_usage(cfg: Config, job_matcher: Matcher) -> str:
     """Resident memory as a share of the plan's memory (docs/metrics.md §9)."""
     sel = C.sel("process_resident_memory_bytes", job_matcher)
     return f"sum by (job) ({sel}) / {cfg.plan.memory_limit_bytes}"
 
 
-def app_jobs(cfg: Config) -> str:
+def app_jobs(cfg: Config) -> Matcher:
     """Matcher for the backend and worker processes."""
     return re_("job", regex_union([cfg.jobs.backend, cfg.jobs.worker]))
 
