@@ -120,18 +120,18 @@ def render(ctx: Context, out: Path | None, check_only: bool) -> None:
     from generator import render as rendering
 
     out = out or ctx.root / "rendered"
-    files = rendering.render_project(ctx.project)
+    files = rendering.iter_files(ctx.project)  # one file at a time: memory stays flat
     if check_only:
-        stale = rendering.stale_files(files, out)
+        count, stale = rendering.check_stream(files, out)
         if stale:
             for name, why in stale:
                 echo(f"stale: {out.name}/{name} ({why})", err=True)
             echo("rendered/ is out of date: run `make dashboards` and commit the result.", err=True)
             sys.exit(EXIT_FAIL)
-        echo(f"{len(files)} files in {out} are current.")
+        echo(f"{count} files in {out} are current.")
         return
-    changed = rendering.write_tree(files, out)
-    echo(f"rendered {len(files)} files into {out} ({len(changed)} changed).")
+    count, changed = rendering.write_stream(files, out)
+    echo(f"rendered {count} files into {out} ({len(changed)} changed).")
     for name in changed:
         echo(f"  {name}")
 
@@ -150,9 +150,15 @@ def render(ctx: Context, out: Path | None, check_only: bool) -> None:
 @click.option("--only", "only", multiple=True, metavar="NAME",
               help="Run only this check (repeatable; a family prefix such as `rule/` selects the family).")
 @click.option("--list", "list_checks", is_flag=True, help="List the checks with their one-line docs and exit.")
+@click.option("--all", "show_all", is_flag=True,
+              help="Print every finding (text format; otherwise the first few of one check on one dashboard, "
+                   "then how many more).")
+@click.option("--no-cache", is_flag=True,
+              help="Ask promtool and amtool again and compile every module, ignoring the project's cache "
+                   "(.cache/dashgen; DASHGEN_CACHE=off does the same).")
 @pass_ctx
 def check_cmd(ctx: Context, fmt: str, schema_dir: Path | None, exclusions: Path | None, only: tuple[str, ...],
-              list_checks: bool) -> None:
+              list_checks: bool, show_all: bool, no_cache: bool) -> None:
     """Every offline check: PromQL, metric catalog, dashboard and rule lint, promtool, schema.
 
     Exit 0 when no error-level finding remains after exclusions, 1 otherwise, 2 on usage errors.
@@ -168,11 +174,13 @@ def check_cmd(ctx: Context, fmt: str, schema_dir: Path | None, exclusions: Path 
             echo(f"{name:30} {'error':8} {doc}")
         return
     report = checks.run_report(ctx.project, only=only or None, exclusions_file=exclusions,
-                               schema_dir=checks.find_schema_dir(schema_dir, ctx.root))
+                               schema_dir=checks.find_schema_dir(schema_dir, ctx.root), use_cache=not no_cache)
     if fmt == "json":
         echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
-        for f in report.findings:
+        from generator.checks.summary import FIRST, summarise
+
+        for f in summarise(report.findings, first=0 if show_all else FIRST):
             echo(str(f))
         echo(report.summary())
     sys.exit(EXIT_FAIL if report.errors else EXIT_OK)
@@ -225,10 +233,14 @@ def query_cmd(ctx: Context, dashboard: str, panel: str, variables: tuple[str, ..
               help="Use the rendered/ files in the working tree as the new side instead of rendering the code.")
 @click.option("--preview", "preview_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Also write DIR/<uid>.svg, the layout before and after side by side, for each changed dashboard.")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path), metavar="[A B]")
 @pass_ctx
 def diff_cmd(ctx: Context, ref: str | None, env_name: str | None, fmt: str, on_disk: bool,
-             preview_dir: Path | None) -> None:
+             preview_dir: Path | None, files: tuple[Path, ...] = ()) -> None:
     """Semantic diff of dashboards and alert rules; exit 1 when anything differs.
+
+    With two files A and B: compare them (dashboards, classic or v2 or a Grafana export; or
+    Prometheus rule files) instead of the project.
 
     The new side is what the current code renders (edits not yet rendered included), or
     rendered/ as it is on disk with --on-disk. The old side is rendered/ at GITREF
@@ -241,6 +253,18 @@ def diff_cmd(ctx: Context, ref: str | None, env_name: str | None, fmt: str, on_d
     from generator import diff as differ
     from generator import render as rendering
 
+    if files:
+        if len(files) != 2:
+            raise ConfigError("diff takes two files (A B), or none to compare the project")
+        if ref or env_name or on_disk or preview_dir:
+            raise ConfigError("diff A B compares two files: --against, --env, --on-disk and --preview do not apply")
+        a, b = files
+        changes = differ.diff_files(str(a), _read_file(str(a)), str(b), _read_file(str(b)))
+        if fmt == "markdown":
+            echo(differ.format_markdown(changes, title=f"dashgen diff ({a} -> {b})"), nl=False)
+        else:
+            echo(differ.FORMATTERS[fmt](changes), nl=False)
+        sys.exit(EXIT_FAIL if changes else EXIT_OK)
     if ref and env_name:
         raise ConfigError("use either --against or --env, not both")
     if preview_dir and env_name:
@@ -295,7 +319,7 @@ def textconv(file) -> None:
     """
     from generator.textconv import textconv as convert
 
-    text = convert(file.read(), file.name)  # an unreadable dashboard: ConfigError, one line, exit 2
+    text = convert(file.read(), file.name)  # never fails: what it cannot model comes back raw, under a warning
     sys.stdout.buffer.write(text)
     sys.stdout.buffer.flush()
 
@@ -422,14 +446,20 @@ def pull(ctx: Context, env_name: str, out: Path | None, uids: tuple[str, ...]) -
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), metavar="dashboards/NAME.py",
               help="Write the module here (default: print it).")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
+@click.option("--keep-legacy", is_flag=True,
+              help="Keep graph and singlestat panels as they are (default: migrate them as Grafana does on load).")
+@click.option("--dry-run", is_flag=True, help="Print the change to --out as a unified diff; write nothing.")
 @pass_ctx
-def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None, force: bool) -> None:
+def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None, force: bool,
+               keep_legacy: bool = False, dry_run: bool = False) -> None:
     """Turn Grafana dashboard JSON (a file, `-` for stdin, or a UID in Grafana with --env) into a
     dashgen module with build(cfg), checked to render the same dashboard back.
 
     Exit codes: 0 written; 1 the dashboard could not be imported faithfully or was not found;
     2 usage error, unreadable JSON, or --out exists without --force.
     """
+    from collections import Counter
+
     from generator.importer import import_dashboard
     from generator.importer.adopt import module_for_uid, recorded_series, write_module
     from generator.normalize import DashboardInputError, load_dashboard
@@ -451,11 +481,20 @@ def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None
         dashboard = load_dashboard(data, file=name, losses=losses)
         for entry in losses:
             echo(f"  v2 -> classic: {entry}", err=True)
+    if out and out.exists() and not force:
+        _reimport(ctx, out, dashboard, name, dry_run)  # exits
     try:
-        result = import_dashboard(dashboard, ctx.project.config, ctx.project.catalog, source_name=name, known_series=recorded_series(ctx.root))
+        result = import_dashboard(dashboard, ctx.project.config, ctx.project.catalog, source_name=name,
+                                  known_series=recorded_series(ctx.root),
+                                  file_name=None if env_name or source == "-" else name, migrate=not keep_legacy)
     except DashboardInputError as exc:
         raise exc.in_file(name) from None
-    if out:
+    if out and dry_run:
+        from generator.importer.reimport import unified
+
+        before = out.read_text(encoding="utf-8") if out.exists() else ""
+        echo(unified(before, result.source, out.name), nl=False)
+    elif out:
         write_module(out, result.source, force=force)
     else:
         echo(result.source, nl=False)
@@ -463,18 +502,80 @@ def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None
     echo(f"imported {result.title!r} (uid {result.uid}): {n} panels, {n - raw} from factories "
                f"({len(result.overridden_panels)} with p.override), {raw} kept as Grafana JSON; "
                f"layout {result.layout}, frame {result.frame}", err=True)
+    if result.migrations:
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(Counter(f"{m.old_type} -> {m.new_type}"
+                                                                 for m in result.migrations).items()))
+        echo(f"  migrated as Grafana does on load: {kinds}", err=True)
+        for m in result.migrations:
+            for lost in m.lost:
+                echo(f"  not kept: {m.row + ' / ' if m.row else ''}{m.title or '(untitled)'}: {lost}", err=True)
     for r in result.raw_panels:
         echo(f"  raw: {r.row + ' / ' if r.row else ''}{r.title or '(untitled)'}: {r.reason}", err=True)
     if result.unknown_metrics:
         echo(f"  not in the catalog (TODO in the module): {', '.join(result.unknown_metrics)}", err=True)
-    if not result.uid:
-        echo("warning: the dashboard has no uid; `dashgen render` needs one: add it in settings()", err=True)
+    if result.uid_note:
+        echo(f"note: {result.uid_note}; change it in the module if you prefer another", err=True)
     owner = module_for_uid(ctx.root, result.uid) if result.uid else None
     if owner and (not out or (ctx.root / owner).resolve() != out.resolve()):
         echo(f"warning: {owner} already renders uid {result.uid}: replace it (--out {owner} --force) "
                    "or change one of the uids", err=True)
-    if out:
+    if out and not dry_run:
         echo(f"wrote {out}; next: `make dashboards`, `dashgen check`, review and commit.", err=True)
+
+
+def _reimport(ctx: Context, out: Path, dashboard: dict, name: str, dry_run: bool) -> NoReturn:
+    """`import --out` onto an existing module: patch only what changed (importer.reimport), or
+    refuse with the semantic diff. Exit 0 patched (or nothing to do), 1 patched but config
+    fields to change by hand, 2 refused."""
+    from generator import diff as differ
+    from generator.importer.reimport import _changes, plan_patch, render_candidate, unified
+    from generator.loader import build_module
+    from generator.normalize import normalize_dashboard
+    from generator.render import dashboard_json
+
+    cfg = ctx.project.config
+    folder = (ctx.root / "dashboards").resolve()
+    if out.suffix != ".py" or out.resolve().parent != folder:
+        raise ConfigError(f"{out} exists: pass --force to replace it")
+    try:
+        current = dashboard_json(build_module(ctx.root, "dashboards", out.resolve(), cfg)[1])
+    except DashgenError as exc:
+        raise ConfigError(f"{out} exists and does not build ({exc}): pass --force to replace it") from None
+    incoming = normalize_dashboard(dashboard)
+    source = out.read_text(encoding="utf-8")
+    patch = plan_patch(source, current, incoming, cfg)
+    if not patch.edits and not patch.config and not patch.blocked:
+        echo(f"{out} already renders {name}: nothing to change", err=True)
+        sys.exit(EXIT_OK)
+    if patch.edits and not patch.blocked:
+        got = dashboard_json(render_candidate(ctx.root, out.resolve(), patch.source, cfg))
+        left, structure = _changes(got, incoming)
+        if structure or any(p not in patch.config_paths for p, _o, _n in left):
+            patch.blocked.append("the patched module does not render the dashboard (the values are built by code)")
+    if patch.blocked:
+        echo(differ.format_text(differ.diff_dashboard(current, incoming, str(out))), nl=False)
+        echo(f"error: {out} is a dashgen module; these changes cannot be made in place:", err=True)
+        for b in patch.blocked:
+            echo(f"  {b}", err=True)
+        for c in patch.config:
+            echo(f"  note: {c}", err=True)
+        echo("Edit the module by hand, or pass --force to rewrite it whole (loops, docstrings and config "
+             "references are lost).", err=True)
+        sys.exit(EXIT_USAGE)
+    if dry_run:
+        echo(unified(source, patch.source, out.name), nl=False)
+    elif patch.edits:
+        from generator.importer.adopt import write_module
+
+        write_module(out, patch.source, force=True)
+    for e in patch.edits:
+        echo(f"  {'would rewrite' if dry_run else 'rewrote'} in place: {e}", err=True)
+    for c in patch.config:
+        echo(f"  note: {c}", err=True)
+    if patch.edits and not dry_run:
+        echo(f"patched {out} ({len(patch.edits)} values); next: `make dashboards`, `dashgen check`, review and commit.",
+             err=True)
+    sys.exit(EXIT_FAIL if patch.config else EXIT_OK)
 
 
 def _read_file(path: str) -> bytes:

@@ -39,8 +39,21 @@ def _panels(d: dict) -> list[dict]:
     return out
 
 
+def board_entry(rel: str, d: dict) -> dict:
+    """What the docs say about one dashboard: small, so a render of many dashboards can keep
+    these instead of every dashboard's JSON."""
+    return {"module": rel, "uid": d["uid"], "title": d.get("title", ""), "description": d.get("description", ""),
+            "panels": _panels(d)}
+
+
 def render_docs(cfg: Config, catalog: Catalog, dashboards: list[tuple[str, dict]], groups: list[tuple[str, RuleGroup]],
                 slos: list = ()) -> dict[str, str]:
+    return render_docs_from(cfg, catalog, [board_entry(rel, d) for rel, d in dashboards], groups, slos)
+
+
+def render_docs_from(cfg: Config, catalog: Catalog, boards: list[dict], groups: list[tuple[str, RuleGroup]],
+                     slos: list = ()) -> dict[str, str]:
+    """`render_docs` from `board_entry` summaries."""
     alerts = [
         {"group": grp.name, "module": rel, "alert": a, "doc": rule_document(cfg, a),
          "dashboard_url": dashboard_url(cfg, a.dashboard) if a.dashboard else ""}
@@ -48,8 +61,6 @@ def render_docs(cfg: Config, catalog: Catalog, dashboards: list[tuple[str, dict]
         for a in grp.alerts
     ]
     records = [{"group": grp.name, "record": r} for _rel, grp in groups for r in grp.records]
-    boards = [{"module": rel, "uid": d["uid"], "title": d.get("title", ""), "description": d.get("description", ""),
-               "panels": _panels(d)} for rel, d in dashboards]
     metrics = sorted(catalog.metrics.values(), key=lambda m: (m.source, m.name))
     slo_rows = [{"module": rel, "slo": s, "objective": f"{s.objective * 100:.6g} %",
                  "good": s.sli.good_expr("<window>").replace("|", "\\|"),

@@ -47,7 +47,7 @@ VOLATILE_PANEL_KEYS = {"pluginVersion"}
 #: Optional panel keys whose "empty" value means the same as leaving them out.
 EMPTY_DEFAULTS = {
     "links": [], "transformations": [], "description": "", "transparent": False,
-    "hideTimeOverride": False, "repeat": "", "interval": "", "timeFrom": "", "timeShift": "",
+    "hideTimeOverride": False, "repeat": "", "interval": "", "timeFrom": "", "timeShift": "", "title": "",
 }
 #: What a panel of each type assumes for a key that is absent (the UI writes them all on save),
 #: as {type: {path: {key: default}}}, so the key can go. Read in Grafana's source: the axis
@@ -64,10 +64,24 @@ PANEL_DEFAULTS = {
         ("fieldConfig", "defaults", "custom"): {
             "axisColorMode": "text", "axisBorderShow": False, "axisCenteredZero": False,
             "barWidthFactor": 0.6, "insertNulls": False,
+            # The graph field config's own defaults (timeseries config.ts defaultGraphConfig and
+            # its editors), so a panel saved by an older Grafana that wrote fewer keys compares equal.
+            "drawStyle": "line", "lineInterpolation": "linear", "lineWidth": 1, "fillOpacity": 0,
+            "gradientMode": "none", "barAlignment": 0, "stacking": {"mode": "none", "group": "A"},
+            "spanNulls": False, "showPoints": "auto", "pointSize": 5, "thresholdsStyle": {"mode": "off"},
+            "axisPlacement": "auto", "axisLabel": "", "axisGridShow": True, "scaleDistribution": {"type": "linear"},
+            "hideFrom": {"legend": False, "tooltip": False, "viz": False}, "lineStyle": {"fill": "solid"},
         },
-        ("options", "tooltip"): {"sort": "none", "hideZeros": False},
+        ("fieldConfig", "defaults"): {"color": {"mode": "palette-classic"}},
+        ("options", "tooltip"): {"sort": "none", "hideZeros": False, "mode": "single"},
+        ("options", "legend"): {"displayMode": "list", "placement": "bottom", "calcs": []},
     },
-    "stat": {("options",): {"textMode": "auto", "percentChangeColorMode": "standard", "text": {}}},
+    "stat": {("options",): {"textMode": "auto", "percentChangeColorMode": "standard", "text": {},
+                            # stat panelcfg's defaults too
+                            "colorMode": "value", "graphMode": "area", "justifyMode": "auto",
+                            "orientation": "auto", "wideLayout": True, "showPercentChange": False},
+             # the standard colour option's default where the panel sets none (thresholds)
+             ("fieldConfig", "defaults"): {"color": {"mode": "thresholds"}}},
     "gauge": {("options",): {"showThresholdLabels": False, "showThresholdMarkers": True, "orientation": "auto",
                              "minVizWidth": 75, "minVizHeight": 75, "text": {}}},
 }
@@ -408,6 +422,8 @@ def _normalize_field_config(fc: Any, path: str) -> dict:
     for k in ("mappings", "links"):  # no value mappings, no data links
         if defaults.get(k) == []:
             del defaults[k]
+    if defaults.get("unit") == "":  # no unit
+        del defaults["unit"]
     if defaults.get("custom") == {}:
         del defaults["custom"]
     overrides = _objects(fc.get("overrides") or [], f"{path}.overrides", "overrides")
@@ -426,6 +442,8 @@ def _normalize_panel(p: dict, path: str) -> dict:
         for k in ("x", "y", "w", "h"):
             if k in p["gridPos"]:
                 _want(p["gridPos"][k], (int, float), f"{path}.gridPos.{k}", f"gridPos.{k}")
+        if not ("x" in p["gridPos"] and "y" in p["gridPos"]):  # Grafana reads a missing x or y as 0
+            p = {**p, "gridPos": {"x": 0, "y": 0, **p["gridPos"]}}
     if p.get("type") == "row":
         out = {k: v for k, v in p.items() if k not in VOLATILE_PANEL_KEYS}
         out.setdefault("collapsed", False)
@@ -469,9 +487,12 @@ def _drop_defaults(panel: dict, table: dict) -> None:
             node = parent.get(path[-1])
             if not isinstance(node, dict):
                 continue
+            if path[-1] == "custom" and isinstance(node.get("scaleDistribution"), dict) \
+                    and node["scaleDistribution"].get("type") == "linear":
+                node = {**node, "scaleDistribution": {"type": "linear"}}  # a log base means nothing on a linear axis
             kept = {k: v for k, v in node.items()
                     if not (k in defaults and v == defaults[k] and type(v) is type(defaults[k]))}
-            if kept or path[-1] != "custom":
+            if kept or path[-1] not in ("custom", "legend", "tooltip"):
                 parent[path[-1]] = kept
             else:
                 del parent[path[-1]]
@@ -580,8 +601,82 @@ def from_grafanalib(raw: dict) -> dict:
 
 
 def dumps(dashboard: dict) -> str:
-    """The byte-stable text of a dashboard (sorted keys, 2-space indent, final newline)."""
-    return json.dumps(dashboard, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    """The byte-stable text of a dashboard (sorted keys, 2-space indent, final newline):
+    exactly `json.dumps(dashboard, sort_keys=True, indent=2, ensure_ascii=False)`, written by
+    `_indented` (the json module's indenting encoder is its slow pure-Python path: a third of
+    a render of many dashboards), or by json itself for what `_indented` does not take."""
+    out: list[str] = []
+    try:
+        _indented(dashboard, "\n", out)
+    except _NotPlain:
+        return json.dumps(dashboard, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    out.append("\n")
+    return "".join(out)
+
+
+class _NotPlain(Exception):
+    """A value `_indented` leaves to the json module (a key that is not a string, an object)."""
+
+
+_string = json.encoder.encode_basestring  # the C one where available: what json.dumps uses
+
+
+def _float(o: float) -> str:
+    if o != o:
+        return "NaN"
+    if o == math.inf:
+        return "Infinity"
+    if o == -math.inf:
+        return "-Infinity"
+    return float.__repr__(o)
+
+
+def _indented(o: Any, newline: str, out: list[str]) -> None:
+    """Append o's JSON as `json.dumps(o, sort_keys=True, indent=2, ensure_ascii=False)`
+    writes it; `newline` is the line break plus the current indentation."""
+    if isinstance(o, str):
+        out.append(_string(o))
+    elif o is None:
+        out.append("null")
+    elif o is True:
+        out.append("true")
+    elif o is False:
+        out.append("false")
+    elif isinstance(o, int):
+        out.append(int.__repr__(o))
+    elif isinstance(o, float):
+        out.append(_float(o))
+    elif isinstance(o, (list, tuple)):
+        if not o:
+            out.append("[]")
+            return
+        inner = newline + "  "
+        out.append("[" + inner)
+        first = True
+        for v in o:
+            if not first:
+                out.append("," + inner)
+            first = False
+            _indented(v, inner, out)
+        out.append(newline + "]")
+    elif isinstance(o, dict):
+        if not o:
+            out.append("{}")
+            return
+        if not all(type(k) is str for k in o):
+            raise _NotPlain
+        inner = newline + "  "
+        out.append("{" + inner)
+        first = True
+        for k, v in sorted(o.items(), key=lambda kv: kv[0]):
+            if not first:
+                out.append("," + inner)
+            first = False
+            out.append(_string(k) + ": ")
+            _indented(v, inner, out)
+        out.append(newline + "}")
+    else:
+        raise _NotPlain
 
 
 __all__ = [

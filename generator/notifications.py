@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Mapping
 
 from generator.config import Config
-from generator.docs import _env as docs_env
 from generator.durations import duration, is_duration, seconds
 from generator.errors import ConfigError, DashgenError, DefinitionError
 
@@ -220,14 +219,24 @@ def scaled(cfg: Config, factor: float) -> Config:
 
 # --- the notification template ---------------------------------------------------------------
 
-# Go templates use {{ }}, so the jinja2 source uses [[ ]] and [% %] (docs' environment otherwise).
-_env = docs_env.overlay(variable_start_string="[[", variable_end_string="]]", block_start_string="[%",
-                        block_end_string="%]", comment_start_string="[#", comment_end_string="#]")
+_overlay = []
+
+
+def _env():
+    """Go templates use {{ }}, so the jinja2 source uses [[ ]] and [% %] (docs' environment
+    otherwise). Made on first use: importing this module (the loader does) needs no jinja2."""
+    if not _overlay:
+        from generator.docs import _env as docs_env
+
+        _overlay.append(docs_env.overlay(variable_start_string="[[", variable_end_string="]]",
+                                         block_start_string="[%", block_end_string="%]",
+                                         comment_start_string="[#", comment_end_string="#]"))
+    return _overlay[0]
 
 
 def template_text(cfg: Config) -> str:
     n = cfg.notifications
-    return _env.get_template("notifications.tmpl.j2").render(
+    return _env().get_template("notifications.tmpl.j2").render(
         name=n.template_name, title=cfg.name, colours=n.slack_colours, other=n.slack_colour_other,
         resolved=n.slack_colour_resolved)
 

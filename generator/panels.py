@@ -105,12 +105,44 @@ def timeseries(
     min: float | None = None,
     max: float | None = None,
     legend_calcs: Sequence[str] = ("mean", "max", "lastNotNull"),
-    stacked: bool = False,
+    stacked: bool | str = False,
     threshold_style: str = "dashed",
     fill: int = 10,
-) -> g.TimeSeries:
-    """A time series with its thresholds drawn as lines and a table legend."""
-    return g.TimeSeries(
+    datasource: dict | None = None,
+    legend: str = "table",
+    legend_placement: str = "bottom",
+    show_legend: bool | None = True,
+    legend_width: int | None = None,
+    legend_sort: Sequence | None = None,
+    tooltip: str = "multi",
+    tooltip_sort: str = "desc",
+    line_width: int = 1,
+    interpolation: str = "linear",
+    gradient: str = "none",
+    show_points: str = "auto",
+    point_size: int = 5,
+    span_nulls: bool | int = False,
+    draw_style: str = "line",
+    axis_label: str = "",
+    axis_placement: str = "auto",
+    log: int | None = None,
+    decimals: int | None = None,
+    color_mode: str = "palette-classic",
+    mappings: list[dict] | None = None,
+    overrides: Sequence[dict] = (),
+    links: Sequence[dict] = (),
+    **panel_keys,
+) -> g.TimeSeries | RawPanel:
+    """A time series with its thresholds drawn as lines and a table legend.
+
+    The keywords after `fill` cover what Grafana's own time series (and a graph panel it
+    migrated) set, so an imported panel is a call rather than JSON: `datasource` (default the
+    `datasource` variable), the legend (`legend` "table" or "list", placement, width, sort as
+    (field, descending)), the tooltip, the line and its points, a log axis (`log`: its base),
+    `decimals`, per-series `overrides` and data `links`. `stacked` is True or a Grafana stacking
+    mode ("normal", "percent")."""
+    stacking = "normal" if stacked is True else stacked or "none"
+    base = g.TimeSeries(
         title=title,
         description=description,
         dataSource=PROMETHEUS_DS,
@@ -118,19 +150,87 @@ def timeseries(
         unit=unit,
         thresholds=thresholds,
         thresholdType="absolute",
-        thresholdsStyleMode=threshold_style if len(thresholds) > 1 else "off",
-        legendDisplayMode="table",
-        legendPlacement="bottom",
+        thresholdsStyleMode=threshold_style if len(thresholds) > 1 or threshold_style != "dashed" else "off",
+        legendDisplayMode=legend,
+        legendPlacement=legend_placement,
         legendCalcs=list(legend_calcs),
         fillOpacity=fill,
-        valueMin=min,
-        valueMax=max,
-        stacking={"mode": "normal", "group": "A"} if stacked else {"mode": "none", "group": "A"},
-        tooltipMode="multi",
-        tooltipSort="desc",
+        valueMin=_int_or_none(min),
+        valueMax=_int_or_none(max),
+        stacking={"mode": stacking, "group": "A"},
+        tooltipMode=tooltip,
+        tooltipSort=tooltip_sort,
+        lineWidth=line_width,
+        lineInterpolation=interpolation,
+        gradientMode=gradient,
+        showPoints=show_points,
+        pointSize=point_size,
+        drawStyle=draw_style,
+        axisLabel=axis_label,
+        axisPlacement=axis_placement,
+        scaleDistributionType="log" if log else "linear",
+        scaleDistributionLog=log or 2,
+        colorMode=color_mode,
+        valueDecimals=decimals,
+        mappings=list(mappings or []),
+        overrides=list(overrides),
         gridPos=_size(w, h),
-        extraJson={"options": {"legend": {"showLegend": True}}},
+        extraJson={"options": {"legend": {"showLegend": True}}, **_float_limits(min, max)},
     )
+    changes: dict = {}
+    if span_nulls is not False:
+        changes["fieldConfig"] = {"defaults": {"custom": {"spanNulls": span_nulls}}}
+    legend_extra: dict = {}
+    if show_legend is not True:  # None: the key is left out (a legend saved by an older Grafana)
+        legend_extra["showLegend"] = show_legend
+    if legend_width is not None:
+        legend_extra["width"] = legend_width
+    if legend_sort is not None:
+        legend_extra.update(sortBy=legend_sort[0], sortDesc=legend_sort[1])
+    if legend_extra:
+        changes["options"] = {"legend": legend_extra}
+    if links:
+        changes["links"] = list(links)
+    changes.update(_panel_keys(panel_keys))
+    return _changed(base, changes, datasource)
+
+
+#: Panel settings every kind has, as factory keywords (repeat="instance", max_per_row=4, ...).
+PANEL_KEYWORDS = {"repeat": "repeat", "repeat_direction": "repeatDirection", "max_per_row": "maxPerRow",
+                  "max_data_points": "maxDataPoints", "interval": "interval", "time_from": "timeFrom",
+                  "time_shift": "timeShift", "hide_time_override": "hideTimeOverride", "transparent": "transparent"}
+
+
+def _panel_keys(given: dict) -> dict:
+    unknown = sorted(set(given) - set(PANEL_KEYWORDS))
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(unknown)}")
+    return {PANEL_KEYWORDS[k]: v for k, v in given.items()}
+
+
+def _changed(base, changes: dict, datasource: dict | None):
+    """`base` with `changes` merged (a RawPanel), querying `datasource` instead of the house one:
+    the panel and its queries that name the house data source. `base` itself when nothing changes."""
+    if datasource is None or datasource == PROMETHEUS_DS:
+        return RawPanel(merged(panel_json(base), changes), base.gridPos) if changes else base
+    out = merged(panel_json(base), changes)
+    out["datasource"] = datasource
+    out["targets"] = [{**t, "datasource": datasource} if t.get("datasource") == PROMETHEUS_DS else t
+                      for t in out.get("targets", [])]
+    return RawPanel(out, base.gridPos)
+
+
+def _int_or_none(value):
+    """grafanalib takes only an int for a time series' min/max: a float goes by `_float_limits`."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _float_limits(min, max) -> dict:
+    """The fieldConfig for a min or max that is not an int (an axis max of 1.01 is common)."""
+    defaults = {k: v for k, v in (("min", min), ("max", max)) if v is not None and _int_or_none(v) is None}
+    if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in defaults.values()):
+        raise TypeError(f"min and max are numbers, not {defaults!r}")
+    return {"fieldConfig": {"defaults": defaults}} if defaults else {}
 
 
 def stat(
@@ -148,8 +248,21 @@ def stat(
     min: float | None = None,
     max: float | None = None,
     mappings: list[dict] | None = None,
-) -> g.Stat:
-    """A single number coloured by its thresholds, with a sparkline."""
+    datasource: dict | None = None,
+    color_mode: str = "value",
+    text_mode: str | None = None,
+    orientation: str = "auto",
+    field_color: str | None = None,
+    no_value: str | None = None,
+    overrides: Sequence[dict] = (),
+    links: Sequence[dict] = (),
+    **panel_keys,
+) -> g.Stat | RawPanel:
+    """A single number coloured by its thresholds, with a sparkline.
+
+    `color_mode` colours the "value", the "background" or "none"; `text_mode` (default: the
+    value, with names when there are several queries), `orientation`, `field_color` (a colour
+    mode such as "fixed"), `no_value`, `overrides`, `links` and `datasource` are Grafana's own."""
     targets = _targets(targets)
     defaults: dict = {"unit": unit}
     if decimals is not None:
@@ -160,7 +273,11 @@ def stat(
         defaults["max"] = max
     if mappings:
         defaults["mappings"] = mappings
-    return g.Stat(
+    if field_color is not None:
+        defaults["color"] = {"mode": field_color}
+    if no_value is not None:
+        defaults["noValue"] = no_value
+    base = g.Stat(
         title=title,
         description=description,
         dataSource=PROMETHEUS_DS,
@@ -168,16 +285,18 @@ def stat(
         format=unit,
         thresholds=thresholds,
         thresholdType="absolute",
-        colorMode="value",
+        colorMode=color_mode,
         graphMode="area" if graph else "none",
         reduceCalc=reduce,
-        textMode="value_and_name" if len(targets) > 1 else "value",
+        orientation=orientation,
+        textMode=text_mode or ("value_and_name" if len(targets) > 1 else "value"),
         gridPos=_size(w, h),
         extraJson={
-            "fieldConfig": {"defaults": defaults},
+            "fieldConfig": {"defaults": defaults, **({"overrides": list(overrides)} if overrides else {})},
             "options": {"wideLayout": True, "showPercentChange": False, "justifyMode": "auto"},
         },
     )
+    return _changed(base, {**({"links": list(links)} if links else {}), **_panel_keys(panel_keys)}, datasource)
 
 
 def up_stat(title: str, description: str, selector: str, *, w: int = 4, h: int = 8) -> g.Stat:
@@ -195,20 +314,24 @@ def _dial(kind: str, base: g.Stat, options: dict) -> RawPanel:
 
 
 def gauge(title: str, description: str, targets, unit: str, thresholds: list[dict], *, w: int = 6, h: int = 6,
-          reduce: str = "lastNotNull", min: float | None = None, max: float | None = None) -> RawPanel:
+          reduce: str = "lastNotNull", min: float | None = None, max: float | None = None,
+          decimals: int | None = None, mappings: list[dict] | None = None, datasource: dict | None = None,
+          overrides: Sequence[dict] = ()) -> RawPanel:
     """One number on a dial from `min` to `max`, coloured by its thresholds, marked on the rim."""
     return _dial("gauge", stat(title, description, targets, unit, thresholds, w=w, h=h, reduce=reduce,
-                               min=min, max=max),
+                               min=min, max=max, decimals=decimals, mappings=mappings, datasource=datasource,
+                               overrides=overrides),
                  {"orientation": "auto", "showThresholdLabels": False, "showThresholdMarkers": True,
                   "sizing": "auto", "minVizHeight": 75, "minVizWidth": 75})
 
 
 def bargauge(title: str, description: str, targets, unit: str, thresholds: list[dict], *, w: int = 12,
              h: int = 8, reduce: str = "lastNotNull", min: float | None = None,
-             max: float | None = None) -> RawPanel:
+             max: float | None = None, decimals: int | None = None, datasource: dict | None = None,
+             overrides: Sequence[dict] = ()) -> RawPanel:
     """One horizontal bar per series, from `min` to `max`, coloured by the thresholds."""
     return _dial("bargauge", stat(title, description, targets, unit, thresholds, w=w, h=h, reduce=reduce,
-                                  min=min, max=max),
+                                  min=min, max=max, decimals=decimals, datasource=datasource, overrides=overrides),
                  {"displayMode": "gradient", "orientation": "horizontal", "showUnfilled": True,
                   "valueMode": "color", "namePlacement": "auto", "sizing": "auto",
                   "minVizHeight": 16, "minVizWidth": 8, "maxVizHeight": 300})
@@ -226,7 +349,8 @@ def table(
     columns: dict[str, str] | None = None,
     sort_by: str | None = None,
     hide: Sequence[str] = ("Time",),
-) -> g.Table:
+    datasource: dict | None = None,
+) -> g.Table | RawPanel:
     """An instant-query table; `columns` renames fields (label or `Value #X`) for reading.
 
     The unit and thresholds apply to every number column, so keep one kind of number per table.
@@ -240,7 +364,7 @@ def table(
             "renameByName": dict(columns or {}),
         },
     })
-    return g.Table(
+    return _changed(g.Table(
         title=title,
         description=description,
         dataSource=PROMETHEUS_DS,
@@ -252,12 +376,13 @@ def table(
         sortBy=[g.TableSortByField(displayName=sort_by, desc=True)] if sort_by else [],
         gridPos=_size(w, h),
         extraJson={"options": {"cellHeight": "sm", "footer": {"show": False, "reducer": ["sum"]}}},
-    )
+    ), {}, datasource)
 
 
-def heatmap(title: str, description: str, targets, unit: str, *, w: int = 12, h: int = 8) -> g.Heatmap:
+def heatmap(title: str, description: str, targets, unit: str, *, w: int = 12, h: int = 8,
+            datasource: dict | None = None) -> g.Heatmap | RawPanel:
     """A heatmap of pre-bucketed histogram data (format=heatmap, le buckets on the y axis)."""
-    return g.Heatmap(
+    return _changed(g.Heatmap(
         title=title,
         description=description,
         dataSource=PROMETHEUS_DS,
@@ -277,7 +402,7 @@ def heatmap(title: str, description: str, targets, unit: str, *, w: int = 12, h:
             "exemplars": {"color": "rgba(255,0,255,0.7)"},
         },
         extraJson={"fieldConfig": {"defaults": {"unit": unit}}},
-    )
+    ), {}, datasource)
 
 
 # --- variables ---------------------------------------------------------------------------

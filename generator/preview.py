@@ -10,14 +10,17 @@ a diff reports as added, changed or removed. Output is byte-deterministic, well-
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from generator.diff import Change, file_kind, parse_file, row_names, rows_and_panels
+from generator.diff.dashboards import row_names, rows_and_panels
 from generator.normalize import normalize_dashboard
 from generator.safenames import check_uid
 from generator.units import format_value
+
+if TYPE_CHECKING:
+    from generator.diff import Change
 
 COLUMNS = 24
 COL_W = 40  # px per grid column: the grid is 960 px wide
@@ -59,13 +62,15 @@ def _color(name: str | None) -> str:
     return COLORS.get(name, "#999999")
 
 
-def _board(d: dict | None, heading: str, sub: str, offset: int, marks: Mapping | None = None) -> dict:
+def _board(d: dict | None, heading: str, sub: str, offset: int, marks: Mapping | None = None,
+           normalized: bool = False) -> dict:
     """The drawing of one dashboard (None: a placeholder saying it does not exist)."""
     marks = marks or {}
     if d is None:
         return {"x": offset, "heading": heading, "sub": sub, "rows": [], "panels": [], "height": 4,
                 "empty": "(no such dashboard on this side)"}
-    d = normalize_dashboard(d)
+    if not normalized:
+        d = normalize_dashboard(d)
     rows_l, items = rows_and_panels(d)
     rows, panels, bottom = [], [], 1
     for r, title in zip(rows_l, row_names(rows_l)):
@@ -106,9 +111,11 @@ def _svg(boards: list[dict]) -> str:
     )
 
 
-def dashboard_svg(d: dict) -> str:
-    """The layout preview of one dashboard."""
-    return _svg([_board(d, d.get("title", ""), f"uid {d.get('uid', '')} - {COLUMNS}-column grid", 0)])
+def dashboard_svg(d: dict, *, normalized: bool = False) -> str:
+    """The layout preview of one dashboard (`normalized`: `d` is normalize_dashboard's output
+    already, as render's are, so it is not normalised a second time)."""
+    return _svg([_board(d, d.get("title", ""), f"uid {d.get('uid', '')} - {COLUMNS}-column grid", 0,
+                        normalized=normalized)])
 
 
 def render_previews(dashboards: Iterable[tuple[str, dict]]) -> dict[str, str]:
@@ -146,6 +153,8 @@ def comparison_svg(old: dict | None, new: dict | None, changes: Iterable[Change]
 def write_comparisons(old_tree: Mapping, new_tree: Mapping, changes: list[Change], out: Path,
                       before: str = "before", after: str = "after") -> list[Path]:
     """DIR/<uid>.svg (before | after) for every dashboard the changes touch; the paths written."""
+    from generator.diff.trees import file_kind, parse_file
+
     def dashboards(tree: Mapping) -> dict[str, dict]:
         found = {}
         for path, data in tree.items():

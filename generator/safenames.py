@@ -136,12 +136,24 @@ def path_problem(path: str) -> str | None:
 def check_tree(paths: Iterable[str], where: str = "") -> None:
     """Every path is relative and made of safe names, and no two differ only in case (they
     would be one file on macOS and Windows). Raises UnsafeName naming the first bad one."""
-    seen: dict[str, str] = {}
+    tree = TreeNames(where)
     for path in paths:
+        tree.add(path)
+
+
+class TreeNames:
+    """`check_tree` one path at a time, for output written as it is produced: `add(path)`
+    raises UnsafeName before anything is written under a bad name."""
+
+    def __init__(self, where: str = ""):
+        self.where = where
+        self._seen: dict[str, str] = {}
+
+    def add(self, path: str) -> None:
         why = path_problem(path)
         if why:
-            raise _unsafe(where, f"output file {shown(path)} {why}")
+            raise _unsafe(self.where, f"output file {shown(path)} {why}")
         key = unicodedata.normalize("NFC", path).casefold()
-        if key in seen and seen[key] != path:
-            raise _unsafe(where, f"output files {seen[key]!r} and {path!r} differ only in case")
-        seen[key] = path
+        if key in self._seen and self._seen[key] != path:
+            raise _unsafe(self.where, f"output files {self._seen[key]!r} and {path!r} differ only in case")
+        self._seen[key] = path

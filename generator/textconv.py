@@ -20,8 +20,8 @@ from typing import Any
 from generator import yamlio
 from generator.diff import leaves, query_text, row_names, rows_and_panels, steps_text
 from generator.diff.dashboards import _query_key
-from generator.errors import ConfigError
 from generator.dashv2 import API_GROUP, is_v2
+from generator.errors import ConfigError, DashgenError
 from generator.normalize import MAX_JSON_DEPTH, DashboardInputError, dashboard_of, normalize_dashboard
 from generator.terminal import printable
 
@@ -146,11 +146,20 @@ def textconv(data: bytes, name: str | None = None) -> bytes:
     A dashboard resource or a v2 dashboard (a Grafana 13 export) is shown as the classic
     dashboard it converts to (generator.dashv2), so it diffs against the rendered file.
     Content that is not a dashboard or rule file (not UTF-8, not JSON/YAML, another shape)
-    passes through, so `git diff` never fails on it; a JSON object that is a dashboard but
-    cannot be read (wrong types, nested deeper than the limit) raises DashboardInputError
-    naming `name` and the JSON path; a rule file holding YAML anchors or aliases (which can
-    expand to gigabytes) raises ConfigError naming `name`.
+    passes through. This never fails, since git aborts the whole `git diff` when a textconv
+    does: a dashboard or rule file it cannot model (wrong types, nested deeper than the limit,
+    YAML anchors or aliases, which are never expanded) comes back as its raw text (control
+    characters escaped) under a one-line warning naming `name` and the problem.
     """
+    try:
+        return _semantic(data, name)
+    except (DashgenError, ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
+        problem = " ".join(str(exc).split()) or type(exc).__name__
+        head = f"# dashgen textconv: {name or 'this file'} cannot be shown semantically ({problem}); raw text follows\n"
+        return printable(head).encode("utf-8") + printable(data.decode("utf-8", errors="replace")).encode("utf-8")
+
+
+def _semantic(data: bytes, name: str | None) -> bytes:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -165,21 +174,15 @@ def textconv(data: bytes, name: str | None = None) -> bytes:
             return data
         if isinstance(doc, dict) and ({"panels", "rows", "uid"} & set(doc) or isinstance(doc.get("dashboard"), dict)
                                       or is_v2(doc) or str(doc.get("apiVersion", "")).startswith(API_GROUP + "/")):
-            try:
-                return printable(dashboard_text(dashboard_of(doc, check=False))).encode("utf-8")
-            except DashboardInputError as exc:
-                raise exc.in_file(name) if name and not exc.file else exc from None
+            return printable(dashboard_text(dashboard_of(doc, check=False))).encode("utf-8")
         return data
     if "groups:" in text:
         try:
             doc = yamlio.safe_load(text)
-        except yamlio.NotAccepted as exc:  # an alias bomb: refused, never expanded or passed on
-            raise ConfigError(f"{name or 'stdin'}: {exc}") from None
+        except yamlio.NotAccepted as exc:  # an alias bomb: refused, never expanded
+            raise ConfigError(f"{exc}") from None
         except yamlio.YAMLError:
             return data
         if isinstance(doc, dict) and isinstance(doc.get("groups"), list):
-            try:
-                return printable(rules_text(doc)).encode("utf-8")
-            except (AttributeError, TypeError):  # a rule file of another shape: show it as it is
-                return data
+            return printable(rules_text(doc)).encode("utf-8")
     return data

@@ -14,6 +14,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The result cache (generator.cache) stays off in tests, in-process and in every `dashgen`
+# subprocess: a test sees the tools' real answers and writes nothing into fixture folders.
+# tests/test_cache.py turns it on in its own folders, with its own signing key.
+os.environ["DASHGEN_CACHE"] = "off"
+
 
 def make_targets() -> set[str]:
     """The targets the Makefile declares in .PHONY (every target; test_makefile checks)."""

@@ -80,6 +80,7 @@ class Check:
     doc: str
     severity: str
     func: Callable[["Project"], Iterable]
+    external: bool = False  # waits on a subprocess: run beside the others (in a thread)
 
     def run(self, project: "Project") -> Iterator[Finding]:
         for issue in self.func(project):
@@ -92,14 +93,16 @@ class Check:
 CHECKS: dict[str, Check] = {}
 
 
-def check(name: str, severity: str = ERROR):
-    """Register a check function; the first line of its docstring is its documentation."""
+def check(name: str, severity: str = ERROR, *, external: bool = False):
+    """Register a check function; the first line of its docstring is its documentation.
+    `external` marks a check that mostly waits on another program (promtool, amtool): those
+    run concurrently with the rest."""
 
     def register(func):
         if name in CHECKS:
             raise ValueError(f"check {name!r} is registered twice")
         doc = (func.__doc__ or "").strip().splitlines()[0] if func.__doc__ else ""
-        CHECKS[name] = Check(name, doc, severity, func)
+        CHECKS[name] = Check(name, doc, severity, func, external)
         return func
 
     return register
@@ -122,6 +125,7 @@ class Project:
     tests_dir: Path | None = None
     routing: tuple | None = None  # (definition file, notifications.AlertRouting) or None
     slos: list = field(default_factory=list)  # (definition file, slo.SLO); their tests are generated
+    result_cache: object = None  # generator.cache.ProjectCache, or None: no caching
 
     @functools.cached_property
     def recorded(self) -> set[str]:
@@ -166,6 +170,33 @@ class Project:
                 yield rel, g, r
 
 
+def cached(project: Project, kind: str, parts: Iterable[bytes | str], compute: Callable[[], object],
+           valid: Callable[[object], bool]) -> object:
+    """`compute()` (a JSON value), remembered in the project's result cache under a key over
+    `parts` (exactly what the answer depends on: the input's bytes, the checking code's
+    source, the tool's version). A cached value is used only if `valid(value)` holds, so a
+    damaged or forged entry is recomputed, never believed."""
+    import json
+
+    from generator import cache
+
+    store = project.result_cache
+    if store is None:
+        return compute()
+    key = cache.digest(kind, *parts)
+    data = store.get(kind, key)
+    if data is not None:
+        try:
+            value = json.loads(data)
+        except ValueError:
+            value = None
+        if value is not None and valid(value):
+            return value
+    value = compute()
+    store.put(kind, key, json.dumps(value, ensure_ascii=False).encode("utf-8"))
+    return value
+
+
 def load_project(root, cfg: Config | None = None, **options) -> Project:
     """Import and build every definition of the project at `root` (a folder or a
     generator.project.Project; with `cfg` instead of its config if given); raises
@@ -178,7 +209,7 @@ def load_project(root, cfg: Config | None = None, **options) -> Project:
     from generator.render import build_outputs
 
     project = project_of(root, cfg)
-    loaded, dashboards = build_outputs(project, check_identity=False)
+    loaded, dashboards = build_outputs(project, check_identity=False, cache=options.get("result_cache"))
     return Project(root=project.root, cfg=project.config, catalog=project.catalog, dashboards=dashboards,
                    groups=list(loaded.groups), routing=loaded.notifications, slos=list(loaded.slos), **options)
 
@@ -250,9 +281,15 @@ def find_schema_dir(explicit: Path | None = None, root: Path | None = None) -> P
 
 def run_report(root, cfg: Config | None = None, *, only: Iterable[str] | None = None,
                schema_dir: Path | None = None, exclusions_file: Path | None = None,
-               promtool: str | None = None, tests_dir: Path | None = None) -> Report:
+               promtool: str | None = None, tests_dir: Path | None = None, use_cache: bool = True) -> Report:
     """Run the checks on the project at `root` (a folder or a generator.project.Project);
-    usage problems raise ConfigError."""
+    usage problems raise ConfigError.
+
+    With `use_cache`, promtool's and amtool's answers, schema results and the definitions'
+    bytecode are reused from the project's cache folder when the content is unchanged
+    (generator.cache). Checks marked `external` run in threads beside the others; findings
+    keep the order of the checks either way."""
+    from generator import cache
     from generator.checks import exclusions as excl
     from generator.project import project_of
 
@@ -263,23 +300,42 @@ def run_report(root, cfg: Config | None = None, *, only: Iterable[str] | None = 
     rules = excl.load_exclusions(exclusions_file)
     try:
         project = load_project(source_project, schema_dir=schema_dir, promtool=promtool,
-                               tests_dir=tests_dir if tests_dir is not None else root / "tests" / "rules")
+                               tests_dir=tests_dir if tests_dir is not None else root / "tests" / "rules",
+                               result_cache=cache.ProjectCache.for_root(root) if use_cache else None)
     except DefinitionError as exc:
         finding = Finding(LOAD_CHECK, ERROR, Location(file=exc.module), exc.cause)
         return Report([finding], [], [LOAD_CHECK])
-    raw: list[Finding] = []
-    for c in chosen:
-        try:
-            raw.extend(c.run(project))
-        except ConfigError:
-            raise
-        except Exception as exc:  # a crashing check must not hide the others' findings
-            raw.append(Finding(c.name, ERROR, Location(), f"the check itself failed: {type(exc).__name__}: {exc}"))
-    raw = list(dict.fromkeys(raw))  # one finding per distinct (check, location, message)
+    external = [c for c in chosen if c.external]
+    results: dict[str, list[Finding]] = {}
+    if external:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=len(external), thread_name_prefix="dashgen-check") as pool:
+            futures = {c.name: pool.submit(_run_one, c, project) for c in external}
+            for c in chosen:
+                if not c.external:
+                    results[c.name] = _run_one(c, project)
+            for name, future in futures.items():
+                results[name] = future.result()  # a ConfigError (no promtool) is raised here
+    else:
+        for c in chosen:
+            results[c.name] = _run_one(c, project)
+    raw = list(dict.fromkeys(f for c in chosen for f in results[c.name]))  # one finding per distinct (check, location, message)
     source = exclusions_file.name if exclusions_file.parent == root else str(exclusions_file)
     kept, excluded, unused = excl.apply(rules, raw, [c.name for c in chosen], source)
     return Report(kept + unused, excluded, [c.name for c in chosen])
 
+
+
+def _run_one(c: Check, project: Project) -> list[Finding]:
+    found: list[Finding] = []
+    try:
+        found.extend(c.run(project))
+    except ConfigError:
+        raise
+    except Exception as exc:  # a crashing check must not hide the others' findings
+        found.append(Finding(c.name, ERROR, Location(), f"the check itself failed: {type(exc).__name__}: {exc}"))
+    return found
 
 
 # Every family registers its checks on import, so CHECKS is complete once this package is.

@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from generator import notifications
+from generator import cache, notifications
 from generator.checks import Issue, Location, check
 from generator.errors import ConfigError
 
@@ -35,21 +35,30 @@ def write_config(cfg, routing, folder: Path) -> Path:
     return folder / "alertmanager.yml"
 
 
-@check("amtool/check-config")
+@check("amtool/check-config", external=True)
 def check_config(project):
     """`amtool check-config` accepts the rendered Alertmanager configuration and its template."""
     if project.routing is None:
         return
     rel, routing = project.routing
     binary = amtool_path()
-    with tempfile.TemporaryDirectory(prefix="dashgen-amtool-") as tmp:
-        path = write_config(project.cfg, routing, Path(tmp))
-        try:
-            out = subprocess.run([binary, "check-config", path.name], cwd=tmp, capture_output=True, text=True,
-                                 timeout=TIMEOUT)
-        except subprocess.TimeoutExpired:
-            yield Issue(Location(file=rel), f"amtool check-config timed out after {TIMEOUT} s")
-            return
-    if out.returncode != 0:
-        text = " ".join((out.stdout + out.stderr).replace(tmp + "/", "").split())
+    files = notifications.alertmanager_files(project.cfg, routing, notifications.placeholders(project.cfg))
+    store = project.result_cache
+    key = cache.digest("amtool", cache.tool_identity(binary),
+                       *[x for name in sorted(files) for x in (name, files[name])]) if store is not None else ""
+    answer = cache.decode_run(store.get("amtool", key)) if store is not None else None
+    if answer is None:
+        with tempfile.TemporaryDirectory(prefix="dashgen-amtool-") as tmp:
+            notifications.write_private(files, Path(tmp))
+            try:
+                out = subprocess.run([binary, "check-config", "alertmanager.yml"], cwd=tmp, capture_output=True,
+                                     text=True, timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                yield Issue(Location(file=rel), f"amtool check-config timed out after {TIMEOUT} s")
+                return
+        answer = (out.returncode, " ".join((out.stdout + out.stderr).replace(tmp + "/", "").split()))
+        if store is not None and out.returncode >= 0:
+            store.put("amtool", key, cache.encode_run(*answer))
+    rc, text = answer
+    if rc != 0:
         yield Issue(Location(file=rel), f"amtool check-config rejects rendered/alerting/alertmanager.yaml: {text[:2000]}")

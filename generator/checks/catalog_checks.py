@@ -36,6 +36,8 @@ def _keeps_le(agg: pp.AggregateExpr) -> bool:
 def unknown_metric(project):
     """Every selector names a metric declared in the catalog (or a recorded series)."""
     known = set(project.catalog.series_names()) | project.recorded
+    ordered = sorted(known)
+    hints: dict[str, str] = {}  # one fuzzy search per unknown name, not per selector
     for use in project.selector_uses:
         name = use.name
         if name is None:
@@ -44,9 +46,10 @@ def unknown_metric(project):
             continue
         if name in known or _composite_base(project, name):
             continue
-        near = difflib.get_close_matches(name, sorted(known), n=1)
-        hint = f"; did you mean {near[0]}?" if near else ""
-        yield Issue(use.loc, f"metric {name} is not in the metric catalog ({CATALOG_FILE}){hint}")
+        if name not in hints:
+            near = difflib.get_close_matches(name, ordered, n=1)
+            hints[name] = f"; did you mean {near[0]}?" if near else ""
+        yield Issue(use.loc, f"metric {name} is not in the metric catalog ({CATALOG_FILE}){hints[name]}")
 
 
 @check("catalog/unknown-label")

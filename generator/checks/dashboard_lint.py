@@ -133,12 +133,35 @@ def grid_overlap(project):
         groups += [p.get("panels", []) for p in d.get("panels", []) if p.get("type") == "row" and p.get("panels")]
         for group in groups:
             placed = [p for p in group if "gridPos" in p]
-            for i, a in enumerate(placed):
-                for b in placed[i + 1:]:
-                    if _overlap(a, b):
-                        yield Issue(_loc(rel, d, b), (f"overlaps panel {a.get('title', '')!r}: "
-                                                      f"x={_box(b)[0]} y={_box(b)[1]} w={_box(b)[2]} h={_box(b)[3]} vs "
-                                                      f"x={_box(a)[0]} y={_box(a)[1]} w={_box(a)[2]} h={_box(a)[3]}"))
+            for i, j in _overlapping_pairs(placed):
+                a, b = placed[i], placed[j]
+                yield Issue(_loc(rel, d, b), (f"overlaps panel {a.get('title', '')!r}: "
+                                              f"x={_box(b)[0]} y={_box(b)[1]} w={_box(b)[2]} h={_box(b)[3]} vs "
+                                              f"x={_box(a)[0]} y={_box(a)[1]} w={_box(a)[2]} h={_box(a)[3]}"))
+
+
+def _overlapping_pairs(placed: list[dict]) -> list[tuple[int, int]]:
+    """(i, j), i < j, for every two panels that overlap, in the order of the all-pairs loop.
+
+    A sweep down the grid: panels sorted by top edge, each compared only with the panels
+    still open at that height (bottom edge below its top), so a dashboard of n panels in
+    rows costs about n x (panels side by side), not n x n. Boxes with values that are not
+    numbers (which grid-bounds and the schema report) take the all-pairs loop."""
+    boxes = [_box(p) for p in placed]
+    if not all(type(v) in (int, float) for box in boxes for v in box):
+        return [(i, j) for i in range(len(placed)) for j in range(i + 1, len(placed))
+                if _overlap(placed[i], placed[j])]
+    pairs = []
+    open_: list[int] = []
+    for j in sorted(range(len(boxes)), key=lambda k: (boxes[k][1], k)):
+        x, y, w, h = boxes[j]
+        open_ = [i for i in open_ if boxes[i][1] + boxes[i][3] > y]
+        for i in open_:
+            ax, ay, aw, ah = boxes[i]
+            if ax < x + w and x < ax + aw and ay < y + h and y < ay + ah:
+                pairs.append((min(i, j), max(i, j)))
+        open_.append(j)
+    return sorted(pairs)
 
 
 @check("dashboard/panel-unit")
@@ -284,8 +307,12 @@ def config_numbers(cfg) -> list[float]:
 
 def _queries_up_down(project, panel: dict, d: dict) -> bool:
     """Whether the panel queries a 0/1 health series (up, pg_up, probe_success, ...)."""
-    return any(use.query.panel is panel and use.hit is not None and use.hit[0].unit == "0/1"
-               for use in project.selector_uses)
+    ids = project.__dict__.get("_up_down_panels")
+    if ids is None:  # one pass over the selectors, so a check asking per panel stays linear in panels
+        ids = {id(use.query.panel) for use in project.selector_uses
+               if use.query.panel is not None and use.hit is not None and use.hit[0].unit == "0/1"}
+        project.__dict__["_up_down_panels"] = ids
+    return id(panel) in ids
 
 
 def _steps(p: dict):
@@ -294,19 +321,23 @@ def _steps(p: dict):
             yield where, thresholds.get("steps") or []
 
 
-def _moved_dashboards(project) -> tuple[dict[str, dict], list[tuple[str, str]]]:
+def _moved_dashboards(project, only: set[str] | None = None) -> tuple[dict[str, dict], list[tuple[str, str]]]:
     """{definition file: dashboard JSON} built with every config number moved (see
-    checks/moved.py), and the (file, why) of modules that refused the moved config."""
+    checks/moved.py), and the (file, why) of modules that refused the moved config; with
+    `only`, just those definition files are rebuilt."""
     from generator.checks.moved import moved_numbers
-    from generator.loader import build_module, module_files
+    from generator.loader import build_module, module_files, package
     from generator.render import dashboard_json
 
     cfg = moved_numbers(project.cfg, project.catalog)
     built, refused = {}, []
+    pkg = package(project.root, project.result_cache)
     for path in module_files(project.root, "dashboards"):
         rel = path.relative_to(project.root).as_posix()
+        if only is not None and rel not in only:
+            continue
         try:
-            built[rel] = dashboard_json(build_module(project.root, "dashboards", path, cfg)[1])
+            built[rel] = dashboard_json(build_module(project.root, "dashboards", path, cfg, project.result_cache, pkg)[1])
         except DefinitionError as exc:
             refused.append((rel, exc.cause))
         except Exception as exc:  # dashboard_json on an odd object: the load check reports it
@@ -326,7 +357,8 @@ def _panel_steps(d: dict) -> dict:
 def thresholds_config(project):
     """Every threshold step value is read from the config (Thresholds or Plan): it equals a config number and moves with it; 0/1 only on up/down stats."""
     allowed = config_numbers(project.cfg)
-    moved, refused = _moved_dashboards(project)
+    # Only dashboards with a numeric step are rebuilt (a build is the costly part at scale).
+    moved, refused = _moved_dashboards(project, {rel for rel, d in project.dashboards if _panel_steps(d)})
     for rel, why in refused:
         if any(r == rel for r, _d in project.dashboards):
             yield Issue(Location(file=rel), f"cannot rebuild with changed thresholds to find literals: {why}", WARNING)

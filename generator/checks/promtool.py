@@ -14,18 +14,20 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from generator import rules, slo, yamlio
-from generator.checks import WARNING, Issue, Location, check
+from generator import cache, rules, slo, yamlio
+from generator.checks import WARNING, Issue, Location, cached, check
 from generator.errors import ConfigError
 from generator.safenames import check_name
 
 TEST_GLOB = "*.test.yaml"
 TIMEOUT = 60
+_LOCK = threading.Lock()
 
 
 def promtool_path(project) -> str:
@@ -77,64 +79,112 @@ class Runs:
 
 
 def run(project) -> Runs:
-    """The promtool runs of a project (`project.promtool_runs` runs them once)."""
+    """The promtool runs of a project (`project.promtool_runs` runs them once).
+
+    Each answer is cached (generator.cache) under a key over exactly the bytes promtool
+    read (the rule files, and for a test file also the test itself) and the promtool
+    binary; only the runs without a trusted cached answer go to promtool, all at once."""
+    with _LOCK:  # promtool/check-rules and promtool/test-rules may ask from two threads
+        done = project.__dict__.get("promtool_runs")
+        return done if isinstance(done, Runs) else _run_uncached(project)
+
+
+def _run_uncached(project) -> Runs:
     binary = promtool_path(project)
-    results = Runs()
+    store = project.result_cache
+    tool = cache.tool_identity(binary) if store is not None else ""
+    results: dict = {"check": None, "test": None}
+    checked_files: dict[str, bytes] = {}
+    tested_files: dict[str, bytes] = {}
+    for _rel, g in project.groups:
+        name = rule_file_name(g)
+        doc = rules.group_document(project.cfg, g)
+        checked_files[name] = rules.dumps(doc).encode("utf-8")
+        test_doc = without_annotations(doc)
+        if any(g.name == slo.group_name(project.cfg, x) for _r, x in getattr(project, "slos", [])):
+            # generated SLO tests evaluate once per input step (slo.unit_tests): the file's
+            # evaluation_interval must apply, and a group's own interval would win over it
+            test_doc = {"groups": [{k: v for k, v in grp.items() if k != "interval"} for grp in test_doc["groups"]]}
+        tested_files[name] = rules.dumps(test_doc).encode("utf-8")
+    tests = {t.name: t.read_bytes() for t in test_files(project)}
+    for name, doc in generated_tests(project).items():
+        check_name(name, "generated test file", "promtool test")
+        tests[name] = rules.dumps(doc).encode("utf-8")
+    rule_parts = [x for name in sorted(tested_files) for x in (name, tested_files[name])]
+    check_key = cache.digest("check", tool, *[x for n in sorted(checked_files) for x in (n, checked_files[n])])
+    test_keys = {t: cache.digest("test", tool, t, data, *rule_parts) for t, data in tests.items()}
+    if store is not None:
+        if checked_files:
+            results["check"] = cache.decode_run(store.get("promtool-check", check_key))
+        cached_tests = {t: cache.decode_run(store.get("promtool-test", k)) for t, k in test_keys.items()}
+    else:
+        cached_tests = dict.fromkeys(tests)
+    todo_tests = [t for t in sorted(tests) if cached_tests[t] is None]
+    run_check = bool(checked_files) and results["check"] is None
+    if run_check or todo_tests:
+        fresh = _promtool(binary, checked_files if run_check else {}, tested_files, tests, todo_tests)
+        if "check" in fresh:
+            results["check"] = fresh["check"][:2]
+            if store is not None and fresh["check"][2]:
+                store.put("promtool-check", check_key, cache.encode_run(*fresh["check"][:2]))
+        for t, (rc, out, complete) in fresh.get("tests", {}).items():
+            cached_tests[t] = (rc, out)
+            if store is not None and complete:
+                store.put("promtool-test", test_keys[t], cache.encode_run(rc, out))
+    results["test"] = [(t, *cached_tests[t]) for t in sorted(tests)] if tests else None
+    return Runs(check=results["check"], test=results["test"])
+
+
+def _promtool(binary: str, checked_files: dict[str, bytes], tested_files: dict[str, bytes],
+              tests: dict[str, bytes], todo: list[str]) -> dict:
+    """Run `promtool check rules` (when there are files to check) and `promtool test rules` on
+    the test files `todo`, all at once: {'check': (rc, out, complete), 'tests': {name: (rc, out,
+    complete)}}, `complete` False when promtool did not finish on its own (not to be cached)."""
+    fresh: dict = {}
     with tempfile.TemporaryDirectory(prefix="dashgen-check-") as tmp:
         checked, tested = Path(tmp) / "check", Path(tmp) / "test"
         checked.mkdir()
         tested.mkdir()
-        names = []
-        for _rel, g in project.groups:
-            name = rule_file_name(g)
-            doc = rules.group_document(project.cfg, g)
-            (checked / name).write_text(rules.dumps(doc), encoding="utf-8")
-            test_doc = without_annotations(doc)
-            if any(g.name == slo.group_name(project.cfg, x) for _r, x in getattr(project, "slos", [])):
-                # generated SLO tests evaluate once per input step (slo.unit_tests): the file's
-                # evaluation_interval must apply, and a group's own interval would win over it
-                test_doc = {"groups": [{k: v for k, v in grp.items() if k != "interval"} for grp in test_doc["groups"]]}
-            (tested / name).write_text(rules.dumps(test_doc), encoding="utf-8")
-            names.append(name)
-        tests = []
-        for t in test_files(project):
-            shutil.copyfile(t, tested / t.name)
-            tests.append(t.name)
-        for name, doc in generated_tests(project).items():
-            check_name(name, "generated test file", "promtool test")
-            (tested / name).write_text(rules.dumps(doc), encoding="utf-8")
-            tests.append(name)
+        for name, data in checked_files.items():
+            (checked / name).write_bytes(data)
+        if todo:
+            for name, data in tested_files.items():
+                (tested / name).write_bytes(data)
+            for name in todo:
+                (tested / name).write_bytes(tests[name])
         # The test files in one batch per CPU, all batches and the check at once.
         procs = []
-        if names:
+        if checked_files:
             procs.append(("check", (), subprocess.Popen(
-                [binary, "check", "rules", *names], cwd=checked,
+                [binary, "check", "rules", *sorted(checked_files)], cwd=checked,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)))
-        for batch in _batches([tested / t for t in tests], os.cpu_count() or 2):
+        for batch in _batches([tested / t for t in todo], os.cpu_count() or 2):
             procs.append(("test", batch, subprocess.Popen(
                 [binary, "test", "rules", *batch], cwd=tested,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)))
-        results.test = [] if tests else None
+        fresh["tests"] = {}
         for key, batch, proc in procs:
             try:
                 out, _ = proc.communicate(timeout=TIMEOUT)
                 rc = proc.returncode
+                complete = rc >= 0  # not killed by a signal
             except subprocess.TimeoutExpired:
                 proc.kill()
                 out, _ = proc.communicate()
-                out, rc = f"promtool timed out after {TIMEOUT} s\n{out}", 1
+                out, rc, complete = f"promtool timed out after {TIMEOUT} s\n{out}", 1, False
             out = out.replace(str(checked) + "/", "").replace(str(tested) + "/", "")
             if key == "check":
-                results.check = (rc, out)
+                fresh["check"] = (rc, out, complete)
             elif rc == 0:
-                results.test.extend((name, 0, "") for name in batch)
+                fresh["tests"].update((name, (0, "", complete)) for name in batch)
             else:
                 sections = _sections(out, "Unit Testing:")
                 for name in batch:
                     text = sections.get(name, "")
                     failed = "FAILED" in text or name not in sections
-                    results.test.append((name, 1 if failed else 0, text or out))
-    return results
+                    # a file without its own section cannot be told apart: not cached
+                    fresh["tests"][name] = (1 if failed else 0, text or out, complete and name in sections)
+    return fresh
 
 
 def _batches(paths: list[Path], n: int) -> list[list[str]]:
@@ -161,7 +211,7 @@ def _sections(output: str, marker: str) -> dict[str, str]:
     return {k: "\n".join(v).strip() for k, v in out.items()}
 
 
-@check("promtool/check-rules")
+@check("promtool/check-rules", external=True)
 def check_rules(project):
     """`promtool check rules` accepts every rule file as rendered."""
     result = project.promtool_runs.check
@@ -180,7 +230,7 @@ def check_rules(project):
         yield Issue(Location(), f"promtool check rules failed (exit {rc}): {' '.join(output.split())[:2000]}")
 
 
-@check("promtool/test-rules")
+@check("promtool/test-rules", external=True)
 def test_rules(project):
     """`promtool test rules` passes every rule unit test under tests/rules/ and those generated for the SLOs."""
     generated = {name: rel for rel, s in getattr(project, "slos", [])
@@ -201,6 +251,35 @@ def _load_tests(project):
             yield path, None, str(exc)
             continue
         yield path, doc, None
+
+
+def _summarise(path: Path) -> dict:
+    """What test-coverage needs of one test file: the alerts it shows firing and silent."""
+    try:
+        doc = yamlio.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        return {"error": str(exc), "fires": [], "silent": []}
+    fires, silent = [], []
+    for test in doc.get("tests") or []:
+        for case in test.get("alert_rule_test") or []:
+            name = case.get("alertname")
+            if isinstance(name, str):  # alert names are strings; anything else matches none
+                (fires if case.get("exp_alerts") else silent).append(name)
+    return {"error": None, "fires": sorted(set(fires)), "silent": sorted(set(silent))}
+
+
+def _summary_ok(value) -> bool:
+    return (isinstance(value, dict) and set(value) == {"error", "fires", "silent"}
+            and (value["error"] is None or isinstance(value["error"], str))
+            and all(isinstance(v, list) and all(isinstance(x, str) for x in v)
+                    for v in (value["fires"], value["silent"])))
+
+
+def _test_summary(project, path: Path) -> dict:
+    """`_summarise(path)`, cached by the file's bytes and this module's code (reading YAML in
+    pure Python was a fifth of a warm check)."""
+    return cached(project, "rule-tests", (path.read_bytes(), Path(__file__).read_bytes()),
+                  lambda: _summarise(path), _summary_ok)
 
 
 def _test_file_for(project, group) -> tuple[str, bool]:
@@ -280,16 +359,17 @@ def test_coverage(project):
         return
     fires: set[str] = set()
     silent: set[str] = set()
-    docs = [(f"tests/rules/{path.name}", doc, error) for path, doc, error in _load_tests(project)]
-    docs += [(name, doc, None) for name, doc in generated_tests(project).items()]
-    for where, doc, error in docs:
-        if error:
-            yield Issue(Location(file=where), f"not valid YAML: {error}")
+    for path in test_files(project):
+        summary = _test_summary(project, path)
+        if summary["error"] is not None:
+            yield Issue(Location(file=f"tests/rules/{path.name}"), f"not valid YAML: {summary['error']}")
             continue
+        fires.update(summary["fires"])
+        silent.update(summary["silent"])
+    for doc in generated_tests(project).values():  # the SLOs' generated tests
         for test in doc.get("tests") or []:
             for case in test.get("alert_rule_test") or []:
-                name = case.get("alertname")
-                (fires if case.get("exp_alerts") else silent).add(name)
+                (fires if case.get("exp_alerts") else silent).add(case.get("alertname"))
     for rel, g, a in alerts:
         loc = Location(file=rel, group=g.name, rule=a.name)
         if a.name not in fires:

@@ -112,11 +112,12 @@ def _alerts_with(project, cfg) -> dict:
     Only alerts/ is rebuilt: dashboards may refuse an odd config (a threshold that is not
     a bucket bound) and are not what these checks compare. DefinitionError propagates.
     """
-    from generator.loader import build_module, module_files
+    from generator.loader import build_module, module_files, package
 
     out = {}
+    pkg = package(project.root, project.result_cache)
     for path in module_files(project.root, "alerts"):
-        _rel, built = build_module(project.root, "alerts", path, cfg)
+        _rel, built = build_module(project.root, "alerts", path, cfg, project.result_cache, pkg)
         groups = [built] if isinstance(built, RuleGroup) else built if isinstance(built, (list, tuple)) else []
         for g in groups:
             if isinstance(g, RuleGroup):

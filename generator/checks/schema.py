@@ -14,7 +14,7 @@ import json
 import os
 from pathlib import Path
 
-from generator.checks import WARNING, Issue, Location, check
+from generator.checks import WARNING, Issue, Location, cached, check
 from generator.checks.exprs import iter_panels
 from generator.errors import ConfigError
 
@@ -56,6 +56,27 @@ def _path(error) -> str:
     return "/".join(str(p) for p in error.absolute_path) or "(root)"
 
 
+def _dashboard_errors(board, target, d: dict) -> list[list[str]]:
+    """[panel title or "", message] for one dashboard, as the check reports them."""
+    out = []
+    errors = sorted(board().iter_errors(d), key=lambda e: list(map(str, e.absolute_path)))
+    for e in errors[:MAX_PER_DASHBOARD]:
+        out.append(["", f"{_path(e)}: {e.message}"])
+    if len(errors) > MAX_PER_DASHBOARD:
+        out.append(["", f"... and {len(errors) - MAX_PER_DASHBOARD} more schema errors"])
+    if target() is not None:
+        for p in iter_panels(d):
+            for t in p.get("targets", []):
+                for e in target().iter_errors(t):
+                    out.append([str(p.get("title", "")), f"target {t.get('refId', '?')} {_path(e)}: {e.message}"])
+    return out
+
+
+def _valid(value) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(x, list) and len(x) == 2 and all(isinstance(y, str) for y in x) for x in value)
+
+
 @check("schema/dashboard")
 def dashboard_schema(project):
     """Every dashboard (and each Prometheus target) validates against Grafana's dashboard JSON schema."""
@@ -65,19 +86,42 @@ def dashboard_schema(project):
                     "or --schema-dir to the folder holding dashboard.jsonschema.json); "
                     "dashboards were not validated against Grafana's schema", WARNING)
         return
-    board = _validator(folder, DASHBOARD_SCHEMA)
-    target = _validator(folder, PROMETHEUS_SCHEMA) if (folder / PROMETHEUS_SCHEMA).is_file() else None
+    # The answers per dashboard are cached (generator.checks.cached) by the schema files, the
+    # jsonschema release, this module's code and the dashboard's JSON: a warm run builds no validator.
+    board_bytes = (folder / DASHBOARD_SCHEMA).read_bytes()
+    target_file = folder / PROMETHEUS_SCHEMA
+    target_bytes = target_file.read_bytes() if target_file.is_file() else b""
+    validators: dict = {}
+
+    def board():
+        if "board" not in validators:
+            validators["board"] = _validator(folder, DASHBOARD_SCHEMA)
+        return validators["board"]
+
+    def target():
+        if "target" not in validators:
+            validators["target"] = _validator(folder, PROMETHEUS_SCHEMA) if target_bytes else None
+        return validators["target"]
+
+    parts = (board_bytes, target_bytes, _jsonschema_version(), Path(__file__).read_bytes())
     for rel, d in project.dashboards:
-        loc = Location(file=rel, dashboard=str(d.get("uid") or ""))
-        errors = sorted(board.iter_errors(d), key=lambda e: list(map(str, e.absolute_path)))
-        for e in errors[:MAX_PER_DASHBOARD]:
-            yield Issue(loc, f"{_path(e)}: {e.message}")
-        if len(errors) > MAX_PER_DASHBOARD:
-            yield Issue(loc, f"... and {len(errors) - MAX_PER_DASHBOARD} more schema errors")
-        if target is None:
-            continue
-        for p in iter_panels(d):
-            for t in p.get("targets", []):
-                for e in target.iter_errors(t):
-                    yield Issue(Location(file=rel, dashboard=loc.dashboard, panel=p.get("title", "")),
-                                f"target {t.get('refId', '?')} {_path(e)}: {e.message}")
+        uid = str(d.get("uid") or "")
+        text = json.dumps(d, sort_keys=True, ensure_ascii=False)
+        found = cached(project, "schema", (*parts, text), lambda d=d: _dashboard_errors(board, target, d), _valid)
+        for panel, message in found:
+            yield Issue(Location(file=rel, dashboard=uid, panel=panel), message)
+
+
+def _jsonschema_version() -> str:
+    """Which jsonschema validates, without importing it (or reading package metadata, which
+    took longer than the cached check): its files' identity, which an upgrade changes."""
+    import importlib.util
+
+    from generator.cache import tool_identity
+
+    spec = importlib.util.find_spec("jsonschema")
+    folder = Path(spec.origin).parent if spec is not None and spec.origin else None
+    if folder is None:
+        return ""
+    return "\0".join(tool_identity(str(folder / name)) for name in ("__init__.py", "validators.py", "_keywords.py")
+                      if (folder / name).is_file())

@@ -16,16 +16,38 @@ Changes are keyed by names, never by array index:
 """
 
 
-from generator.diff.dashboards import (
-    diff_dashboard, diff_dashboard_sets, query_text, row_names, rows_and_panels, steps_text,
-)
-from generator.diff.model import Change, leaves, marked_html, marked_text, show, word_diff
-from generator.diff.render import FORMATTERS, format_json, format_markdown, format_text, grouped, summary
-from generator.diff.rules import diff_rule_groups
-from generator.diff.trees import DERIVED, diff_trees, file_kind, parse_file, tree_from_dir, tree_from_git
+# The names below are loaded on first use (PEP 562), so a module that needs one part (the
+# layout preview needs rows_and_panels) does not import the whole package: render stays light.
+_WHERE = {
+    "diff_dashboard": "dashboards", "diff_dashboard_sets": "dashboards", "query_text": "dashboards",
+    "row_names": "dashboards", "rows_and_panels": "dashboards", "steps_text": "dashboards",
+    "Change": "model", "leaves": "model", "marked_html": "model", "marked_text": "model", "show": "model",
+    "word_diff": "model",
+    "FORMATTERS": "render", "format_json": "render", "format_markdown": "render", "format_text": "render",
+    "grouped": "render", "summary": "render",
+    "diff_rule_groups": "rules",
+    "DERIVED": "trees", "diff_files": "trees", "diff_trees": "trees", "file_kind": "trees", "parse_file": "trees",
+    "tree_from_dir": "trees", "tree_from_git": "trees",
+}
+
+
+def __getattr__(name: str):
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{where}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_WHERE))
+
 
 __all__ = [
-    "DERIVED", "FORMATTERS", "Change", "diff_dashboard", "diff_dashboard_sets", "diff_rule_groups", "diff_trees",
+    "DERIVED", "FORMATTERS", "Change", "diff_dashboard", "diff_files", "diff_dashboard_sets", "diff_rule_groups", "diff_trees",
     "file_kind", "format_json", "format_markdown", "format_text", "grouped", "leaves", "marked_html",
     "marked_text", "parse_file", "query_text", "row_names", "rows_and_panels", "show", "steps_text", "summary", "tree_from_dir",
     "tree_from_git", "word_diff",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping
 
 from generator.diff.model import Change, _keyed, _q, _text_change, leaves, show
@@ -132,6 +132,57 @@ def _row_map(old_rows: dict, new_rows: dict, old_items: list[_Panel], new_items:
     return mapping
 
 
+UNTITLED_ROW = "(untitled row)"
+
+
+def _pair_untitled(old_rows: dict, new_rows: dict, old_items: list[_Panel], new_items: list[_Panel]) -> dict:
+    """New untitled row name -> the old untitled row's name it continues. Untitled rows are
+    named by position ("(untitled row) #2"); inserting one would shift every later name, so
+    they are paired by what they hold instead: the same panels (titles and queries) first,
+    then the most shared panels (at least half); a new row without a partner gets a name no
+    old row has."""
+    def untitled(rows: dict) -> list[str]:
+        return [k for k in rows if k == UNTITLED_ROW or k.startswith(UNTITLED_ROW + " #")]
+
+    olds, news = untitled(old_rows), untitled(new_rows)
+    if not olds or not news:
+        return {}
+
+    def content(items: list[_Panel], row: str) -> Counter:
+        return Counter((i.title, i.exprs) for i in items if i.row == row)
+
+    oc = {r: content(old_items, r) for r in olds}
+    nc = {r: content(new_items, r) for r in news}
+    out: dict = {}
+    free = list(olds)
+    for same in (True, False):
+        for n in news:
+            if n in out:
+                continue
+            best, score = None, 0.0
+            for o in free:
+                if same:
+                    if oc[o] == nc[n]:
+                        best, score = o, 1.0
+                        break
+                    continue
+                shared = sum((oc[o] & nc[n]).values()) / max(sum((oc[o] | nc[n]).values()), 1)
+                if shared > score:
+                    best, score = o, shared
+            if best is not None and score >= 0.5:
+                out[n] = best
+                free.remove(best)
+    taken = set(old_rows) | set(new_rows)
+    k = 1
+    for n in news:
+        if n not in out:
+            while (name := f"(untitled row, new{'' if k == 1 else f' #{k}'})") in taken:
+                k += 1
+            out[n] = name
+            taken.add(name)
+    return {n: o for n, o in out.items() if n != o} if any(n != o for n, o in out.items()) else {}
+
+
 def diff_dashboard(old: dict, new: dict, path: str) -> list[Change]:
     """Changes between two normalised dashboards with the same identity."""
     uid = new.get("uid", "")
@@ -185,6 +236,10 @@ def diff_dashboard(old: dict, new: dict, path: str) -> list[Change]:
     new_rows_l, new_items = rows_and_panels(new)
     old_rows = _keyed(old_rows_l, _title)
     new_rows = _keyed(new_rows_l, _title)
+    renamed = _pair_untitled(old_rows, new_rows, old_items, new_items)
+    if renamed:
+        new_rows = {renamed.get(k, k): v for k, v in new_rows.items()}
+        new_items = [replace(i, row=renamed.get(i.row, i.row)) for i in new_items]
     rmap = _row_map(old_rows, new_rows, old_items, new_items)
     for t, s in sorted(rmap.items()):
         if t != s:

@@ -62,9 +62,13 @@ def file_kind(path: str, doc: Any) -> str:
 
 
 def diff_trees(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
-    """Every semantic change from tree `old` to tree `new` (paths relative to rendered/)."""
-    olds = {p: parse_file(p, v, "old side") for p, v in old.items()}
-    news = {p: parse_file(p, v, "new side") for p, v in new.items()}
+    """Every semantic change from tree `old` to tree `new` (paths relative to rendered/).
+
+    A file that is the same byte for byte on both sides is no change, even one that cannot be
+    parsed: it is left out before anything reads it."""
+    same = {p for p, v in old.items() if isinstance(v, (bytes, str)) and new.get(p) == v}
+    olds = {p: parse_file(p, v, "old side") for p, v in old.items() if p not in same}
+    news = {p: parse_file(p, v, "new side") for p, v in new.items() if p not in same}
     changes: list[Change] = []
 
     old_dash = {p: d for p, d in olds.items() if file_kind(p, d) == "dashboard"}
@@ -175,3 +179,46 @@ def tree_from_git(root, ref: str, folder: str = "rendered") -> dict[str, bytes]:
         out[name[len(base):]] = raw[end + 1 : end + 1 + size]
         pos = end + 1 + size + 1
     return out
+
+
+def file_tree(name: str, data: bytes, side: str, key: str = "file") -> dict[str, Any]:
+    """One file given on the command line as a tree `diff_trees` compares: a dashboard (classic,
+    an API envelope, a classic resource or v2, through dashv2.load_any) under dashboards/, a
+    Prometheus rule file under alerts/, anything else as a plain file. `name` is only shown."""
+    from generator.dashv2 import load_any
+
+    label = f"{name} ({side})"
+    text = data.decode("utf-8", errors="replace")
+    if name.lower().endswith(".json") or text.lstrip().startswith("{"):
+        try:
+            doc = load_dashboard(data, label, check=False)
+        except DashboardInputError:
+            doc = None
+        if isinstance(doc, dict) and not isinstance(doc.get("groups"), list):
+            try:
+                board, _report = load_any(doc)
+            except DashboardInputError as exc:
+                raise exc if exc.file else exc.in_file(label) from None
+            return {f"dashboards/{key}.json": normalize_dashboard(board)}
+    try:
+        doc = yamlio.safe_load(text)
+    except yamlio.NotAccepted as exc:
+        raise ConfigError(f"{label}: {exc}") from None
+    except yamlio.YAMLError:
+        doc = None
+    if isinstance(doc, dict) and isinstance(doc.get("groups"), list):
+        return {f"alerts/{key}.rules.yaml": data}
+    return {name.replace("/", "_"): data}
+
+
+def diff_files(old_name: str, old: bytes, new_name: str, new: bytes) -> list[Change]:
+    """`dashgen diff A B`: two files of the same kind compared like two rendered trees
+    (nothing when they are the same byte for byte)."""
+    if old == new:
+        return []
+    key = re.sub(r"[^A-Za-z0-9_.-]+", "_", new_name.replace("\\", "/").rsplit("/", 1)[-1]).split(".")[0] or "file"
+    a, b = file_tree(old_name, old, "old side", key), file_tree(new_name, new, "new side", key)
+    if set(a) != set(b) and not any(p.startswith(("dashboards/", "alerts/")) for p in a) \
+            and not any(p.startswith(("dashboards/", "alerts/")) for p in b):
+        b = {next(iter(a)): next(iter(b.values()))}  # two plain files: compared as one
+    return diff_trees(a, b)

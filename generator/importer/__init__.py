@@ -20,6 +20,7 @@ at any later `make dashboards`.
 from __future__ import annotations
 
 import builtins
+import json
 import keyword
 import re
 import types
@@ -28,12 +29,14 @@ from dataclasses import dataclass, field, fields
 from generator.catalog import Catalog
 from generator.config import Config
 from generator.importer import factories as F
+from generator.importer.migrate import migrate_dashboard
 from generator.importer.guard import TAKEN, ImportFailed, UnsafeCode, run_module, safe_eval
 from generator.importer.pysrc import Call, List, Star, comments, docstring, flat, is_identifier, lines
 from generator.importer.pysrc import Unwritable, literal, name as code_name
 from generator.normalize import normalize_dashboard
+from generator.safenames import MAX_UID
 
-__all__ = ["ImportFailed", "Imported", "PanelReport", "UnsafeCode", "import_dashboard", "render_module"]
+__all__ = ["ImportFailed", "Imported", "PanelReport", "UnsafeCode", "derived_uid", "import_dashboard", "render_module"]
 
 ROW_KEYS = {"type", "title", "collapsed", "gridPos", "id", "panels"}
 RESERVED = {"build", "settings"} | TAKEN
@@ -60,6 +63,8 @@ class Imported:
     unknown_metrics: list[str] = field(default_factory=list)
     safe_mode: bool = False  # every panel raw and placed: nothing finer rendered back the same
     comments: list[str] = field(default_factory=list)  # the comment lines the importer wrote (guard checks them)
+    uid_note: str = ""  # how a dashboard without a uid got one
+    migrations: list = field(default_factory=list)  # legacy panels migrated (migrate.Migration), with what was lost
 
     @property
     def raw_panels(self) -> list[PanelReport]:
@@ -174,12 +179,40 @@ class _Builder:
         self.ctx = F.Context(cfg, catalog, norm, house, known_series, shared_ds=F.shared_datasource(norm))
         self.reports: list[PanelReport] = []
         self.comments: list[str] = []  # the rows' comment lines, in order
+        self.memo: dict[str, tuple] = {}  # panel JSON -> (match, what it recorded in ctx)
+
+    def _match(self, p: dict) -> F.Match:
+        """`F.match`, once per distinct panel (its JSON but for id and place): big dashboards
+        repeat panels (per instance, per copy), and trying factories is most of an import.
+        A repeat replays what the first one recorded in the context (metrics, helpers, flags)."""
+        key = json.dumps({k: v for k, v in p.items() if k not in ("id", "gridPos")}, sort_keys=True) + \
+            json.dumps({k: v for k, v in (p.get("gridPos") or {}).items() if k not in ("x", "y")}, sort_keys=True)
+        ctx = self.ctx
+        hit = self.memo.get(key)
+        if hit is None:
+            before = (set(ctx.unknown), set(ctx.helpers))
+            used_t = ctx.uses_thresholds
+            ctx.uses_thresholds = False
+            m = F.match(p, ctx)
+            hit = (m, [u for u in ctx.unknown if u not in before[0]], ctx.helpers - before[1],
+                   ctx.uses_catalog, ctx.uses_thresholds, ctx.uses_shared_ds)
+            ctx.uses_thresholds = used_t or ctx.uses_thresholds
+            self.memo[key] = hit
+            return m
+        m, unknown, helpers, catalog, uses_t, shared = hit
+        for u in unknown:
+            ctx.unknown[u] = None
+        ctx.helpers |= helpers
+        ctx.uses_catalog |= catalog
+        ctx.uses_thresholds |= uses_t
+        ctx.uses_shared_ds |= shared
+        return m
 
     def panel(self, p: dict, row_title: str | None, fixed: bool):
         if self.all_raw:
             m = F.Match(Call("p.raw", [F.raw(p, self.ctx)]), "p.raw", "kept whole (safe mode)")
         else:
-            m = F.match(p, self.ctx)
+            m = self._match(p)
         self.reports.append(PanelReport(row_title, str(p.get("title", "")), m.factory, m.reason))
         node = m.node
         if fixed and m.factory == "p.raw":  # x and y stay in its gridPos: p.raw keeps them
@@ -334,14 +367,53 @@ def render_module(source: str, cfg: Config, catalog: Catalog, comments: list[str
     return dashboard_json(run_module(source, comments, cfg, catalog).build(cfg))
 
 
+def _slug(text: str) -> str:
+    return re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9_-]+", "-", text.lower()))[:MAX_UID].strip("-_")
+
+
+def derived_uid(dashboard: dict, file_name: str | None) -> tuple[str, str]:
+    """(uid, where it came from) for a dashboard without one: the file's name, else the title,
+    made to follow Grafana's uid rule and checked by the one name validator (ImportFailed if
+    neither gives one)."""
+    from generator.safenames import name_problem, uid_problem
+
+    candidates = []
+    if file_name:
+        stem = re.sub(r"\.json$", "", file_name.rsplit("/", 1)[-1], flags=re.I)
+        candidates.append((_slug(stem), f"the file name {file_name!r}"))
+    title = dashboard.get("title")
+    if isinstance(title, str):
+        candidates.append((_slug(title), f"the title {title.strip()!r}"))
+    for uid, how in candidates:
+        if uid and not uid_problem(uid) and not name_problem(uid):
+            return uid, how
+    raise ImportFailed("the dashboard has no uid and neither its file name nor its title gives one: "
+                       "add a \"uid\" (at most 40 of a-z, A-Z, 0-9, - and _) to the JSON")
+
+
 def import_dashboard(dashboard: dict, cfg: Config, catalog: Catalog, *, source_name: str = "Grafana JSON",
-                     known_series: frozenset = frozenset()) -> Imported:
+                     known_series: frozenset = frozenset(), file_name: str | None = None,
+                     migrate: bool = True) -> Imported:
     """The dashboard as a dashgen module (see the module docstring); ImportFailed if no
-    module this importer can write renders it back."""
+    module this importer can write renders it back.
+
+    A dashboard without a uid gets one (`derived_uid`, from `file_name` or the title), so the
+    module renders; `Imported.uid_note` says which."""
+    uid_note = ""
+    if isinstance(dashboard, dict) and dashboard.get("uid") in (None, ""):
+        uid, how = derived_uid(dashboard, file_name)
+        dashboard = {**dashboard, "uid": uid}
+        uid_note = f"the dashboard has no uid: it is {uid!r}, made from {how}"
     norm = normalize_dashboard(dashboard)
     title = norm.get("title") or norm.get("uid") or source_name
+    migrations: list = []
+    if migrate:  # legacy graph and singlestat panels, as Grafana itself migrates them on load
+        norm, migrations = migrate_dashboard(norm)
     try:
-        return _import(norm, cfg, catalog, source_name, known_series)
+        result = _import(norm, cfg, catalog, source_name, known_series)
+        result.uid_note = uid_note
+        result.migrations = migrations
+        return result
     except UnsafeCode as exc:
         raise UnsafeCode(f"dashboard {title!r}: {exc}") from None
     except Unwritable as exc:

@@ -58,8 +58,9 @@ def shared_datasource(dashboard: dict) -> dict | None:
     often named if several; ties go to the first in reading order."""
     seen: dict[str, list] = {}
     panels = [c for p in dashboard.get("panels") or [] for c in [p, *(p.get("panels") or [])]]
-    for t in (t for p in panels for t in p.get("targets") or []):
-        ds = t.get("datasource")
+    named = [p.get("datasource") for p in panels if p.get("type") != "row"]
+    named += [t.get("datasource") for p in panels for t in p.get("targets") or [] if isinstance(t, dict)]
+    for ds in named:
         if isinstance(ds, dict) and ds != PROMETHEUS_DS:
             seen.setdefault(json.dumps(ds, sort_keys=True), [ds, 0])[1] += 1
     best = max(seen.values(), key=lambda x: x[1], default=None)  # max keeps the first of equals
@@ -204,8 +205,10 @@ def targets(panel: dict, ctx: Context) -> list:
             kwargs.append(("instant", literal(t["instant"])))
         if t.get("format", "time_series") != "time_series":
             kwargs.append(("fmt", literal(t["format"])))
+        # A query naming the panel's data source gets it from the factory's `datasource`.
+        panel_ds = panel.get("datasource", PROMETHEUS_DS)
         kwargs += [(k, ctx.datasource(v) if k == "datasource" else literal(v)) for k, v in t.items()
-                   if k not in TARGET_FACTORY_KEYS and not (k == "datasource" and v == PROMETHEUS_DS)]
+                   if k not in TARGET_FACTORY_KEYS and not (k == "datasource" and v in (PROMETHEUS_DS, panel_ds))]
         if t.get("refId", usual) != usual:
             kwargs.append(("refId", literal(t["refId"])))
         legend = t.get("legendFormat", "")
@@ -243,23 +246,68 @@ def _size(kwargs: list, panel: dict, w: int, h: int) -> None:
     _kw(kwargs, "h", grid.get("h"), h)
 
 
+def _panel_keys(kwargs: list, panel: dict) -> None:
+    """Settings every panel has (repeat, maxPerRow, ...) as the factory's keywords."""
+    for kw, key in P.PANEL_KEYWORDS.items():
+        if key in panel:
+            kwargs.append((kw, literal(panel[key])))
+
+
+def _panel_datasource(kwargs: list, panel: dict, ctx: Context) -> None:
+    ds = panel.get("datasource")
+    if ds is not None and ds != PROMETHEUS_DS:
+        kwargs.append(("datasource", ctx.datasource(ds)))
+
+
 def timeseries(panel: dict, ctx: Context, tgt: list) -> list[Call]:
     d, _title, args = _common(panel, ctx, tgt)
     custom = d.get("custom") or {}
-    legend = ((panel.get("options") or {}).get("legend") or {})
+    options = panel.get("options") or {}
+    legend = options.get("legend") or {}
+    tooltip = options.get("tooltip") or {}
     kwargs: list = []
     _size(kwargs, panel, 12, 8)
     _kw(kwargs, "min", d.get("min"), None)
     _kw(kwargs, "max", d.get("max"), None)
-    calcs = legend.get("calcs")
+    calcs = legend.get("calcs", [])
     if isinstance(calcs, list) and calcs != ["mean", "max", "lastNotNull"]:
         kwargs.append(("legend_calcs", literal(calcs)))
-    if (custom.get("stacking") or {}).get("mode") == "normal":
+    stacking = (custom.get("stacking") or {}).get("mode", "none")
+    if stacking == "normal":
         kwargs.append(("stacked", literal(True)))
-    style = (custom.get("thresholdsStyle") or {}).get("mode")
-    if style not in (None, "dashed", "off"):
+    elif stacking != "none":
+        kwargs.append(("stacked", literal(stacking)))
+    style = (custom.get("thresholdsStyle") or {}).get("mode", "off")
+    steps = (d.get("thresholds") or {}).get("steps") or []
+    if style != ("dashed" if len(steps) > 1 else "off"):
         kwargs.append(("threshold_style", literal(style)))
-    _kw(kwargs, "fill", custom.get("fillOpacity"), 10)
+    # What normalize leaves out is Grafana's default (PANEL_DEFAULTS): the factory's may differ.
+    _kw(kwargs, "fill", custom.get("fillOpacity", 0), 10)
+    _panel_datasource(kwargs, panel, ctx)
+    _kw(kwargs, "legend", legend.get("displayMode", "list"), "table")
+    _kw(kwargs, "legend_placement", legend.get("placement", "bottom"), "bottom")
+    if legend.get("showLegend") is not True:
+        kwargs.append(("show_legend", literal(legend.get("showLegend"))))
+    _kw(kwargs, "legend_width", legend.get("width"), None)
+    if "sortBy" in legend:
+        kwargs.append(("legend_sort", literal([legend["sortBy"], legend.get("sortDesc")])))
+    _kw(kwargs, "tooltip", tooltip.get("mode", "single"), "multi")
+    _kw(kwargs, "tooltip_sort", tooltip.get("sort", "none"), "desc")
+    for key, kw, default in (("lineWidth", "line_width", 1), ("lineInterpolation", "interpolation", "linear"),
+                             ("gradientMode", "gradient", "none"), ("showPoints", "show_points", "auto"),
+                             ("pointSize", "point_size", 5), ("spanNulls", "span_nulls", False),
+                             ("drawStyle", "draw_style", "line"), ("axisLabel", "axis_label", ""),
+                             ("axisPlacement", "axis_placement", "auto")):
+        _kw(kwargs, kw, custom.get(key, default), default)
+    scale = custom.get("scaleDistribution") or {}
+    if scale.get("type") == "log":
+        kwargs.append(("log", literal(scale.get("log", 2))))
+    _kw(kwargs, "decimals", d.get("decimals"), None)
+    _kw(kwargs, "color_mode", (d.get("color") or {}).get("mode", "palette-classic"), "palette-classic")
+    _kw(kwargs, "mappings", d.get("mappings") or None, None)
+    _kw(kwargs, "overrides", (panel.get("fieldConfig") or {}).get("overrides") or None, None)
+    _kw(kwargs, "links", panel.get("links") or None, None)
+    _panel_keys(kwargs, panel)
     return [Call("p.timeseries", args, kwargs)]
 
 
@@ -284,6 +332,17 @@ def stat(panel: dict, ctx: Context, tgt: list) -> list[Call]:
     if d.get("mappings"):
         kwargs.append(("mappings", name("p", "UP_DOWN_MAPPINGS") if d["mappings"] == P.UP_DOWN_MAPPINGS
                        else literal(d["mappings"])))
+    _panel_datasource(kwargs, panel, ctx)
+    _kw(kwargs, "color_mode", options.get("colorMode", "value"), "value")
+    house_text = "value_and_name" if len(panel.get("targets") or []) > 1 else "value"
+    if options.get("textMode", "auto") != house_text:
+        kwargs.append(("text_mode", literal(options.get("textMode", "auto"))))
+    _kw(kwargs, "orientation", options.get("orientation", "auto"), "auto")
+    _kw(kwargs, "field_color", (d.get("color") or {}).get("mode"), None)
+    _kw(kwargs, "no_value", d.get("noValue"), None)
+    _kw(kwargs, "overrides", (panel.get("fieldConfig") or {}).get("overrides") or None, None)
+    _kw(kwargs, "links", panel.get("links") or None, None)
+    _panel_keys(kwargs, panel)
     out.append(Call("p.stat", args, kwargs))
     return out
 
@@ -305,6 +364,7 @@ def table(panel: dict, ctx: Context, tgt: list) -> list[Call]:
     hide = list((organize.get("excludeByName") or {}).keys())
     if hide != ["Time"]:
         kwargs.append(("hide", literal(hide)))
+    _panel_datasource(kwargs, panel, ctx)
     return [Call("p.table", args, kwargs)]
 
 
@@ -313,6 +373,7 @@ def heatmap(panel: dict, ctx: Context, tgt: list) -> list[Call]:
     unit = (((panel.get("options") or {}).get("yAxis") or {}).get("unit")) or ""
     kwargs: list = []
     _size(kwargs, panel, 12, 8)
+    _panel_datasource(kwargs, panel, ctx)
     return [Call("p.heatmap", [args[0], args[1], args[2], literal(unit)], kwargs)]
 
 
@@ -324,6 +385,11 @@ def _dial(func: str, panel: dict, ctx: Context, tgt: list, w: int, h: int) -> li
     _kw(kwargs, "reduce", calcs[0] if len(calcs) == 1 else None, "lastNotNull")
     _kw(kwargs, "min", d.get("min"), None)
     _kw(kwargs, "max", d.get("max"), None)
+    _kw(kwargs, "decimals", d.get("decimals"), None)
+    if func == "p.gauge":
+        _kw(kwargs, "mappings", d.get("mappings") or None, None)
+    _panel_datasource(kwargs, panel, ctx)
+    _kw(kwargs, "overrides", (panel.get("fieldConfig") or {}).get("overrides") or None, None)
     return [Call(func, args, kwargs)]
 
 
@@ -365,6 +431,8 @@ def raw(panel: dict, ctx: Context, drop_position: bool = True) -> Dict:
                 else:
                     tl.append(literal(t))
             items.append((Code(string(k)), List(tl)))
+        elif k == "datasource":
+            items.append((Code(string(k)), ctx.datasource(v)))
         else:
             items.append((Code(string(k)), literal(v)))
     return Dict(items)
@@ -448,7 +516,7 @@ def match(panel: dict, ctx: Context) -> Match:
                 except UnsafeCode:
                     raise
                 except Exception as exc:  # a candidate that cannot even be built is just not a match
-                    reason = f"{call.func} fails: {type(exc).__name__}"
+                    reason = f"{call.func} fails: {type(exc).__name__}: {str(exc)[:80]}"
                     continue
                 if got == want:
                     return _chosen(Match(call, call.func), ctx, saved[3])

@@ -28,6 +28,7 @@ of the catalog).
 from __future__ import annotations
 
 import ast
+import bisect
 import builtins
 import types
 from collections.abc import Sequence
@@ -263,15 +264,16 @@ def _comments(source: str, strings: list[ast.AST]) -> list[str]:
     same as `tokenize` finds, without tokenizing megabytes of literals in Python."""
     lines = source.split("\n")
     wanted = {n for n, line in enumerate(lines, 1) if "#" in line}
+    ordered = sorted(wanted)
     spans: dict[int, list[tuple[int, float]]] = {}  # line -> (start, end) byte columns of strings
     for node in strings:
         first, last = node.lineno, node.end_lineno
-        if not any(first <= n <= last for n in wanted):
+        i = bisect.bisect_left(ordered, first)  # the wanted lines within the string's, if any
+        if i == len(ordered) or ordered[i] > last:
             continue
-        for n in range(first, last + 1):
-            if n in wanted:
-                spans.setdefault(n, []).append((node.col_offset if n == first else 0,
-                                                node.end_col_offset if n == last else float("inf")))
+        for n in ordered[i:bisect.bisect_right(ordered, last)]:
+            spans.setdefault(n, []).append((node.col_offset if n == first else 0,
+                                            node.end_col_offset if n == last else float("inf")))
     out = []
     for n in sorted(wanted):
         data, start = lines[n - 1].encode("utf-8"), 0

@@ -230,12 +230,50 @@ def _parts(node) -> tuple[str, list[tuple[str, object]], str] | None:
     return None
 
 
+def _flat_upto(node, limit: int) -> str | None:
+    """`flat(node)` if it is at most `limit` characters, else None, found without writing
+    out a big node whole (exploding a big literal would otherwise flatten every level again)."""
+    if isinstance(node, Code):
+        return node.text if len(node.text) <= limit else None
+    if isinstance(node, Star):
+        inner = _flat_upto(node.node, limit - 1)
+        return None if inner is None else "*" + inner
+    if isinstance(node, Call):
+        pieces = [("", a) for a in node.args if not isinstance(a, Comment)] + \
+            [_keyword(k, v) for k, v in node.kwargs]
+        opener, closer, sep = _dotted(node.func) + "(", ")", ", "
+    elif isinstance(node, List):
+        pieces, opener, closer, sep = [("", i) for i in node.items if not isinstance(i, Comment)], "[", "]", ", "
+    elif isinstance(node, Dict):
+        pieces, opener, closer, sep = [(None, kv) for kv in node.items], "{", "}", ", "
+    else:
+        raise TypeError(type(node).__name__)
+    used, out = len(opener) + len(closer), []
+    for prefix, item in pieces:
+        if prefix is None:
+            k = _flat_upto(item[0], limit - used)
+            v = None if k is None else _flat_upto(item[1], limit - used - len(k) - 2)
+            text = None if v is None else f"{k}: {v}"
+        else:
+            v = _flat_upto(item, limit - used - len(prefix))
+            text = None if v is None else prefix + v
+        if text is None:
+            return None
+        used += len(text) + (len(sep) if out else 0)
+        if used > limit:
+            return None
+        out.append(text)
+    return opener + sep.join(out) + closer
+
+
 def lines(node, indent: str = "", prefix: str = "", suffix: str = "") -> list[str]:
     """`indent + prefix + node + suffix`, exploded where it does not fit on one line."""
-    one = indent + prefix + flat(node) + suffix
     parts = _parts(node)
-    if parts is None or (len(one) <= LINE_LENGTH and not _has_comment(node)):
-        return [one]
+    if parts is None:
+        return [indent + prefix + flat(node) + suffix]
+    fits = _flat_upto(node, LINE_LENGTH - len(indent) - len(prefix) - len(suffix))
+    if fits is not None and not _has_comment(node):
+        return [indent + prefix + fits + suffix]
     opener, items, closer = parts
     out = [indent + prefix + opener]
     inner = indent + INDENT

@@ -1,0 +1,172 @@
+"""The result cache (generator.cache): reused answers on unchanged input, fresh ones on any
+change, and a cache folder treated as hostile input (forged, damaged or foreign entries are
+ignored, never believed)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from generator import cache, loader
+from generator.checks import run_report
+from generator.project import Project
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def on(tmp_path, monkeypatch):
+    """The cache turned on, with a signing key of this test's own."""
+    monkeypatch.setenv(cache.ENV, "on")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    return tmp_path / "user-cache" / "dashgen" / "key"
+
+
+@pytest.fixture
+def counting_promtool(tmp_path, promtool):
+    """The real promtool behind a wrapper that logs each invocation's arguments."""
+    log = tmp_path / "promtool.log"
+    wrapper = tmp_path / "bin" / "promtool"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {promtool} "$@"\n')
+    wrapper.chmod(0o755)
+    return wrapper, log
+
+
+def _project(tmp_path) -> Path:
+    dst = tmp_path / "project"
+    for name in ("monitoring", "dashboards", "alerts", "synthetics"):
+        shutil.copytree(ROOT / name, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "tests" / "rules", dst / "tests" / "rules")
+    shutil.copyfile(ROOT / "environments.toml", dst / "environments.toml")
+    return dst
+
+
+def _lines(log: Path) -> list[str]:
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def _report(root, wrapper):
+    r = run_report(root, only=["promtool/", "amtool/"], promtool=str(wrapper))
+    return [str(f) for f in r.findings]
+
+
+def test_roundtrip_and_every_untrusted_entry_is_ignored(tmp_path, on):
+    store = cache.ProjectCache.for_root(tmp_path)
+    key = cache.digest("x", b"content")
+    assert store.get("promtool-check", key) is None
+    store.put("promtool-check", key, b'{"rc": 0, "out": ""}')
+    assert store.get("promtool-check", key) == b'{"rc": 0, "out": ""}'
+    entry = tmp_path / cache.FOLDER / "promtool-check" / f"{key}.bin"
+    assert (tmp_path / cache.FOLDER / ".gitignore").read_text().endswith("*\n")
+    assert stat.S_IMODE(on.stat().st_mode) == 0o600
+
+    good = entry.read_bytes()
+    entry.write_bytes(good[:-1] + b"1")  # the data changed, the signature did not
+    assert store.get("promtool-check", key) is None
+    entry.write_bytes(good[:20])  # truncated
+    assert store.get("promtool-check", key) is None
+    other = cache.ProjectCache(tmp_path / cache.FOLDER, b"k" * 32)  # signed by another user's key
+    other.put("promtool-check", key, b'{"rc": 0, "out": ""}')
+    assert store.get("promtool-check", key) is None
+    entry.unlink()
+    target = tmp_path / "elsewhere.bin"
+    target.write_bytes(good)
+    entry.symlink_to(target)  # even a valid entry is not read through a link
+    assert store.get("promtool-check", key) is None
+    entry.unlink()
+    entry.write_bytes(good)
+    assert store.get("promtool-check", key) == b'{"rc": 0, "out": ""}'
+    # The same data filed under another kind or key does not verify either.
+    (tmp_path / cache.FOLDER / "amtool").mkdir()
+    shutil.copyfile(entry, tmp_path / cache.FOLDER / "amtool" / f"{key}.bin")
+    assert store.get("amtool", key) is None
+    with pytest.raises(ValueError):
+        store.get("../x", key)
+
+
+def test_no_cache_without_a_private_key_or_when_turned_off(tmp_path, on, monkeypatch):
+    assert cache.ProjectCache.for_root(tmp_path) is not None
+    on.chmod(0o644)  # readable by others: not a secret any more
+    assert cache.ProjectCache.for_root(tmp_path) is None
+    on.chmod(0o600)
+    monkeypatch.setenv(cache.ENV, "off")
+    assert cache.ProjectCache.for_root(tmp_path) is None
+
+
+def test_a_warm_check_asks_promtool_nothing_and_a_change_asks_again(tmp_path, on, counting_promtool):
+    wrapper, log = counting_promtool
+    root = _project(tmp_path)
+    first = _report(root, wrapper)
+    assert any(line.startswith("check rules") for line in _lines(log))
+    assert any(line.startswith("test rules") for line in _lines(log))
+    runs = len(_lines(log))
+
+    assert _report(root, wrapper) == first
+    assert len(_lines(log)) == runs  # every answer came from the cache
+
+    # One test file changes: only it goes to promtool again, and its failure is reported.
+    test = root / "tests" / "rules" / "http.test.yaml"
+    test.write_text(test.read_text().replace("eval_time: 10m\n        alertname: HighErrorRate",
+                                             "eval_time: 10m\n        alertname: NoSuchAlert", 1))
+    changed = _report(root, wrapper)
+    new = _lines(log)[runs:]
+    assert new == ["test rules http.test.yaml"]
+    assert any("http.test.yaml" in f and "promtool test rules fails" in f for f in changed)
+    assert _report(root, wrapper) == changed and len(_lines(log)) == runs + 1  # a failure is cached too
+
+    # A rule changes: the check and every test run again (they all read the rule files).
+    rule = next((root / "alerts").glob("*.py"))
+    rule.write_text(rule.read_text() + "\n# a comment changes no rule file\n")
+    _report(root, wrapper)
+    assert len(_lines(log)) == runs + 1  # the rendered rule files are the same bytes
+    os.utime(wrapper, ns=(1, 1))  # another promtool (its identity changed): everything again
+    _report(root, wrapper)
+    assert len(_lines(log)) > runs + 1 and any(x.startswith("check rules") for x in _lines(log)[runs + 1:])
+
+
+def test_forged_or_damaged_entries_are_recomputed(tmp_path, on, counting_promtool):
+    wrapper, log = counting_promtool
+    root = _project(tmp_path)
+    test = root / "tests" / "rules" / "http.test.yaml"
+    test.write_text(test.read_text().replace("eval_time: 10m\n        alertname: HighErrorRate",
+                                             "eval_time: 10m\n        alertname: NoSuchAlert", 1))
+    failing = _report(root, wrapper)
+    assert any("promtool test rules fails" in f for f in failing)
+    runs = len(_lines(log))
+    # Someone rewrites every entry to say "passed" (valid JSON, but not signed with our key).
+    for entry in (root / cache.FOLDER).rglob("*.bin"):
+        entry.write_bytes(b"\0" * 32 + b'{"rc": 0, "out": ""}')
+    assert _report(root, wrapper) == failing
+    assert len(_lines(log)) > runs
+
+
+def test_signed_but_malformed_values_are_recomputed(tmp_path, on, counting_promtool):
+    wrapper, log = counting_promtool
+    root = _project(tmp_path)
+    first = _report(root, wrapper)
+    runs = len(_lines(log))
+    store = cache.ProjectCache.for_root(root)
+    for entry in (root / cache.FOLDER / "promtool-test").glob("*.bin"):
+        store.put("promtool-test", entry.stem, b'{"rc": "0", "out": null}')  # signed, wrong shape
+    assert _report(root, wrapper) == first
+    assert len(_lines(log)) > runs
+
+
+def test_definition_bytecode_comes_from_the_cache_and_bad_entries_are_compiled_afresh(tmp_path, on):
+    root = _project(tmp_path)
+    store = cache.ProjectCache.for_root(root)
+    config = Project(root).config
+    first = loader.load(root, config, cache=store)
+    entries = sorted((root / cache.FOLDER / "bytecode").glob("*.bin"))
+    assert entries and not list((root / "dashboards").rglob("__pycache__"))
+    for entry in entries:  # garbage that is not even marshal data
+        entry.write_bytes(entry.read_bytes()[:40] + b"\xff" * 10)
+    (root / "dashboards" / "business.py").write_text((root / "dashboards" / "business.py").read_text() + "\n")
+    again = loader.load(root, config, cache=store)  # a changed file: the package is imported afresh
+    assert [rel for rel, _ in again.dashboards] == [rel for rel, _ in first.dashboards]
+    assert all(store.get("bytecode", e.stem) is None or e.read_bytes()[-10:] != b"\xff" * 10 for e in entries)

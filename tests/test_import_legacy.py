@@ -1,0 +1,245 @@
+"""Issue 20: imports people keep. Dashboards without a uid, odd positions and values, legacy
+panels migrated the way Grafana migrates them, DATASOURCE reuse, re-import into a module."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from generator import panels as P  # noqa: E402
+from generator.cli import main  # noqa: E402
+from generator import importer  # noqa: E402
+from generator.importer import ImportFailed, derived_uid  # noqa: E402
+from repo_project import CATALOG, CONFIG  # noqa: E402
+from generator.normalize import normalize_dashboard  # noqa: E402
+
+PROM = {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}
+
+
+def import_dashboard(dashboard: dict, **options):
+    return importer.import_dashboard(dashboard, CONFIG, CATALOG, **options)
+
+
+def render_module(source: str, comments=None) -> dict:
+    return importer.render_module(source, CONFIG, CATALOG, comments)
+
+
+def cli(*args, root: Path, input=None):
+    return CliRunner().invoke(main, ["--root", str(root), *args], input=input)
+
+
+def ts(title: str, expr: str, grid: dict, **defaults) -> dict:
+    return {"type": "timeseries", "title": title, "gridPos": grid, "datasource": PROM,
+            "targets": [{"expr": expr, "refId": "A", "datasource": PROM}],
+            "fieldConfig": {"defaults": defaults, "overrides": []}}
+
+
+def mesh(**settings) -> dict:
+    """Shaped like istio's mesh dashboard: no uid, a gridPos without x, an axis max of 1.01."""
+    return {"title": "Mesh Overview", "schemaVersion": 39, **settings, "panels": [
+        ts("Success rate", "sum(rate(up[5m]))", {"y": 0, "w": 12, "h": 8}, max=1.01, unit="percentunit"),
+        ts("Requests", "sum(rate(up[1m]))", {"x": 12, "y": 0, "w": 12, "h": 8}, unit="reqps")]}
+
+
+# --- uid, gridPos, odd values ---------------------------------------------------------------
+
+
+def test_a_dashboard_without_uid_gets_one_from_the_file_name_and_renders(project, tmp_path):
+    src = tmp_path / "Istio Mesh.json"
+    src.write_text(json.dumps(mesh()))
+    out = project / "dashboards" / "mesh.py"
+    r = cli("import", str(src), "--out", str(out), root=project)
+    assert r.exit_code == 0, r.output
+    assert "(uid istio-mesh)" in r.stderr
+    assert "note: the dashboard has no uid: it is 'istio-mesh', made from the file name 'Istio Mesh.json'" in r.stderr
+    assert "uid None" not in r.stderr
+    r = cli("render", root=project)
+    assert r.exit_code == 0, r.output
+    rendered = json.loads((project / "rendered" / "dashboards" / "istio-mesh.json").read_text())
+    assert rendered["title"] == "Mesh Overview"
+
+
+def test_a_dashboard_read_from_stdin_takes_its_uid_from_the_title(project):
+    r = cli("import", "-", root=project, input=json.dumps(mesh()))
+    assert r.exit_code == 0, r.output
+    assert "made from the title 'Mesh Overview'" in r.stderr and '"uid": "mesh-overview"' in r.stdout
+
+
+def test_no_usable_uid_is_a_clear_failure_not_a_module_that_cannot_render(project):
+    r = cli("import", "-", root=project, input=json.dumps({**mesh(), "title": "!!!"}))
+    assert r.exit_code == 1
+    assert "the dashboard has no uid and neither its file name nor its title gives one" in r.stderr
+    with pytest.raises(ImportFailed):
+        derived_uid({"title": "///"}, "...json")
+
+
+def test_derived_uids_follow_grafanas_rule():
+    assert derived_uid({"title": "x"}, "Kafka: Strimzi (v2).JSON") == ("kafka-strimzi-v2", "the file name 'Kafka: Strimzi (v2).JSON'")
+    uid, how = derived_uid({"title": "A" * 80}, None)
+    assert uid == "a" * 40 and how.startswith("the title")
+
+
+def test_a_gridpos_without_x_is_read_as_grafana_reads_it():
+    norm = normalize_dashboard(mesh(uid="m"))
+    assert norm["panels"][0]["gridPos"] == {"x": 0, "y": 0, "w": 12, "h": 8}
+    result = import_dashboard(mesh(uid="m"))
+    assert render_module(result.source) == norm
+
+
+def test_a_float_axis_max_is_a_factory_argument_not_a_silent_fallback():
+    panel = P.panel_json(P.timeseries("t", "", "up", "percentunit", P.neutral(), max=1.01, min=0.5))
+    assert panel["fieldConfig"]["defaults"]["max"] == 1.01 and panel["fieldConfig"]["defaults"]["min"] == 0.5
+    with pytest.raises(TypeError):
+        P.timeseries("t", "", "up", "", P.neutral(), max="1")
+    result = import_dashboard(mesh(uid="m"))
+    first = result.panels[0]
+    assert first.factory != "p.raw" or "fails" not in first.reason
+
+
+# --- legacy panels, migrated as Grafana migrates them -------------------------------------------
+
+from generator.importer.migrate import graph_to_timeseries, migrate_dashboard, singlestat_to_stat  # noqa: E402
+
+
+GRAPH = {
+    "type": "graph", "title": "Requests", "gridPos": {"x": 0, "y": 0, "w": 12, "h": 8},
+    "datasource": PROM, "targets": [{"expr": "sum(rate(up[5m])) by (job)", "refId": "A", "legendFormat": "{{job}}"}],
+    "lines": True, "linewidth": 2, "fill": 3, "fillGradient": 0, "points": False, "pointradius": 2, "bars": False,
+    "stack": True, "percentage": False, "steppedLine": True, "nullPointMode": "null", "dashes": False,
+    "aliasColors": {"api": "#ff0000"},
+    "seriesOverrides": [{"alias": "/err.*/", "transform": "negative-Y", "fill": 0, "zindex": 3},
+                        {"alias": "db", "yaxis": 2}],
+    "yaxes": [{"format": "reqps", "logBase": 10, "min": "0", "max": None, "show": True, "label": "req/s"},
+              {"format": "s", "logBase": 1, "show": True}],
+    "legend": {"show": True, "alignAsTable": True, "rightSide": True, "values": True, "avg": True, "current": True,
+               "max": False, "hideZero": True},
+    "tooltip": {"shared": True, "sort": 2},
+    "thresholds": [{"op": "gt", "value": 80, "colorMode": "warning", "line": True, "fill": False},
+                   {"op": "gt", "value": 95, "colorMode": "critical", "line": True, "fill": True}],
+    "xaxis": {"mode": "time", "show": True},
+}
+
+
+def test_a_graph_becomes_the_time_series_grafana_makes_of_it():
+    lost: list[str] = []
+    ts = graph_to_timeseries(GRAPH, lost)
+    d, custom = ts["fieldConfig"]["defaults"], ts["fieldConfig"]["defaults"]["custom"]
+    assert ts["type"] == "timeseries" and d["unit"] == "reqps" and d["min"] == 0 and "max" not in d
+    assert custom["scaleDistribution"] == {"type": "log", "log": 10} and custom["axisLabel"] == "req/s"
+    assert custom["lineWidth"] == 2 and custom["fillOpacity"] == 30 and custom["showPoints"] == "never"
+    assert custom["lineInterpolation"] == "stepAfter" and custom["spanNulls"] is True
+    assert custom["stacking"] == {"mode": "normal", "group": "A"} and custom["thresholdsStyle"] == {"mode": "line+area"}
+    assert d["thresholds"]["steps"] == [{"color": "transparent", "value": None}, {"color": "orange", "value": 80},
+                                        {"color": "red", "value": 95}]
+    assert ts["options"]["legend"] == {"displayMode": "table", "placement": "right", "calcs": ["mean", "lastNotNull"]}
+    assert ts["options"]["tooltip"] == {"mode": "multi", "sort": "desc"}
+    overrides = ts["fieldConfig"]["overrides"]
+    assert overrides[0] == {"matcher": {"id": "byName", "options": "api"},
+                            "properties": [{"id": "color", "value": {"mode": "fixed", "fixedColor": "#ff0000"}}]}
+    assert overrides[1]["matcher"] == {"id": "byRegexp", "options": "/err.*/"}
+    assert {"id": "custom.transform", "value": "negative-Y"} in overrides[1]["properties"]
+    assert {"id": "custom.fillOpacity", "value": 0} in overrides[1]["properties"]
+    assert {"id": "unit", "value": "s"} in overrides[2]["properties"]  # the right axis' unit
+    assert "series override '/err.*/': zindex" in lost and any("hideZero" in x for x in lost)
+
+
+def test_a_singlestat_becomes_a_stat_or_a_gauge():
+    ss = {"type": "singlestat", "title": "Up", "targets": [{"expr": "up", "refId": "A"}], "format": "percent",
+          "decimals": 1, "valueName": "current", "thresholds": "50,80", "colors": ["green", "orange", "red"],
+          "colorBackground": True, "sparkline": {"show": True}, "gauge": {"show": False},
+          "valueMaps": [{"op": "=", "value": "0", "text": "Down"}], "mappingType": 1, "postfix": "x"}
+    lost: list[str] = []
+    stat = singlestat_to_stat(ss, lost)
+    assert stat["type"] == "stat" and stat["options"]["colorMode"] == "background"
+    assert stat["options"]["graphMode"] == "area" and stat["options"]["reduceOptions"]["calcs"] == ["lastNotNull"]
+    d = stat["fieldConfig"]["defaults"]
+    assert d["unit"] == "percent" and d["decimals"] == 1
+    assert d["thresholds"]["steps"] == [{"color": "green", "value": None}, {"color": "orange", "value": 50},
+                                        {"color": "red", "value": 80}]
+    assert d["mappings"] == [{"type": "value", "options": {"0": {"text": "Down", "index": 0}}}]
+    assert any("postfix 'x'" in x for x in lost)
+    gauge = singlestat_to_stat({**ss, "gauge": {"show": True, "minValue": 0, "maxValue": 100}}, [])
+    assert gauge["type"] == "gauge" and gauge["fieldConfig"]["defaults"]["max"] == 100
+
+
+def test_imported_legacy_panels_are_factory_calls_and_the_report_names_the_losses(project, tmp_path):
+    d = {"uid": "legacy", "title": "Legacy", "schemaVersion": 27, "panels": [GRAPH]}
+    result = import_dashboard(d)
+    assert [r.factory for r in result.panels] == ["p.timeseries"]
+    assert [(m.old_type, m.new_type) for m in result.migrations] == [("graph", "timeseries")]
+    assert 'legend_placement="right"' in result.source and "log=10" in result.source and "p.raw(" not in result.source
+    assert render_module(result.source) == migrate_dashboard(normalize_dashboard(d))[0]
+    src = tmp_path / "legacy.json"
+    src.write_text(json.dumps(d))
+    r = cli("import", str(src), root=project)
+    assert r.exit_code == 0, r.output
+    assert "migrated as Grafana does on load: 1 graph -> timeseries" in r.stderr
+    assert "not kept: Requests: series override '/err.*/': zindex" in r.stderr
+    r = cli("import", str(src), "--keep-legacy", root=project)
+    assert r.exit_code == 0 and "p.raw(" in r.stdout and "migrated" not in r.stderr
+
+
+# --- re-import into the module that defines the dashboard -----------------------------------------
+
+
+def edited_business(project: Path, title: str | None = None, threshold: float | None = None, extra: bool = False) -> Path:
+    d = json.loads((project / "rendered" / "dashboards" / "raymontology-business.json").read_text())
+    for panel in (q for p in d["panels"] for q in [p, *p.get("panels", [])]):
+        if title and panel.get("title") == "Active users":
+            panel["title"] = title
+        for step in ((panel.get("fieldConfig") or {}).get("defaults") or {}).get("thresholds", {}).get("steps", []):
+            if threshold is not None and step.get("value") == 0.8:
+                step["value"] = threshold
+    if extra:
+        d["panels"].append({"type": "text", "title": "New", "gridPos": {"x": 0, "y": 99, "w": 24, "h": 3},
+                            "options": {"content": "x"}})
+    path = project / "edited.json"
+    path.write_text(json.dumps(d))
+    return path
+
+
+def test_reimport_rewrites_an_edited_literal_in_place_and_keeps_the_rest(project):
+    module = project / "dashboards" / "business.py"
+    before = module.read_text()
+    src = edited_business(project, title="Active users (all windows)")
+    r = cli("import", str(src), "--out", str(module), "--dry-run", root=project)
+    assert r.exit_code == 0, r.output
+    assert '-    trend = p.timeseries("Active users",' in r.stdout
+    assert '+    trend = p.timeseries("Active users (all windows)",' in r.stdout
+    assert module.read_text() == before  # --dry-run writes nothing
+    r = cli("import", str(src), "--out", str(module), root=project)
+    assert r.exit_code == 0, r.output
+    after = module.read_text()
+    changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines()) if a != b]
+    assert len(changed) == 1 and len(before.splitlines()) == len(after.splitlines())  # loops, docstring kept
+    assert cli("render", root=project).exit_code == 0
+    rendered = json.loads((project / "rendered" / "dashboards" / "raymontology-business.json").read_text())
+    assert rendered == normalize_dashboard(json.loads(src.read_text()))
+
+
+def test_reimport_names_the_config_field_a_ui_change_belongs_to(project):
+    module = project / "dashboards" / "business.py"
+    before = module.read_text()
+    r = cli("import", str(edited_business(project, threshold=0.85)), "--out", str(module), root=project)
+    assert r.exit_code == 1, r.output
+    assert "the UI changed panel 'Average risk score'" in r.stderr
+    assert "from 0.8 to 0.85, which is config field thresholds.high_risk_score: change it there" in r.stderr
+    assert module.read_text() == before
+
+
+def test_reimport_refuses_what_it_cannot_patch_and_shows_the_semantic_diff(project):
+    module = project / "dashboards" / "business.py"
+    before = module.read_text()
+    r = cli("import", str(edited_business(project, extra=True)), "--out", str(module), root=project)
+    assert r.exit_code == 2, r.output
+    assert "New: panel added (text" in r.stdout and "cannot be made in place" in r.stderr and "--force" in r.stderr
+    assert module.read_text() == before
+    assert cli("import", str(edited_business(project, extra=True)), "--out", str(module), "--force",
+               root=project).exit_code == 0
+    assert module.read_text() != before
