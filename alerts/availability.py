@@ -15,6 +15,7 @@ def build(cfg: Config) -> RuleGroup:
     missing = [f"absent({C.sel('up', job=j)})" for j in jobs]
     if sm:  # SM pushes its results: no `up`, so a check that reports nothing shows as absent
         missing.append(f"absent({q.probe_success(cfg)})")
+        missing.append(f"absent({q.frontend_probe_success(cfg)})")
     where = (f"from a majority of the {len(cfg.uptime.probes)} Synthetic Monitoring locations (only "
              "{{ $value | humanizePercentage }} of them still succeed)" if sm else "from the blackbox prober")
     return RuleGroup("raymontology-availability", [
@@ -37,6 +38,7 @@ def build(cfg: Config) -> RuleGroup:
 4. Roll back to the last good deploy if the failure started with a release.
 """,
         ),
+        *([frontend_down(cfg)] if sm else []),  # the blackbox prober has no frontend target
         Alert(
             "TargetMissing",
             f"{C.sel('up', q.re_('job', q.regex_union(jobs)))} == 0 or {' or '.join(missing)}",
@@ -59,3 +61,34 @@ def build(cfg: Config) -> RuleGroup:
 """,
         ),
     ])
+
+
+def frontend_down(cfg: Config) -> Alert:
+    """The frontend's GET / check (synthetics/frontend.py) fails from a majority of locations.
+
+    Synthetic Monitoring only: the blackbox source's self-hosted prober watches /health alone,
+    so with it there is no frontend check, no FrontendDown and no frontend uptime panel.
+    """
+    t = cfg.thresholds
+    return Alert(
+        "FrontendDown",
+        # a majority of locations had no success in the last frontend_down_failed_checks checks
+        q.frontend_down(cfg),
+        severity="critical",
+        summary="The Raymontology web app does not load.",
+        description=(
+            f"GET {{{{ $labels.instance }}}} has failed {t.frontend_down_failed_checks} checks in a row (no "
+            f"success in {t.frontend_down_window}, checked every {t.frontend_check_interval_seconds // 60} min) "
+            f"from a majority of the {len(cfg.uptime.probes)} Synthetic Monitoring locations (only "
+            "{{ $value | humanizePercentage }} of them still succeed): users cannot open the site."
+        ),
+        keep_firing_for=t.frontend_down_keep_firing,
+        dashboard=cfg.dashboards.system_health,
+        runbook="""
+1. Open the frontend's Railway service: is the latest deploy healthy, is the service running?
+2. `railway logs --service frontend` for a failed build, a crash loop or a missing setting.
+3. If ServiceDown fires too, the backend is the likelier cause: fix it first.
+4. Open the URL yourself: a TLS or DNS error points at the domain settings, a 404 at the build output.
+5. Roll back to the last good deploy if the failure started with a release.
+""",
+    )

@@ -43,25 +43,41 @@ def service_level(cfg: Config):
     t = cfg.thresholds
     source = (f"Synthetic Monitoring, {len(cfg.uptime.probes)} locations together" if cfg.uptime.synthetic
               else "blackbox")
+    frontend = frontend_uptime(cfg)
+    w = 5 if frontend else 6  # five stats share the 24 columns (5+5+5+5+4), four take 6 each
     return [
         p.stat("Uptime", f"Share of successful /health probes over the dashboard range ({source}, every "
                f"{t.health_check_interval_seconds} s). Healthy: at least {t.uptime_target:.1%}. Gaps in probing "
                "are skipped, so treat it as optimistic.",
                q.uptime(cfg, "$__range"), "percentunit",
-               p.good_above(t.uptime_target), decimals=3, graph=False),
+               p.good_above(t.uptime_target), decimals=3, graph=False, w=w),
+        *frontend,
         p.stat("5xx ratio (alert window)", f"5xx share over the last {t.error_ratio_window}, exactly as "
                f"HighErrorRate sees it. Healthy: below {t.error_ratio_target:.1%}; the alert fires above "
                f"{t.error_ratio_alert:.0%} for {t.error_ratio_for}.",
                q.recorded(q.error_ratio_record(cfg), "$job"), "percentunit",
-               p.bad_above(t.error_ratio_target, t.error_ratio_alert), decimals=2),
+               p.bad_above(t.error_ratio_target, t.error_ratio_alert), decimals=2, w=w),
         p.stat("P95 latency (alert window)", f"95th percentile latency over the last {t.latency_window}, as "
                f"SlowAPIResponse sees it. Healthy: well below {t.latency_p95_alert_seconds:g} s.",
                q.recorded(q.p95_record(cfg), "$job"), "s",
-               p.bad_above(t.latency_mean_target_seconds, t.latency_p95_alert_seconds)),
+               p.bad_above(t.latency_mean_target_seconds, t.latency_p95_alert_seconds), w=w),
         p.stat("Request rate", "Requests per second to the API, scrapes of /metrics excluded. Healthy: "
                "steady, following the daily pattern.",
-               q.recorded(q.request_rate_record(cfg), "$job"), "reqps", p.neutral()),
+               q.recorded(q.request_rate_record(cfg), "$job"), "reqps", p.neutral(), w=4 if frontend else 6),
     ]
+
+
+def frontend_uptime(cfg: Config):
+    """The frontend check's uptime beside the API's; only Synthetic Monitoring runs that check."""
+    t = cfg.thresholds
+    if not cfg.uptime.synthetic:
+        return []  # the blackbox prober watches /health alone: no frontend data to show
+    return [p.stat("Frontend uptime", f"Share of successful GET / checks of the web app over the dashboard range "
+                   f"(Synthetic Monitoring, {len(cfg.uptime.probes)} locations together, every "
+                   f"{t.frontend_check_interval_seconds // 60} min). Healthy: at least {t.uptime_target:.1%}; "
+                   "FrontendDown fires when a majority of locations fails.",
+                   q.frontend_uptime(cfg, "$__range"), "percentunit",
+                   p.good_above(t.uptime_target), decimals=3, graph=False, w=5)]
 
 
 def traffic(cfg: Config, handler: str):

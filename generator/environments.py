@@ -47,6 +47,8 @@ KNOWN_KEYS = {"grafana_url", "folder", "datasource_uid", "alerting", "mimir_url"
               "health_url", "sm_url",  # the SM check's target; the SM API base (SM_URL overrides)
               "dashboard_format", "allow_ui_edits"}  # what upload sends (grafana/apis.py)
 DASHBOARD_FORMATS = ("classic", "v2")
+#: Further keys an environment may set: targets the project's synthetics/ checks name as `target_key` (`<service>_url`).
+TARGET_KEY_RE = re.compile(r"[a-z][a-z0-9_]{0,40}_url")
 SUFFIX_RE = re.compile(r"[A-Za-z0-9_-]{1,16}")  # goes into uids: Grafana's uid alphabet, kept short
 
 
@@ -159,7 +161,9 @@ def load_environment(root: Path, name: str, environ: Mapping[str, str] | None = 
         known = ", ".join(sorted(envs)) or "none"
         raise ConfigError(f"unknown environment {name!r} (known: {known}) in {ENV_FILE}")
     table = envs[name]
-    unknown = set(table) - KNOWN_KEYS
+    # `<name>_url` keys beyond the known ones are check targets a synthetics/ check names as its
+    # `target_key`: render reads them, upload needs none.
+    unknown = {k for k in set(table) - KNOWN_KEYS if not TARGET_KEY_RE.fullmatch(k)}
     if unknown:
         raise ConfigError(f"[{name}] in {ENV_FILE}: unknown keys {', '.join(sorted(unknown))}")
     url = environ.get("GRAFANA_URL") or table.get("grafana_url", "")

@@ -27,6 +27,12 @@ class Jobs:
     postgres: str = "postgres"  # postgres_exporter
     redis: str = "redis"  # redis_exporter
     blackbox: str = "blackbox"  # blackbox_exporter probe of the backend's /health (docs/targets.md §3)
+    # The frontend's Synthetic Monitoring check (synthetics/frontend.py, docs/targets.md §3: GET /):
+    # its `job` is the job label of its probe_success, which FrontendDown and the frontend uptime panel read.
+    frontend_check: str = "raymontology-frontend"
+    # environments.toml key holding each environment's frontend URL (the check's target); an
+    # environment without it gets no frontend check.
+    frontend_target_key: str = "frontend_url"
 
 
 #: Railway plan limits: process metrics need a denominator (docs/metrics.md §9). Memory is
@@ -67,6 +73,13 @@ class Thresholds:
     # locations still succeed, i.e. a majority fails (one flaky location never pages).
     service_down_location_share: float = 0.5
     scrape_missing_for: str = "3m"  # docs/targets.md §8 ServiceDown: 3 min; also TargetMissing/absent()
+    frontend_check_interval_seconds: int = 180  # docs/targets.md §3: the frontend is checked every 3 min
+    frontend_check_timeout_seconds: int = 30  # docs/targets.md §3: frontend check timeout 30 s
+    frontend_valid_status_codes: tuple[int, ...] = (200,)  # docs/targets.md §3: GET / answers status 200
+    # FrontendDown: a majority of locations (service_down_location_share) had no success in this
+    # many checks in a row. 2 x 3 min pages within about 6 min (3 checks, as for /health, would be 9);
+    # one failed check alone can be a deploy restarting. Resolves after service_up_recovery_checks.
+    frontend_down_failed_checks: int = 2
 
     # --- Resources -----------------------------------------------------------------------
     cpu_target: float = 0.70  # docs/targets.md §7: CPU < 70 % (dashboard line)
@@ -132,6 +145,21 @@ class Thresholds:
         """ServiceDown keep_firing_for: resolve after N good checks (docs/targets.md §3), one is implied."""
         return duration((self.service_up_recovery_checks - 1) * self.health_check_interval_seconds)
 
+    @property
+    def frontend_down_window(self) -> str:
+        """FrontendDown: a window holding the last N frontend checks at every rule evaluation.
+
+        Rules run every minute, the check every 3: N whole intervals always hold the last N
+        checks, however far the evaluation is from the newest (service_down_window's N - 1/2
+        relies on checks and evaluations sharing the one-minute beat). 2 checks -> 6m.
+        """
+        return duration(self.frontend_down_failed_checks * self.frontend_check_interval_seconds)
+
+    @property
+    def frontend_down_keep_firing(self) -> str:
+        """FrontendDown keep_firing_for: resolve after N good frontend checks (docs/targets.md §3)."""
+        return duration((self.service_up_recovery_checks - 1) * self.frontend_check_interval_seconds)
+
 
 @dataclass(frozen=True)
 class Selectors:
@@ -170,7 +198,8 @@ NOTIFICATIONS = Notifications(
     slack_after="5m",  # docs/targets.md §3 escalation: Slack joins at 5 min
     sms_after="15m",  # docs/targets.md §3 escalation: SMS joins at 15 min
     critical_reach="slack",  # docs/targets.md §8 Action: "Email + Slack" for criticals
-    reach_overrides=(("ServiceDown", "sms"),),  # docs/targets.md §8 ServiceDown: "Email + Slack + SMS"
+    # docs/targets.md §8 ServiceDown: "Email + Slack + SMS"; FrontendDown (the site does not load) likewise.
+    reach_overrides=(("ServiceDown", "sms"), ("FrontendDown", "sms")),
     # Warnings go to Slack only (docs/targets.md §8), after the default 30 s wait (warning_group_wait).
     critical_repeat_interval="15m",  # docs/targets.md §3: the escalation period; a firing critical reminds as often
     warning_repeat_interval="4h",  # warnings are "monitor" (docs/targets.md §8): a reminder per half day

@@ -112,6 +112,24 @@ def uptime(cfg: Config, window: str) -> str:
     return f"avg by (instance) ({ratio})" if cfg.uptime.synthetic else ratio
 
 
+def frontend_probe_success(cfg: Config) -> str:
+    """The frontend check's results (synthetics/frontend.py): one series per location."""
+    return C.sel("probe_success", job=cfg.jobs.frontend_check)
+
+
+def frontend_down(cfg: Config) -> str:
+    """FrontendDown, per target: as service_down on Synthetic Monitoring, over the frontend's
+    checks (`frontend_down_window`); the value is the share of locations still succeeding."""
+    t = cfg.thresholds
+    per_location = f"max_over_time({frontend_probe_success(cfg)}[{t.frontend_down_window}])"
+    return f"avg by (instance) ({per_location}) < {t.service_down_location_share:g}"
+
+
+def frontend_uptime(cfg: Config, window: str) -> str:
+    """Share of successful frontend checks over `window` (all probe locations together)."""
+    return f"avg by (instance) (avg_over_time({frontend_probe_success(cfg)}[{window}]))"
+
+
 # Recording rules (level:metric:operations, docs/metrics.md §12); names carry their window.
 
 

@@ -62,7 +62,8 @@ def test_the_source_moves_service_down_the_uptime_panel_and_the_check(both):
     assert 'absent(up{job="blackbox"})' in _alert(bb, "TargetMissing")["expr"]
     assert "blackbox" not in _alert(sm, "TargetMissing")["expr"]
     # The SM check exists only when ServiceDown reads it (blackbox costs no SM executions).
-    assert [n for n in sm if n.startswith("synthetics/")] == ["synthetics/production/raymontology-health.json"]
+    assert [n for n in sm if n.startswith("synthetics/")] == ["synthetics/production/raymontology-frontend.json",
+                                                              "synthetics/production/raymontology-health.json"]
     assert not [n for n in bb if n.startswith("synthetics/")]
 
 
@@ -80,6 +81,56 @@ def test_the_rendered_check_is_the_seed_contract_in_the_sm_shape(both):
     assert http["failIfBodyNotMatchesRegexp"] == [CONFIG.uptime.body_regexp]
     assert set(check) == {"job", "target", "frequency", "timeout", "enabled", "probes", "labels",
                           "basicMetricsOnly", "alertSensitivity", "settings"}
+
+
+def _panel_titles(files: dict) -> list[str]:
+    dash = json.loads(files["dashboards/raymontology-system-health.json"])
+    return [p.get("title") for row in dash["panels"] for p in [row, *row.get("panels", [])]]
+
+
+def test_the_frontend_check_is_the_plans_get_slash_every_3_minutes(both):
+    """docs/targets.md §3: GET / on the frontend every 3 min, 30 s timeout, status 200, per
+    environment that sets frontend_url (production only, as for health_url)."""
+    check = json.loads(both[0]["synthetics/production/raymontology-frontend.json"])
+    assert check["job"] == CONFIG.jobs.frontend_check == "raymontology-frontend"
+    assert check["target"] == "https://raymontology-frontend.up.railway.app/"  # environments.toml
+    assert check["frequency"] == 180000 and check["timeout"] == 30000  # ms
+    assert check["probes"] == list(CONFIG.uptime.probes) and check["enabled"] is True
+    http = check["settings"]["http"]
+    assert http["method"] == "GET" and http["validStatusCodes"] == [200] and http["failIfNotSSL"] is True
+    assert http["failIfBodyNotMatchesRegexp"] == []  # any page answering 200 is up
+    assert not [n for n in both[0] if n.startswith("synthetics/staging/")]
+
+
+def test_frontend_down_and_its_uptime_panel_follow_the_source(both):
+    sm, bb = both
+    assert _alert(sm, "FrontendDown")["expr"] == (
+        'avg by (instance) (max_over_time(probe_success{job="raymontology-frontend"}[6m])) < 0.5')
+    assert _alert(sm, "FrontendDown")["labels"]["severity"] == "critical"
+    assert 'absent(probe_success{job="raymontology-frontend"})' in _alert(sm, "TargetMissing")["expr"]
+    titles = _panel_titles(sm)
+    assert titles[titles.index("Uptime") + 1] == "Frontend uptime"  # next to the API's uptime
+    # The blackbox prober watches /health only: no frontend check, alert or panel to read it.
+    with pytest.raises(AssertionError):
+        _alert(bb, "FrontendDown")
+    assert "Frontend uptime" not in _panel_titles(bb) and "frontend" not in _alert(bb, "TargetMissing")["expr"]
+
+
+def test_frontend_down_is_routed_like_service_down(both):
+    for name in ("alerting/policies.yaml", "alerting/alertmanager.yaml"):
+        assert b"FrontendDown|ServiceDown" in both[0][name]
+
+
+def test_an_environment_may_name_check_targets_but_not_other_unknown_keys(tmp_path):
+    from generator.environments import load_environment
+    from generator.errors import ConfigError
+
+    base = '[production]\ngrafana_url = "https://g.example"\nfolder = "F"\n'
+    (tmp_path / "environments.toml").write_text(base + 'frontend_url = "https://app.example/"\n')
+    assert load_environment(tmp_path, "production", {"GRAFANA_TOKEN": "t"}).folder == "F"
+    (tmp_path / "environments.toml").write_text(base + 'frontend = "https://app.example/"\n')
+    with pytest.raises(ConfigError, match="unknown keys frontend"):
+        load_environment(tmp_path, "production", {"GRAFANA_TOKEN": "t"})
 
 
 def test_the_body_regexp_matches_the_seed_body_and_nothing_else():
