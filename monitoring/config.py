@@ -30,9 +30,6 @@ class Jobs:
     # The frontend's Synthetic Monitoring check (synthetics/frontend.py, docs/targets.md §3: GET /):
     # its `job` is the job label of its probe_success, which FrontendDown and the frontend uptime panel read.
     frontend_check: str = "raymontology-frontend"
-    # environments.toml key holding each environment's frontend URL (the check's target); an
-    # environment without it gets no frontend check.
-    frontend_target_key: str = "frontend_url"
 
 
 #: Railway plan limits: process metrics need a denominator (docs/metrics.md §9). Memory is
@@ -169,6 +166,9 @@ class Selectors:
     excluded_handlers: tuple[str, ...] = ("/metrics",)
     database: str = "railway"  # Postgres datname on Railway (docs/metrics.md §14: confirm)
     celery_queue: str = "celery"  # Celery's default queue name
+    # environments.toml key holding each environment's frontend URL, the target of the frontend
+    # check (synthetics/frontend.py); an environment without it gets no frontend check.
+    frontend_target_key: str = "frontend_url"
 
 
 @dataclass(frozen=True)

@@ -170,6 +170,11 @@ class Stack:
     def health_url(self) -> str:
         return f"{self.app_url}/health"
 
+    @property
+    def frontend_url(self) -> str:
+        """The frontend probe's target: the sinks server's stand-in page (stack/sinks.py)."""
+        return f"{self.sinks_url}/"
+
     def _run_as(self) -> str | None:
         if os.geteuid() != 0:
             return None
@@ -324,6 +329,13 @@ class Stack:
                 "ip_protocol_fallback": False,
             },
         }}}
+        # The frontend check (synthetics/frontend.py): GET /, status 200, no body match.
+        blackbox["modules"]["http_frontend"] = {
+            "prober": "http",
+            "timeout": f"{self.config.thresholds.frontend_check_timeout_seconds}s",
+            "http": {"method": "GET", "valid_status_codes": list(self.config.thresholds.frontend_valid_status_codes),
+                     "preferred_ip_protocol": "ip4", "ip_protocol_fallback": False},
+        }
         (cfg / "blackbox.yml").write_text(yaml.safe_dump(blackbox, sort_keys=False))
 
         rules = self.root / "rules"
@@ -344,11 +356,11 @@ class Stack:
         def static(job: str, port: int, **extra) -> dict:
             return {"job_name": job, "static_configs": [{"targets": [f"127.0.0.1:{port}"]}], **extra}
 
-        def probe(job: str, targets: list[dict]) -> dict:
+        def probe(job: str, targets: list[dict], module: str = "http_health") -> dict:
             return {
                 "job_name": job,
                 "metrics_path": "/probe",
-                "params": {"module": ["http_health"]},
+                "params": {"module": [module]},
                 "static_configs": targets,
                 "relabel_configs": [
                     {"source_labels": ["__address__"], "target_label": "__param_target"},
@@ -371,6 +383,10 @@ class Stack:
                 # ServiceDown and uptime panel are proven on real data.
                 probe(self.config.uptime.check_job, [{"targets": [self.health_url], "labels": {"probe": name}}
                                                      for name in self.config.uptime.probes]),
+                # The frontend check, labelled the same way; the sinks server's GET / stands in for
+                # the React frontend the stack does not run.
+                probe(jobs.frontend_check, [{"targets": [self.frontend_url], "labels": {"probe": name}}
+                                            for name in self.config.uptime.probes], module="http_frontend"),
             ],
         }
         prom["alerting"] = {"alertmanagers": [{"static_configs": [

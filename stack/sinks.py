@@ -5,6 +5,8 @@
 POST /email, /slack or /sms (any body) is recorded with its arrival time and answered 200;
 GET /received returns every record, oldest first: [{"sink", "time", "body"}] (time in Unix
 seconds, body parsed as JSON where it is JSON). DELETE /received forgets them.
+GET / answers a small HTML page with 200: the stack has no React frontend, so this page stands
+in for it as the target of the frontend probe (FrontendDown, the "Frontend uptime" panel).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SINKS = ("email", "slack", "sms")
+FRONTEND_PAGE = b"<!doctype html><title>Raymontology</title><div id=root></div>\n"
 
 
 class Sinks(ThreadingHTTPServer):
@@ -54,6 +57,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(200, b"ok", "text/plain")
 
     def do_GET(self):
+        if self.path == "/":
+            return self._answer(200, FRONTEND_PAGE, "text/html; charset=utf-8")
         if self.path != "/received":
             return self._answer(404, b"not found\n", "text/plain")
         with self.server.lock:

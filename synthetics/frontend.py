@@ -2,7 +2,7 @@
 timeout, status 200, from the same locations as the /health check.
 
 One Synthetic Monitoring check per environment whose environments.toml sets `frontend_url`
-(config.Jobs.frontend_target_key); FrontendDown (alerts/availability.py) and the system-health
+(config.Selectors.frontend_target_key); FrontendDown (alerts/availability.py) and the system-health
 "Frontend uptime" stat read its probe_success when config.Uptime.source is
 "synthetic-monitoring". With the blackbox source no check is rendered, as for /health.
 """
@@ -17,7 +17,7 @@ def build(cfg: Config) -> list[HttpCheck]:
         return []  # blackbox: the self-hosted prober has no frontend target (README "Uptime probe")
     return [HttpCheck(
         job=cfg.jobs.frontend_check,
-        target_key=cfg.jobs.frontend_target_key,
+        target_key=cfg.selectors.frontend_target_key,
         frequency_seconds=t.frontend_check_interval_seconds,  # docs/targets.md §3: every 3 min
         timeout_seconds=t.frontend_check_timeout_seconds,  # docs/targets.md §3: 30 s
         probes=u.probes,

@@ -33,7 +33,7 @@ def test_grafana_tree_escalates_like_alertmanager(root):
     assert policy["group_by"] == ["grafana_folder"] + am["group_by"]
     assert [(r["receiver"], r["group_wait"], r.get("continue", False)) for r in policy["routes"]] == \
         [(r["receiver"], r["group_wait"], r.get("continue", False)) for r in am["routes"]]
-    assert policy["routes"][2]["object_matchers"] == [["severity", "=", "critical"], ["alertname", "=~", "ServiceDown"]]
+    assert policy["routes"][2]["object_matchers"] == [["severity", "=", "critical"], ["alertname", "=~", "FrontendDown|ServiceDown"]]
 
 
 def test_template_carries_the_seed_colours_and_links(root):

@@ -54,6 +54,21 @@ def test_a_second_probe_job_is_labelled_like_the_synthetic_monitoring_check(writ
     assert {"source_labels": ["__param_target"], "target_label": "instance"} in sm["relabel_configs"]
 
 
+def test_the_frontend_probe_is_labelled_like_its_check_and_aims_at_a_stand_in_page(written):
+    """The stack has no React frontend: the sinks server's GET / stands in, probed like the SM
+    frontend check (GET, status 200, no body match) so FrontendDown and the panel have data."""
+    from stack.sinks import FRONTEND_PAGE
+
+    prom = yaml.safe_load((written.root / "config" / "prometheus.yml").read_text())
+    job = {c["job_name"]: c for c in prom["scrape_configs"]}[CONFIG.jobs.frontend_check]
+    assert job["params"] == {"module": ["http_frontend"]}
+    assert [g["labels"]["probe"] for g in job["static_configs"]] == list(CONFIG.uptime.probes)
+    assert all(g["targets"] == [written.sinks_url + "/"] for g in job["static_configs"])
+    module = yaml.safe_load((written.root / "config" / "blackbox.yml").read_text())["modules"]["http_frontend"]
+    assert module["timeout"] == "30s" and module["http"]["valid_status_codes"] == [200]
+    assert "fail_if_body_not_matches_regexp" not in module["http"] and FRONTEND_PAGE.startswith(b"<!doctype html>")
+
+
 def test_blackbox_module_is_the_seed_health_contract(written):
     module = yaml.safe_load((written.root / "config" / "blackbox.yml").read_text())["modules"]["http_health"]
     assert module["prober"] == "http" and module["timeout"] == "30s"
@@ -107,7 +122,7 @@ def test_stack_alertmanager_is_the_rendered_one_scaled(written):
     waits = [(r["receiver"], r["group_wait"], r.get("matchers")) for r in ours["route"]["routes"]]
     assert waits == [("raymontology-email", "0s", ['severity="critical"']),
                      ("raymontology-slack", "10s", ['severity="critical"']),
-                     ("raymontology-sms", "30s", ['severity="critical"', 'alertname=~"ServiceDown"']),
+                     ("raymontology-sms", "30s", ['severity="critical"', 'alertname=~"FrontendDown|ServiceDown"']),
                      ("raymontology-slack", "1s", ['severity="warning"'])]
     urls = {r["name"]: (r.get("webhook_configs") or r.get("slack_configs"))[0] for r in ours["receivers"]}
     assert urls["raymontology-email"]["url"] == written.sinks_url + "/email"
