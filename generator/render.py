@@ -210,7 +210,7 @@ def iter_files(project: Project | Path, cfg: Config | None = None,
     if loaded.checks:  # targets per environment: environments.toml (no secrets there)
         for name, doc in synthetics.render_checks(loaded.checks, project.environments).items():
             yield name, dumps(doc).encode("utf-8")  # the same byte-stable JSON as the dashboards
-    for name, text in docs.render_docs_from(cfg, project.catalog, boards, loaded.groups).items():
+    for name, text in docs.render_docs_from(cfg, project.catalog, boards, loaded.groups, loaded.slos).items():
         yield name, text.encode("utf-8")
 
 
