@@ -109,7 +109,8 @@ def test_resource_writes_carry_the_ownership_annotations_and_the_mark(g13):
 
 
 SOURCES = {"raymontology-business": "dashboards/business.py", "raymontology-database": "dashboards/database.py",
-           "raymontology-system-health": "dashboards/system_health.py"}
+           "raymontology-system-health": "dashboards/system_health.py",
+           "raymontology-slos": "slos/"}  # generated over every SLO module: the folder
 
 
 def source_paths(emu) -> dict[str, str]:
@@ -126,12 +127,12 @@ def test_source_path_names_the_definition_module_and_a_rerun_writes_nothing(proj
     r = cli(project, g13, "upload", "--env", "production")
     assert r.exit_code == 0, r.output
     assert source_paths(g13) == SOURCES
-    assert all((project / path).is_file() for path in SOURCES.values())
+    assert all((project / path).exists() for path in SOURCES.values())
     g13.clear_log()
     for flags in ([], ["--as-rendered"]):  # the fallback's other sourcePath does not make it an update either
         r = cli(project, g13, "upload", "--env", "production", *flags)
         assert r.exit_code == 0 and g13.writes() == [], r.output
-        assert "3 unchanged" in r.stdout and source_paths(g13) == SOURCES
+        assert r.stdout.count("unchanged dashboard ") == len(SOURCES) and source_paths(g13) == SOURCES
     r = cli(project, g13, "upload", "--env", "staging", "--only", "dashboards")  # suffixed uids, same modules
     assert r.exit_code == 0, r.output
     staging = {uid: path for uid, path in source_paths(g13).items() if uid.endswith("-staging")}
