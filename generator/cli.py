@@ -352,7 +352,8 @@ ACTION_LABELS = {"create": "create", "update": "update", "unchanged": "unchanged
               help="Upload only these kinds, comma-separated: dashboards, rules, alerting, synthetics (default: all).")
 @click.option("--as-rendered", is_flag=True,
               help="Upload rendered/ as it is, without first checking that it matches what the code renders "
-                   "(for a rendered/ built elsewhere, e.g. a CI artefact).")
+                   "(for a rendered/ built elsewhere, e.g. a CI artefact); dashboards then name their rendered "
+                   "file, not their definition module, as their source in Grafana (grafana.app/sourcePath).")
 @pass_ctx
 def upload(ctx: Context, env_name: str, dry_run: bool, force: bool, prune: bool, concurrency: int,
            only: tuple[str, ...], as_rendered: bool) -> None:
