@@ -341,6 +341,7 @@ folder = "Raymontology/Production"
 datasource_uid = "grafanacloud-prom"
 alerting = "grafana"
 health_url = "https://raymontology-backend.up.railway.app/health"
+frontend_url = "https://raymontology-frontend.up.railway.app/"
 
 [staging]
 grafana_url = "https://raymontology.grafana.net"
