@@ -494,18 +494,21 @@ def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None
         found = fetch_remote_dashboards(load_environment(ctx.root, env_name), [source])
         if source not in found:
             raise DashgenError(f"dashboard {source!r} not found in {env_name}")
-        dashboard, name = found[source], f"Grafana {env_name} (uid {source})"
+        dashboard, name = found.pop(source), f"Grafana {env_name} (uid {source})"
     else:
         data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
         name = "stdin" if source == "-" else Path(source).name
         losses: list = []  # a v2 dashboard (Grafana 13 export) is converted to the classic model first
         dashboard = load_dashboard(data, file=name, losses=losses)
+        del data  # a big file's text is not kept beside its JSON
         for entry in losses:
             echo(f"  v2 -> classic: {entry}", err=True)
     if out and out.exists() and not force:
         _reimport(ctx, out, dashboard, name, dry_run)  # exits
+    held = [dashboard]  # handed over whole: the importer lets go of it once normalised (big files)
+    del dashboard
     try:
-        result = import_dashboard(dashboard, ctx.project.config, ctx.project.catalog, source_name=name,
+        result = import_dashboard(held.pop(), ctx.project.config, ctx.project.catalog, source_name=name,
                                   known_series=recorded_series(ctx.root),
                                   file_name=None if env_name or source == "-" else name, migrate=not keep_legacy)
     except DashboardInputError as exc:

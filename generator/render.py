@@ -100,6 +100,7 @@ def dashboard_json(dash) -> dict:
     """Clean, current Grafana JSON for a grafanalib Dashboard (or an already-built dict)."""
     if isinstance(dash, g.Dashboard):
         raw = plain(dash.to_json_data())  # one walk, not JSON text written and parsed again
+        del dash  # the objects go while the JSON is cleaned (a big import holds less at once)
         raw = from_grafanalib(_fix_grafanalib(raw))
     else:
         raw = dash

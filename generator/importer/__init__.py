@@ -223,7 +223,7 @@ class _Builder:
         return node
 
     def functions(self, groups: list[_Group]) -> tuple[list, list[str]]:
-        """(row calls for build, source of one function per row)."""
+        """(row calls for build, source of one function per row, each one string)."""
         taken = set(RESERVED)
         calls, out = [], []
         for i, grp in enumerate(groups):
@@ -235,7 +235,7 @@ class _Builder:
             if self.ctx.uses_thresholds:
                 src.append("    t = cfg.thresholds")
             src += lines(List(body), "    ", "return ")
-            out += src
+            out.append("\n".join(src))  # one string per function: a big module's lines are not kept one by one
             kwargs = []
             if grp.row is not None:
                 if grp.row.get("collapsed"):
@@ -405,6 +405,7 @@ def import_dashboard(dashboard: dict, cfg: Config, catalog: Catalog, *, source_n
         dashboard = {**dashboard, "uid": uid}
         uid_note = f"the dashboard has no uid: it is {uid!r}, made from {how}"
     norm = normalize_dashboard(dashboard)
+    del dashboard  # the caller's copy, when it handed it over (the CLI does), goes now: a big one is big
     title = norm.get("title") or norm.get("uid") or source_name
     migrations: list = []
     if migrate:  # legacy graph and singlestat panels, as Grafana itself migrates them on load
