@@ -96,15 +96,14 @@ def grafanalib_panel_json(panel) -> dict:
     return out
 
 
-def dashboard_json(dash) -> dict:
-    """Clean, current Grafana JSON for a grafanalib Dashboard (or an already-built dict)."""
+def dashboard_json(dash, *, consume: bool = False) -> dict:
+    """Clean, current Grafana JSON for a grafanalib Dashboard (or an already-built dict; with
+    `consume`, one the caller hands over: its panel list is emptied on the way)."""
     if isinstance(dash, g.Dashboard):
         raw = plain(dash.to_json_data())  # one walk, not JSON text written and parsed again
         del dash  # the objects go while the JSON is cleaned (a big import holds less at once)
-        raw = from_grafanalib(_fix_grafanalib(raw))
-    else:
-        raw = dash
-    return normalize_dashboard(raw)
+        return normalize_dashboard(from_grafanalib(_fix_grafanalib(raw)), consume=True)  # raw is ours
+    return normalize_dashboard(dash, consume=consume)
 
 
 def _check_uid(rel: str, d: dict, seen: dict[str, str]) -> str:

@@ -364,7 +364,7 @@ def render_module(source: str, cfg: Config, catalog: Catalog, comments: list[str
     execute it and return its dashboard as normalised JSON."""
     from generator.render import dashboard_json
 
-    return dashboard_json(run_module(source, comments, cfg, catalog).build(cfg))
+    return dashboard_json(run_module(source, comments, cfg, catalog).build(cfg), consume=True)  # built here: ours
 
 
 def _slug(text: str) -> str:
