@@ -505,12 +505,11 @@ def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None
             echo(f"  v2 -> classic: {entry}", err=True)
     if out and out.exists() and not force:
         _reimport(ctx, out, dashboard, name, dry_run)  # exits
-    held = [dashboard]  # handed over whole: the importer lets go of it once normalised (big files)
-    del dashboard
-    try:
-        result = import_dashboard(held.pop(), ctx.project.config, ctx.project.catalog, source_name=name,
+    try:  # the dashboard is handed over (consume): the importer empties it as it normalises it
+        result = import_dashboard(dashboard, ctx.project.config, ctx.project.catalog, source_name=name,
                                   known_series=recorded_series(ctx.root),
-                                  file_name=None if env_name or source == "-" else name, migrate=not keep_legacy)
+                                  file_name=None if env_name or source == "-" else name, migrate=not keep_legacy,
+                                  consume=True)
     except DashboardInputError as exc:
         raise exc.in_file(name) from None
     if out and dry_run:

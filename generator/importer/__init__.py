@@ -393,19 +393,21 @@ def derived_uid(dashboard: dict, file_name: str | None) -> tuple[str, str]:
 
 def import_dashboard(dashboard: dict, cfg: Config, catalog: Catalog, *, source_name: str = "Grafana JSON",
                      known_series: frozenset = frozenset(), file_name: str | None = None,
-                     migrate: bool = True) -> Imported:
+                     migrate: bool = True, consume: bool = False) -> Imported:
     """The dashboard as a dashgen module (see the module docstring); ImportFailed if no
     module this importer can write renders it back.
 
     A dashboard without a uid gets one (`derived_uid`, from `file_name` or the title), so the
-    module renders; `Imported.uid_note` says which."""
+    module renders; `Imported.uid_note` says which. `consume`: the caller hands `dashboard`
+    over (the CLI does) and its panel list is emptied as it is normalised: a big one is not
+    held twice."""
     uid_note = ""
     if isinstance(dashboard, dict) and dashboard.get("uid") in (None, ""):
         uid, how = derived_uid(dashboard, file_name)
         dashboard = {**dashboard, "uid": uid}
         uid_note = f"the dashboard has no uid: it is {uid!r}, made from {how}"
-    norm = normalize_dashboard(dashboard)
-    del dashboard  # the caller's copy, when it handed it over (the CLI does), goes now: a big one is big
+    norm = normalize_dashboard(dashboard, consume=consume)
+    del dashboard
     title = norm.get("title") or norm.get("uid") or source_name
     migrations: list = []
     if migrate:  # legacy graph and singlestat panels, as Grafana itself migrates them on load
