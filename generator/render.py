@@ -183,7 +183,7 @@ def iter_files(project: Project | Path, cfg: Config | None = None) -> Iterator[t
         loaded = project.definitions
         pending = list(loaded.dashboards)
     else:  # built here, not kept on the project: each dashboard can go once written
-        loaded = load(project.root, cfg)
+        loaded = load(project.root, cfg, cache=project.cache)
         pending, loaded.dashboards = loaded.dashboards, []
     _check_groups(loaded)
     seen: dict[str, str] = {}
@@ -193,7 +193,8 @@ def iter_files(project: Project | Path, cfg: Config | None = None) -> Iterator[t
         d = _built(rel, dash)
         uid = _check_uid(rel, d, seen)
         yield f"dashboards/{uid}.json", dumps(d).encode("utf-8")
-        yield f"docs/{uid}.svg", preview.dashboard_svg(d, normalized=True).encode("utf-8")  # the layout preview
+        svg = preview.dashboard_svg(d, normalized=True, cache=project.cache)  # the layout preview
+        yield f"docs/{uid}.svg", svg.encode("utf-8")
         boards.append(docs.board_entry(rel, d))
         del d, dash
     for rel, grp in loaded.groups:
@@ -205,7 +206,8 @@ def iter_files(project: Project | Path, cfg: Config | None = None) -> Iterator[t
     if loaded.checks:  # targets per environment: environments.toml (no secrets there)
         for name, doc in synthetics.render_checks(loaded.checks, project.environments).items():
             yield name, dumps(doc).encode("utf-8")  # the same byte-stable JSON as the dashboards
-    for name, text in docs.render_docs_from(cfg, project.catalog, boards, loaded.groups).items():
+    for name, text in docs.render_docs_from(cfg, project.catalog, boards, loaded.groups,
+                                                  cache=project.cache).items():
         yield name, text.encode("utf-8")
 
 

@@ -170,3 +170,50 @@ def test_definition_bytecode_comes_from_the_cache_and_bad_entries_are_compiled_a
     again = loader.load(root, config, cache=store)  # a changed file: the package is imported afresh
     assert [rel for rel, _ in again.dashboards] == [rel for rel, _ in first.dashboards]
     assert all(store.get("bytecode", e.stem) is None or e.read_bytes()[-10:] != b"\xff" * 10 for e in entries)
+
+
+def test_render_keeps_template_bytecode_and_writes_the_same_bytes(tmp_path, on):
+    from generator import docs, preview, templatecache
+    from generator.render import render_project
+
+    root = _project(tmp_path)
+    plain = render_project(Project(root))  # no cache: compiled as always
+    store = cache.ProjectCache.for_root(root)
+    try:
+        docs._env.cache.clear()  # jinja2's in-process copies: make it load from the store
+        preview._env.cache.clear()
+        cold = render_project(Project(root, cache=store))
+        templates = sorted((root / cache.FOLDER / templatecache.KIND).glob("*.bin"))
+        assert len(templates) == 3  # runbooks, catalog, preview
+        docs._env.cache.clear()
+        preview._env.cache.clear()
+        warm = render_project(Project(root, cache=store))  # the templates' code from the store
+        for entry in templates:  # damaged (signature fails) or signed garbage: compiled afresh
+            entry.write_bytes(entry.read_bytes()[:40] + b"\xff" * 10)
+        key = templates[0].stem
+        store.put(templatecache.KIND, key, b"not a jinja2 bytecode header")
+        docs._env.cache.clear()
+        preview._env.cache.clear()
+        damaged = render_project(Project(root, cache=store))
+    finally:
+        templatecache.use_cache(docs._env, "docs", None)
+        templatecache.use_cache(preview._env, "preview", None)
+    assert cold == warm == damaged == plain
+    assert store.get(templatecache.KIND, key) != b"not a jinja2 bytecode header"  # rewritten
+
+
+def test_the_cli_render_fills_the_cache_and_stays_byte_identical(tmp_path, on):
+    from conftest import dashgen
+
+    root = _project(tmp_path)
+    env = {cache.ENV: "on", "XDG_CACHE_HOME": str(tmp_path / "user-cache")}
+    for _ in range(2):  # cold, then warm from the cache
+        r = dashgen("--root", str(root), "render", "--out", str(tmp_path / "out"), env=env)
+        assert r.returncode == 0, r.stderr
+        assert not dashgen("--root", str(root), "render", "--check", "--out", str(ROOT / "rendered"),
+                           env=env).returncode
+    assert list((root / cache.FOLDER / "template").glob("*.bin"))
+    assert list((root / cache.FOLDER / "bytecode").glob("*.bin"))  # the definitions'
+    assert {p.relative_to(tmp_path / "out").as_posix(): p.read_bytes() for p in (tmp_path / "out").rglob("*")
+            if p.is_file()} == {p.relative_to(ROOT / "rendered").as_posix(): p.read_bytes()
+                                for p in (ROOT / "rendered").rglob("*") if p.is_file()}
