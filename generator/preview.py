@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from generator.diff.dashboards import row_names, rows_and_panels
+from generator.diff.layout import row_names, rows_and_panels
 from generator.normalize import GRID_COLUMNS as COLUMNS  # Grafana's grid width, defined once
 from generator.normalize import normalize_dashboard
 from generator.safenames import check_uid
