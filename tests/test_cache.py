@@ -217,3 +217,40 @@ def test_the_cli_render_fills_the_cache_and_stays_byte_identical(tmp_path, on):
     assert {p.relative_to(tmp_path / "out").as_posix(): p.read_bytes() for p in (tmp_path / "out").rglob("*")
             if p.is_file()} == {p.relative_to(ROOT / "rendered").as_posix(): p.read_bytes()
                                 for p in (ROOT / "rendered").rglob("*") if p.is_file()}
+
+
+def test_dashgen_own_bytecode_comes_from_the_user_cache_when_python_writes_none(tmp_path, on):
+    import subprocess
+    import sys
+
+    from generator import _bytecode
+
+    env = {**os.environ, cache.ENV: "on", "XDG_CACHE_HOME": str(tmp_path / "user-cache"), "PYTHONDONTWRITEBYTECODE": "1"}
+    probe = "import generator.units as u; print(getattr(u, 'FROM_THE_CACHE', 'compiled'))"
+
+    def run(extra=None):
+        r = subprocess.run([sys.executable, "-c", probe], env={**env, **(extra or {})}, capture_output=True,
+                           text=True, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.strip()
+
+    assert run() == "compiled"
+    folder = tmp_path / "user-cache" / "dashgen" / _bytecode.KIND
+    entries = sorted(folder.glob("*.bin"))
+    assert entries and not list((ROOT / "generator").rglob("__pycache__"))
+    # A signed entry is what runs: this user's cache is trusted like this user's files.
+    import importlib.util
+    import marshal
+
+    path = str(ROOT / "generator" / "units.py")
+    key = cache.digest(_bytecode.KIND, importlib.util.MAGIC_NUMBER, path, Path(path).read_bytes())
+    store = cache.ProjectCache(tmp_path / "user-cache" / "dashgen", on.read_bytes())
+    store.put(_bytecode.KIND, key, marshal.dumps(compile("FROM_THE_CACHE = 'cached'", path, "exec")))
+    assert run() == "cached"
+    assert run({cache.ENV: "off"}) == "compiled"  # turned off: compiled from the source
+    for entry in folder.glob("*.bin"):  # damaged (signature fails): compiled afresh, rewritten
+        entry.write_bytes(entry.read_bytes()[:40] + b"\xff" * 10)
+    assert run() == "compiled"
+    store.put(_bytecode.KIND, key, b"not marshal data")  # signed garbage: compiled afresh
+    assert run() == "compiled"
+    assert marshal.loads(store.get(_bytecode.KIND, key)).co_filename == path
