@@ -115,6 +115,47 @@ class Uptime:
             raise ValueError(f"uptime source must be one of {', '.join(UPTIME_SOURCES)}, not {self.source!r}")
 
 
+# --- Service level objectives ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BurnTier:
+    """One multi-window burn-rate condition: the error ratio over both windows is above
+    `factor` times the error budget (1 - objective). `factor` x long window / period is the
+    share of the budget burnt when it fires (14.4 x 1h / 30d = 2 %)."""
+
+    factor: float
+    long_window: str
+    short_window: str  # about long / 12: resets the alert soon after the burn stops
+
+
+@dataclass(frozen=True)
+class SLOConfig:
+    """How a project's SLOs (slos/) become rules, tests and a dashboard (generator/slo.py):
+    the period, the recorded windows, the burn-rate tiers (SRE workbook defaults for a 30-day
+    budget) and how pages and tickets are labelled. The objectives themselves are the project's
+    (its slos/ read them from its own config). Change a value and run `make dashboards`:
+    alerts, tests and panels move together."""
+
+    period: str = "30d"  # the budget period every objective is measured over
+    # Error-ratio recording windows: every tier's windows, plus the period (added by the generator).
+    windows: tuple[str, ...] = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+    # SRE workbook, 30-day budget: page on 2 % of the budget in 1 h or 5 % in 6 h.
+    page_tiers: tuple[BurnTier, ...] = (BurnTier(14.4, "1h", "5m"), BurnTier(6, "6h", "30m"))
+    # Ticket on 10 % of the budget in 3 days. (A 3x 1d + 2h tier would fire no sooner: at a 3x
+    # burn the 3d window reaches 1x after one day as well.)
+    ticket_tiers: tuple[BurnTier, ...] = (BurnTier(1, "3d", "6h"),)
+    page_severity: str = "critical"  # pages escalate like every critical alert
+    ticket_severity: str = "warning"  # tickets go to Slack only, like every warning
+    page_for: str = "2m"  # a page condition must hold this long (one blip of 5xx never pages)
+    ticket_for: str = "15m"
+    record_level: str = "slo"  # recording rules: <level>:slo_error:ratio_rate<window>
+    dashboard_uid: str = "slos"  # the generated SLO dashboard (a project sets its own)
+    dashboard_time_from: str = "now-7d"  # the SLO dashboard's default range
+    budget_remaining_warn: float = 0.25  # SLO dashboard: budget left below a quarter is red
+    exhaustion_warn_seconds: int = 3 * 86400  # SLO dashboard: budget gone within 3 days at this burn is red
+
+
 _TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 #: A project name goes into Markdown headings and notification templates as it is.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._'-]{0,63}$")
@@ -149,13 +190,16 @@ class Config:
     plans: tuple[Plan, ...] = ()
     #: A prefix the project's uids share, left out of the module names `dashgen import` picks.
     uid_prefix: str = ""
+    #: How the SLOs under slos/ become rules, tests and a dashboard.
+    slo: SLOConfig = SLOConfig()
 
     def __post_init__(self):
         for group in ("thresholds", "jobs", "selectors", "dashboards"):
             value = getattr(self, group)
             if not (dataclasses.is_dataclass(value) and not isinstance(value, type)):
                 raise ConfigError(f"config {group} must be a dataclass instance, not {type(value).__name__}")
-        for group, kind in (("plan", Plan), ("notifications", Notifications), ("uptime", Uptime)):
+        for group, kind in (("plan", Plan), ("notifications", Notifications), ("uptime", Uptime),
+                            ("slo", SLOConfig)):
             if not isinstance(getattr(self, group), kind):
                 raise ConfigError(f"config {group} must be a generator.config.{kind.__name__}, "
                                   f"not {type(getattr(self, group)).__name__}")

@@ -47,12 +47,13 @@ def board_entry(rel: str, d: dict) -> dict:
             "panels": _panels(d)}
 
 
-def render_docs(cfg: Config, catalog: Catalog, dashboards: list[tuple[str, dict]], groups: list[tuple[str, RuleGroup]]) -> dict[str, str]:
-    return render_docs_from(cfg, catalog, [board_entry(rel, d) for rel, d in dashboards], groups)
+def render_docs(cfg: Config, catalog: Catalog, dashboards: list[tuple[str, dict]], groups: list[tuple[str, RuleGroup]],
+                slos: list = ()) -> dict[str, str]:
+    return render_docs_from(cfg, catalog, [board_entry(rel, d) for rel, d in dashboards], groups, slos)
 
 
 def render_docs_from(cfg: Config, catalog: Catalog, boards: list[dict], groups: list[tuple[str, RuleGroup]],
-                     cache=None) -> dict[str, str]:
+                     slos: list = (), cache=None) -> dict[str, str]:
     """`render_docs` from `board_entry` summaries; `cache` (generator.cache.ProjectCache)
     keeps the templates' bytecode between runs."""
     use_cache(_env, "docs", cache)
@@ -64,9 +65,12 @@ def render_docs_from(cfg: Config, catalog: Catalog, boards: list[dict], groups: 
     ]
     records = [{"group": grp.name, "record": r} for _rel, grp in groups for r in grp.records]
     metrics = sorted(catalog.metrics.values(), key=lambda m: (m.source, m.name))
+    slo_rows = [{"module": rel, "slo": s, "objective": f"{s.objective * 100:.6g} %",
+                 "good": s.sli.good_expr("<window>").replace("|", "\\|"),
+                 "total": s.sli.total_expr("<window>").replace("|", "\\|")} for rel, s in slos]
     return {
         "docs/runbooks.md": _env.get_template("runbooks.md.j2").render(alerts=alerts, cfg=cfg),
         "docs/catalog.md": _env.get_template("catalog.md.j2").render(
-            dashboards=boards, alerts=alerts, records=records, metrics=metrics, cfg=cfg
+            dashboards=boards, alerts=alerts, records=records, metrics=metrics, cfg=cfg, slos=slo_rows
         ),
     }

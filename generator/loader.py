@@ -9,7 +9,9 @@ definitions reach the project's own modules with relative imports
 Each module in `<root>/dashboards/` defines `build(cfg) -> Dashboard`; each module in
 `<root>/alerts/` defines `build(cfg) -> RuleGroup | list[RuleGroup]`, or (once per project)
 `AlertRouting`, the receivers and policy tree; each module in the optional
-`<root>/synthetics/` defines `build(cfg) -> HttpCheck | list[HttpCheck]`. The library never
+`<root>/synthetics/` defines `build(cfg) -> HttpCheck | list[HttpCheck]`; each module in the
+optional `<root>/slos/` defines `build(cfg) -> SLO | list[SLO]`, from which generator.slo
+makes a rule group per SLO and one SLO dashboard. The library never
 imports them by name: this loader imports them from the root it is given, under names
 private to that root, and turns any failure into a `DefinitionError` naming the file, the
 line and the cause.
@@ -45,6 +47,7 @@ from grafanalib import core as g
 from generator.config import Config
 from generator.errors import DefinitionError
 from generator.notifications import AlertRouting, check_routing
+from generator import slo as slo_lib
 from generator.rules import RuleGroup
 from generator.safenames import check_name
 from generator.synthetics import HttpCheck
@@ -58,6 +61,7 @@ class Loaded:
     groups: list[tuple[str, RuleGroup]] = field(default_factory=list)
     notifications: tuple[str, AlertRouting] | None = None
     checks: list[tuple[str, HttpCheck]] = field(default_factory=list)
+    slos: list[tuple[str, slo_lib.SLO]] = field(default_factory=list)
 
 
 PREFIX = "_dashgen_"  # every module this loader imports lives under a name starting so
@@ -248,4 +252,20 @@ def load(root: Path, cfg: Config, cache=None) -> Loaded:
         for c in checks:  # the job becomes rendered/synthetics/<env>/<job>.json
             check_name(c.job, "check job", rel, error=DefinitionError)
         loaded.checks.extend((rel, c) for c in checks)
+    seen: dict[str, str] = {}
+    for path in module_files(root, "slos"):
+        rel, slos = build_module(root, "slos", path, cfg)
+        slos = [slos] if isinstance(slos, slo_lib.SLO) else slos
+        if not isinstance(slos, (list, tuple)) or not all(isinstance(s, slo_lib.SLO) for s in slos):
+            raise DefinitionError(rel, "build(cfg) must return an SLO or a list of them")
+        for s in slos:
+            slo_lib.validate(s, cfg, rel)
+            for key in (s.name, s.alert_name):
+                if key in seen:
+                    raise DefinitionError(rel, f"SLO {s.name!r}: {key!r} is already used by an SLO in {seen[key]}")
+                seen[key] = rel
+            loaded.slos.append((rel, s))
+            loaded.groups.append((rel, slo_lib.rule_group(cfg, s)))
+    if loaded.slos:  # one generated dashboard over every SLO
+        loaded.dashboards.append(("slos/", slo_lib.dashboard(cfg, [s for _rel, s in loaded.slos])))
     return loaded

@@ -206,8 +206,8 @@ def iter_files(project: Project | Path, cfg: Config | None = None) -> Iterator[t
     if loaded.checks:  # targets per environment: environments.toml (no secrets there)
         for name, doc in synthetics.render_checks(loaded.checks, project.environments).items():
             yield name, dumps(doc).encode("utf-8")  # the same byte-stable JSON as the dashboards
-    for name, text in docs.render_docs_from(cfg, project.catalog, boards, loaded.groups,
-                                                  cache=project.cache).items():
+    for name, text in docs.render_docs_from(cfg, project.catalog, boards, loaded.groups, loaded.slos,
+                                            cache=project.cache).items():
         yield name, text.encode("utf-8")
 
 

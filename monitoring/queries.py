@@ -30,6 +30,11 @@ def _handler_filter(cfg: Config) -> Matcher:
     return ne("handler", handlers[0]) if len(handlers) == 1 else nre("handler", regex_union(handlers))
 
 
+def handler_filter(cfg: Config) -> Matcher:
+    """The matcher that keeps the excluded handlers (scrapes of /metrics) out of HTTP series."""
+    return _handler_filter(cfg)
+
+
 def http_requests(cfg: Config, job: str, *matchers: Matcher) -> str:
     """http_requests_total for `job`, without scrapes of /metrics (docs/metrics.md §11.1)."""
     return C.sel("http_requests_total", _handler_filter(cfg), *matchers, job=job)

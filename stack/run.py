@@ -9,7 +9,8 @@ the e2e session) ends every process group it started, so nothing is left behind.
 
 Scrape job names come from the project's config (monitoring/config.py, CONFIG.jobs), the
 PostgreSQL database is named CONFIG.selectors.database, and Prometheus loads rendered/alerts/*.rules.yaml,
-each group's `interval` shortened to the stack's evaluation interval (the only change).
+each group's `interval` shortened to the stack's evaluation interval (the only change, but
+for the SLO groups, whose windows and `for` run on a clock `slo_time_scale` times faster).
 
 Prometheus sends its alerts to an Alertmanager running the configuration dashgen renders
 (rendered/alerting/alertmanager.yaml, from the same definitions), with every wait and
@@ -52,6 +53,8 @@ PG_BIN = Path(os.environ.get("DASHGEN_PG_BIN", "/usr/lib/postgresql/15/bin"))
 HEALTH_BODY_REGEXP = CONFIG.uptime.body_regexp
 #: Notification waits divided by this in the stack (docs/targets.md §3's 5 and 15 minutes -> 10 s, 30 s).
 NOTIFY_TIME_SCALE = 30
+#: SLO windows and `for` divided by this in the stack (a page's 1 h + 5 min become 2 min + 10 s).
+SLO_TIME_SCALE = 30
 E2E_CASE_LABEL = "e2e_case"
 
 
@@ -127,9 +130,10 @@ class Stack:
 
     def __init__(self, config: Config = CONFIG, *, scrape_interval: int = 2, traffic_rate: float = 20.0,
                  rules_dir: Path = REPO / "rendered" / "alerts", traffic: bool = True, quiet: bool = False,
-                 notify_time_scale: float = NOTIFY_TIME_SCALE):
+                 notify_time_scale: float = NOTIFY_TIME_SCALE, slo_time_scale: float = SLO_TIME_SCALE):
         self.config = config
         self.notify_time_scale = notify_time_scale
+        self.slo_time_scale = slo_time_scale
         self.scrape_interval = scrape_interval
         self.traffic_rate = traffic_rate
         self.rules_dir = Path(rules_dir)
@@ -332,6 +336,7 @@ class Stack:
             dst = rules / src.name
             dst.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
             self.rule_files.append(dst)
+        self._write_slo_rules(rules)
 
         jobs = self.config.jobs
         interval = f"{self.scrape_interval}s"
@@ -372,6 +377,22 @@ class Stack:
             {"targets": [f"127.0.0.1:{self.ports['alertmanager']}"]}]}]}
         (cfg / "prometheus.yml").write_text(yaml.safe_dump(prom, sort_keys=False))
         self._write_alertmanager_config(cfg)
+
+    def _write_slo_rules(self, folder: Path) -> None:
+        """The SLO groups on the stack's compressed clock (`slo_time_scale`): the rendered files
+        with every window and `for` divided, record and alert names unchanged (generator.slo)."""
+        from generator import rules as rules_lib
+        from generator import slo
+
+        for _rel, s in Project(REPO, self.config).definitions.slos:
+            grp = slo.rule_group(self.config, s, time_scale=self.slo_time_scale)
+            dst = folder / f"{grp.name}.rules.yaml"
+            if dst not in self.rule_files:  # only what rendered/ holds: the stack runs the rendered set
+                continue
+            doc = rules_lib.group_document(self.config, grp)
+            for group in doc["groups"]:
+                group["interval"] = f"{self.scrape_interval}s"
+            dst.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
 
     def _write_alertmanager_config(self, folder: Path) -> None:
         """The rendered Alertmanager configuration, scaled in time, secrets pointing at the sinks.

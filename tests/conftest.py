@@ -40,7 +40,7 @@ def root() -> Path:
 def project(tmp_path: Path) -> Path:
     """A scratch copy of the project's definitions and rendered output."""
     dst = tmp_path / "project"
-    for name in ("monitoring", "dashboards", "alerts", "synthetics", "rendered"):
+    for name in ("monitoring", "dashboards", "alerts", "synthetics", "slos", "rendered"):
         shutil.copytree(ROOT / name, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copyfile(ROOT / "environments.toml", dst / "environments.toml")  # synthetics' targets
     return dst

@@ -28,7 +28,7 @@ def make_project(tmp_path_factory) -> Path:
     """The project's definitions and rendered/ committed in a fresh repository, one level down."""
     top = tmp_path_factory.mktemp("repo")
     root = top / "monitoring"  # the project need not be the repository's top level
-    for name in ("monitoring", "dashboards", "alerts", "synthetics", "rendered"):
+    for name in ("monitoring", "dashboards", "alerts", "synthetics", "slos", "rendered"):
         shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "environments.toml", root / "environments.toml")
     git(top, "init", "-q")

@@ -46,7 +46,8 @@ def import_dashboard(dashboard: dict, **options):
 
 def render_module(source: str, comments=None) -> dict:
     return importer.render_module(source, CONFIG, CATALOG, comments)
-OURS = sorted((ROOT / "rendered" / "dashboards").glob("*.json"))
+# Our dashboards modules' output; the SLO dashboard is generated from slos/ (no module to re-import).
+OURS = sorted(p for p in (ROOT / "rendered" / "dashboards").glob("*.json") if p.stem != CONFIG.slo.dashboard_uid)
 REALWORLD = sorted((ROOT / "tests" / "fixtures" / "realworld" / "dashboards").glob("*.json"))
 REPORT = ROOT / "tests" / "fixtures" / "realworld" / "IMPORT-REPORT.md"
 KNOWN = recorded_series(ROOT)

@@ -60,7 +60,7 @@ TOKEN = "glsa_..."
 SECRETS = {"SLACK_WEBHOOK_URL": "https://hooks.slack.invalid/T000/B000/readme",
            "RAYMONTOLOGY_ALERT_EMAILS": "oncall@example.invalid",
            "RAYMONTOLOGY_SMS_WEBHOOK_URL": "https://sms.example.invalid/hook"}
-COPIED = ("monitoring", "appmetrics", "dashboards", "alerts", "synthetics", "generator", "rendered", "scripts", "Makefile", "environments.toml",
+COPIED = ("monitoring", "appmetrics", "dashboards", "alerts", "synthetics", "slos", "generator", "rendered", "scripts", "Makefile", "environments.toml",
           "dashgen-check.toml", ".gitattributes", "tests/rules", "tests/fixtures/realworld/dashboards")
 
 

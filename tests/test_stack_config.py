@@ -66,14 +66,30 @@ def test_blackbox_module_is_the_seed_health_contract(written):
 
 @pytest.mark.skipif(not list(RULES.glob("*.rules.yaml")), reason="rendered/alerts is empty")
 def test_stack_rules_differ_only_in_group_interval(written):
+    """...and, for the SLO groups, in windows and `for` (the compressed clock, SLO_TIME_SCALE)."""
+    from generator.durations import duration, seconds
+
     assert [p.name for p in written.rule_files] == sorted(p.name for p in RULES.glob("*.rules.yaml"))
+    compressed = 0
     for ours in written.rule_files:
         theirs = yaml.safe_load((RULES / ours.name).read_text())
         mine = yaml.safe_load(ours.read_text())
         for a, b in zip(theirs["groups"], mine["groups"], strict=True):
             assert b.pop("interval") == f"{written.scrape_interval}s"
             a.pop("interval", None)
+            if a["name"].startswith("raymontology-slo-"):
+                compressed += 1
+                assert [r.get("record") or r.get("alert") for r in a["rules"]] == [
+                    r.get("record") or r.get("alert") for r in b["rules"]]
+                for ra, rb in zip(a["rules"], b["rules"]):
+                    windows = re.findall(r"\[([0-9a-z]+)\]", ra["expr"])
+                    fast = re.findall(r"\[([0-9a-z]+)\]", rb["expr"])
+                    assert fast == [duration(max(1, round(seconds(w) / written.slo_time_scale))) for w in windows]
+                    if "for" in ra:
+                        assert seconds(rb["for"]) == max(1, round(seconds(ra["for"]) / written.slo_time_scale))
+                continue
             assert a == b
+    assert compressed == len(list(RULES.glob("raymontology-slo-*.rules.yaml")))
 
 
 def test_stack_alertmanager_is_the_rendered_one_scaled(written):

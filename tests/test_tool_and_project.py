@@ -25,7 +25,7 @@ TOOL = ROOT / "generator"
 #: Folders and modules of the project (and the app's metrics) the tool must never import.
 PROJECT_MODULES = {"monitoring", "dashboards", "alerts", "synthetics", "stack", "raymontology_metrics", "tests"}
 #: Numbers that mean something on their own (units, shares, common windows), not a project's choice.
-GENERIC_NUMBERS = {0, 0.5, 1, 2, 3, 5, 7, 10, 30, 60, 100, 300, 86400}
+GENERIC_NUMBERS = {0, 0.1, 0.5, 1, 2, 3, 5, 7, 10, 30, 60, 100, 300, 86400}
 
 
 def tool_files(*suffixes: str) -> list[Path]:

@@ -11,7 +11,7 @@ Exclusions (`dashgen-check.toml`) are applied last; see `generator.checks.exclus
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
@@ -124,6 +124,7 @@ class Project:
     promtool: str | None = None
     tests_dir: Path | None = None
     routing: tuple | None = None  # (definition file, notifications.AlertRouting) or None
+    slos: list = field(default_factory=list)  # (definition file, slo.SLO); their tests are generated
     result_cache: object = None  # generator.cache.ProjectCache, or None: no caching
 
     @functools.cached_property
@@ -210,7 +211,7 @@ def load_project(root, cfg: Config | None = None, **options) -> Project:
     project = project_of(root, cfg)
     loaded, dashboards = build_outputs(project, check_identity=False, cache=options.get("result_cache"))
     return Project(root=project.root, cfg=project.config, catalog=project.catalog, dashboards=dashboards,
-                   groups=list(loaded.groups), routing=loaded.notifications, **options)
+                   groups=list(loaded.groups), routing=loaded.notifications, slos=list(loaded.slos), **options)
 
 
 # --- running -------------------------------------------------------------------------------
@@ -265,7 +266,8 @@ def select(names: Iterable[str] | None) -> list[Check]:
 LOAD_CHECK = "definitions/load"
 #: Findings that come from the machinery rather than from a registered check.
 META_CHECKS = {
-    LOAD_CHECK: "Every module under dashboards/ and alerts/ imports and builds (nothing else runs if one fails).",
+    LOAD_CHECK: ("Every module under dashboards/, alerts/, synthetics/ and slos/ imports and builds, and every "
+                 "SLO is valid (nothing else runs if one fails)."),
     "exclusions/unused": "Every exclusion in dashgen-check.toml still matches a finding of a check that ran.",
 }
 

@@ -293,9 +293,11 @@ def datasource_variable(project):
 
 
 def config_numbers(cfg) -> list[float]:
-    """Every number the config holds for dashboards: thresholds and plan limits."""
+    """Every number the config holds for dashboards: thresholds, plan limits, SLO numbers."""
     out = []
-    for obj in (cfg.thresholds, cfg.plan):
+    slo = getattr(cfg, "slo", None)
+    tiers = [*slo.page_tiers, *slo.ticket_tiers] if slo is not None else []
+    for obj in (cfg.thresholds, cfg.plan, *([slo] if slo is not None else []), *tiers):
         for f in fields(obj):
             v = getattr(obj, f.name)
             if isinstance(v, (int, float)) and not isinstance(v, bool):

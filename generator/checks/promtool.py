@@ -7,6 +7,7 @@ second folder against the same files minus their annotations (see `without_annot
 Tests that hold only for one uptime source (`Uptime.source`: what ServiceDown reads) live in
 `tests/rules/<source>/` and run only while that source is configured, so switching the source
 is one config line.
+The tests generated for the SLOs under slos/ (generator.slo.unit_tests) run beside them.
 The two runs go in parallel.
 """
 
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from generator import cache, rules, yamlio
+from generator import cache, rules, slo, yamlio
 from generator.checks import WARNING, Issue, Location, cached, check
 from generator.errors import ConfigError
 from generator.safenames import check_name
@@ -42,6 +43,14 @@ def promtool_path(project) -> str:
 
 def rule_file_name(group) -> str:
     return f"{check_name(group.name, 'rule group', 'promtool check')}.rules.yaml"
+
+
+def generated_tests(project) -> dict[str, dict]:
+    """promtool test documents generated for the project's SLOs: file name -> document."""
+    out: dict[str, dict] = {}
+    for _rel, s in getattr(project, "slos", []):
+        out.update(slo.unit_tests(project.cfg, s, rule_file_name(slo.rule_group(project.cfg, s))))
+    return out
 
 
 def test_files(project) -> list[Path]:
@@ -113,8 +122,16 @@ def _run_uncached(project) -> Runs:
         name = rule_file_name(g)
         doc = rules.group_document(project.cfg, g)
         checked_files[name] = rules.dumps(doc).encode("utf-8")
-        tested_files[name] = rules.dumps(without_annotations(doc)).encode("utf-8")
+        test_doc = without_annotations(doc)
+        if any(g.name == slo.group_name(project.cfg, x) for _r, x in getattr(project, "slos", [])):
+            # generated SLO tests evaluate once per input step (slo.unit_tests): the file's
+            # evaluation_interval must apply, and a group's own interval would win over it
+            test_doc = {"groups": [{k: v for k, v in grp.items() if k != "interval"} for grp in test_doc["groups"]]}
+        tested_files[name] = rules.dumps(test_doc).encode("utf-8")
     tests = {t.name: t.read_bytes() for t in test_files(project)}
+    for name, doc in generated_tests(project).items():
+        check_name(name, "generated test file", "promtool test")
+        tests[name] = rules.dumps(doc).encode("utf-8")
     rule_parts = [x for name in sorted(tested_files) for x in (name, tested_files[name])]
     check_key = cache.digest("check", tool, *[x for n in sorted(checked_files) for x in (n, checked_files[n])])
     test_keys = {t: cache.digest("test", tool, t, data, *rule_parts) for t, data in tests.items()}
@@ -237,13 +254,16 @@ def check_rules(project):
 
 @check("promtool/test-rules", external=True)
 def test_rules(project):
-    """`promtool test rules` passes every rule unit test under tests/rules/."""
+    """`promtool test rules` passes every rule unit test under tests/rules/ and those generated for the SLOs."""
     paths = {f.name: test_path(project, f) for f in test_files(project)}
+    generated = {name: rel for rel, s in getattr(project, "slos", [])
+                 for name in slo.unit_tests(project.cfg, s, "")}
     for name, rc, output in project.promtool_runs.test or []:
         if rc == 0:
             continue
         text = output.split("FAILED:", 1)[1] if "FAILED:" in output else output
-        yield Issue(Location(file=paths.get(name, f"tests/rules/{name}")), f"promtool test rules fails (exit {rc}):\n{text.strip()[:4000]}")
+        where = paths.get(name, f"tests/rules/{name}") if name not in generated else f"{generated[name]} (generated test {name})"
+        yield Issue(Location(file=where), f"promtool test rules fails (exit {rc}):\n{text.strip()[:4000]}")
 
 
 def _load_tests(project):
@@ -353,8 +373,12 @@ def test_coverage(project):
     if not alerts:
         return
     if not test_files(project):
-        yield Issue(Location(file="tests/rules/"), f"no rule unit tests ({TEST_GLOB}): nothing proves "
-                    f"that the {len(alerts)} alerts fire", WARNING)
+        generated = {case.get("alertname") for doc in generated_tests(project).values()
+                     for test in doc.get("tests") or [] for case in test.get("alert_rule_test") or []}
+        untested = [a for _rel, _g, a in alerts if a.name not in generated]
+        if untested:
+            yield Issue(Location(file="tests/rules/"), f"no rule unit tests ({TEST_GLOB}): nothing proves "
+                        f"that the {len(untested)} alerts fire", WARNING)
         return
     fires: set[str] = set()
     silent: set[str] = set()
@@ -365,6 +389,10 @@ def test_coverage(project):
             continue
         fires.update(summary["fires"])
         silent.update(summary["silent"])
+    for doc in generated_tests(project).values():  # the SLOs' generated tests
+        for test in doc.get("tests") or []:
+            for case in test.get("alert_rule_test") or []:
+                (fires if case.get("exp_alerts") else silent).add(case.get("alertname"))
     for rel, g, a in alerts:
         loc = Location(file=rel, group=g.name, rule=a.name)
         if a.name not in fires:

@@ -128,7 +128,9 @@ def _alerts_with(project, cfg) -> dict:
 @check("rule/for-config")
 def for_from_config(project):
     """Every alert's `for` is a Thresholds *_for field of the config, never a literal in the rule."""
-    with_for = [(rel, g, a) for rel, g, a in project.alerts() if a.for_ not in NO_FOR]
+    # SLO burn alerts are generated (generator.slo): their `for` is SLOConfig.page_for/ticket_for.
+    generated = {rel for rel, _s in getattr(project, "slos", [])}
+    with_for = [(rel, g, a) for rel, g, a in project.alerts() if a.for_ not in NO_FOR and rel not in generated]
     if not with_for:
         return
     moved_cfg, sentinel = _perturbed(project.cfg)

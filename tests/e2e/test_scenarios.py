@@ -81,11 +81,16 @@ def assert_rules_healthy(stack, rules):
 
 def test_no_alert_expression_true_under_normal_traffic(stack, rules, report):
     assert_rules_healthy(stack, rules)
+    # The stack's baseline 5xx (stack/app/db.py POISON_EVERY: about 0.2 % of requests) is above
+    # the plan's 0.1 % error budget: an SLO ticket may see it, which is what tickets are for.
+    # Pages, and every other alert, must stay silent.
+    tickets = {n for n, r in rules.items() if (r.get("labels") or {}).get("slo_tier") == "ticket"}
     for attempt in range(2):
-        true_now = {name: r for name in sorted(rules) if (r := expr_true(stack, rules, name))}
+        true_now = {name: r for name in sorted(set(rules) - tickets) if (r := expr_true(stack, rules, name))}
         assert not true_now, "alert expressions true under normal traffic:\n" + "\n".join(
             f"  {name}: {rules[name]['expr']}\n    -> {res[:3]}" for name, res in true_now.items())
-        active = {a["labels"]["alertname"]: a["state"] for a in stack.alerts()}
+        active = {a["labels"]["alertname"]: a["state"] for a in stack.alerts()
+                  if a["labels"]["alertname"] not in tickets}
         assert not active, f"alerts active under normal traffic: {active}"
         time.sleep(stack.scrape_interval)
     def value(expr):
