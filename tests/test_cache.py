@@ -258,3 +258,31 @@ def test_dashgen_own_bytecode_comes_from_the_user_cache_when_python_writes_none(
     store.put(_bytecode.KIND, key, b"not marshal data")  # signed garbage: compiled afresh
     assert run() == "compiled"
     assert marshal.loads(store.get(_bytecode.KIND, key)).co_filename == path
+
+
+def test_yaml_text_from_the_cache_is_the_text_pyyaml_writes(tmp_path, on):
+    from generator import rules
+
+    store = cache.ProjectCache.for_root(tmp_path)
+    shared = ["a", "b"]
+    documents = [
+        {"groups": [{"name": "g", "rules": [{"alert": "A", "expr": "up == 0\nor x", "for": "5m", "n": 1, "f": 1.0,
+                                              "ok": True, "none": None, "k\u00e9": "\ud55c\U0001F600 \u2028"}]}]},
+        {"groups": [{"name": "g", "rules": [{"alert": "A", "expr": "up == 0\nor x", "for": "5m", "n": 1.0, "f": 1,
+                                              "ok": 1, "none": "null", "k\u00e9": "\ud55c\U0001F600 \u2028"}]}]},
+        {"x": shared, "y": shared},  # one list twice: PyYAML writes an anchor, so never cached
+        {"x": ["a", "b"], "y": ["a", "b"]},
+        {1: "int key", "1": "str key"},
+    ]
+    plain = [rules.dumps(d, "# h\n") for d in documents]
+    assert len(set(plain)) == len(plain)
+    assert [rules.dumps(d, "# h\n", store) for d in documents] == plain  # cold: written to the store
+    assert rules._document_key(documents[2]) is None
+    assert [rules.dumps(d, "# h\n", store) for d in documents] == plain  # warm: read from it
+    entries = sorted((tmp_path / cache.FOLDER / "yaml").glob("*.bin"))
+    assert len(entries) == 4
+    for entry in entries:  # damaged (signature fails): dumped afresh
+        entry.write_bytes(entry.read_bytes()[:40] + b"\xff" * 10)
+    assert [rules.dumps(d, "# h\n", store) for d in documents] == plain
+    store.put("yaml", rules._document_key(documents[0]), b"\xff\xfe not utf-8")  # signed garbage
+    assert rules.dumps(documents[0], "# h\n", store) == plain[0]
