@@ -356,7 +356,8 @@ ACTION_LABELS = {"create": "create", "update": "update", "unchanged": "unchanged
               help="Upload only these kinds, comma-separated: dashboards, rules, alerting, synthetics (default: all).")
 @click.option("--as-rendered", is_flag=True,
               help="Upload rendered/ as it is, without first checking that it matches what the code renders "
-                   "(for a rendered/ built elsewhere, e.g. a CI artefact).")
+                   "(for a rendered/ built elsewhere, e.g. a CI artefact); dashboards then name their rendered "
+                   "file, not their definition module, as their source in Grafana (grafana.app/sourcePath).")
 @pass_ctx
 def upload(ctx: Context, env_name: str, dry_run: bool, force: bool, prune: bool, concurrency: int,
            only: tuple[str, ...], as_rendered: bool) -> None:
@@ -374,11 +375,13 @@ def upload(ctx: Context, env_name: str, dry_run: bool, force: bool, prune: bool,
 
     kinds = uploading.parse_only(only)
     env = load_environment(ctx.root, env_name)
+    sources: dict[str, str] | None = None  # uid -> definition module, for grafana.app/sourcePath
     if not as_rendered and (ctx.root / "rendered").is_dir():
-        _exit_if_stale(rendering.iter_files(ctx.project), ctx.root / "rendered",
+        sources = {}
+        _exit_if_stale(rendering.iter_files(ctx.project, sources=sources), ctx.root / "rendered",
                        "refusing to upload: rendered/ is not what the code renders; run `make dashboards` "
                        "(and commit the result), then upload again.", EXIT_USAGE)
-    local = uploading.load_local(ctx.root / "rendered")
+    local = uploading.load_local(ctx.root / "rendered", sources)  # --as-rendered: the rendered files
     report = uploading.upload(env, local, dry_run=dry_run, force=force, prune=prune,
                               concurrency=concurrency, commit=uploading.git_commit(ctx.root), only=kinds)
     if report.api:

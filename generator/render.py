@@ -172,10 +172,13 @@ def alerting_files(cfg: Config, rel: str, routing: notifications.AlertRouting, c
     }
 
 
-def iter_files(project: Project | Path, cfg: Config | None = None) -> Iterator[tuple[str, bytes]]:
+def iter_files(project: Project | Path, cfg: Config | None = None,
+               sources: dict[str, str] | None = None) -> Iterator[tuple[str, bytes]]:
     """Every output file of the project (built with `cfg` instead of its config if given),
     (relative path, bytes), one at a time as it is made; a definition error raises part-way
-    (write_stream then leaves the output folder as it was)."""
+    (write_stream then leaves the output folder as it was). `sources`, if given, is filled
+    with each dashboard's uid -> its definition module (e.g. "dashboards/business.py") as it
+    is built: what an upload names as the dashboard's source (grafana.app/sourcePath)."""
     from generator import docs, preview  # jinja2: only a render needs it, not `check`
 
     project = project_of(project, cfg)
@@ -193,6 +196,8 @@ def iter_files(project: Project | Path, cfg: Config | None = None) -> Iterator[t
         pending[i] = None  # each grafanalib dashboard is let go once turned into JSON
         d = _built(rel, dash)
         uid = _check_uid(rel, d, seen)
+        if sources is not None:
+            sources[uid] = rel
         yield f"dashboards/{uid}.json", dumps(d).encode("utf-8")
         svg = preview.dashboard_svg(d, normalized=True, cache=project.cache)  # the layout preview
         yield f"docs/{uid}.svg", svg.encode("utf-8")

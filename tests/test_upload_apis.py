@@ -12,14 +12,14 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from grafana_emulator import Profile, grafana13  # noqa: E402
 from grafana_emulator.fixtures import TOKEN, make_emulator  # noqa: E402
-from test_upload import FAST, LEAF, cli, env_for, local_set, make_dashboard, normalised, run  # noqa: E402
+from test_upload import ENV_TOML, FAST, LEAF, SECRETS, cli, env_for, local_set, make_dashboard, normalised, run  # noqa: E402,E501
 from test_upload import synthetic  # noqa: E402,F401  (a fixture)
 
 from generator.errors import DashgenError  # noqa: E402
 from generator.grafana.apis import LEGACY, ApiMode, ResourceDashboardAPI, discover  # noqa: E402
 from generator.grafana.client import GrafanaClient  # noqa: E402
 from generator.grafana.remote import fetch_remote_dashboards, remote_and_local_trees  # noqa: E402
-from generator.grafana.upload import Local  # noqa: E402
+from generator.grafana.upload import Local, load_local  # noqa: E402
 from generator.normalize import normalize_dashboard  # noqa: E402
 
 MODES = {
@@ -34,8 +34,8 @@ def board(i: int, **kw) -> dict:
     return {**make_dashboard(i, **kw), "schemaVersion": 42}
 
 
-def local42(n: int = 3) -> Local:
-    return Local({d["uid"]: d for d in (board(i) for i in range(n))}, {"api": local_set().groups["api"]})
+def local42(n: int = 3, **kw) -> Local:
+    return Local({d["uid"]: d for d in (board(i) for i in range(n))}, {"api": local_set().groups["api"]}, **kw)
 
 
 @pytest.fixture(params=list(MODES))
@@ -93,7 +93,7 @@ def test_first_upload_then_a_no_op_then_one_change_in_every_mode(emu):
 
 
 def test_resource_writes_carry_the_ownership_annotations_and_the_mark(g13):
-    run(g13, local42(1))
+    run(g13, local42(1, sources={"raymontology-d000": "dashboards/d000.py"}))
     body = json.loads(dashboard_writes(g13)[0]["body"])
     meta = body["metadata"]
     assert body["apiVersion"] == "dashboard.grafana.app/v1" and meta["name"] == "raymontology-d000"
@@ -101,11 +101,53 @@ def test_resource_writes_carry_the_ownership_annotations_and_the_mark(g13):
     notes = meta["annotations"]
     assert notes["grafana.app/managedBy"] == "kubectl" and notes["grafana.app/managerId"] == "dashgen-production"
     assert notes["grafana.app/managerAllowsEdits"] == "true"
-    assert notes["grafana.app/sourcePath"] == "rendered/dashboards/raymontology-d000.json"
+    assert notes["grafana.app/sourcePath"] == "dashboards/d000.py"
     assert notes["grafana.app/folder"] == LEAF and "dashgen-sha256=" in notes["grafana.app/message"]
     assert "uid" not in body["spec"] and body["spec"]["__dashgen"]["sha256"] == notes["grafana.app/sourceChecksum"]
     stored = g13.dashboards["raymontology-d000"]["annotations"]
     assert stored["grafana.app/managedBy"] == "kubectl"  # what Grafana's UI shows as "managed"
+
+
+SOURCES = {"raymontology-business": "dashboards/business.py", "raymontology-database": "dashboards/database.py",
+           "raymontology-system-health": "dashboards/system_health.py",
+           "raymontology-slos": "slos/"}  # generated over every SLO module: the folder
+
+
+def source_paths(emu) -> dict[str, str]:
+    return {uid: rec["annotations"].get("grafana.app/sourcePath") for uid, rec in emu.dashboards.items()}
+
+
+def test_source_path_names_the_definition_module_and_a_rerun_writes_nothing(project, g13, monkeypatch):
+    """`dashgen upload` renders the project before uploading, so it knows which module defines
+    each dashboard: Grafana's UI then names the file in this repository that manages it. The
+    annotation is no part of the plan's comparison: a re-run with nothing changed writes nothing."""
+    (project / "environments.toml").write_text(ENV_TOML)
+    for k, v in SECRETS.items():
+        monkeypatch.setenv(k, v)
+    r = cli(project, g13, "upload", "--env", "production")
+    assert r.exit_code == 0, r.output
+    assert source_paths(g13) == SOURCES
+    assert all((project / path).exists() for path in SOURCES.values())
+    g13.clear_log()
+    for flags in ([], ["--as-rendered"]):  # the fallback's other sourcePath does not make it an update either
+        r = cli(project, g13, "upload", "--env", "production", *flags)
+        assert r.exit_code == 0 and g13.writes() == [], r.output
+        assert r.stdout.count("unchanged dashboard ") == len(SOURCES) and source_paths(g13) == SOURCES
+    r = cli(project, g13, "upload", "--env", "staging", "--only", "dashboards")  # suffixed uids, same modules
+    assert r.exit_code == 0, r.output
+    staging = {uid: path for uid, path in source_paths(g13).items() if uid.endswith("-staging")}
+    assert staging == {f"{uid}-staging": path for uid, path in SOURCES.items()}
+
+
+def test_as_rendered_names_the_rendered_file(project, g13, monkeypatch):
+    """--as-rendered loads no definitions: the rendered file is the source Grafana shows."""
+    (project / "environments.toml").write_text(ENV_TOML)
+    r = cli(project, g13, "upload", "--env", "staging", "--only", "dashboards", "--as-rendered")
+    assert r.exit_code == 0, r.output
+    assert source_paths(g13) == {f"{uid}-staging": f"rendered/dashboards/{uid}.json" for uid in SOURCES}
+    local = load_local(project / "rendered", {"raymontology-business": "dashboards/business.py"})
+    assert local.sources["raymontology-business"] == "dashboards/business.py"
+    assert local.sources["raymontology-database"] == "rendered/dashboards/raymontology-database.json"
 
 
 def test_a_lower_schema_version_does_not_churn_through_v1(g13):

@@ -23,7 +23,8 @@ Every dashboard dashgen writes here carries Grafana's ownership annotations, so 
 says it is managed as code: `grafana.app/managedBy` (`kubectl`, the kind Grafana has for a
 tool writing through the API), `managerId` (`dashgen-<environment>`), `managerAllowsEdits`
 (the environment's `allow_ui_edits`, default true: the drift guard catches UI edits),
-`sourcePath` (the rendered file) and `sourceChecksum` (dashgen's content hash), and the save
+`sourcePath` (the file in the repository it comes from: its definition module, e.g.
+`dashboards/business.py`, as the caller names it, else its rendered file) and `sourceChecksum` (dashgen's content hash), and the save
 message (with dashgen's mark) as `grafana.app/message`, which Grafana keeps as the version's
 message. Ownership is *decided* by dashgen's own mark (dashboards.py): an Editor could forge
 the annotations (a Grafana CVE of October 2026), so they can only deny ownership (another
@@ -38,7 +39,8 @@ says so: the upload treats it as changed outside dashgen.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from generator.dashv2 import LOST, to_classic, to_v2, validate_v2
 from generator.errors import ConfigError, DashgenError
@@ -94,15 +96,20 @@ class Manager:
 
     identity: str
     allows_edits: bool = True
+    #: uid -> repository-relative file the dashboard comes from; a uid not in it gets no sourcePath
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def annotations(self, uid: str, checksum: str) -> dict[str, str]:
-        return {MANAGED_BY: MANAGER_KIND, MANAGER_ID: self.identity,
-                ALLOWS_EDITS: "true" if self.allows_edits else "false",
-                SOURCE_PATH: f"rendered/dashboards/{uid}.json", SOURCE_CHECKSUM: checksum}
+        notes = {MANAGED_BY: MANAGER_KIND, MANAGER_ID: self.identity,
+                 ALLOWS_EDITS: "true" if self.allows_edits else "false"}
+        if self.sources.get(uid):
+            notes[SOURCE_PATH] = self.sources[uid]
+        notes[SOURCE_CHECKSUM] = checksum
+        return notes
 
 
-def manager_for(env) -> Manager:
-    return Manager(f"dashgen-{env.name}", bool(getattr(env, "allow_ui_edits", True)))
+def manager_for(env, sources: Mapping[str, str] | None = None) -> Manager:
+    return Manager(f"dashgen-{env.name}", bool(getattr(env, "allow_ui_edits", True)), dict(sources or {}))
 
 
 def foreign_manager(annotations: dict, manager: Manager | None) -> str | None:

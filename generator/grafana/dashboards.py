@@ -244,10 +244,10 @@ class Dashboards:
 
     kind = "dashboard"
 
-    def __init__(self, run: Run, local: dict[str, dict]):
+    def __init__(self, run: Run, local: dict[str, dict], sources: dict[str, str] | None = None):
         from generator.grafana.apis import LEGACY, dashboard_api, manager_for  # apis builds on this module
         self.run = run
-        self.manager = manager_for(run.env)
+        self.manager = manager_for(run.env, sources)  # sources: uid -> file, for grafana.app/sourcePath
         self.api = dashboard_api(run.client, run.apis or LEGACY, self.manager,
                                  getattr(run.env, "dashboard_format", "classic"))
         self.local = {uid: self.api.as_stored(d) for uid, d in local.items()}

@@ -87,6 +87,9 @@ class Local:
     checks: dict[str, list[dict]] | None = None
     templates: dict[str, str] | None = None  # notification templates by name; None: not rendered
     alertmanager: AlertmanagerConfig | None = None  # for alerting = "mimir"; None: not rendered
+    #: dashboard uid -> the repository file it comes from (grafana.app/sourcePath on a resource-API
+    #: write): its definition module when the caller knows it, else its rendered file
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 SUMMARY_ORDER = ("created", "to create", "updated", "to update", "unchanged", "overwritten (--force)",
@@ -119,13 +122,15 @@ class UploadReport:
         return head + (" (dry run: nothing written)" if self.dry_run else "")
 
 
-def load_local(rendered: Path) -> Local:
-    """Dashboards and rule groups as rendered (the reviewed, committed output)."""
+def load_local(rendered: Path, sources: dict[str, str] | None = None) -> Local:
+    """Dashboards and rule groups as rendered (the reviewed, committed output). `sources`:
+    uid -> definition module, from the project the caller loaded (the library never loads it);
+    a dashboard it does not name is sourced from its rendered file, `<rendered>/dashboards/<file>`."""
     rendered = Path(rendered)
     dash_dir = rendered / "dashboards"
     if not dash_dir.is_dir():  # never read "no folder" as "no dashboards": --prune would empty the stack
         raise DashgenError(f"{dash_dir} not found: run `make dashboards` first")
-    dashboards = {}
+    dashboards, origin = {}, {}
     for path in sorted(dash_dir.glob("*.json")):
         d = read_json(path)
         uid = d.get("uid") if isinstance(d, dict) else None
@@ -133,10 +138,12 @@ def load_local(rendered: Path) -> Local:
             raise DashgenError(f"{path}: dashboard has no uid")
         check_uid(uid, "dashboard uid", str(path))  # it goes into URLs: refused before any request
         dashboards[uid] = normalize_dashboard(d)
+        origin[uid] = (sources or {}).get(uid) or f"{rendered.name}/dashboards/{path.name}"
     alerts = rendered / "alerts"
     return Local(dashboards, load_local_groups(alerts) if alerts.is_dir() else None,
                  load_alerting(rendered / "alerting"), normalised=True, checks=load_local_checks(rendered / "synthetics"),
-                 templates=load_templates(rendered / "alerting"), alertmanager=load_alertmanager(rendered / "alerting"))
+                 templates=load_templates(rendered / "alerting"), alertmanager=load_alertmanager(rendered / "alerting"),
+                 sources=origin)
 
 
 def read_json(path: Path):
@@ -228,7 +235,7 @@ def handlers(run: Run, local: Local, rule_target: ConvertRuleGroups | None, kind
              alertmanager: MimirAlertmanagerAPI | None = None, sm: CheckAPI | None = None) -> list[Handler]:
     """The kinds an upload syncs, in order (templates, then the contact points that call
     them, then the policies that name those, then the contact points no policy names any more)."""
-    out: list[Handler] = [Dashboards(run, local.dashboards)] if "dashboards" in kinds else []
+    out: list[Handler] = [Dashboards(run, local.dashboards, local.sources)] if "dashboards" in kinds else []
     if "rules" in kinds and rule_target is not None and local.groups is not None:
         out.append(RuleGroups(run, local.groups, rule_target))
     if "synthetics" in kinds and sm is not None:
@@ -253,10 +260,11 @@ def handlers(run: Run, local: Local, rule_target: ConvertRuleGroups | None, kind
 def scoped(local: Local, env: Environment) -> Local:
     """`local` (normalised) as environment `env` names it on its stack (scope.py)."""
     uids = set(local.dashboards)
-    dashboards = local.dashboards
+    dashboards, sources = local.dashboards, local.sources
     if env.suffix:
         dashboards = {d["uid"]: normalize_dashboard(d) for d in (scope.dashboard(x, env, uids)
                                                                  for x in local.dashboards.values())}
+        sources = {scope.dashboard_uid(uid, env): path for uid, path in local.sources.items()}
     groups = None if local.groups is None else \
         {name: normalize_group(scope.rule_group(g, env, uids)) for name, g in local.groups.items()}
     alerting = local.alerting
@@ -266,7 +274,8 @@ def scoped(local: Local, env: Environment) -> Local:
         alerting = (scope.rename_references(scope.receivers(receivers, env), names, env),
                     None if tree is None else scope.policy_tree(tree, receivers, env))
     templates = None if local.templates is None else scope.templates(local.templates, env)
-    return replace(local, dashboards=dashboards, groups=groups, alerting=alerting, templates=templates)
+    return replace(local, dashboards=dashboards, groups=groups, alerting=alerting, templates=templates,
+                   sources=sources)
 
 
 def sync(h: Handler, run: Run, pool: ThreadPoolExecutor) -> list[Item]:
