@@ -77,10 +77,15 @@ def enabled(environ=os.environ) -> bool:
     return environ.get(ENV, "").strip().lower() not in {"off", "0", "no", "false"}
 
 
+def user_folder() -> str:
+    """The user's dashgen cache folder: the signing key, and dashgen's own bytecode."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "dashgen")
+
+
 def _user_key() -> bytes | None:
     """This user's signing key, made on first use; None when it cannot be had safely."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = Path(base) / "dashgen"
+    folder = Path(user_folder())
     path = folder / "key"
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -118,9 +118,13 @@ def init_cmd(folder: Path, name: str | None, title: str | None) -> None:
 def render(ctx: Context, out: Path | None, check_only: bool) -> None:
     """Render dashboards, rule files and docs into rendered/."""
     from generator import render as rendering
+    from generator.cache import ProjectCache
+    from generator.project import Project
 
     out = out or ctx.root / "rendered"
-    files = rendering.iter_files(ctx.project)  # one file at a time: memory stays flat
+    # The project's cache keeps the definitions' and templates' bytecode between renders.
+    project = Project(ctx.root, cache=ProjectCache.for_root(ctx.root))
+    files = rendering.iter_files(project)  # one file at a time: memory stays flat
     if check_only:
         count = _exit_if_stale(files, out, "rendered/ is out of date: run `make dashboards` and commit the result.",
                                EXIT_FAIL)
