@@ -32,6 +32,9 @@ from pathlib import Path
 
 FOLDER = Path(".cache") / "dashgen"  # under the project root; .gitignore lists /.cache/
 ENV = "DASHGEN_CACHE"  # "off" (or 0/no/false) turns the cache off
+# Another folder for the entries, e.g. one a CI job restores for every checkout: entries are
+# keyed by content (and, for bytecode, by the module's path), so several projects may share it.
+DIR_ENV = "DASHGEN_CACHE_DIR"
 MAX_ENTRY = 8 * 1024 * 1024  # bytes: a larger file is not read at all
 _MAC = 32
 _KEY_BYTES = 32
@@ -71,6 +74,19 @@ def decode_run(data: bytes | None) -> tuple[int, str] | None:
     if isinstance(value, dict) and type(value.get("rc")) is int and isinstance(value.get("out"), str):
         return value["rc"], value["out"]
     return None
+
+
+def folder_for(root: Path, environ=os.environ) -> Path:
+    """Where a project's entries go: $DASHGEN_CACHE_DIR when set (an absolute path), else
+    <root>/.cache/dashgen."""
+    value = environ.get(DIR_ENV, "")
+    if not value:
+        return Path(root) / FOLDER
+    if "\0" in value or not os.path.isabs(value):
+        from generator.errors import ConfigError
+
+        raise ConfigError(f"{DIR_ENV}={value!r}: must be an absolute path to a folder for dashgen's cache")
+    return Path(value)
 
 
 def enabled(environ=os.environ) -> bool:
@@ -127,7 +143,7 @@ class ProjectCache:
         if not enabled():
             return None
         key = _user_key()
-        return cls(Path(root) / FOLDER, key) if key else None
+        return cls(folder_for(root), key) if key else None
 
     def _path(self, kind: str, key: str) -> Path:
         if not (kind.replace("-", "").isalnum() and len(key) == 64 and all(c in "0123456789abcdef" for c in key)):

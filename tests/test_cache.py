@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def on(tmp_path, monkeypatch):
     """The cache turned on, with a signing key of this test's own."""
     monkeypatch.setenv(cache.ENV, "on")
+    monkeypatch.delenv(cache.DIR_ENV, raising=False)  # the project's own .cache/dashgen
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     return tmp_path / "user-cache" / "dashgen" / "key"
 
@@ -287,3 +288,45 @@ def test_yaml_text_from_the_cache_is_the_text_pyyaml_writes(tmp_path, on):
     assert [rules.dumps(d, "# h\n", store) for d in documents] == plain
     store.put("yaml", rules._document_key(documents[0]), b"\xff\xfe not utf-8")  # signed garbage
     assert rules.dumps(documents[0], "# h\n", store) == plain[0]
+
+
+def test_a_changed_rule_group_reruns_only_the_tests_that_load_it(tmp_path, on, counting_promtool):
+    """Each test file's answer is keyed by the rule files its `rule_files` names, so editing the
+    HTTP group re-runs the HTTP tests and leaves the others (the SLOs' generated ones too) cached."""
+    wrapper, log = counting_promtool
+    root = _project(tmp_path)
+    shutil.copytree(ROOT / "slos", root / "slos", ignore=shutil.ignore_patterns("__pycache__"))
+    first = _report(root, wrapper)
+    runs = len(_lines(log))
+    config = root / "monitoring" / "config.py"
+    text = config.read_text()
+    assert "error_ratio_alert: float = 0.01 " in text
+    config.write_text(text.replace("error_ratio_alert: float = 0.01 ", "error_ratio_alert: float = 0.02 ", 1))
+    changed = _report(root, wrapper)
+    tested = [line.split()[2:] for line in _lines(log)[runs:] if line.startswith("test rules")]
+    files = sorted(f for batch in tested for f in batch)
+    # http.test.yaml fails at the new threshold and is reported; nothing else went to promtool
+    assert files == ["http.test.yaml"], files
+    assert any("http.test.yaml" in f and "promtool test rules fails" in f for f in changed) and changed != first
+
+
+def test_one_cache_folder_serves_several_checkouts(tmp_path, on, monkeypatch, counting_promtool):
+    wrapper, log = counting_promtool
+    shared = tmp_path / "ci-cache"
+    monkeypatch.setenv(cache.DIR_ENV, str(shared))
+    a, b = _project(tmp_path / "a"), _project(tmp_path / "b")
+    assert _report(a, wrapper) == []
+    runs = len(_lines(log))
+    assert _report(b, wrapper) == [] and len(_lines(log)) == runs  # b's answers came from a's run
+    assert not (a / ".cache").exists() and not (b / ".cache").exists() and any(shared.rglob("*.bin"))
+
+
+@pytest.mark.parametrize("value", ["relative/cache", "~/cache"])
+def test_a_cache_dir_that_is_not_an_absolute_path_is_a_usage_error(tmp_path, on, monkeypatch, value):
+    from click.testing import CliRunner
+
+    from generator.cli import main
+
+    monkeypatch.setenv(cache.DIR_ENV, value)
+    r = CliRunner().invoke(main, ["--root", str(_project(tmp_path)), "check", "--only", "promtool/"])
+    assert r.exit_code == 2 and cache.DIR_ENV in r.stderr and "Traceback" not in r.output, r.output
