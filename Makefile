@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # No .pyc files beside the sources. The definitions' bytecode is kept by the loader in the
-# project's signed cache (generator/cache.py) whatever this says. A PYTHONPYCACHEPREFIX
+# project's signed cache (generator/cache.py) whatever this says, and dashgen's own in the
+# user's (generator/_bytecode.py: ~/.cache/dashgen/bytecode). A PYTHONPYCACHEPREFIX
 # instead would make Python ignore the installed standard library's bytecode and, where
 # writing is off, compile the standard library in every process (dashgen --help: 0.05 ->
 # 0.26 s CPU).

@@ -6,3 +6,7 @@ project itself (see `generator.loader` and `generator.project`).
 """
 
 __version__ = "0.1.0"
+
+from generator import _bytecode
+
+_bytecode.install()  # dashgen's own bytecode from the user's cache when Python writes none

@@ -32,6 +32,9 @@ from pathlib import Path
 
 FOLDER = Path(".cache") / "dashgen"  # under the project root; .gitignore lists /.cache/
 ENV = "DASHGEN_CACHE"  # "off" (or 0/no/false) turns the cache off
+# Another folder for the entries, e.g. one a CI job restores for every checkout: entries are
+# keyed by content (and, for bytecode, by the module's path), so several projects may share it.
+DIR_ENV = "DASHGEN_CACHE_DIR"
 MAX_ENTRY = 8 * 1024 * 1024  # bytes: a larger file is not read at all
 _MAC = 32
 _KEY_BYTES = 32
@@ -73,14 +76,32 @@ def decode_run(data: bytes | None) -> tuple[int, str] | None:
     return None
 
 
+def folder_for(root: Path, environ=os.environ) -> Path:
+    """Where a project's entries go: $DASHGEN_CACHE_DIR when set (an absolute path), else
+    <root>/.cache/dashgen."""
+    value = environ.get(DIR_ENV, "")
+    if not value:
+        return Path(root) / FOLDER
+    if "\0" in value or not os.path.isabs(value):
+        from generator.errors import ConfigError
+
+        raise ConfigError(f"{DIR_ENV}={value!r}: must be an absolute path to a folder for dashgen's cache")
+    return Path(value)
+
+
 def enabled(environ=os.environ) -> bool:
     return environ.get(ENV, "").strip().lower() not in {"off", "0", "no", "false"}
 
 
+def user_folder() -> str:
+    """The user's dashgen cache folder: the signing key, and dashgen's own bytecode."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "dashgen")
+
+
 def _user_key() -> bytes | None:
     """This user's signing key, made on first use; None when it cannot be had safely."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = Path(base) / "dashgen"
+    folder = Path(user_folder())
     path = folder / "key"
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -122,7 +143,7 @@ class ProjectCache:
         if not enabled():
             return None
         key = _user_key()
-        return cls(Path(root) / FOLDER, key) if key else None
+        return cls(folder_for(root), key) if key else None
 
     def _path(self, kind: str, key: str) -> Path:
         if not (kind.replace("-", "").isalnum() and len(key) == 64 and all(c in "0123456789abcdef" for c in key)):

@@ -118,9 +118,13 @@ def init_cmd(folder: Path, name: str | None, title: str | None) -> None:
 def render(ctx: Context, out: Path | None, check_only: bool) -> None:
     """Render dashboards, rule files and docs into rendered/."""
     from generator import render as rendering
+    from generator.cache import ProjectCache
+    from generator.project import Project
 
     out = out or ctx.root / "rendered"
-    files = rendering.iter_files(ctx.project)  # one file at a time: memory stays flat
+    # The project's cache keeps the definitions' and templates' bytecode between renders.
+    project = Project(ctx.root, cache=ProjectCache.for_root(ctx.root))
+    files = rendering.iter_files(project)  # one file at a time: memory stays flat
     if check_only:
         count = _exit_if_stale(files, out, "rendered/ is out of date: run `make dashboards` and commit the result.",
                                EXIT_FAIL)
@@ -497,20 +501,22 @@ def import_cmd(ctx: Context, source: str, env_name: str | None, out: Path | None
         found = fetch_remote_dashboards(load_environment(ctx.root, env_name), [source])
         if source not in found:
             raise DashgenError(f"dashboard {source!r} not found in {env_name}")
-        dashboard, name = found[source], f"Grafana {env_name} (uid {source})"
+        dashboard, name = found.pop(source), f"Grafana {env_name} (uid {source})"
     else:
         data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
         name = "stdin" if source == "-" else Path(source).name
         losses: list = []  # a v2 dashboard (Grafana 13 export) is converted to the classic model first
         dashboard = load_dashboard(data, file=name, losses=losses)
+        del data  # a big file's text is not kept beside its JSON
         for entry in losses:
             echo(f"  v2 -> classic: {entry}", err=True)
     if out and out.exists() and not force:
         _reimport(ctx, out, dashboard, name, dry_run)  # exits
-    try:
+    try:  # the dashboard is handed over (consume): the importer empties it as it normalises it
         result = import_dashboard(dashboard, ctx.project.config, ctx.project.catalog, source_name=name,
                                   known_series=recorded_series(ctx.root),
-                                  file_name=None if env_name or source == "-" else name, migrate=not keep_legacy)
+                                  file_name=None if env_name or source == "-" else name, migrate=not keep_legacy,
+                                  consume=True)
     except DashboardInputError as exc:
         raise exc.in_file(name) from None
     if out and dry_run:

@@ -11,6 +11,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from generator.catalog import Catalog
 from generator.config import Config
 from generator.rules import RuleGroup, dashboard_url, rule_document
+from generator.templatecache import use_cache
 
 _env = Environment(
     loader=PackageLoader("generator", "templates"),
@@ -52,8 +53,10 @@ def render_docs(cfg: Config, catalog: Catalog, dashboards: list[tuple[str, dict]
 
 
 def render_docs_from(cfg: Config, catalog: Catalog, boards: list[dict], groups: list[tuple[str, RuleGroup]],
-                     slos: list = ()) -> dict[str, str]:
-    """`render_docs` from `board_entry` summaries."""
+                     slos: list = (), cache=None) -> dict[str, str]:
+    """`render_docs` from `board_entry` summaries; `cache` (generator.cache.ProjectCache)
+    keeps the templates' bytecode between runs."""
+    use_cache(_env, "docs", cache)
     alerts = [
         {"group": grp.name, "module": rel, "alert": a, "doc": rule_document(cfg, a),
          "dashboard_url": dashboard_url(cfg, a.dashboard) if a.dashboard else ""}

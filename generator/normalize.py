@@ -516,14 +516,32 @@ def _normalize_variable(v: dict, path: str) -> dict:
     return out
 
 
-def normalize_dashboard(dashboard: dict) -> dict:
+def _drop_nulls_consuming(dashboard: dict) -> dict:
+    """`drop_nulls(dashboard)`, setting each top-level panel to None in `dashboard["panels"]`
+    once copied, so the copy and the original are not both held whole."""
+    out = {}
+    for k, v in dashboard.items():
+        if k == "panels" and isinstance(v, list):
+            copied = []
+            for i in range(len(v)):
+                copied.append(drop_nulls(v[i], 2))  # dashboard, its panel list, then the panels
+                v[i] = None
+            out[k] = copied
+        elif v is not None:
+            out[k] = drop_nulls(v, 1)
+    return out
+
+
+def normalize_dashboard(dashboard: dict, *, consume: bool = False) -> dict:
     """The canonical form of a dashboard, whatever produced it (see module docstring).
 
     Raises DashboardInputError (with the JSON path) for a shape Grafana could not load either.
+    `consume`: the caller hands `dashboard` over (freshly built, nobody else reads it): its
+    top-level panel list is emptied while copied, so a big dashboard is not held twice.
     """
     _want(dashboard, (dict,), "", "a dashboard")
     try:
-        d = drop_nulls(dashboard)
+        d = _drop_nulls_consuming(dashboard) if consume else drop_nulls(dashboard)
     except _TooDeep:
         raise DashboardInputError(_deep_path(dashboard, MAX_JSON_DEPTH),
                                   f"nested more than {MAX_JSON_DEPTH} levels deep") from None

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from generator.diff.dashboards import row_names, rows_and_panels
+from generator.diff.layout import row_names, rows_and_panels
 from generator.normalize import GRID_COLUMNS as COLUMNS  # Grafana's grid width, defined once
 from generator.normalize import normalize_dashboard
 from generator.safenames import check_uid
+from generator.templatecache import use_cache
 from generator.units import format_value
 
 if TYPE_CHECKING:
@@ -111,9 +112,11 @@ def _svg(boards: list[dict]) -> str:
     )
 
 
-def dashboard_svg(d: dict, *, normalized: bool = False) -> str:
+def dashboard_svg(d: dict, *, normalized: bool = False, cache=None) -> str:
     """The layout preview of one dashboard (`normalized`: `d` is normalize_dashboard's output
-    already, as render's are, so it is not normalised a second time)."""
+    already, as render's are, so it is not normalised a second time; `cache`, a
+    generator.cache.ProjectCache, keeps the template's bytecode between runs)."""
+    use_cache(_env, "preview", cache)
     return _svg([_board(d, d.get("title", ""), f"uid {d.get('uid', '')} - {COLUMNS}-column grid", 0,
                         normalized=normalized)])
 

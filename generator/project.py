@@ -46,12 +46,12 @@ def find_root(explicit: Path | None = None, start: Path | None = None) -> Path:
                       "Run inside one, or pass --root DIR (or set DASHGEN_ROOT)")
 
 
-def _value(root: Path, rel: str, name: str, kind: type):
+def _value(root: Path, rel: str, name: str, kind: type, cache=None):
     from generator.loader import import_module
 
     if not (root / rel).is_file():
         raise DefinitionError(rel, f"is missing: {WHAT_A_ROOT_HOLDS}")
-    module = import_module(root, rel.removesuffix(".py").replace("/", "."), rel)
+    module = import_module(root, rel.removesuffix(".py").replace("/", "."), rel, cache)
     value = getattr(module, name, None)
     if not isinstance(value, kind):
         raise DefinitionError(rel, f"must define {name} as a generator.{kind.__module__.split('.')[-1]}."
@@ -63,11 +63,14 @@ class Project:
     """One project root and what it defines, each loaded once, on first use.
 
     `config` may be given (a variant of the project's own, as tests and `dashgen check`'s
-    moved-number checks build); the definitions are then built with it.
+    moved-number checks build); the definitions are then built with it. `cache` (a
+    generator.cache.ProjectCache, as `dashgen render` passes) keeps the project modules'
+    bytecode between runs.
     """
 
-    def __init__(self, root: Path, config: Config | None = None):
+    def __init__(self, root: Path, config: Config | None = None, cache=None):
         self.root = Path(root)
+        self.cache = cache
         if config is not None:
             self.__dict__["config"] = config
 
@@ -77,12 +80,12 @@ class Project:
     @functools.cached_property
     def config(self) -> Config:
         """`CONFIG` of monitoring/config.py."""
-        return _value(self.root, CONFIG_MODULE, "CONFIG", Config)
+        return _value(self.root, CONFIG_MODULE, "CONFIG", Config, self.cache)
 
     @functools.cached_property
     def catalog(self) -> Catalog:
         """`CATALOG` of monitoring/catalog.py."""
-        return _value(self.root, CATALOG_MODULE, "CATALOG", Catalog)
+        return _value(self.root, CATALOG_MODULE, "CATALOG", Catalog, self.cache)
 
     @functools.cached_property
     def environments(self) -> dict:
@@ -96,11 +99,11 @@ class Project:
         """Every definition built with `config` (generator.loader.Loaded)."""
         from generator.loader import load
 
-        return load(self.root, self.config)
+        return load(self.root, self.config, cache=self.cache)
 
     def with_config(self, config: Config) -> "Project":
         """The same root with another config (its catalog already loaded is shared)."""
-        other = Project(self.root, config)
+        other = Project(self.root, config, self.cache)
         if "catalog" in self.__dict__:
             other.__dict__["catalog"] = self.catalog
         return other

@@ -128,7 +128,72 @@ def _str(dumper: yaml.SafeDumper, value: str):
 _Dumper.add_representer(str, _str)
 
 
-def dumps(document: dict, header: str = "") -> str:
+def dumps(document: dict, header: str = "", cache=None) -> str:
+    """`document` as YAML after `header`. Given a project cache (generator.cache.ProjectCache,
+    as `dashgen render` passes), the text of a document seen before is taken from it: PyYAML's
+    emitter was a tenth of a render, for the same rule files every time."""
+    key = _document_key(document) if cache is not None else None
+    if key is not None:
+        hit = cache.get(_YAML_KIND, key)
+        if hit is not None:
+            try:
+                return header + hit.decode("utf-8", "surrogatepass")
+            except UnicodeDecodeError:
+                pass
     body = yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000,
                      default_flow_style=False)
+    if key is not None:
+        cache.put(_YAML_KIND, key, body.encode("utf-8", "surrogatepass"))
     return header + body
+
+
+_YAML_KIND = "yaml"  # the project cache's folder for dumped documents
+_dumper_id: list[bytes] = []  # what else decides the text: this module's code, PyYAML's and Python's versions
+
+
+class _Uncacheable(Exception):
+    pass
+
+
+def _document_key(document) -> str | None:
+    """A SHA-256 of everything the YAML text depends on: the document as a typed tree (exact
+    types only: str, int, float, bool, None, dict, list), this module's source, PyYAML's and
+    Python's versions; None (dump it afresh) for anything else, or a dict or list that
+    appears twice (PyYAML writes anchors for those)."""
+    import hashlib
+    import sys
+    from pathlib import Path
+
+    if not _dumper_id:
+        _dumper_id.append(hashlib.sha256(Path(__file__).read_bytes()).digest()
+                          + f"\0{yaml.__version__}\0{sys.version}".encode())
+    h = hashlib.sha256(_dumper_id[0])
+    seen: set[int] = set()
+
+    def walk(obj) -> None:
+        t = type(obj)
+        if t is str:
+            b = obj.encode("utf-8", "surrogatepass")
+            h.update(b"s%d:" % len(b) + b)
+        elif obj is None or t is bool or t is int or t is float:
+            r = repr(obj).encode()
+            h.update(b"%s%d:" % (t.__name__.encode(), len(r)) + r)
+        elif t is dict or t is list:
+            if id(obj) in seen:
+                raise _Uncacheable
+            seen.add(id(obj))
+            h.update(b"%s%d:" % (t.__name__.encode(), len(obj)))
+            for item in (obj.items() if t is dict else obj):
+                if t is dict:
+                    walk(item[0])
+                    walk(item[1])
+                else:
+                    walk(item)
+        else:
+            raise _Uncacheable
+
+    try:
+        walk(document)
+    except (_Uncacheable, RecursionError):
+        return None
+    return h.hexdigest()

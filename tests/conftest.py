@@ -7,6 +7,8 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -14,10 +16,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# The result cache (generator.cache) stays off in tests, in-process and in every `dashgen`
-# subprocess: a test sees the tools' real answers and writes nothing into fixture folders.
-# tests/test_cache.py turns it on in its own folders, with its own signing key.
-os.environ["DASHGEN_CACHE"] = "off"
+# The result cache (generator.cache) lives in one folder per test run, outside every project
+# copy (DASHGEN_CACHE_DIR), with its own signing key and dashgen's own bytecode beside it
+# (XDG_CACHE_HOME): nothing is written into fixture folders or the user's cache. Its entries
+# are keyed by exactly the content checked, so a test still sees promtool's and amtool's
+# real answers; the many tests that check a copy of the project share the answers for the
+# files they did not change (the SLOs' generated rule tests above all). xdist's workers share
+# the run's folder; the controller removes it at the end. tests/test_cache.py sets its own.
+RUN_CACHE = Path(tempfile.gettempdir()) / f"dashgen-tests-{os.environ.setdefault('DASHGEN_TEST_RUN', uuid.uuid4().hex)}"
+os.environ["DASHGEN_CACHE"] = "on"
+os.environ["DASHGEN_CACHE_DIR"] = str(RUN_CACHE / "results")
+os.environ["XDG_CACHE_HOME"] = str(RUN_CACHE / "user")
+
+
+def pytest_sessionfinish(session):
+    if not hasattr(session.config, "workerinput"):  # the controller (or a run without xdist)
+        shutil.rmtree(RUN_CACHE, ignore_errors=True)
 
 
 def make_targets() -> set[str]:

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def on(tmp_path, monkeypatch):
     """The cache turned on, with a signing key of this test's own."""
     monkeypatch.setenv(cache.ENV, "on")
+    monkeypatch.delenv(cache.DIR_ENV, raising=False)  # the project's own .cache/dashgen
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     return tmp_path / "user-cache" / "dashgen" / "key"
 
@@ -170,3 +171,162 @@ def test_definition_bytecode_comes_from_the_cache_and_bad_entries_are_compiled_a
     again = loader.load(root, config, cache=store)  # a changed file: the package is imported afresh
     assert [rel for rel, _ in again.dashboards] == [rel for rel, _ in first.dashboards]
     assert all(store.get("bytecode", e.stem) is None or e.read_bytes()[-10:] != b"\xff" * 10 for e in entries)
+
+
+def test_render_keeps_template_bytecode_and_writes_the_same_bytes(tmp_path, on):
+    from generator import docs, preview, templatecache
+    from generator.render import render_project
+
+    root = _project(tmp_path)
+    plain = render_project(Project(root))  # no cache: compiled as always
+    store = cache.ProjectCache.for_root(root)
+    try:
+        docs._env.cache.clear()  # jinja2's in-process copies: make it load from the store
+        preview._env.cache.clear()
+        cold = render_project(Project(root, cache=store))
+        templates = sorted((root / cache.FOLDER / templatecache.KIND).glob("*.bin"))
+        assert len(templates) == 3  # runbooks, catalog, preview
+        docs._env.cache.clear()
+        preview._env.cache.clear()
+        warm = render_project(Project(root, cache=store))  # the templates' code from the store
+        for entry in templates:  # damaged (signature fails) or signed garbage: compiled afresh
+            entry.write_bytes(entry.read_bytes()[:40] + b"\xff" * 10)
+        key = templates[0].stem
+        store.put(templatecache.KIND, key, b"not a jinja2 bytecode header")
+        docs._env.cache.clear()
+        preview._env.cache.clear()
+        damaged = render_project(Project(root, cache=store))
+    finally:
+        templatecache.use_cache(docs._env, "docs", None)
+        templatecache.use_cache(preview._env, "preview", None)
+    assert cold == warm == damaged == plain
+    assert store.get(templatecache.KIND, key) != b"not a jinja2 bytecode header"  # rewritten
+
+
+def test_the_cli_render_fills_the_cache_and_stays_byte_identical(tmp_path, on):
+    from conftest import dashgen
+
+    root = _project(tmp_path)
+    off = dashgen("--root", str(root), "render", "--out", str(tmp_path / "plain"), env={cache.ENV: "off"})
+    assert off.returncode == 0, off.stderr
+    env = {cache.ENV: "on", "XDG_CACHE_HOME": str(tmp_path / "user-cache")}
+    for _ in range(2):  # cold, then warm from the cache
+        r = dashgen("--root", str(root), "render", "--out", str(tmp_path / "out"), env=env)
+        assert r.returncode == 0, r.stderr
+        assert not dashgen("--root", str(root), "render", "--check", "--out", str(tmp_path / "plain"),
+                           env=env).returncode
+    assert list((root / cache.FOLDER / "template").glob("*.bin"))
+    assert list((root / cache.FOLDER / "bytecode").glob("*.bin"))  # the definitions'
+
+    def tree(folder):
+        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+    assert tree(tmp_path / "out") == tree(tmp_path / "plain")
+
+
+def test_dashgen_own_bytecode_comes_from_the_user_cache_when_python_writes_none(tmp_path, on):
+    import subprocess
+    import sys
+
+    from generator import _bytecode
+
+    env = {**os.environ, cache.ENV: "on", "XDG_CACHE_HOME": str(tmp_path / "user-cache"), "PYTHONDONTWRITEBYTECODE": "1"}
+    probe = "import generator.units as u; print(getattr(u, 'FROM_THE_CACHE', 'compiled'))"
+
+    def run(extra=None):
+        r = subprocess.run([sys.executable, "-c", probe], env={**env, **(extra or {})}, capture_output=True,
+                           text=True, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.strip()
+
+    import importlib.util
+    import marshal
+
+    path = str(ROOT / "generator" / "units.py")
+    if os.path.exists(importlib.util.cache_from_source(path)):
+        pytest.skip("generator/__pycache__ exists (tests run without PYTHONDONTWRITEBYTECODE): Python's file wins")
+    assert run() == "compiled"
+    folder = tmp_path / "user-cache" / "dashgen" / _bytecode.KIND
+    assert sorted(folder.glob("*.bin"))
+    # A signed entry is what runs: this user's cache is trusted like this user's files.
+    key = cache.digest(_bytecode.KIND, importlib.util.MAGIC_NUMBER, path, Path(path).read_bytes())
+    store = cache.ProjectCache(tmp_path / "user-cache" / "dashgen", on.read_bytes())
+    store.put(_bytecode.KIND, key, marshal.dumps(compile("FROM_THE_CACHE = 'cached'", path, "exec")))
+    assert run() == "cached"
+    assert run({cache.ENV: "off"}) == "compiled"  # turned off: compiled from the source
+    for entry in folder.glob("*.bin"):  # damaged (signature fails): compiled afresh, rewritten
+        entry.write_bytes(entry.read_bytes()[:40] + b"\xff" * 10)
+    assert run() == "compiled"
+    store.put(_bytecode.KIND, key, b"not marshal data")  # signed garbage: compiled afresh
+    assert run() == "compiled"
+    assert marshal.loads(store.get(_bytecode.KIND, key)).co_filename == path
+
+
+def test_yaml_text_from_the_cache_is_the_text_pyyaml_writes(tmp_path, on):
+    from generator import rules
+
+    store = cache.ProjectCache.for_root(tmp_path)
+    shared = ["a", "b"]
+    documents = [
+        {"groups": [{"name": "g", "rules": [{"alert": "A", "expr": "up == 0\nor x", "for": "5m", "n": 1, "f": 1.0,
+                                              "ok": True, "none": None, "k\u00e9": "\ud55c\U0001F600 \u2028"}]}]},
+        {"groups": [{"name": "g", "rules": [{"alert": "A", "expr": "up == 0\nor x", "for": "5m", "n": 1.0, "f": 1,
+                                              "ok": 1, "none": "null", "k\u00e9": "\ud55c\U0001F600 \u2028"}]}]},
+        {"x": shared, "y": shared},  # one list twice: PyYAML writes an anchor, so never cached
+        {"x": ["a", "b"], "y": ["a", "b"]},
+        {1: "int key", "1": "str key"},
+    ]
+    plain = [rules.dumps(d, "# h\n") for d in documents]
+    assert len(set(plain)) == len(plain)
+    assert [rules.dumps(d, "# h\n", store) for d in documents] == plain  # cold: written to the store
+    assert rules._document_key(documents[2]) is None
+    assert [rules.dumps(d, "# h\n", store) for d in documents] == plain  # warm: read from it
+    entries = sorted((tmp_path / cache.FOLDER / "yaml").glob("*.bin"))
+    assert len(entries) == 4
+    for entry in entries:  # damaged (signature fails): dumped afresh
+        entry.write_bytes(entry.read_bytes()[:40] + b"\xff" * 10)
+    assert [rules.dumps(d, "# h\n", store) for d in documents] == plain
+    store.put("yaml", rules._document_key(documents[0]), b"\xff\xfe not utf-8")  # signed garbage
+    assert rules.dumps(documents[0], "# h\n", store) == plain[0]
+
+
+def test_a_changed_rule_group_reruns_only_the_tests_that_load_it(tmp_path, on, counting_promtool):
+    """Each test file's answer is keyed by the rule files its `rule_files` names, so editing the
+    HTTP group re-runs the HTTP tests and leaves the others (the SLOs' generated ones too) cached."""
+    wrapper, log = counting_promtool
+    root = _project(tmp_path)
+    shutil.copytree(ROOT / "slos", root / "slos", ignore=shutil.ignore_patterns("__pycache__"))
+    first = _report(root, wrapper)
+    runs = len(_lines(log))
+    config = root / "monitoring" / "config.py"
+    text = config.read_text()
+    assert "error_ratio_alert: float = 0.01 " in text
+    config.write_text(text.replace("error_ratio_alert: float = 0.01 ", "error_ratio_alert: float = 0.02 ", 1))
+    changed = _report(root, wrapper)
+    tested = [line.split()[2:] for line in _lines(log)[runs:] if line.startswith("test rules")]
+    files = sorted(f for batch in tested for f in batch)
+    # http.test.yaml fails at the new threshold and is reported; nothing else went to promtool
+    assert files == ["http.test.yaml"], files
+    assert any("http.test.yaml" in f and "promtool test rules fails" in f for f in changed) and changed != first
+
+
+def test_one_cache_folder_serves_several_checkouts(tmp_path, on, monkeypatch, counting_promtool):
+    wrapper, log = counting_promtool
+    shared = tmp_path / "ci-cache"
+    monkeypatch.setenv(cache.DIR_ENV, str(shared))
+    a, b = _project(tmp_path / "a"), _project(tmp_path / "b")
+    assert _report(a, wrapper) == []
+    runs = len(_lines(log))
+    assert _report(b, wrapper) == [] and len(_lines(log)) == runs  # b's answers came from a's run
+    assert not (a / ".cache").exists() and not (b / ".cache").exists() and any(shared.rglob("*.bin"))
+
+
+@pytest.mark.parametrize("value", ["relative/cache", "~/cache"])
+def test_a_cache_dir_that_is_not_an_absolute_path_is_a_usage_error(tmp_path, on, monkeypatch, value):
+    from click.testing import CliRunner
+
+    from generator.cli import main
+
+    monkeypatch.setenv(cache.DIR_ENV, value)
+    r = CliRunner().invoke(main, ["--root", str(_project(tmp_path)), "check", "--only", "promtool/"])
+    assert r.exit_code == 2 and cache.DIR_ENV in r.stderr and "Traceback" not in r.output, r.output

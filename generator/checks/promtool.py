@@ -132,9 +132,8 @@ def _run_uncached(project) -> Runs:
     for name, doc in generated_tests(project).items():
         check_name(name, "generated test file", "promtool test")
         tests[name] = rules.dumps(doc).encode("utf-8")
-    rule_parts = [x for name in sorted(tested_files) for x in (name, tested_files[name])]
     check_key = cache.digest("check", tool, *[x for n in sorted(checked_files) for x in (n, checked_files[n])])
-    test_keys = {t: cache.digest("test", tool, t, data, *rule_parts) for t, data in tests.items()}
+    test_keys = {t: cache.digest("test", tool, t, data, *_rule_parts(data, tested_files)) for t, data in tests.items()}
     if store is not None:
         if checked_files:
             results["check"] = cache.decode_run(store.get("promtool-check", check_key))
@@ -155,6 +154,23 @@ def _run_uncached(project) -> Runs:
                 store.put("promtool-test", test_keys[t], cache.encode_run(rc, out))
     results["test"] = [(t, *cached_tests[t]) for t in sorted(tests)] if tests else None
     return Runs(check=results["check"], test=results["test"])
+
+
+def _rule_parts(test: bytes, tested_files: dict[str, bytes]) -> list[bytes | str]:
+    """What a test file's answer depends on besides itself: the rule files it names (so editing
+    one group re-runs only the tests that load it), or every rule file when its `rule_files`
+    cannot be read as plain names (a glob, a path, a file that is not YAML)."""
+    names = None
+    try:
+        doc = yamlio.safe_load(test.decode("utf-8"))
+        listed = doc.get("rule_files") if isinstance(doc, dict) else None
+        if isinstance(listed, list) and all(isinstance(n, str) and n in tested_files for n in listed):
+            names = sorted(set(listed))
+    except Exception:  # hostile or broken test file: key it on everything, promtool will say what is wrong
+        names = None
+    if names is None:
+        names = sorted(tested_files)
+    return [x for name in names for x in (name, tested_files[name])]
 
 
 def _promtool(binary: str, checked_files: dict[str, bytes], tested_files: dict[str, bytes],

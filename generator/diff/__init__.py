@@ -19,8 +19,8 @@ Changes are keyed by names, never by array index:
 # The names below are loaded on first use (PEP 562), so a module that needs one part (the
 # layout preview needs rows_and_panels) does not import the whole package: render stays light.
 _WHERE = {
-    "diff_dashboard": "dashboards", "diff_dashboard_sets": "dashboards", "query_text": "dashboards",
-    "row_names": "dashboards", "rows_and_panels": "dashboards", "steps_text": "dashboards",
+    "diff_dashboard": "dashboards", "diff_dashboard_sets": "dashboards", "query_text": "layout",
+    "row_names": "layout", "rows_and_panels": "layout", "steps_text": "dashboards",
     "Change": "model", "leaves": "model", "marked_html": "model", "marked_text": "model", "show": "model",
     "word_diff": "model",
     "FORMATTERS": "render", "format_json": "render", "format_markdown": "render", "format_text": "render",

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import re
 import builtins
 import types
 from collections.abc import Sequence
@@ -92,12 +93,16 @@ class _Walk:
         self.values = {"cfg"} | ({SHARED_DS} if shared_ds else set())
         self.config = {g: _public(getattr(cfg, g)) for g in CONFIG_GROUPS}
         self.config["t"] = _public(cfg.thresholds)
+        self.offset = 0  # the line number before the piece of the module being walked
+        self.head = True  # walking the module's first piece (before its first function)
+        self.defined: list[str] = []  # the functions the walk saw defined, in order
 
-    def fail(self, node: ast.AST, what: str) -> None:
+    def fail(self, node: ast.AST | None, what: str) -> None:
         line = getattr(node, "lineno", None)
-        where = f"line {line}: " if line else ""
-        raise UnsafeCode(f"the generated code holds what the importer never writes ({where}{what}: "
-                         f"{_describe(node)}); nothing was run or written")
+        where = f"line {line + self.offset}: " if line else ""
+        found = f": {_describe(node)}" if node is not None else ""
+        raise UnsafeCode(f"the generated code holds what the importer never writes ({where}{what}"
+                         f"{found}); nothing was run or written")
 
     # --- expressions ---------------------------------------------------------------------
 
@@ -193,7 +198,7 @@ class _Walk:
         return body
 
     def module(self, tree: ast.Module) -> None:
-        body = self.docstring(list(tree.body))
+        body = self.docstring(list(tree.body)) if self.head else tree.body
         for stmt in body:
             if isinstance(stmt, ast.ImportFrom):
                 found = {(stmt.module, a.name, a.asname) for a in stmt.names}
@@ -201,10 +206,11 @@ class _Walk:
                 if not (stmt.level == 0 and found <= IMPORTS or project == {PROJECT_IMPORT}):
                     self.fail(stmt, "an import")
             elif isinstance(stmt, ast.Assign):
-                if not (len(stmt.targets) == 1 and self._is_name(stmt.targets[0], SHARED_DS)):
+                if not (self.head and len(stmt.targets) == 1 and self._is_name(stmt.targets[0], SHARED_DS)):
                     self.fail(stmt, "an assignment")
                 self.literal(stmt.value)
             elif isinstance(stmt, ast.FunctionDef):
+                self.defined.append(stmt.name)
                 self.function(stmt)
             else:
                 self.fail(stmt, "a statement")
@@ -238,20 +244,17 @@ class _Walk:
         self.expr(body[0].value)
 
 
-def _functions(tree: ast.Module, walk: _Walk) -> frozenset[str]:
-    names: list[str] = [s.name for s in tree.body if isinstance(s, ast.FunctionDef)]
-    for stmt in tree.body:
-        if isinstance(stmt, ast.FunctionDef) and (
-                not stmt.name.isascii() or stmt.name.startswith("_") or stmt.name in TAKEN
-                or names.count(stmt.name) > 1):
-            walk.fail(stmt, "a function name")
+def _functions(names: list[str], walk: _Walk) -> frozenset[str]:
+    for n in names:
+        if not n.isascii() or n.startswith("_") or n in TAKEN or names.count(n) > 1:
+            walk.fail(None, f"a function name {n!r}")
     if "build" not in names:
         raise UnsafeCode("the generated module has no build(cfg); nothing was run or written")
     return frozenset(names)
 
 
-def _check_text(source: str) -> None:
-    for n, line in enumerate(source.split("\n"), 1):
+def _check_text(source: str, offset: int = 0) -> None:
+    for n, line in enumerate(source.split("\n"), offset + 1):
         if not line.isprintable():
             bad = next(c for c in line if not c.isprintable())
             raise UnsafeCode(f"the generated code holds an unescaped {ascii(bad)} at line {n}; "
@@ -288,23 +291,79 @@ def _comments(source: str, strings: list[ast.AST]) -> list[str]:
     return out
 
 
-def check_module(source: str, comments: Sequence[str] | None, cfg: Config) -> ast.Module:
-    """The module's tree when it holds only what the importer writes (see the module
-    docstring) and, given `comments`, exactly those comment lines; else UnsafeCode.
-    A module that does not parse raises SyntaxError (nothing can run it either)."""
-    _check_text(source)
-    tree = ast.parse(source, "<dashgen import>", "exec")
-    walk = _Walk(cfg, shared_ds=any(isinstance(s, ast.Assign) for s in tree.body))
-    walk.functions = _functions(tree, walk)
-    walk.module(tree)
-    if comments is not None:
-        found = _comments(source, walk.strings)
-        if found != list(comments):
-            extra = [c for c in found if c not in comments] or found
-            raise UnsafeCode(f"the generated module's comments are not the ones the importer wrote "
-                             f"({len(found)} found, {len(comments)} meant; e.g. {ascii(extra[0][:80])}); "
-                             "nothing was run or written")
-    return tree
+_DEF = re.compile(r"^def ([^(\n]*)\(", re.M)
+
+
+def _pieces(source: str) -> list[tuple[int, str]]:
+    """(lines before it, text) of the module's top-level pieces: the head, then one piece from
+    each line that starts with `def ` to the next.
+
+    Each piece is parsed, checked and compiled on its own, so a module of tens of megabytes is
+    never one syntax tree in memory. That checks the module itself: a piece that parses on its
+    own ends outside any bracket, string or line continuation, and the next one starts with
+    `def` at column 0 (no indent carried over; tabs and form feeds are refused), so Python
+    reads the whole module as the pieces' statements, in order. A cut that is not such a
+    boundary (a `def ` line inside a string) leaves a piece that does not parse, and the module
+    is refused (UnsafeCode)."""
+    starts = [0] + [m.start() for m in _DEF.finditer(source) if m.start()]
+    out, line = [], 0
+    for a, b in zip(starts, starts[1:] + [len(source)]):
+        text = source[a:b]
+        out.append((line, text))
+        line += text.count("\n")
+    return out
+
+
+def _shifted(code: types.CodeType, lines: int) -> types.CodeType:
+    """`code` (and the functions in it) numbered as lines further down the module, for
+    tracebacks (cheaper than renumbering the syntax tree: line numbers are kept relative)."""
+    if not lines:
+        return code
+    consts = tuple(_shifted(c, lines) if isinstance(c, types.CodeType) else c for c in code.co_consts)
+    return code.replace(co_firstlineno=code.co_firstlineno + lines, co_consts=consts)
+
+
+def _check_pieces(source: str, comments: Sequence[str] | None, cfg: Config) -> list[types.CodeType]:
+    """`check_module`'s check, piece by piece (`_pieces`); the pieces' compiled code, in order."""
+    walk = _Walk(cfg)
+    walk.functions = _functions([m.group(1) for m in _DEF.finditer(source)], walk)
+    found: list[str] = []
+    code = []
+    for offset, text in _pieces(source):
+        _check_text(text, offset)
+        try:
+            tree = ast.parse(text, "<dashgen import>", "exec")
+        except SyntaxError:
+            ast.parse(source, "<dashgen import>", "exec")  # the module's own SyntaxError, if it has one
+            raise UnsafeCode(f"the generated code holds what the importer never writes (line {offset + 1}: "
+                             "a piece between two lines starting with `def ` that is not whole statements, "
+                             "e.g. a decorator); nothing was run or written") from None
+        walk.offset, walk.strings = offset, []
+        if walk.head:
+            walk.values.discard(SHARED_DS)  # the shared data source, if the head defines it
+            if any(isinstance(s, ast.Assign) for s in tree.body):
+                walk.values.add(SHARED_DS)
+        walk.module(tree)
+        walk.head = False
+        if comments is not None:
+            found += _comments(text, walk.strings)
+        code.append(_shifted(compile(tree, "<dashgen import>", "exec"), offset))
+        del tree
+    if walk.defined != [m.group(1) for m in _DEF.finditer(source)]:  # every def line is one function, and no other
+        walk.fail(None, "a function not at the start of a line")
+    if comments is not None and found != list(comments):
+        extra = [c for c in found if c not in comments] or found
+        raise UnsafeCode(f"the generated module's comments are not the ones the importer wrote "
+                         f"({len(found)} found, {len(comments)} meant; e.g. {ascii(extra[0][:80])}); "
+                         "nothing was run or written")
+    return code
+
+
+def check_module(source: str, comments: Sequence[str] | None, cfg: Config) -> None:
+    """None when the module holds only what the importer writes (see the module docstring)
+    and, given `comments`, exactly those comment lines; else UnsafeCode. A module that does
+    not parse raises SyntaxError (nothing can run it either)."""
+    _check_pieces(source, comments, cfg)
 
 
 def check_expression(code: str, cfg: Config) -> ast.Expression:
@@ -341,8 +400,9 @@ def _importer(catalog: Catalog):
 def run_module(source: str, comments: Sequence[str] | None, cfg: Config, catalog: Catalog) -> types.ModuleType:
     """The generated module, executed once `check_module` passed it, with only the builtins
     it needs (its catalog import gives `catalog`)."""
-    tree = check_module(source, comments, cfg)
+    code = _check_pieces(source, comments, cfg)
     module = types.ModuleType("_dashgen_imported")
     module.__dict__["__builtins__"] = {"__import__": _importer(catalog), "dict": dict}
-    exec(compile(tree, "<dashgen import>", "exec"), module.__dict__)  # noqa: S102
+    for piece in code:  # the module's statements, in order (`_pieces`)
+        exec(piece, module.__dict__)  # noqa: S102
     return module
