@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
-import marshal
 import os
 import sys
-import types
 
 KIND = "bytecode"
 
@@ -33,21 +31,9 @@ class _Loader(importlib.machinery.SourceFileLoader):
             cached = None
         if cached is None or os.path.exists(cached):
             return super().get_code(fullname)  # Python's own rules for its own files
-        from generator.cache import digest
+        from generator.cache import compiled
 
-        source = self.get_data(self.path)
-        key = digest(KIND, importlib.util.MAGIC_NUMBER, self.path, source)
-        data = self.store.get(KIND, key)
-        if data is not None:
-            try:
-                code = marshal.loads(data)
-            except (ValueError, EOFError, TypeError):
-                code = None
-            if isinstance(code, types.CodeType) and code.co_filename == self.path:
-                return code
-        code = self.source_to_code(source, self.path)
-        self.store.put(KIND, key, marshal.dumps(code))
-        return code
+        return compiled(self.store, KIND, self.path, self.get_data(self.path), self.source_to_code)
 
 
 class _Finder:

@@ -76,6 +76,28 @@ def decode_run(data: bytes | None) -> tuple[int, str] | None:
     return None
 
 
+def compiled(store: "ProjectCache", kind: str, path: str, source: bytes, compile_source):
+    """The code object for `source` at `path`: from the cache when a signed entry for exactly
+    this source, path and Python bytecode version unmarshals to code for `path`, else
+    `compile_source(source, path)`, which is then stored."""
+    import importlib.util
+    import marshal
+    import types
+
+    key = digest(kind, importlib.util.MAGIC_NUMBER, path, source)
+    data = store.get(kind, key)
+    if data is not None:
+        try:
+            code = marshal.loads(data)
+        except (ValueError, EOFError, TypeError):
+            code = None
+        if isinstance(code, types.CodeType) and code.co_filename == path:
+            return code
+    code = compile_source(source, path)
+    store.put(kind, key, marshal.dumps(code))
+    return code
+
+
 def folder_for(root: Path, environ=os.environ) -> Path:
     """Where a project's entries go: $DASHGEN_CACHE_DIR when set (an absolute path), else
     <root>/.cache/dashgen."""

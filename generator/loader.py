@@ -35,9 +35,7 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
-import marshal
 import sys
-import types
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,21 +80,9 @@ class _SourceLoader(importlib.machinery.SourceFileLoader):
         store = self.store
         if store is None:
             return super().get_code(fullname)
-        from generator.cache import digest
+        from generator.cache import compiled
 
-        source = self.get_data(self.path)
-        key = digest("bytecode", importlib.util.MAGIC_NUMBER, self.path, source)
-        data = store.get("bytecode", key)
-        if data is not None:
-            try:
-                code = marshal.loads(data)
-            except (ValueError, EOFError, TypeError):
-                code = None
-            if isinstance(code, types.CodeType) and code.co_filename == self.path:
-                return code
-        code = self.source_to_code(source, self.path)
-        store.put("bytecode", key, marshal.dumps(code))
-        return code
+        return compiled(store, "bytecode", self.path, self.get_data(self.path), self.source_to_code)
 
 
 class _DefinitionFinder(importlib.abc.MetaPathFinder):
