@@ -366,3 +366,11 @@ def test_a_create_whose_answer_was_lost_is_retried_and_verified_not_reported_as_
         assert len(posts) == 3 and sorted(e.dashboards) == ["raymontology-d000", "raymontology-d001"]
     finally:
         e.stop()
+
+
+@pytest.mark.parametrize("value", ["v2", "legacy\nresource", "../../api", "x" * 200])
+def test_a_nonsense_grafana_api_choice_is_a_usage_error_before_any_write(synthetic, g13, monkeypatch, value):
+    monkeypatch.setenv("DASHGEN_GRAFANA_API", value)
+    r = cli(synthetic, g13, "upload", "--env", "production")
+    assert r.exit_code == 2 and "DASHGEN_GRAFANA_API must be one of" in r.stderr and "Traceback" not in r.output, r.output
+    assert g13.writes() == []
