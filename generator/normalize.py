@@ -39,6 +39,21 @@ PROMETHEUS_DS = {"type": "prometheus", "uid": DATASOURCE_VAR}
 MAX_DASHBOARD_BYTES = 64 * 1024 * 1024  # largest public dashboards are ~1 MB; generated ones a few MB
 MAX_JSON_DEPTH = 100  # real dashboards nest about 12 levels; json/deepcopy recurse past ~900
 
+
+class NotJSONValue(ValueError):
+    """NaN, Infinity or -Infinity in a text that is otherwise JSON."""
+
+
+def _no_constant(name: str):
+    raise NotJSONValue(f"{name} is not a JSON value (Grafana's JSON has no NaN or Infinity)")
+
+
+def loads(text: str | bytes) -> Any:
+    """JSON as Grafana's own decoder reads it: Python's `json.loads` but NaN, Infinity and
+    -Infinity are refused (ValueError) rather than read as floats that no other tool, and no
+    later `json.dumps` for Grafana, would accept."""
+    return json.loads(text, parse_constant=_no_constant)
+
 #: Server-set, volatile or export bookkeeping: never part of what dashgen compares or writes.
 VOLATILE_DASHBOARD_KEYS = {
     "id", "version", "iteration", "gnetId", "revision", "snapshot", "__inputs", "__requires", "__elements",
@@ -190,7 +205,7 @@ def load_dashboard(data: bytes | str, file: str | None = None, check: bool = Tru
         if not data.strip():
             raise DashboardInputError("", "empty file, not a dashboard")
         try:
-            doc = json.loads(data)
+            doc = loads(data)
         except RecursionError:
             raise DashboardInputError("", f"nested too deep to read (limit {MAX_JSON_DEPTH} levels)") from None
         except ValueError as exc:

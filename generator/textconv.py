@@ -23,6 +23,8 @@ from generator.diff.dashboards import _query_key
 from generator.dashv2 import API_GROUP, is_v2
 from generator.errors import ConfigError, DashgenError
 from generator.normalize import MAX_JSON_DEPTH, DashboardInputError, dashboard_of, normalize_dashboard
+from generator.normalize import NotJSONValue
+from generator.normalize import loads as strict_loads
 from generator.terminal import printable
 
 
@@ -167,9 +169,11 @@ def _semantic(data: bytes, name: str | None) -> bytes:
     stripped = text.lstrip()
     if stripped.startswith("{"):
         try:
-            doc = json.loads(text)
+            doc = strict_loads(text)
         except RecursionError:
             raise DashboardInputError("", f"nested too deep to read (limit {MAX_JSON_DEPTH} levels)", name) from None
+        except NotJSONValue as exc:  # JSON but for NaN/Infinity: a broken dashboard, not some other text
+            raise DashboardInputError("", f"not JSON: {exc}", name) from None
         except ValueError:
             return data
         if isinstance(doc, dict) and ({"panels", "rows", "uid"} & set(doc) or isinstance(doc.get("dashboard"), dict)

@@ -8,6 +8,7 @@ from email.utils import formatdate
 from pathlib import Path
 
 import pytest
+import requests
 
 sys.path.insert(0, str(Path(__file__).parent))
 from grafana_emulator.fixtures import TOKEN, emulator  # noqa: E402,F401
@@ -150,6 +151,16 @@ def test_errors_name_the_service_that_answered(emulator):
         client.get_json("/api/org")
     with pytest.raises(GrafanaAPIError, match=r"^GET /api/org: Synthetic Monitoring answered 500"):
         client.get_json("/api/org")
+
+
+@pytest.mark.parametrize("body", [b'{"uid": NaN}', b'{"n": Infinity}', b"[" * 5000])
+def test_an_answer_that_is_not_strict_json_is_an_api_error(body):
+    """Grafana's Go decoder writes no NaN or Infinity and no runaway nesting: a server that
+    does is not Grafana, and its answer is refused rather than read as a float (or a crash)."""
+    resp = requests.Response()
+    resp.status_code, resp._content, resp.url = 200, body, "http://127.0.0.1:1/api/dashboards/uid/x"
+    with pytest.raises(GrafanaAPIError, match="unexpected answer: not JSON"):
+        GrafanaClient("http://127.0.0.1:1", TOKEN, retries=0).decode(resp)
 
 
 def test_retries_stop_and_report_after_the_budget(emulator):

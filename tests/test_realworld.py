@@ -242,6 +242,9 @@ BAD = [
      "panels[0].fieldConfig.defaults.thresholds.steps[0]: threshold step has no color"),
     (b'{"title": "t", "panels": [{"type": "stat", "gridPos": {"x": "0"}}]}', "panels[0].gridPos.x"),
     (b'{"schemaVersion": 14, "rows": [{"panels": [{"span": "6"}]}]}', "rows[0].panels[0].span"),
+    (b'{"title": "t", "panels": [], "refresh": NaN}', "NaN is not a JSON value"),
+    (b'{"title": "t", "panels": [{"type": "stat", "fieldConfig": {"defaults": {"max": -Infinity}}}]}',
+     "-Infinity is not a JSON value"),
 ]
 
 

@@ -14,6 +14,7 @@ from generator.diff.model import Change, _text_change, leaves
 from generator.diff.rules import _groups, diff_rule_groups
 from generator.errors import ConfigError, DashgenError
 from generator.normalize import DashboardInputError, load_dashboard, normalize_dashboard
+from generator.normalize import loads as strict_loads
 
 #: Files derived entirely from the dashboards and rules (the diff already covers them).
 DERIVED = re.compile(r"^docs/(catalog\.md|[^/]+\.svg)$")
@@ -41,7 +42,7 @@ def parse_file(path: str, data: Any, side: str = "") -> Any:
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
     try:
         if path.endswith(".json"):
-            return json.loads(text)
+            return strict_loads(text)
         if path.endswith((".yaml", ".yml")):
             return yamlio.safe_load(text)
     except yamlio.NotAccepted as exc:  # an alias bomb is refused, not diffed as text

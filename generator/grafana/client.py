@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import base64
 import email.utils
-import json
 import random
 import re
 import threading
@@ -45,6 +44,7 @@ import requests
 import requests.auth
 
 from generator.errors import ConfigError, DashgenError
+from generator.normalize import loads as strict_loads
 from generator.grafana.deadline import Deadline, DeadlineAdapter
 from generator.grafana.redact import Scrubber, check_credential, redact_url, url_userinfo
 
@@ -111,8 +111,8 @@ def parse_error(resp: requests.Response, scrub: Callable[[str], str] = lambda t:
     so a secret echoed in JSON only matches once decoded)."""
     text = resp.text or ""
     try:
-        body = json.loads(text) if text.strip() else None
-    except ValueError:
+        body = strict_loads(text) if text.strip() else None
+    except (ValueError, RecursionError):
         body = None
     if isinstance(body, dict):
         if body.get("kind") == "Status":  # the /apis routes: a Kubernetes Status ("reason": "Conflict")
@@ -271,8 +271,8 @@ class GrafanaClient:
         """The JSON body of a successful answer, of the expected `kind` (dict or list), else a
         GrafanaAPIError (a proxy's HTML page with status 200 must not crash the run)."""
         try:
-            body = resp.json()
-        except ValueError:
+            body = strict_loads(resp.content) if resp.content else None
+        except (ValueError, RecursionError):
             body = None
         if not isinstance(body, kind):
             method = resp.request.method if resp.request is not None else "?"
