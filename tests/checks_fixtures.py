@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from generator.checks import CHECKS, Project, select
+from generator.checks import CHECKS, CheckedProject, select
 from generator.cli import main
 from generator.rules import Alert, RuleGroup
 from repo_project import CATALOG, CONFIG
@@ -29,16 +29,16 @@ def alert(expr: str = 'up{job="x"} == 0', name: str = "TestAlert", **kw) -> Aler
     return Alert(name, expr, **base)
 
 
-def project(dashboards=(), rules=(), *, groups=None, cfg=CONFIG) -> Project:
-    """A Project with the given dashboard dicts and rules (plus the real recording rules)."""
+def project(dashboards=(), rules=(), *, groups=None, cfg=CONFIG) -> CheckedProject:
+    """A CheckedProject with the given dashboard dicts and rules (plus the real recording rules)."""
     if groups is None:
         groups = [("alerts/test.py", RuleGroup("test", [*queries.records(cfg), *rules]))]
-    return Project(root=ROOT, cfg=cfg, catalog=CATALOG, dashboards=[(f"dashboards/d{i}.py", copy.deepcopy(d))
+    return CheckedProject(root=ROOT, cfg=cfg, catalog=CATALOG, dashboards=[(f"dashboards/d{i}.py", copy.deepcopy(d))
                                                    for i, d in enumerate(dashboards)],
                    groups=list(groups))
 
 
-def findings(name: str, proj: Project) -> list:
+def findings(name: str, proj: CheckedProject) -> list:
     select(None)  # registers every check
     return list(CHECKS[name].run(proj))
 

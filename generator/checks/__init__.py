@@ -2,7 +2,7 @@
 
 A check is a small function registered under a stable name (`family/what`, in the spirit
 of pint and dashboard-linter); its docstring's first line is its documentation. It reads
-a `Project` (everything built once; what several checks derive from it, such as the parsed
+a `CheckedProject` (everything built once; what several checks derive from it, such as the parsed
 queries and their selectors, is a cached property) and yields `Issue`s, which the registry
 turns into `Finding`s. Findings are data: the CLI decides how to show them.
 Exclusions (`dashgen-check.toml`) are applied last; see `generator.checks.exclusions`.
@@ -79,10 +79,10 @@ class Check:
     name: str
     doc: str
     severity: str
-    func: Callable[["Project"], Iterable]
+    func: Callable[["CheckedProject"], Iterable]
     external: bool = False  # waits on a subprocess: run beside the others (in a thread)
 
-    def run(self, project: "Project") -> Iterator[Finding]:
+    def run(self, project: "CheckedProject") -> Iterator[Finding]:
         for issue in self.func(project):
             if not isinstance(issue, Issue):
                 raise TypeError(f"check {self.name} yielded {type(issue).__name__}, not an Issue")
@@ -112,8 +112,9 @@ def check(name: str, severity: str = ERROR, *, external: bool = False):
 
 
 @dataclass
-class Project:
-    """Everything the checks read, built once: definitions, dashboards, rule groups, options."""
+class CheckedProject:
+    """The project as the checks read it, built once from a generator.project.Project:
+    definitions, dashboards, rule groups, options."""
 
     root: Path
     cfg: Config
@@ -170,7 +171,7 @@ class Project:
                 yield rel, g, r
 
 
-def cached(project: Project, kind: str, parts: Iterable[bytes | str], compute: Callable[[], object],
+def cached(project: CheckedProject, kind: str, parts: Iterable[bytes | str], compute: Callable[[], object],
            valid: Callable[[object], bool]) -> object:
     """`compute()` (a JSON value), remembered in the project's result cache under a key over
     `parts` (exactly what the answer depends on: the input's bytes, the checking code's
@@ -197,7 +198,7 @@ def cached(project: Project, kind: str, parts: Iterable[bytes | str], compute: C
     return value
 
 
-def load_project(root, cfg: Config | None = None, **options) -> Project:
+def load_project(root, cfg: Config | None = None, **options) -> CheckedProject:
     """Import and build every definition of the project at `root` (a folder or a
     generator.project.Project; with `cfg` instead of its config if given); raises
     DefinitionError on the first failure.
@@ -210,7 +211,7 @@ def load_project(root, cfg: Config | None = None, **options) -> Project:
 
     project = project_of(root, cfg)
     loaded, dashboards = build_outputs(project, check_identity=False, cache=options.get("result_cache"))
-    return Project(root=project.root, cfg=project.config, catalog=project.catalog, dashboards=dashboards,
+    return CheckedProject(root=project.root, cfg=project.config, catalog=project.catalog, dashboards=dashboards,
                    groups=list(loaded.groups), routing=loaded.notifications, slos=list(loaded.slos), **options)
 
 
@@ -327,7 +328,7 @@ def run_report(root, cfg: Config | None = None, *, only: Iterable[str] | None = 
 
 
 
-def _run_one(c: Check, project: Project) -> list[Finding]:
+def _run_one(c: Check, project: CheckedProject) -> list[Finding]:
     found: list[Finding] = []
     try:
         found.extend(c.run(project))
