@@ -27,7 +27,7 @@ def build(cfg: Config) -> RuleGroup:
             summary="The Raymontology API fails its health check.",
             description=(
                 f"GET /health on {{{{ $labels.instance }}}} has failed {t.service_down_failed_checks} checks in a "
-                f"row (no success in {t.service_down_window}) {where}: users cannot reach the API."
+                f"row (checked every {t.health_check_interval_seconds} s) {where}: users cannot reach the API."
             ),
             keep_firing_for=t.service_down_keep_firing,
             dashboard=cfg.dashboards.system_health,
@@ -77,8 +77,8 @@ def frontend_down(cfg: Config) -> Alert:
         severity="critical",
         summary="The Raymontology web app does not load.",
         description=(
-            f"GET {{{{ $labels.instance }}}} has failed {t.frontend_down_failed_checks} checks in a row (no "
-            f"success in {t.frontend_down_window}, checked every {t.frontend_check_interval_seconds // 60} min) "
+            f"GET {{{{ $labels.instance }}}} has failed {t.frontend_down_failed_checks} checks in a row (checked "
+            f"every {t.frontend_check_interval_seconds // 60} min) "
             f"from a majority of the {len(cfg.uptime.probes)} Synthetic Monitoring locations (only "
             "{{ $value | humanizePercentage }} of them still succeed): users cannot open the site."
         ),

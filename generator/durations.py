@@ -44,3 +44,18 @@ def canonical(text: str) -> str:
     """A duration string in Prometheus' printed form; anything unparsable is left alone."""
     text = str(text)
     return duration(seconds(text)) if is_duration(text) else text
+
+
+def last_checks_window(n: int, interval_seconds: int) -> str:
+    """A range that holds exactly the newest `n` results of a check run every `interval_seconds`,
+    at any rule evaluation: n intervals less one millisecond (Prometheus' timestamp resolution).
+
+    Evaluations and checks keep a fixed phase apart (both periodic, neither aligned to the
+    other). With the newest result `p` seconds old (0 <= p < interval), the nth-newest is
+    p + (n-1) x interval old: inside; the one before it p + n x interval: outside, whether a
+    range includes its left edge (Prometheus 2) or not (Prometheus 3; there only an evaluation
+    in the last millisecond before the next result sees n-1). A shorter window (such
+    as n - 1/2 intervals) holds only n-1 results whenever the evaluation runs late in the
+    interval, and then pages after n-1 failures; a longer one waits for n+1 at some phases.
+    """
+    return duration(n * interval_seconds - 0.001)

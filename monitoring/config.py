@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator.config import Config, Notifications, Plan, SLOConfig, Uptime
-from generator.durations import duration
+from generator.durations import duration, last_checks_window
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
@@ -131,11 +131,9 @@ class Thresholds:
     def service_down_window(self) -> str:
         """ServiceDown: a window holding exactly the last N checks (docs/targets.md §8: fails 3 times).
 
-        N - 1/2 intervals: the Nth-newest check is inside and the one before it is not, whether
-        ranges include their left edge (Prometheus 2) or not (Prometheus 3), with half an
-        interval of slack for scrape jitter. 3 checks a minute apart -> 2m30s.
+        See `last_checks_window`: 3 checks a minute apart -> 2m59s999ms.
         """
-        return duration((self.service_down_failed_checks - 0.5) * self.health_check_interval_seconds)
+        return last_checks_window(self.service_down_failed_checks, self.health_check_interval_seconds)
 
     @property
     def service_down_keep_firing(self) -> str:
@@ -144,13 +142,12 @@ class Thresholds:
 
     @property
     def frontend_down_window(self) -> str:
-        """FrontendDown: a window holding the last N frontend checks at every rule evaluation.
+        """FrontendDown: a window holding exactly the last N frontend checks (`last_checks_window`).
 
-        Rules run every minute, the check every 3: N whole intervals always hold the last N
-        checks, however far the evaluation is from the newest (service_down_window's N - 1/2
-        relies on checks and evaluations sharing the one-minute beat). 2 checks -> 6m.
+        Rules run every minute, the check every 3: at every evaluation the window holds the last
+        N checks, however far the evaluation is from the newest. 2 checks -> 5m59s999ms.
         """
-        return duration(self.frontend_down_failed_checks * self.frontend_check_interval_seconds)
+        return last_checks_window(self.frontend_down_failed_checks, self.frontend_check_interval_seconds)
 
     @property
     def frontend_down_keep_firing(self) -> str:

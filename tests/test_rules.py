@@ -57,7 +57,7 @@ def test_seed_thresholds_and_durations(alerts):
     assert alerts["HighMemoryUsage"]["for"] == "5m" and "> 0.85" in alerts["HighMemoryUsage"]["expr"]
     assert alerts["SlowAPIResponse"]["for"] == "5m" and alerts["SlowAPIResponse"]["expr"].endswith("> 1")
     assert alerts["DatabaseConnectionFailed"]["for"] == "1m"
-    assert "[2m30s]" in alerts["ServiceDown"]["expr"] and "for" not in alerts["ServiceDown"]
+    assert "[2m59s999ms]" in alerts["ServiceDown"]["expr"] and "for" not in alerts["ServiceDown"]
     assert alerts["ServiceDown"]["keep_firing_for"] == "2m"
 
 
@@ -89,3 +89,19 @@ def test_promtool_rejects_a_broken_rule(tmp_path, promtool):
     bad.write_text("groups:\n- name: g\n  rules:\n  - alert: X\n    expr: sum(rate(x[5m])\n")
     result = subprocess.run([promtool, "check", "rules", str(bad)], capture_output=True, text=True)
     assert result.returncode != 0
+
+
+@pytest.mark.parametrize("n,interval", [(3, 60), (2, 180), (1, 60), (5, 30)])
+def test_a_last_checks_window_holds_exactly_n_results_at_every_phase(n, interval):
+    """ServiceDown and FrontendDown judge "failed N checks in a row" by a range over the check's
+    results: at every phase between checks and evaluations (to the millisecond, Prometheus'
+    resolution) and for both range semantics, the range holds exactly the newest n results."""
+    from generator.durations import last_checks_window, seconds
+
+    width_ms = round(seconds(last_checks_window(n, interval)) * 1000)
+    step = interval * 1000
+    for phase in [*range(0, step, 997), step - 2]:  # age of the newest result, in ms
+        ages = [phase + k * step for k in range(n + 2)]
+        closed = sum(a <= width_ms for a in ages)  # Prometheus 2: [t - w, t]
+        half_open = sum(a < width_ms for a in ages)  # Prometheus 3: (t - w, t]
+        assert closed == half_open == n, (phase, closed, half_open)

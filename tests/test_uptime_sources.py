@@ -52,9 +52,9 @@ def both(root):
 def test_the_source_moves_service_down_the_uptime_panel_and_the_check(both):
     sm, bb = both
     assert _alert(sm, "ServiceDown")["expr"] == (
-        'avg by (instance) (max_over_time(probe_success{job="raymontology-health"}[2m30s])) < 0.5')
+        'avg by (instance) (max_over_time(probe_success{job="raymontology-health"}[2m59s999ms])) < 0.5')
     assert _alert(bb, "ServiceDown")["expr"] == (
-        'max by (instance) (max_over_time(probe_success{job="blackbox"}[2m30s])) == 0')
+        'max by (instance) (max_over_time(probe_success{job="blackbox"}[2m59s999ms])) == 0')
     assert _uptime_expr(sm) == 'avg by (instance) (avg_over_time(probe_success{job="raymontology-health"}[$__range]))'
     assert _uptime_expr(bb) == 'avg_over_time(probe_success{job="blackbox"}[$__range])'
     # TargetMissing watches the prober it relies on: the blackbox exporter, or the SM check's series.
@@ -105,7 +105,7 @@ def test_the_frontend_check_is_the_plans_get_slash_every_3_minutes(both):
 def test_frontend_down_and_its_uptime_panel_follow_the_source(both):
     sm, bb = both
     assert _alert(sm, "FrontendDown")["expr"] == (
-        'avg by (instance) (max_over_time(probe_success{job="raymontology-frontend"}[6m])) < 0.5')
+        'avg by (instance) (max_over_time(probe_success{job="raymontology-frontend"}[5m59s999ms])) < 0.5')
     assert _alert(sm, "FrontendDown")["labels"]["severity"] == "critical"
     assert 'absent(probe_success{job="raymontology-frontend"})' in _alert(sm, "TargetMissing")["expr"]
     titles = _panel_titles(sm)
