@@ -156,9 +156,12 @@ def render(ctx: Context, out: Path | None, check_only: bool) -> None:
 @click.option("--no-cache", is_flag=True,
               help="Ask promtool and amtool again and compile every module, ignoring the project's cache "
                    "(.cache/dashgen; DASHGEN_CACHE=off does the same).")
+@click.option("--baseline", is_flag=True,
+              help="Accept today's error findings: append one exclusion per check and dashboard, rule or file "
+                   "to the exclusions file (each says how many findings it covers), so only new ones fail.")
 @pass_ctx
 def check_cmd(ctx: Context, fmt: str, schema_dir: Path | None, exclusions: Path | None, only: tuple[str, ...],
-              list_checks: bool, show_all: bool, no_cache: bool) -> None:
+              list_checks: bool, show_all: bool, no_cache: bool, baseline: bool) -> None:
     """Every offline check: PromQL, metric catalog, dashboard and rule lint, promtool, schema.
 
     Exit 0 when no error-level finding remains after exclusions, 1 otherwise, 2 on usage errors.
@@ -175,6 +178,9 @@ def check_cmd(ctx: Context, fmt: str, schema_dir: Path | None, exclusions: Path 
         return
     report = checks.run_report(ctx.project, only=only or None, exclusions_file=exclusions,
                                schema_dir=checks.find_schema_dir(schema_dir, ctx.root), use_cache=not no_cache)
+    if baseline:
+        _write_baseline(ctx, report, exclusions)
+        return
     if fmt == "json":
         echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -184,6 +190,29 @@ def check_cmd(ctx: Context, fmt: str, schema_dir: Path | None, exclusions: Path 
             echo(str(f))
         echo(report.summary())
     sys.exit(EXIT_FAIL if report.errors else EXIT_OK)
+
+
+def _write_baseline(ctx: Context, report, exclusions: Path | None) -> None:
+    from generator.checks import LOAD_CHECK
+    from generator.checks import exclusions as excl
+
+    path = exclusions if exclusions is not None else ctx.root / excl.DEFAULT_FILE
+    if any(f.check == LOAD_CHECK for f in report.findings):
+        for f in report.findings:
+            echo(str(f))
+        fail(f"a definition does not load, so nothing else was checked: fix it before taking a baseline "
+             f"({path} unchanged)", EXIT_FAIL)
+    written, covered = excl.append_baseline(path, report.findings)
+    left = [f for f in report.findings if f.severity == "error" and f.check in excl.NOT_BASELINED]
+    for f in left:
+        echo(str(f))
+    if written:
+        echo(f"{path}: {written} exclusion{'s' if written != 1 else ''} added, covering {covered} "
+             f"finding{'s' if covered != 1 else ''}; fix them over time and delete each entry when it is "
+             "reported unused.")
+    else:
+        echo(f"no error findings to accept: {path} unchanged")
+    sys.exit(EXIT_FAIL if left else EXIT_OK)
 
 
 # --- query ------------------------------------------------------------------------------
