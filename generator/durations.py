@@ -58,4 +58,4 @@ def last_checks_window(n: int, interval_seconds: int) -> str:
     as n - 1/2 intervals) holds only n-1 results whenever the evaluation runs late in the
     interval, and then pages after n-1 failures; a longer one waits for n+1 at some phases.
     """
-    return duration(n * interval_seconds - 0.001)
+    return duration((n * interval_seconds * _MS["s"] - _MS["ms"]) / _MS["s"])
