@@ -43,6 +43,10 @@ _ALERT = re.compile(r"^[A-Z][A-Za-z0-9]{1,40}$")
 FIRE_SHARE = 1.1
 BELOW_SHARE = 2 - FIRE_SHARE
 WITHIN_SHARE = 0.5
+#: While a test proves one tier, the alert's other tiers stay below this share of their threshold.
+HEADROOM = 0.9
+#: Evaluations of a quiet test (it checks only the end).
+QUIET_EVALUATIONS = 4
 #: Test traffic: events per input step (the ratio is what matters, not the volume).
 TEST_EVENTS = 1000
 
@@ -284,6 +288,31 @@ def _step(tier: BurnTier) -> int:
     return max(60, int(seconds(tier.short_window) // 5) // 60 * 60)
 
 
+def _ceil(x: float, step: int) -> int:
+    """`x` rounded up to a whole number of `step`s."""
+    return int(-(-x // step)) * step
+
+
+def _history(cfg: Config, slo: SLO, kind: str, tier: BurnTier, burn: float, until: float) -> float:
+    """Seconds of healthy traffic before a burn at error ratio `burn`, so that the test sees
+    `tier` alone for the first `until` seconds of the burn:
+
+    - the tier's own long window is full of traffic when the burn crosses its threshold (at
+      long / FIRE_SHARE): history of long - long / FIRE_SHARE;
+    - every other tier of the same alert stays below HEADROOM of its threshold: its long window
+      then holds history and burn, an error ratio of burn x until / (history + until).
+
+    (Tiers too close to tell apart, whose long window cannot hold enough history, make the
+    generated test fail in promtool, which names it.)
+    """
+    need = seconds(tier.long_window) * (1 - 1 / FIRE_SHARE)
+    for k, other in _tiers(cfg):
+        limit = HEADROOM * other.factor * slo.budget
+        if k == kind and other != tier and burn > limit:
+            need = max(need, until * (burn / limit - 1))
+    return need
+
+
 def _expected(cfg: Config, slo: SLO, kind: str) -> dict:
     s = cfg.slo
     return {"severity": s.page_severity if kind == "page" else s.ticket_severity,
@@ -295,33 +324,47 @@ def _minutes(secs: float) -> str:
 
 
 def tier_test(cfg: Config, slo: SLO, kind: str, tier: BurnTier) -> dict:
-    """Healthy traffic for the alert's longest window, then a burn: at 1.1x the tier's rate the
-    long window crosses the threshold after long / 1.1; the alert is silent two steps before that
-    and fires by the long window plus `for` and a step. At 0.9x it is silent two long windows in."""
+    """Healthy traffic, then a burn. At 1.1x the tier's rate the long window crosses the
+    threshold after long / 1.1: the alert is silent two steps before that and fires by the long
+    window plus `for`, a step and a minute. At 0.9x it is still silent then (its long window has
+    reached the plateau of 0.9x: it never crosses).
+
+    The cost is in promtool's evaluations, each reading every recorded window (the period's
+    too), so the file evaluates as seldom as the timing allows: the alert turns pending at the
+    first evaluation after the crossing and fires at the first one `for` later, at most two
+    intervals after crossing + `for`; the interval is the longest whole number of steps that
+    still lands inside the slack the fire check allows. The healthy history is as short as
+    `_history` allows, per test.
+    """
     step, long_ = _step(tier), seconds(tier.long_window)
-    # Healthy history fills the longest window of the alert's tiers, so only this tier can fire.
-    history = max(seconds(t.long_window) for k, t in _tiers(cfg) if k == kind)
-    healthy = int(history // step)
-    burn = int(2 * long_ // step) + 1
-    start = healthy * step  # the burn begins here
     wait = seconds(cfg.slo.page_for if kind == "page" else cfg.slo.ticket_for)
     name = _alert_name(slo, kind)
     fire, below = FIRE_SHARE * tier.factor * slo.budget, BELOW_SHARE * tier.factor * slo.budget
+    check = long_ + wait + step + 60  # seconds into the burn: fired at 1.1x, silent at 0.9x
+    quiet = long_ / FIRE_SHARE - 2 * step  # seconds into the burn: still silent at 1.1x
+    cases = []
+    for ratio, until in ((fire, quiet), (below, check)):
+        healthy = _ceil(_history(cfg, slo, kind, tier, ratio, until), step) // step
+        cases.append((healthy, healthy * step, int(-(-check // step)) + 1))
+    (h_fire, s_fire, n_fire), (h_below, s_below, n_below) = cases
+    # the fire check is at a whole minute: the slack runs from crossing + `for` to that minute
+    slack = int((s_fire + check) // 60) * 60 - (s_fire + long_ / FIRE_SHARE + wait)
+    interval = max(step, int(slack // 2 // step) * step)
     header = f"{kind} tier {tier.factor:g}x over {tier.long_window} + {tier.short_window}"
-    return {"evaluation_interval": duration(step), "tests": [
+    return {"evaluation_interval": duration(interval), "tests": [
         {"name": f"{header}: fires at {FIRE_SHARE:g}x within {tier.long_window}",
          "interval": duration(step),
-         "input_series": _input_series(slo, [(healthy, 0.0), (burn, fire)]),
+         "input_series": _input_series(slo, [(h_fire, 0.0), (n_fire, fire)]),
          "alert_rule_test": [
-             {"eval_time": _minutes(start + long_ / FIRE_SHARE - 2 * step), "alertname": name, "exp_alerts": []},
-             {"eval_time": _minutes(start + long_ + wait + step + 60), "alertname": name,
+             {"eval_time": _minutes(s_fire + quiet), "alertname": name, "exp_alerts": []},
+             {"eval_time": _minutes(s_fire + check), "alertname": name,
               "exp_alerts": [{"exp_labels": _expected(cfg, slo, kind)}]},
          ]},
         {"name": f"{header}: silent at {BELOW_SHARE:g}x",
          "interval": duration(step),
-         "input_series": _input_series(slo, [(healthy, 0.0), (burn, below)]),
+         "input_series": _input_series(slo, [(h_below, 0.0), (n_below, below)]),
          "alert_rule_test": [
-             {"eval_time": _minutes(start + 2 * long_), "alertname": name, "exp_alerts": []},
+             {"eval_time": _minutes(s_below + check), "alertname": name, "exp_alerts": []},
          ]},
     ]}
 
@@ -329,31 +372,37 @@ def tier_test(cfg: Config, slo: SLO, kind: str, tier: BurnTier) -> dict:
 def quiet_test(cfg: Config, slo: SLO, kind: str) -> dict:
     """Within budget the alert of `kind` stays silent over three of its longest windows; for
     pages also: without traffic nothing is recorded and nothing fires (a probe SLI: without
-    results, there is nothing to record)."""
+    results, there is nothing to record).
+
+    Only the end is checked, so the file evaluates QUIET_EVALUATIONS times, the last exactly at
+    the checked time (a recorded series must be fresh there, or "nothing recorded" would pass
+    on staleness alone)."""
     tiers = [t for k, t in _tiers(cfg) if k == kind]
     step = _step(max(tiers, key=lambda t: seconds(t.long_window)))
-    n = int(3 * max(seconds(t.long_window) for t in tiers) // step)
+    per_eval = _ceil(3 * max(seconds(t.long_window) for t in tiers) / QUIET_EVALUATIONS, step) // step
+    n = per_eval * QUIET_EVALUATIONS
     name = _alert_name(slo, kind)
     tests = [{"name": f"{kind}: within budget, {WITHIN_SHARE:g}x the budget for {duration(n * step)}",
               "interval": duration(step),
               "input_series": _input_series(slo, [(n, WITHIN_SHARE * slo.budget)]),
-              "alert_rule_test": [{"eval_time": _minutes(n * step), "alertname": name, "exp_alerts": []}]}]
+              "alert_rule_test": [{"eval_time": duration(n * step), "alertname": name, "exp_alerts": []}]}]
     if kind == "page" and isinstance(slo.sli, RequestSLI):  # counters that never move: no traffic
         flat = [{"series": s, "values": f"0x{n}"} for s, _role in slo.sli.test_series]
         tests.append({"name": "no traffic: no error ratio, no page", "interval": duration(step),
                       "input_series": flat,
-                      "promql_expr_test": [{"expr": recorded(cfg, slo, w), "eval_time": _minutes(n * step),
+                      "promql_expr_test": [{"expr": recorded(cfg, slo, w), "eval_time": duration(n * step),
                                             "exp_samples": []} for w in windows(cfg, slo)],
-                      "alert_rule_test": [{"eval_time": _minutes(n * step), "alertname": name, "exp_alerts": []}]})
-    return {"evaluation_interval": duration(step), "tests": tests}
+                      "alert_rule_test": [{"eval_time": duration(n * step), "alertname": name, "exp_alerts": []}]})
+    return {"evaluation_interval": duration(per_eval * step), "tests": tests}
 
 
 def unit_tests(cfg: Config, slo: SLO, rule_file: str) -> dict[str, dict]:
     """promtool test files for `slo`: file name -> document (rule_files: [rule_file]).
 
-    Each file evaluates the rules once per input step (its `evaluation_interval`), so a
-    three-day tier costs as few evaluations as a one-hour one; the rule file they read must
-    leave the group's interval out (generator.checks.promtool does), or it would win.
+    Each file sets its own `evaluation_interval`, derived from what it checks (tier_test,
+    quiet_test): a few dozen evaluations per file, a three-day tier as few as a one-hour one.
+    The rule file they read must leave the group's interval out (generator.checks.promtool
+    does), or it would win.
     """
     docs = {}
     for kind, tier in _tiers(cfg):

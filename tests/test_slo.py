@@ -15,6 +15,7 @@ from generator.checks import run_report
 from generator.checks.amtool import write_config
 from generator.checks.promtool import without_annotations
 from generator.config import BurnTier
+from generator.durations import seconds
 from generator.errors import DefinitionError
 from generator.loader import load
 from repo_project import CONFIG as DEFAULT
@@ -72,10 +73,14 @@ def test_latency_threshold_is_an_exposed_bucket(loaded):
         load(ROOT, DEFAULT.with_thresholds(slo_latency_threshold_seconds=0.2))
 
 
-def _promtool_run(folder: Path, cfg_rules, cfg_tests, s, pattern: str) -> subprocess.CompletedProcess:
+def _promtool_run(folder: Path, cfg_rules, cfg_tests, s, pattern: str, mutate=None) -> subprocess.CompletedProcess:
     grp = slo.rule_group(cfg_rules, s)
     doc = without_annotations(rules.group_document(cfg_rules, grp))
     doc["groups"][0].pop("interval")
+    if mutate is not None:
+        for rule in doc["groups"][0]["rules"]:
+            if "alert" in rule:
+                rule["expr"] = mutate(rule["expr"])
     (folder / f"{grp.name}.rules.yaml").write_text(rules.dumps(doc))
     names = []
     for name, test in slo.unit_tests(cfg_tests, s, f"{grp.name}.rules.yaml").items():
@@ -203,3 +208,81 @@ def test_compressed_clock_keeps_names_and_divides_windows(loaded):
     assert "[1d]" in fast.records[-1].expr and "[30d]" in normal.records[-1].expr
     assert [a.for_ for a in fast.alerts] == ["4s", "30s"]
     assert [a.expr for a in fast.alerts] == [a.expr for a in normal.alerts]
+
+
+def _tier_cfg(kind: str, index: int, factor_scale: float):
+    """DEFAULT with one tier's burn factor scaled."""
+    field_ = f"{kind}_tiers"
+    tiers = list(getattr(DEFAULT.slo, field_))
+    t = tiers[index]
+    tiers[index] = BurnTier(t.factor * factor_scale, t.long_window, t.short_window)
+    return replace(DEFAULT, slo=replace(DEFAULT.slo, **{field_: tuple(tiers)}))
+
+
+TIERS = [("page", 0, "page-1h"), ("page", 1, "page-6h"), ("ticket", 0, "ticket-3d")]
+
+
+@pytest.mark.parametrize("kind,index,pattern", TIERS)
+@pytest.mark.parametrize("scale,why", [(1.2, "fires too late"), (0.85, "fires at 0.9x")])
+def test_every_tier_test_catches_a_wrong_factor(loaded, tmp_path, kind, index, pattern, scale, why):
+    """Each tier's test, not only the first: a factor 20 % too high never fires at 1.1x the
+    right one; 15 % too low already fires at 0.9x."""
+    s = _slo(loaded, "api-latency")
+    out = _promtool_run(tmp_path, _tier_cfg(kind, index, scale), DEFAULT, s, pattern)
+    assert out.returncode != 0 and "FAILED" in out.stdout + out.stderr, why
+
+
+@pytest.mark.parametrize("pattern", ["page-1h", "page-6h", "ticket-3d"])
+def test_the_tests_need_both_windows(loaded, tmp_path, pattern):
+    """A tier that fires on either window instead of both (`or` for `and`) fires minutes into
+    the burn, on the short window alone: the "silent before the long window crosses" check fails."""
+    s = _slo(loaded, "uptime")
+    out = _promtool_run(tmp_path, DEFAULT, DEFAULT, s, pattern, mutate=lambda e: e.replace("\n  and\n", "\n  or\n"))
+    assert out.returncode != 0 and "FAILED" in out.stdout + out.stderr
+
+
+def test_the_tests_catch_a_page_that_waits_too_long(loaded, tmp_path):
+    s = _slo(loaded, "api-availability")
+    slow = replace(DEFAULT, slo=replace(DEFAULT.slo, page_for="20m"))
+    assert _promtool_run(tmp_path, slow, DEFAULT, s, "page-1h").returncode != 0
+
+
+OTHER_CONFIGS = {
+    "two-hour page": dict(windows=("5m", "10m", "30m", "2h", "6h", "1d", "3d"),
+                          page_tiers=(BurnTier(10, "2h", "10m"), BurnTier(6, "6h", "30m")), page_for="5m"),
+    "one page tier, fast ticket": dict(page_tiers=(BurnTier(14.4, "1h", "5m"),),
+                                       ticket_tiers=(BurnTier(3, "1d", "2h"), BurnTier(1, "3d", "6h")),
+                                       windows=("5m", "1h", "2h", "6h", "1d", "3d"), ticket_for="1h"),
+    "close tiers": dict(page_tiers=(BurnTier(14.4, "1h", "5m"), BurnTier(9, "6h", "30m"))),
+    "7-day period": dict(period="7d", page_tiers=(BurnTier(14.4, "1h", "5m"),), windows=("5m", "1h", "2h", "6h", "1d"),
+                         ticket_tiers=(BurnTier(2, "1d", "2h"),)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OTHER_CONFIGS))
+@pytest.mark.parametrize("slo_name", ["api-availability", "uptime"])
+def test_generated_tests_pass_on_the_right_rules_for_other_configs(loaded, tmp_path, name, slo_name):
+    """The test derivation (history, steps, evaluation interval) is not tuned to the default
+    tiers: for other windows, tiers, periods and `for`s, the right rules pass every test."""
+    cfg = replace(DEFAULT, slo=replace(DEFAULT.slo, **OTHER_CONFIGS[name]))
+    s = replace(_slo(loaded, slo_name), period=cfg.slo.period)
+    slo.validate(s, cfg, "slos/x.py")
+    out = _promtool_run(tmp_path, cfg, cfg, s, ".")
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("name", ["default", *sorted(OTHER_CONFIGS)])
+def test_generated_tests_stay_cheap_and_check_fresh_evaluations(loaded, name):
+    """Every file evaluates its rules at most 120 times (each evaluation reads every window,
+    the period's too: the cost of `dashgen check`), and every checked time of a quiet test is
+    an evaluation (so "nothing recorded" is not passed on a stale series)."""
+    cfg = DEFAULT if name == "default" else replace(DEFAULT, slo=replace(DEFAULT.slo, **OTHER_CONFIGS[name]))
+    for _rel, s in loaded.slos:
+        s = replace(s, period=cfg.slo.period)
+        for file, doc in slo.unit_tests(cfg, s, "x.rules.yaml").items():
+            every = seconds(doc["evaluation_interval"])
+            times = [seconds(c["eval_time"]) for t in doc["tests"]
+                     for c in t.get("alert_rule_test", []) + t.get("promql_expr_test", [])]
+            assert max(times) / every <= 120, (file, max(times) / every)
+            if "quiet" in file:
+                assert all(t % every == 0 for t in times), file
