@@ -56,8 +56,11 @@ def scratch_project(dst: Path) -> Path:
     """A copy of the project's definitions, rule tests and config (no rendered/, no cache)."""
     if dst.exists():
         shutil.rmtree(dst)
-    for name in ("monitoring", "dashboards", "alerts", "synthetics"):
-        shutil.copytree(ROOT / name, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
+    from generator.loader import PROJECT_DIRS  # every folder the loader reads, slos/ included
+
+    for name in PROJECT_DIRS:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "tests" / "rules", dst / "tests" / "rules")
     for name in ("environments.toml", "dashgen-check.toml"):
         shutil.copyfile(ROOT / name, dst / name)

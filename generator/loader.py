@@ -130,7 +130,7 @@ _fingerprints: dict[str, str] = {}  # package name -> content fingerprint of its
 
 
 #: The folders of a project root the loader imports from (their .py files are fingerprinted).
-PROJECT_DIRS = ("monitoring", "dashboards", "alerts", "synthetics")
+PROJECT_DIRS = ("monitoring", "dashboards", "alerts", "synthetics", "slos")
 
 
 def _fingerprint(root: Path) -> str:

@@ -40,7 +40,7 @@ def counting_promtool(tmp_path, promtool):
 
 def _project(tmp_path) -> Path:
     dst = tmp_path / "project"
-    for name in ("monitoring", "dashboards", "alerts", "synthetics"):
+    for name in ("monitoring", "dashboards", "alerts", "synthetics", "slos"):
         shutil.copytree(ROOT / name, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "tests" / "rules", dst / "tests" / "rules")
     shutil.copyfile(ROOT / "environments.toml", dst / "environments.toml")
@@ -295,7 +295,6 @@ def test_a_changed_rule_group_reruns_only_the_tests_that_load_it(tmp_path, on, c
     HTTP group re-runs the HTTP tests and leaves the others (the SLOs' generated ones too) cached."""
     wrapper, log = counting_promtool
     root = _project(tmp_path)
-    shutil.copytree(ROOT / "slos", root / "slos", ignore=shutil.ignore_patterns("__pycache__"))
     first = _report(root, wrapper)
     runs = len(_lines(log))
     config = root / "monitoring" / "config.py"

@@ -58,3 +58,14 @@ def test_an_unchanged_root_is_not_imported_again(tmp_path):
         "import itertools\nCOUNT = itertools.count()\n\n\ndef build(cfg):\n"
         "    return {'uid': 'one', 'title': str(next(COUNT))}\n")
     assert [titles(root)["dashboards/one.py"] for _ in range(3)] == ["0", "1", "2"]  # one module, kept
+
+
+def test_a_changed_slo_is_seen_in_the_same_process(project):
+    """slos/ is one of the loader's folders: an edited objective is imported afresh."""
+    def objectives():
+        return {s.name: s.title for _rel, s in load(project, CONFIG).slos}
+
+    assert objectives()["uptime"] == "Uptime"
+    path = project / "slos" / "uptime.py"
+    path.write_text(path.read_text().replace('title="Uptime"', 'title="Uptime (edited)"'))
+    assert objectives()["uptime"] == "Uptime (edited)"
