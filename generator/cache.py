@@ -58,6 +58,20 @@ def tool_identity(path: str) -> str:
     return f"{real}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}"
 
 
+def package_identity(package: str, files: tuple[str, ...]) -> str:
+    """Which release of an installed Python package would answer, without importing it (or
+    reading its metadata, which costs more than the cached work): the identity of some of its
+    files, which an upgrade changes. Empty when it is not installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    folder = os.path.dirname(spec.origin) if spec is not None and spec.origin else None
+    if folder is None:
+        return ""
+    return "\0".join(tool_identity(os.path.join(folder, name)) for name in files
+                      if os.path.isfile(os.path.join(folder, name)))
+
+
 def encode_run(rc: int, out: str) -> bytes:
     """A program's answer (exit code, output) as stored."""
     return json.dumps({"rc": rc, "out": out}).encode("utf-8")

@@ -30,11 +30,13 @@ rules apply (PYTHONDONTWRITEBYTECODE, PYTHONPYCACHEPREFIX).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import os
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -133,20 +135,53 @@ _fingerprints: dict[str, str] = {}  # package name -> content fingerprint of its
 PROJECT_DIRS = ("monitoring", "dashboards", "alerts", "synthetics", "slos")
 
 
+def _sources(folder: str):
+    """The .py files under `folder` (os.walk: pathlib's rglob took most of a warm check's
+    fingerprinting), each as (path relative to the folder's parent, absolute path)."""
+    base = os.path.dirname(folder)
+    for top, dirs, files in os.walk(folder):
+        dirs.sort()
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in sorted(files):
+            if name.endswith(".py"):
+                full = os.path.join(top, name)
+                yield os.path.relpath(full, base).replace(os.sep, "/"), full
+
+
 def _fingerprint(root: Path) -> str:
     h = hashlib.sha1()
     for kind in PROJECT_DIRS:
-        folder = root / kind
-        for path in sorted(folder.rglob("*.py")) if folder.is_dir() else ():
-            h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        for rel, full in _sources(os.path.join(root, kind)):
+            with open(full, "rb") as f:
+                h.update(rel.encode() + b"\0" + f.read() + b"\0")
     return h.hexdigest()
+
+
+_snapshots: dict[str, str] = {}  # str(root) -> its fingerprint, while `snapshot(root)` is open
+
+
+@contextlib.contextmanager
+def snapshot(root: Path):
+    """Within, the project at `root` is fingerprinted once, on entry: one `dashgen check` reads
+    the definitions as they were when it started, instead of fingerprinting every folder again
+    for each check that rebuilds modules (six times a run). Files changed inside are seen at
+    the next run (or the next snapshot); nesting keeps the outer snapshot."""
+    key = str(root)
+    if key in _snapshots:
+        yield
+        return
+    _snapshots[key] = _fingerprint(root)
+    try:
+        yield
+    finally:
+        _snapshots.pop(key, None)
 
 
 def _package(root: Path, cache=None) -> str:
     """The private package name of the project `root`, imported afresh when its files changed."""
     name = f"{PREFIX}{hashlib.sha1(str(root).encode()).hexdigest()[:10]}"
     _stores[name] = cache
-    fingerprint = _fingerprint(root)
+    fingerprint = _snapshots.get(str(root)) or _fingerprint(root)
     if name in sys.modules and _fingerprints.get(name) == fingerprint:
         return name
     for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
@@ -240,7 +275,7 @@ def load(root: Path, cfg: Config, cache=None) -> Loaded:
         loaded.checks.extend((rel, c) for c in checks)
     seen: dict[str, str] = {}
     for path in module_files(root, "slos"):
-        rel, slos = build_module(root, "slos", path, cfg)
+        rel, slos = build_module(root, "slos", path, cfg, cache, pkg)
         slos = [slos] if isinstance(slos, slo_lib.SLO) else slos
         if not isinstance(slos, (list, tuple)) or not all(isinstance(s, slo_lib.SLO) for s in slos):
             raise DefinitionError(rel, "build(cfg) must return an SLO or a list of them")

@@ -329,3 +329,73 @@ def test_a_cache_dir_that_is_not_an_absolute_path_is_a_usage_error(tmp_path, on,
     monkeypatch.setenv(cache.DIR_ENV, value)
     r = CliRunner().invoke(main, ["--root", str(_project(tmp_path)), "check", "--only", "promtool/"])
     assert r.exit_code == 2 and cache.DIR_ENV in r.stderr and "Traceback" not in r.output, r.output
+
+
+def test_a_warm_check_reads_no_yaml_and_renders_no_template(tmp_path, on):
+    """What a warm check hands promtool and amtool comes from the cache: the rule and test
+    files' YAML text, the tests' rule_files, the notification template's text. So it imports
+    neither jinja2 nor the docs module, and PyYAML's parser and emitter do not run."""
+    import subprocess
+    import sys
+
+    root = _project(tmp_path)
+    script = (
+        "import sys, yaml\n"
+        "from generator.checks import run_report\n"
+        "calls = []\n"
+        "for name in ('load', 'dump_all'):\n"
+        "    real = getattr(yaml, name)\n"
+        "    setattr(yaml, name, lambda *a, _real=real, _name=name, **k: (calls.append(_name), _real(*a, **k))[1])\n"
+        f"report = run_report({str(root)!r}, only=['promtool/', 'amtool/'])\n"
+        "print(len(report.errors), 'jinja2' in sys.modules, 'generator.docs' in sys.modules, sorted(set(calls)))\n")
+    env = {**os.environ}
+    cold = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert cold.returncode == 0, cold.stderr
+    assert cold.stdout.split()[:3] == ["0", "True", "True"]  # the first run renders and parses
+    warm = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert warm.returncode == 0, warm.stderr
+    assert warm.stdout.strip() == "0 False False []"
+
+
+def test_the_cached_template_text_is_the_rendered_one(tmp_path, on):
+    from dataclasses import replace
+
+    from generator.notifications import template_text
+    from repo_project import CONFIG
+
+    store = cache.ProjectCache.for_root(tmp_path)
+    fresh = template_text(CONFIG)
+    assert template_text(CONFIG, store) == fresh  # filled
+    assert template_text(CONFIG, store) == fresh  # read back
+    other = replace(CONFIG, notifications=replace(CONFIG.notifications, template_name="other"))
+    assert template_text(other, store) == template_text(other) != fresh  # keyed by the values
+    for entry in (tmp_path / cache.FOLDER / "notification-template").glob("*.bin"):
+        store.put("notification-template", entry.stem, b"\xff\xfe not text")  # signed, not UTF-8
+    assert template_text(CONFIG, store) == fresh
+
+
+def test_amtool_is_asked_again_when_the_configuration_or_the_template_changes(tmp_path, on, monkeypatch):
+    """amtool's answer is keyed without writing the YAML: a changed route and a changed
+    template colour each reach amtool; an unchanged project does not."""
+    real = shutil.which("amtool")
+    assert real, "amtool is needed (make tools)"
+    log = tmp_path / "amtool.log"
+    (tmp_path / "bin").mkdir()
+    wrapper = tmp_path / "bin" / "amtool"
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {real} "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    root = _project(tmp_path)
+
+    def asked() -> int:
+        assert run_report(root, only=["amtool/"]).errors == []
+        return len(_lines(log))
+
+    assert asked() == 1
+    assert asked() == 1  # warm: nothing asked
+    config = root / "monitoring" / "config.py"
+    config.write_text(config.read_text().replace('warning_repeat_interval="4h"', 'warning_repeat_interval="5h"', 1))
+    assert asked() == 2  # the route changed
+    config.write_text(config.read_text().replace('slack_colour_other="#808080"', 'slack_colour_other="#808081"', 1))
+    assert asked() == 3  # the template's text changed
+    assert asked() == 3

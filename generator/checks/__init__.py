@@ -290,11 +290,18 @@ def run_report(root, cfg: Config | None = None, *, only: Iterable[str] | None = 
     bytecode are reused from the project's cache folder when the content is unchanged
     (generator.cache). Checks marked `external` run in threads beside the others; findings
     keep the order of the checks either way."""
-    from generator import cache
-    from generator.checks import exclusions as excl
+    from generator.loader import snapshot
     from generator.project import project_of
 
     source_project = project_of(root, cfg)
+    with snapshot(source_project.root):
+        return _run_report(source_project, only, schema_dir, exclusions_file, promtool, tests_dir, use_cache)
+
+
+def _run_report(source_project, only, schema_dir, exclusions_file, promtool, tests_dir, use_cache) -> Report:
+    from generator import cache
+    from generator.checks import exclusions as excl
+
     root = source_project.root
     chosen = select(only)
     exclusions_file = exclusions_file if exclusions_file is not None else root / excl.DEFAULT_FILE

@@ -42,12 +42,12 @@ def check_config(project):
         return
     rel, routing = project.routing
     binary = amtool_path()
-    files = notifications.alertmanager_files(project.cfg, routing, notifications.placeholders(project.cfg))
     store = project.result_cache
-    key = cache.digest("amtool", cache.tool_identity(binary),
-                       *[x for name in sorted(files) for x in (name, files[name])]) if store is not None else ""
+    placeholders = notifications.placeholders(project.cfg)
+    key = _key(project.cfg, routing, placeholders, binary, store) if store is not None else ""
     answer = cache.decode_run(store.get("amtool", key)) if store is not None else None
     if answer is None:
+        files = notifications.alertmanager_files(project.cfg, routing, placeholders, cache=store)
         with tempfile.TemporaryDirectory(prefix="dashgen-amtool-") as tmp:
             notifications.write_private(files, Path(tmp))
             try:
@@ -62,3 +62,22 @@ def check_config(project):
     rc, text = answer
     if rc != 0:
         yield Issue(Location(file=rel), f"amtool check-config rejects rendered/alerting/alertmanager.yaml: {text[:2000]}")
+
+
+def _key(cfg, routing, placeholders, binary: str, store) -> str:
+    """The cache key of amtool's answer: everything the files it reads are made from (the
+    configuration before its placeholders are filled in, the placeholders, the template's
+    text, the code and PyYAML release that write them) and the amtool binary. Computed
+    without writing the YAML (PyYAML's emitter cost more than the rest of a warm check)."""
+    import json
+
+    from generator import rules
+    from generator.notifications import alertmanager
+
+    doc = notifications.alertmanager_document(cfg, routing)
+    return cache.digest("amtool", cache.tool_identity(binary),
+                        json.dumps(doc, ensure_ascii=False, default=repr),
+                        json.dumps(sorted(placeholders.items()), ensure_ascii=False),
+                        notifications.template_text(cfg, store),
+                        Path(alertmanager.__file__).read_bytes(), Path(rules.__file__).read_bytes(),
+                        cache.package_identity("yaml", ("__init__.py", "emitter.py", "representer.py")))

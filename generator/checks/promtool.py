@@ -121,19 +121,24 @@ def _run_uncached(project) -> Runs:
     for _rel, g in project.groups:
         name = rule_file_name(g)
         doc = rules.group_document(project.cfg, g)
-        checked_files[name] = rules.dumps(doc).encode("utf-8")
+        # rules.dumps takes the text of a document seen before from the cache: PyYAML's
+        # emitter was most of a warm check's promtool work
+        checked_files[name] = rules.dumps(doc, cache=store).encode("utf-8")
         test_doc = without_annotations(doc)
         if any(g.name == slo.group_name(project.cfg, x) for _r, x in getattr(project, "slos", [])):
             # generated SLO tests evaluate once per input step (slo.unit_tests): the file's
             # evaluation_interval must apply, and a group's own interval would win over it
             test_doc = {"groups": [{k: v for k, v in grp.items() if k != "interval"} for grp in test_doc["groups"]]}
-        tested_files[name] = rules.dumps(test_doc).encode("utf-8")
+        tested_files[name] = rules.dumps(test_doc, cache=store).encode("utf-8")
     tests = {t.name: t.read_bytes() for t in test_files(project)}
+    loads: dict[str, list[str] | None] = {t: _rule_files(project, data) for t, data in tests.items()}
     for name, doc in generated_tests(project).items():
         check_name(name, "generated test file", "promtool test")
-        tests[name] = rules.dumps(doc).encode("utf-8")
+        tests[name] = rules.dumps(doc, cache=store).encode("utf-8")
+        loads[name] = list(doc["rule_files"])  # what it loads is known: no need to read it back
     check_key = cache.digest("check", tool, *[x for n in sorted(checked_files) for x in (n, checked_files[n])])
-    test_keys = {t: cache.digest("test", tool, t, data, *_rule_parts(data, tested_files)) for t, data in tests.items()}
+    test_keys = {t: cache.digest("test", tool, t, data, *_rule_parts(loads[t], tested_files))
+                 for t, data in tests.items()}
     if store is not None:
         if checked_files:
             results["check"] = cache.decode_run(store.get("promtool-check", check_key))
@@ -156,20 +161,27 @@ def _run_uncached(project) -> Runs:
     return Runs(check=results["check"], test=results["test"])
 
 
-def _rule_parts(test: bytes, tested_files: dict[str, bytes]) -> list[bytes | str]:
+def _rule_files(project, test: bytes) -> list[str] | None:
+    """The `rule_files` a test file names, when they are plain names in a list; None when they
+    cannot be read so (a glob, a path, a file that is not YAML). Cached by the file's bytes:
+    reading YAML in pure Python cost a tenth of a warm check."""
+    def read():
+        try:
+            doc = yamlio.safe_load(test.decode("utf-8"))
+        except Exception:  # hostile or broken test file: promtool will say what is wrong
+            return None
+        listed = doc.get("rule_files") if isinstance(doc, dict) else None
+        return listed if isinstance(listed, list) and all(isinstance(n, str) for n in listed) else None
+
+    return cached(project, "rule-files", (test, Path(__file__).read_bytes()), read,
+                  lambda v: v is None or (isinstance(v, list) and all(isinstance(n, str) for n in v)))
+
+
+def _rule_parts(listed: list[str] | None, tested_files: dict[str, bytes]) -> list[bytes | str]:
     """What a test file's answer depends on besides itself: the rule files it names (so editing
     one group re-runs only the tests that load it), or every rule file when its `rule_files`
-    cannot be read as plain names (a glob, a path, a file that is not YAML)."""
-    names = None
-    try:
-        doc = yamlio.safe_load(test.decode("utf-8"))
-        listed = doc.get("rule_files") if isinstance(doc, dict) else None
-        if isinstance(listed, list) and all(isinstance(n, str) and n in tested_files for n in listed):
-            names = sorted(set(listed))
-    except Exception:  # hostile or broken test file: key it on everything, promtool will say what is wrong
-        names = None
-    if names is None:
-        names = sorted(tested_files)
+    are not all plain names of the project's rule files."""
+    names = sorted(set(listed)) if listed is not None and all(n in tested_files for n in listed) else sorted(tested_files)
     return [x for name in names for x in (name, tested_files[name])]
 
 

@@ -117,15 +117,7 @@ def dashboard_schema(project):
 
 
 def _jsonschema_version() -> str:
-    """Which jsonschema validates, without importing it (or reading package metadata, which
-    took longer than the cached check): its files' identity, which an upgrade changes."""
-    import importlib.util
+    """Which jsonschema validates, without importing it: its files' identity."""
+    from generator.cache import package_identity
 
-    from generator.cache import tool_identity
-
-    spec = importlib.util.find_spec("jsonschema")
-    folder = Path(spec.origin).parent if spec is not None and spec.origin else None
-    if folder is None:
-        return ""
-    return "\0".join(tool_identity(str(folder / name)) for name in ("__init__.py", "validators.py", "_keywords.py")
-                      if (folder / name).is_file())
+    return package_identity("jsonschema", ("__init__.py", "validators.py", "_keywords.py"))

@@ -69,8 +69,9 @@ def deployable_files(config: dict, template_files: Mapping[str, str], environ: M
 
 
 def alertmanager_files(cfg: Config, routing: AlertRouting, environ: Mapping[str, str],
-                       used: list[str] | None = None) -> dict[str, str]:
+                       used: list[str] | None = None, cache=None) -> dict[str, str]:
     """`deployable_files` of what render writes to rendered/alerting/ for `cfg` and `routing`
-    (the amtool check and the test stack, which scales `cfg`, build it without rendered/)."""
-    return deployable_files(alertmanager_document(cfg, routing), {template_file(cfg): template_text(cfg)},
+    (the amtool check and the test stack, which scales `cfg`, build it without rendered/);
+    `cache` keeps the template's text (notifications.template.template_text)."""
+    return deployable_files(alertmanager_document(cfg, routing), {template_file(cfg): template_text(cfg, cache)},
                             environ, used)

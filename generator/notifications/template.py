@@ -21,11 +21,35 @@ def _env():
     return _overlay[0]
 
 
-def template_text(cfg: Config) -> str:
+SOURCE = "notifications.tmpl.j2"
+KIND = "notification-template"  # the cache folder (generator.cache) of rendered texts
+
+
+def template_text(cfg: Config, cache=None) -> str:
+    """The notification template for `cfg`. Given the project's cache (generator.cache.ProjectCache),
+    the text is kept there, keyed by the template's source, the values it is rendered with and
+    jinja2's files: `dashgen check` hands amtool the same text without importing jinja2."""
     n = cfg.notifications
-    return _env().get_template("notifications.tmpl.j2").render(
-        name=n.template_name, title=cfg.name, colours=n.slack_colours, other=n.slack_colour_other,
-        resolved=n.slack_colour_resolved)
+    values = dict(name=n.template_name, title=cfg.name, colours=n.slack_colours, other=n.slack_colour_other,
+                  resolved=n.slack_colour_resolved)
+    if cache is None:
+        return _env().get_template(SOURCE).render(**values)
+    from importlib import resources
+
+    from generator.cache import digest, package_identity
+
+    source = resources.files("generator").joinpath("templates", SOURCE).read_bytes()
+    key = digest(KIND, source, repr(sorted(values.items())),
+                 package_identity("jinja2", ("__init__.py", "environment.py", "compiler.py")))
+    data = cache.get(KIND, key)
+    if data is not None:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    text = _env().get_template(SOURCE).render(**values)
+    cache.put(KIND, key, text.encode("utf-8"))
+    return text
 
 
 def tmpl(cfg: Config, part: str) -> str:
