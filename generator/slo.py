@@ -43,8 +43,9 @@ _ALERT = re.compile(r"^[A-Z][A-Za-z0-9]{1,40}$")
 FIRE_SHARE = 1.1
 BELOW_SHARE = 2 - FIRE_SHARE
 WITHIN_SHARE = 0.5
-#: While a test proves one tier, the alert's other tiers stay below this share of their threshold.
-HEADROOM = 0.9
+#: While a test proves one tier, the alert's other tiers stay below this share of their threshold
+#: (the share at which the silent tests burn).
+HEADROOM = BELOW_SHARE
 #: Evaluations of a quiet test (it checks only the end).
 QUIET_EVALUATIONS = 4
 #: Test traffic: events per input step (the ratio is what matters, not the volume).
