@@ -94,8 +94,26 @@ def amtool() -> str:
 
 @pytest.fixture(scope="session")
 def wheel_dir(tmp_path_factory) -> Path:
-    """dashgen as `pip install .` ships it: the wheel built from this checkout, unpacked."""
-    out = tmp_path_factory.mktemp("wheel")
+    """dashgen as `pip install .` ships it: the wheel built from this checkout, unpacked.
+    Built once per run: pytest-xdist's workers share the run's base folder, and the first to
+    take the lock builds it there (a build took 3 s; test_init and test_packaging both need it)."""
+    import fcntl
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's folder, above each worker's own
+    out = shared / "wheel-shared"
+    with open(shared / "wheel-shared.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (out / "unpacked").is_dir():
+            return out / "unpacked"
+        if out.exists():
+            shutil.rmtree(out)  # a build that failed half-way
+        out.mkdir()
+        return _build_wheel(out)
+
+
+def _build_wheel(out: Path) -> Path:
     # Build from a copy, so setuptools' build/ and egg-info never land in the checkout.
     src = out / "src"
     src.mkdir()
@@ -111,7 +129,7 @@ def wheel_dir(tmp_path_factory) -> Path:
         pytest.fail(f"pip wheel failed:\n{proc.stderr[-3000:]}")
     wheels = list(out.glob("dashgen-*.whl"))
     assert len(wheels) == 1, wheels
-    unpacked = out / "unpacked"
     with zipfile.ZipFile(wheels[0]) as zf:
-        zf.extractall(unpacked)
-    return unpacked
+        zf.extractall(out / "unpacking")
+    (out / "unpacking").rename(out / "unpacked")  # whole, or not there
+    return out / "unpacked"

@@ -22,17 +22,19 @@ ROOT = Path(__file__).resolve().parents[1]
 def venv(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("appmetrics")
     shutil.copytree(ROOT / "appmetrics", tmp / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    subprocess.run([sys.executable, "-m", "venv", str(tmp / "v")], check=True, capture_output=True)
-    proc = subprocess.run([str(tmp / "v" / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
-                           str(tmp / "src")], capture_output=True, text=True, cwd=tmp)
+    # No pip inside (ensurepip took half the fixture): this interpreter's pip installs into it.
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp / "v")], check=True, capture_output=True)
+    proc = subprocess.run([sys.executable, "-m", "pip", "--python", str(tmp / "v" / "bin" / "python"), "install",
+                           "--quiet", "--disable-pip-version-check", str(tmp / "src")],
+                          capture_output=True, text=True, cwd=tmp)
     if proc.returncode != 0:
         pytest.fail(f"pip install appmetrics/ failed:\n{proc.stderr[-3000:]}")
     return tmp / "v"
 
 
 def test_installs_alone_with_prometheus_client_only(venv):
-    out = subprocess.run([str(venv / "bin" / "pip"), "list", "--format", "json", "--disable-pip-version-check"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "list", "--format",
+                          "json", "--disable-pip-version-check"], capture_output=True, text=True, check=True).stdout
     installed = {p["name"].lower().replace("_", "-") for p in json.loads(out)} - {"pip", "setuptools"}
     assert installed == {"prometheus-client", "raymontology-metrics"}
 

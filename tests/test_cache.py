@@ -38,9 +38,11 @@ def counting_promtool(tmp_path, promtool):
     return wrapper, log
 
 
-def _project(tmp_path) -> Path:
+def _project(tmp_path, slos: bool = False) -> Path:
+    """A scratch copy of the project; its SLOs (whose generated tests are most of a cold
+    promtool run) only when the test is about them."""
     dst = tmp_path / "project"
-    for name in ("monitoring", "dashboards", "alerts", "synthetics", "slos"):
+    for name in ("monitoring", "dashboards", "alerts", "synthetics", *(("slos",) if slos else ())):
         shutil.copytree(ROOT / name, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "tests" / "rules", dst / "tests" / "rules")
     shutil.copyfile(ROOT / "environments.toml", dst / "environments.toml")
@@ -294,7 +296,7 @@ def test_a_changed_rule_group_reruns_only_the_tests_that_load_it(tmp_path, on, c
     """Each test file's answer is keyed by the rule files its `rule_files` names, so editing the
     HTTP group re-runs the HTTP tests and leaves the others (the SLOs' generated ones too) cached."""
     wrapper, log = counting_promtool
-    root = _project(tmp_path)
+    root = _project(tmp_path, slos=True)
     first = _report(root, wrapper)
     runs = len(_lines(log))
     config = root / "monitoring" / "config.py"
@@ -338,7 +340,7 @@ def test_a_warm_check_reads_no_yaml_and_renders_no_template(tmp_path, on):
     import subprocess
     import sys
 
-    root = _project(tmp_path)
+    root = _project(tmp_path, slos=True)
     script = (
         "import sys, yaml\n"
         "from generator.checks import run_report\n"

@@ -366,10 +366,10 @@ def trickling_server(where: str, steps: int = 40, every: float = 0.25):
                                      ("pull", "--env", "production", "raymontology-business")])
 def test_a_trickling_server_is_cut_off_at_the_deadline(project, where, command):
     with trickling_server(where) as url:
-        r = cli(project, *command, env={"GRAFANA_URL": url, "GRAFANA_TOKEN": TOKEN, "DASHGEN_HTTP_TIMEOUT": "1",
+        r = cli(project, *command, env={"GRAFANA_URL": url, "GRAFANA_TOKEN": TOKEN, "DASHGEN_HTTP_TIMEOUT": "0.5",
                                         "DASHGEN_HTTP_RETRIES": "0"})
     assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
-    assert "no complete answer within 1 s" in r.stderr
+    assert "no complete answer within 0.5 s" in r.stderr
 
 
 @pytest.mark.parametrize("name, value", [
