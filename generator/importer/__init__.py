@@ -433,8 +433,10 @@ def _import_dashboard(dashboard, cfg: Config, catalog: Catalog, source_name: str
     migrations: list = []
     if migrate:  # legacy graph and singlestat panels, as Grafana itself migrates them on load
         norm, migrations = migrate_dashboard(norm)
+    box = [norm]  # handed over: _import lets go of it while a candidate module renders
+    del norm
     try:
-        result = _import(norm, cfg, catalog, source_name, known_series)
+        result = _import(box, cfg, catalog, source_name, known_series)
         result.uid_note = uid_note
         result.migrations = migrations
         return result
@@ -444,16 +446,54 @@ def _import_dashboard(dashboard, cfg: Config, catalog: Catalog, source_name: str
         raise ImportFailed(f"dashboard {title!r}: {exc}") from None
 
 
-def _import(norm: dict, cfg: Config, catalog: Catalog, source_name: str, known_series: frozenset) -> Imported:
+class _Packed:
+    """A normalised dashboard held as compact JSON text, one text per top-level panel and one
+    for the rest, while a candidate module renders: as dicts, it and the rendered copy were
+    most of a big import's peak. Compared panel by panel (each parsed back on its own), with
+    the same equality as the dicts; `unpack` gives the dashboard back, key order and all."""
+
+    def __init__(self, d: dict):
+        self.head = _compact({k: v for k, v in d.items() if k != "panels"})
+        self.panels = [_compact(p) for p in d.get("panels", [])]
+        self.has_panels = "panels" in d
+
+    def equals(self, other: dict) -> bool:
+        if not isinstance(other, dict) or ("panels" in other) != self.has_panels:
+            return False
+        if json.loads(self.head) != {k: v for k, v in other.items() if k != "panels"}:
+            return False
+        got = other.get("panels", [])
+        return len(got) == len(self.panels) and all(json.loads(t) == q for t, q in zip(self.panels, got))
+
+    def unpack(self) -> dict:
+        d = json.loads(self.head)
+        return {**d, "panels": [json.loads(t) for t in self.panels]} if self.has_panels else d
+
+
+def _compact(value) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _import(box: list, cfg: Config, catalog: Catalog, source_name: str, known_series: frozenset) -> Imported:
+    """The module for the normalised dashboard in `box` (handed over: it is taken out, and
+    held packed (`_Packed`) while each candidate module runs and renders)."""
+    norm = box.pop()
     groups = _groups(norm["panels"])
     plan, fixed = _plan(groups), _plan(groups, everything_fixed=True)
     # The house frame flows its rows; a panel inside one may still keep its place (p.at).
     house = not any(plan.row_fixed) and _house_frame_matches(norm, cfg, groups)
+    del groups  # it holds the panels
     attempts = [(house, plan, False), (False, plan, False), (False, fixed, True)]
-    problem = ""
+    title = norm.get("title") or norm.get("uid") or source_name
+    problem, packed = "", None
     for house_, plan_, all_raw in dict.fromkeys(attempts):
+        if norm is None:
+            norm = packed.unpack()
         result = _Builder(norm, cfg, catalog, house=house_, plan=plan_, all_raw=all_raw,
                           known_series=known_series).module(source_name)
+        if packed is None:
+            packed = _Packed(norm)
+        norm = None
         try:
             got = render_module(result.source, cfg, catalog, result.comments)
         except UnsafeCode:  # the escaping failed somewhere: stop, never try to run a variant
@@ -461,9 +501,10 @@ def _import(norm: dict, cfg: Config, catalog: Catalog, source_name: str, known_s
         except Exception as exc:  # a module that does not even run is a failed attempt
             problem = f"the module does not run: {type(exc).__name__}: {exc}"
             continue
-        if got == norm:
+        if packed.equals(got):
             result.safe_mode = all_raw
             return result
+        norm = packed.unpack()
         problem = "it renders differently at " + ", ".join(F.differences(got, norm))
-    title = norm.get("title") or norm.get("uid") or source_name
+        del got
     raise ImportFailed(f"dashboard {title!r}: cannot write a module that renders it back: {problem}")
