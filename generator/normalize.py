@@ -97,6 +97,9 @@ PANEL_DEFAULTS = {
                             "orientation": "auto", "wideLayout": True, "showPercentChange": False},
              # the standard colour option's default where the panel sets none (thresholds)
              ("fieldConfig", "defaults"): {"color": {"mode": "thresholds"}}},
+    # The text panel's option defaults (text panelcfg: markdown, a plain-text code block).
+    "text": {("options",): {"mode": "markdown",
+                            "code": {"language": "plaintext", "showLineNumbers": False, "showMiniMap": False}}},
     "gauge": {("options",): {"showThresholdLabels": False, "showThresholdMarkers": True, "orientation": "auto",
                              "minVizWidth": 75, "minVizHeight": 75, "text": {}}},
 }
@@ -439,6 +442,10 @@ def _normalize_field_config(fc: Any, path: str) -> dict:
             del defaults[k]
     if defaults.get("unit") == "":  # no unit
         del defaults["unit"]
+    if defaults.get("unitScale") is True:
+        # Grafana saved this standard option on every field for a few releases in early 2024 (10.3),
+        # then removed it; scaling units (1000 ms as 1 s) is what every version does anyway.
+        del defaults["unitScale"]
     if defaults.get("custom") == {}:
         del defaults["custom"]
     overrides = _objects(fc.get("overrides") or [], f"{path}.overrides", "overrides")
@@ -481,6 +488,8 @@ def _normalize_panel(p: dict, path: str) -> dict:
             del out["targets"]
     if p.get("type") != "text" or "fieldConfig" in p:
         out["fieldConfig"] = _normalize_field_config(out.get("fieldConfig"), f"{path}.fieldConfig")
+        if p.get("type") == "text" and out["fieldConfig"] == {"defaults": {}, "overrides": []}:
+            del out["fieldConfig"]  # a text panel has no fields: an empty field config is none
     _drop_defaults(out, PANEL_DEFAULTS.get(out["type"], {}) if isinstance(out.get("type"), str) else {})
     if out.get("options") in ([], {}):
         del out["options"]
@@ -603,6 +612,12 @@ def normalize_dashboard(dashboard: dict, *, consume: bool = False) -> dict:
     return out
 
 
+def target_from_grafanalib(t: dict) -> dict:
+    """A grafanalib target's JSON without the legacy keys it writes on every query (step,
+    intervalFactor, metric, ...)."""
+    return {k: v for k, v in t.items() if k in _GRAFANALIB_KEYS["target"]}
+
+
 def from_grafanalib(raw: dict) -> dict:
     """grafanalib's JSON for our definitions, without the legacy keys it writes (rows, span,
     gnetId, hideControls, ...) and with the current schemaVersion; `normalize_dashboard` of it
@@ -617,7 +632,7 @@ def from_grafanalib(raw: dict) -> dict:
             return out
         out = {k: v for k, v in p.items() if k in keep["panel"]}
         if "targets" in out:
-            out["targets"] = [{k: v for k, v in t.items() if k in keep["target"]} for t in out["targets"]]
+            out["targets"] = [target_from_grafanalib(t) for t in out["targets"]]
         return out
 
     d["panels"] = [panel(p) for p in d.get("panels") or []]

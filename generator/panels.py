@@ -9,6 +9,7 @@ a grafanalib Dashboard; `generator.render` turns it into clean, current JSON.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -16,7 +17,7 @@ import attr
 from grafanalib import core as g
 
 from generator.config import Config
-from generator.normalize import GRID_COLUMNS, PROMETHEUS_DS
+from generator.normalize import GRID_COLUMNS, PROMETHEUS_DS, target_from_grafanalib
 
 GREEN, ORANGE, RED, BLUE = "green", "orange", "red", "blue"
 
@@ -403,6 +404,33 @@ def heatmap(title: str, description: str, targets, unit: str, *, w: int = 12, h:
         },
         extraJson={"fieldConfig": {"defaults": {"unit": unit}}},
     ), {}, datasource)
+
+
+TEXT_MODES = ("markdown", "html", "code")
+
+
+def _target_json(t: g.Target) -> dict:
+    """A target as a panel holds it: grafanalib's legacy query keys left out, `p.target`'s extra ones kept."""
+    return {**target_from_grafanalib(g.Target.to_json_data(t)), **json.loads(json.dumps(getattr(t, "extra", {})))}
+
+
+def text(title: str, content: str, *, mode: str = "markdown", description: str = "", w: int = 24, h: int = 3,
+         language: str | None = None, targets=(), datasource: dict | None = None, **panel_keys) -> RawPanel:
+    """Words on the dashboard: `content` as Markdown, as HTML (`mode="html"`) or as code in
+    `language` (`mode="code"`). A text panel runs no queries: `targets` only keeps the ones an
+    imported panel carried (Grafana saves them)."""
+    if mode not in TEXT_MODES:
+        raise ValueError(f"text mode {mode!r} is not one of {', '.join(TEXT_MODES)}")
+    options: dict = {"mode": mode, "content": content}
+    if language is not None:
+        options["code"] = {"language": language, "showLineNumbers": False, "showMiniMap": False}
+    data = {"type": "text", "title": title, "description": description, "options": options,
+            "gridPos": {"h": h, "w": w, "x": 0, "y": 0}, **_panel_keys(panel_keys)}
+    if targets:
+        items = [targets] if isinstance(targets, (str, dict, g.Target)) else list(targets)
+        # a dict is a query as Grafana JSON (another kind of data source), kept as it is
+        data["targets"] = [t if isinstance(t, dict) else _target_json(_targets(t)[0]) for t in items]
+    return _changed(RawPanel(data, _size(w, h)), {}, datasource)
 
 
 # --- variables ---------------------------------------------------------------------------

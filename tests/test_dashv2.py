@@ -222,7 +222,7 @@ def test_what_v2_cannot_hold_is_named_by_panel_and_field():
     board = classic_board()
     rate = board["panels"][0]
     rate["links"] = [{"title": "old", "type": "dashboard", "dashboard": "Other"}]  # no url: no v2 shape
-    rate["fieldConfig"]["defaults"]["unitScale"] = True
+    rate["fieldConfig"]["defaults"]["unitScale"] = False  # true is what every Grafana does: normalised away
     rate["lines"] = True  # an Angular-era key: kept, not lost
     board["style"] = "dark"
     board["templating"]["list"][1]["useTags"] = False

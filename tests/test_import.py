@@ -209,13 +209,13 @@ def test_thresholds_equal_to_a_config_value_are_written_as_its_name():
 
 
 def test_what_no_factory_writes_is_kept_whole_as_raw_json():
-    text = {"type": "text", "title": "Read me", "gridPos": {"h": 3, "w": 24, "x": 0, "y": 0},
-            "options": {"mode": "markdown", "content": "# Hi \"there\" {x}\n"}, "futureKey": {"kept": [1, 2.5e30]}}
+    text = {"type": "news", "title": "Read me", "gridPos": {"h": 3, "w": 24, "x": 0, "y": 0},
+            "options": {"feedUrl": "https://example.com/# Hi \"there\" {x}\n"}, "futureKey": {"kept": [1, 2.5e30]}}
     graph = {"type": "graph", "title": "Old", "gridPos": {"h": 5, "w": 7, "x": 3, "y": 3}, "lines": True,
              "targets": [{"expr": 'rate(pg_stat_database_deadlocks{job="postgres"}[5m])', "intervalFactor": 2}]}
     result = import_dashboard(dashboard(text, graph), migrate=False)  # the graph kept as it is (--keep-legacy)
     assert [r.factory for r in result.panels] == ["p.raw", "p.raw"]
-    assert "no factory for 'text' panels" in result.panels[0].reason
+    assert "no factory for 'news' panels" in result.panels[0].reason
     assert result.layout == "fixed" and '"gridPos": {"h": 5, "w": 7, "x": 3, "y": 3}' in result.source
     assert "C.sel('pg_stat_database_deadlocks', job=cfg.jobs.postgres)" in result.source
     assert render_module(result.source) == normalize_dashboard(dashboard(text, graph))
@@ -379,8 +379,9 @@ def test_a_ui_edit_is_adopted_through_pull_and_import(project, emulator, tmp_pat
     r = cli("import", "--env", "production", uid, "--out", str(project / "dashboards" / "database.py"), "--force",
             root=project, emu=emulator)
     assert r.exit_code == 0, r.output
-    assert "1 kept as Grafana JSON" in r.stderr and "raw: Redis / Notes: no factory for 'text' panels" in r.stderr
-    assert 'editorMode="code",' in (project / "dashboards" / "database.py").read_text()
+    assert "17 from factories (0 with p.override), 0 kept as Grafana JSON" in r.stderr
+    source = (project / "dashboards" / "database.py").read_text()
+    assert 'editorMode="code",' in source and 'p.text("Notes", "Ask #db first."' in source
     assert "frame p.dashboard" in r.stderr and "layout flow, 1 of 4 rows fixed" in r.stderr  # still ours
     r = dashgen("--root", str(project), "render")  # a fresh process: this one imported the old module (pull)
     assert r.returncode == 0, r.stderr

@@ -104,7 +104,8 @@ def test_a_float_axis_max_is_a_factory_argument_not_a_silent_fallback():
 
 # --- legacy panels, migrated as Grafana migrates them -------------------------------------------
 
-from generator.importer.migrate import graph_to_timeseries, migrate_dashboard, singlestat_to_stat  # noqa: E402
+from generator.importer.migrate import (graph_to_timeseries, migrate_dashboard, singlestat_to_stat,  # noqa: E402
+                                        text_options)
 
 
 GRAPH = {
@@ -183,6 +184,72 @@ def test_imported_legacy_panels_are_factory_calls_and_the_report_names_the_losse
     assert "not kept: Requests: series override '/err.*/': zindex" in r.stderr
     r = cli("import", str(src), "--keep-legacy", root=project)
     assert r.exit_code == 0 and "p.raw(" in r.stdout and "migrated" not in r.stderr
+
+
+def test_an_angular_text_panel_gets_its_content_in_options_as_grafana_moves_it():
+    old = {"type": "text", "title": "Notes", "mode": "text", "content": "# Hi", "height": "100px", "span": 6,
+           "gridPos": {"x": 0, "y": 0, "w": 12, "h": 4}}
+    lost: list[str] = []
+    new = text_options(old, lost)
+    assert new["options"] == {"content": "# Hi", "mode": "markdown"}  # the dropped "text" mode reads as Markdown
+    assert not {"content", "mode", "height", "span"} & new.keys()
+    assert lost == ["height (the grid sets the size)", "span (the grid sets the size)"]
+    current = {"type": "text", "title": "Notes", "options": {"content": "# Hi", "mode": "html"}}
+    assert text_options(current, []) is None  # nothing to migrate
+    both = {**current, "content": "old", "mode": "markdown"}  # saved after 7.1: its options win
+    assert text_options(both, [])["options"] == {"content": "# Hi", "mode": "html"}
+
+
+def test_text_panels_import_as_p_text_with_any_queries_they_carry():
+    loki = {"refId": "A", "datasource": {"type": "loki", "uid": "logs"}, "expr": '{app="api"} |= "error"'}
+    panels = [
+        {"type": "text", "title": "Old", "mode": "html", "content": "<b>x</b>", "gridPos": {"x": 0, "y": 0, "w": 12, "h": 4}},
+        {"type": "text", "title": "Code", "gridPos": {"x": 12, "y": 0, "w": 12, "h": 4}, "fieldConfig": {},
+         "options": {"mode": "code", "content": "SELECT 1", "code": {"language": "sql", "showLineNumbers": False,
+                                                                      "showMiniMap": False}}},
+        {"type": "text", "title": "Logs", "gridPos": {"x": 0, "y": 4, "w": 24, "h": 3}, "targets": [loki],
+         "options": {"mode": "markdown", "content": "See {logs} \"here\""}}]
+    d = {"uid": "texts", "title": "Texts", "schemaVersion": 39, "panels": panels}
+    result = import_dashboard(d)
+    assert [r.factory for r in result.panels] == ["p.text", "p.text", "p.text"]
+    assert [(m.old_type, m.new_type) for m in result.migrations] == [("text", "text")]
+    assert 'p.text("Old", "<b>x</b>", mode="html", w=12, h=4)' in result.source
+    assert 'mode="code"' in result.source and 'language="sql"' in result.source
+    assert "'loki'" in result.source or '"loki"' in result.source  # the Loki query kept as written
+    assert render_module(result.source) == migrate_dashboard(normalize_dashboard(d))[0]
+
+
+def test_p_text_writes_what_grafana_saves_and_refuses_an_unknown_mode():
+    panel = P.panel_json(P.text("Read me", "Ask **#db**.", w=12, h=2))
+    assert panel["type"] == "text" and panel["options"] == {"mode": "markdown", "content": "Ask **#db**."}
+    assert panel["gridPos"]["w"] == 12 and panel["gridPos"]["h"] == 2 and "targets" not in panel
+    code = P.panel_json(P.text("Query", "SELECT 1", mode="code", language="sql"))
+    assert code["options"]["code"] == {"language": "sql", "showLineNumbers": False, "showMiniMap": False}
+    with pytest.raises(ValueError, match="text mode 'text' is not one of markdown, html, code"):
+        P.text("Old", "x", mode="text")
+
+
+def test_a_text_panels_default_options_and_empty_field_config_normalise_away():
+    saved = {"uid": "t", "title": "T", "panels": [
+        {"type": "text", "title": "A", "gridPos": {"x": 0, "y": 0, "w": 24, "h": 3},
+         "fieldConfig": {"defaults": {}, "overrides": []},
+         "options": {"mode": "markdown", "content": "x",
+                     "code": {"language": "plaintext", "showLineNumbers": False, "showMiniMap": False}}}]}
+    written = {"uid": "t", "title": "T", "panels": [
+        {"type": "text", "title": "A", "gridPos": {"x": 0, "y": 0, "w": 24, "h": 3}, "options": {"content": "x"}}]}
+    assert normalize_dashboard(saved) == normalize_dashboard(written)
+
+
+def test_unit_scale_true_is_what_every_grafana_does_and_imports_as_a_plain_call():
+    """Grafana 10.3 wrote `unitScale: true` into every field config; it changes nothing, so it
+    neither makes a diff nor forces a `p.override` on import."""
+    saved = ts("Requests", "sum(rate(up[1m]))", {"x": 0, "y": 0, "w": 12, "h": 8}, unit="reqps", unitScale=True)
+    plain = ts("Requests", "sum(rate(up[1m]))", {"x": 0, "y": 0, "w": 12, "h": 8}, unit="reqps")
+    assert normalize_dashboard({"uid": "u", "panels": [saved]}) == normalize_dashboard({"uid": "u", "panels": [plain]})
+    off = ts("Requests", "sum(rate(up[1m]))", {"x": 0, "y": 0, "w": 12, "h": 8}, unit="reqps", unitScale=False)
+    assert normalize_dashboard({"uid": "u", "panels": [off]})["panels"][0]["fieldConfig"]["defaults"]["unitScale"] is False
+    assert import_dashboard({"uid": "u", "title": "U", "panels": [saved]}).source == \
+        import_dashboard({"uid": "u", "title": "U", "panels": [plain]}).source
 
 
 # --- re-import into the module that defines the dashboard -----------------------------------------

@@ -414,8 +414,30 @@ def bargauge(panel: dict, ctx: Context, tgt: list) -> list[Call]:
     return _dial("p.bargauge", panel, ctx, tgt, 12, 8)
 
 
+def text(panel: dict, ctx: Context, tgt: list | None) -> list[Call]:
+    """`p.text`: its queries (Grafana saves them on a text panel too) as `p.target` calls when
+    they are PromQL (`tgt`), else as they are."""
+    options = panel.get("options") or {}
+    grid = panel.get("gridPos") or {}
+    kwargs: list = []
+    _kw(kwargs, "mode", options.get("mode", "markdown"), "markdown")
+    _kw(kwargs, "description", panel.get("description", ""), "")
+    _kw(kwargs, "w", grid.get("w"), 24)
+    _kw(kwargs, "h", grid.get("h"), 3)
+    code = options.get("code")
+    if isinstance(code, dict):
+        _kw(kwargs, "language", code.get("language"), None)
+    if panel.get("targets"):
+        kwargs.append(("targets", List(tgt) if tgt is not None else literal(panel["targets"])))
+    _panel_datasource(kwargs, panel, ctx)
+    _panel_keys(kwargs, panel)
+    return [Call("p.text", [literal(panel.get("title", "")), literal(options.get("content", ""))], kwargs)]
+
+
 CANDIDATES = {"timeseries": timeseries, "stat": stat, "table": table, "heatmap": heatmap, "gauge": gauge,
-              "bargauge": bargauge}
+              "bargauge": bargauge, "text": text}
+#: Kinds whose queries need not be PromQL (the panel does not run them): kept as written.
+ANY_QUERIES = {"text"}
 
 
 # --- raw -----------------------------------------------------------------------------------
@@ -518,10 +540,10 @@ def match(panel: dict, ctx: Context) -> Match:
     if builder is not None:
         saved = (dict(ctx.unknown), set(ctx.helpers), ctx.uses_catalog, ctx.uses_thresholds)
         problem = target_problem(panel)
-        if problem:
+        if problem and kind not in ANY_QUERIES:
             reason = problem
         else:
-            tgt = targets(panel, ctx)
+            tgt = targets(panel, ctx) if not problem else None
             near: list[tuple[int, int, Call]] = []
             for i, call in enumerate(builder(panel, ctx, tgt)):
                 try:

@@ -51,7 +51,7 @@ class UnsafeCode(ImportFailed):
 #: The house factories and constants an imported module may use from `generator.panels`.
 PANEL_NAMES = frozenset({
     "dashboard", "imported_dashboard", "row", "at", "raw", "override", "target", "query_variable",
-    "timeseries", "stat", "up_stat", "table", "heatmap", "gauge", "bargauge",
+    "timeseries", "stat", "up_stat", "table", "heatmap", "gauge", "bargauge", "text",
     "neutral", "up_down", "bad_above", "good_above", "UP_DOWN_MAPPINGS",
 })
 PANEL_CONSTANTS = frozenset({"UP_DOWN_MAPPINGS"})

@@ -1,7 +1,8 @@
 """Legacy panels as Grafana migrates them when it loads an old dashboard.
 
 Grafana no longer draws the Angular `graph` and `singlestat` panels: on load it turns a graph
-into a time series and a singlestat into a stat (or a gauge). `dashgen import` does the same
+into a time series and a singlestat into a stat (or a gauge), and moves an old text panel's
+content and mode into its options. `dashgen import` does the same
 before it writes the module, so the module holds modern panels that house factories can
 build (`p.timeseries`, `p.stat`, `p.gauge`), not pages of raw legacy JSON. The facts follow
 Grafana's own migration (the time series panel's graph migration and the shared single-stat
@@ -356,7 +357,38 @@ def singlestat_to_stat(panel: dict, lost: list[str]) -> dict:
     return out
 
 
-MIGRATIONS = {"graph": graph_to_timeseries, "singlestat": singlestat_to_stat}
+#: The text panel's modes; any other (the old "text") reads as Markdown.
+TEXT_MODES = ("markdown", "html", "code")
+#: Keys of the Angular text panel that mean nothing on the grid or are never saved.
+TEXT_GONE = {"height": "height (the grid sets the size)", "span": "span (the grid sets the size)",
+             "scopedVars": "scopedVars (Grafana does not save them)"}
+
+
+def text_options(panel: dict, lost: list[str]) -> dict | None:
+    """A text panel whose content and mode sit on the panel itself (the Angular text panel) with
+    them in its options, as the text panel's migration handler does; a mode Grafana dropped
+    (`text`) becomes Markdown. None when the panel is already current.
+
+    Grafana moves the old keys only for panels saved before 7.1 (pluginVersion, which the
+    normaliser drops); a panel that has both kinds was saved later, so its options stay and
+    the old keys go, as they do in Grafana."""
+    legacy = "content" in panel and "mode" in panel
+    options = panel.get("options") if isinstance(panel.get("options"), dict) else {}
+    if not legacy and options.get("mode", "markdown") in TEXT_MODES:
+        return None
+    out = {k: v for k, v in panel.items() if k not in ("content", "mode") and k not in TEXT_GONE}
+    if legacy and "content" not in options:
+        options = {"content": panel["content"], "mode": panel["mode"]}
+    if options.get("mode", "markdown") not in TEXT_MODES:
+        options = {**options, "mode": "markdown"}
+    out["options"] = options
+    for k, why in TEXT_GONE.items():
+        if panel.get(k) not in (None, "", [], {}):
+            lost.append(why)
+    return out
+
+
+MIGRATIONS = {"graph": graph_to_timeseries, "singlestat": singlestat_to_stat, "text": text_options}
 
 
 def migrate_dashboard(norm: dict) -> tuple[dict, list[Migration]]:
@@ -373,6 +405,8 @@ def migrate_dashboard(norm: dict) -> tuple[dict, list[Migration]]:
             return p
         lost: list[str] = []
         new = MIGRATIONS[kind](p, lost)
+        if new is None:  # nothing to migrate
+            return p
         done.append(Migration(row_title, str(p.get("title", "")), kind, new["type"], lost))
         return new
 
