@@ -86,6 +86,7 @@ PANEL_DEFAULTS = {
             "spanNulls": False, "showPoints": "auto", "pointSize": 5, "thresholdsStyle": {"mode": "off"},
             "axisPlacement": "auto", "axisLabel": "", "axisGridShow": True, "scaleDistribution": {"type": "linear"},
             "hideFrom": {"legend": False, "tooltip": False, "viz": False}, "lineStyle": {"fill": "solid"},
+            "showValues": False,  # Grafana 12.2's "show values" on the line, off unless set
         },
         ("fieldConfig", "defaults"): {"color": {"mode": "palette-classic"}},
         ("options", "tooltip"): {"sort": "none", "hideZeros": False, "mode": "single"},
@@ -101,7 +102,24 @@ PANEL_DEFAULTS = {
     "text": {("options",): {"mode": "markdown",
                             "code": {"language": "plaintext", "showLineNumbers": False, "showMiniMap": False}}},
     "gauge": {("options",): {"showThresholdLabels": False, "showThresholdMarkers": True, "orientation": "auto",
-                             "minVizWidth": 75, "minVizHeight": 75, "text": {}}},
+                             "minVizWidth": 75, "minVizHeight": 75, "text": {}, "sizing": "auto"},
+              ("fieldConfig", "defaults"): {"color": {"mode": "thresholds"}}},
+    # bargauge panelcfg's option defaults.
+    "bargauge": {("options",): {"displayMode": "gradient", "valueMode": "color", "namePlacement": "auto",
+                                "showUnfilled": True, "sizing": "auto", "minVizWidth": 8, "minVizHeight": 16,
+                                "maxVizHeight": 300, "orientation": "auto", "text": {}},
+                 ("fieldConfig", "defaults"): {"color": {"mode": "thresholds"}}},
+    # table panelcfg: its options and field options (TableFieldOptions); `displayMode: auto` is
+    # the old spelling of `cellOptions: {type: auto}` (the table migration), a footer that is
+    # not shown counts nothing, and Grafana 12.2 writes an empty list of per-column reducers.
+    "table": {("options",): {"frameIndex": 0, "showHeader": True, "showTypeIcons": False, "cellHeight": "sm",
+                             "sortBy": []},
+              ("options", "footer"): {"show": False, "countRows": False, "reducer": [], "fields": ""},
+              ("fieldConfig", "defaults", "custom", "cellOptions"): {"wrapText": False},
+              ("fieldConfig", "defaults", "custom"): {"align": "auto", "inspect": False, "filterable": False,
+                                                      "cellOptions": {"type": "auto"}, "displayMode": "auto",
+                                                      "wrapText": False, "footer": {"reducers": []}},
+              ("fieldConfig", "defaults"): {"color": {"mode": "thresholds"}}},
 }
 TARGET_DEFAULTS = {
     "hide": False, "interval": "", "legendFormat": "", "instant": False, "exemplar": False,
@@ -442,6 +460,8 @@ def _normalize_field_config(fc: Any, path: str) -> dict:
             del defaults[k]
     if defaults.get("unit") == "":  # no unit
         del defaults["unit"]
+    if defaults.get("fieldMinMax") is False:  # min and max from all fields, as without the option
+        del defaults["fieldMinMax"]
     if defaults.get("unitScale") is True:
         # Grafana saved this standard option on every field for a few releases in early 2024 (10.3),
         # then removed it; scaling units (1000 ms as 1 s) is what every version does anyway.
@@ -516,7 +536,7 @@ def _drop_defaults(panel: dict, table: dict) -> None:
                 node = {**node, "scaleDistribution": {"type": "linear"}}  # a log base means nothing on a linear axis
             kept = {k: v for k, v in node.items()
                     if not (k in defaults and v == defaults[k] and type(v) is type(defaults[k]))}
-            if kept or path[-1] not in ("custom", "legend", "tooltip"):
+            if kept or path[-1] not in ("custom", "legend", "tooltip", "footer"):
                 parent[path[-1]] = kept
             else:
                 del parent[path[-1]]
@@ -612,9 +632,16 @@ def normalize_dashboard(dashboard: dict, *, consume: bool = False) -> dict:
     return out
 
 
+#: Keys grafanalib's Target writes on every query and Grafana no longer reads: a query that has
+#: them all is grafanalib's; any other (`p.target` with extra keys, `p.loki`, ...) is kept whole.
+_GRAFANALIB_TARGET_LEGACY = frozenset({"query", "target", "metric", "step", "intervalFactor"})
+
+
 def target_from_grafanalib(t: dict) -> dict:
     """A grafanalib target's JSON without the legacy keys it writes on every query (step,
-    intervalFactor, metric, ...)."""
+    intervalFactor, metric, ...); a query written by anything else, unchanged."""
+    if not _GRAFANALIB_TARGET_LEGACY <= t.keys():
+        return t
     return {k: v for k, v in t.items() if k in _GRAFANALIB_KEYS["target"]}
 
 

@@ -69,14 +69,77 @@ class _Target(g.Target):
     extra: dict = attr.ib(factory=dict)
 
     def to_json_data(self) -> dict:
-        return {**super().to_json_data(), **self.extra}
+        # Without grafanalib's legacy keys, so the renderer keeps every key this query sets.
+        return {**target_from_grafanalib(super().to_json_data()), **json.loads(json.dumps(self.extra))}
 
 
 def target(expr: str, legend: str = "", *, instant: bool = False, fmt: str = "time_series", **extra) -> g.Target:
+    """A PromQL query of the house data source; `extra` keys (step, editorMode, another
+    data source, ...) are written into the query as they are."""
     if extra:
         return _Target(expr=expr, legendFormat=legend, instant=instant, format=fmt, datasource=PROMETHEUS_DS,
                        extra=extra)
     return g.Target(expr=expr, legendFormat=legend, instant=instant, format=fmt, datasource=PROMETHEUS_DS)
+
+
+@attr.s
+class Query(g.Target):
+    """A query for a data source other than Prometheus, as Grafana saves it (`loki`,
+    `elasticsearch`, `influx`, `testdata`, `query` build one)."""
+
+    data: dict = attr.ib(factory=dict)
+
+    def to_json_data(self) -> dict:
+        return json.loads(json.dumps(self.data))  # a copy: the panel's JSON is the caller's to change
+
+
+def _query(datasource: dict | str | None, fields: dict, extra: dict) -> Query:
+    """The query's JSON: fields given as None are left out (a query Grafana saved without
+    them), `extra` keys are written as they are, `datasource` only when given (a query
+    without one asks the panel's)."""
+    data = {k: v for k, v in fields.items() if v is not None}
+    if datasource is not None:
+        data["datasource"] = datasource
+    return Query(data={**data, **extra})
+
+
+def query(datasource: dict | str | None = None, **fields) -> Query:
+    """A query for any data source, its keys as Grafana saves them (a Jaeger search, a server
+    expression, a plugin's query): what the typed helpers below do not cover."""
+    return _query(datasource, {}, fields)
+
+
+def loki(expr: str, legend: str = "", *, query_type: str | None = "range", datasource=None, **extra) -> Query:
+    """A LogQL query (`query_type="instant"` for one value per series)."""
+    return _query(datasource, {"expr": expr, "legendFormat": legend or None, "queryType": query_type}, extra)
+
+
+#: What Grafana's Elasticsearch (and OpenSearch) query editor starts from: a count per time bucket.
+ES_COUNT = ({"id": "1", "type": "count"},)
+ES_BY_TIME = ({"id": "2", "type": "date_histogram", "field": "@timestamp", "settings": {"interval": "auto"}},)
+
+
+def elasticsearch(query: str = "", *, metrics=ES_COUNT, bucket_aggs=ES_BY_TIME, time_field: str | None = "@timestamp",
+                  alias: str | None = None, datasource=None, **extra) -> Query:
+    """A Lucene query of Elasticsearch or OpenSearch with its metric and bucket aggregations
+    (Grafana's names: `metrics`, `bucketAggs`); None leaves a field out."""
+    return _query(datasource, {"query": query, "alias": alias, "timeField": time_field,
+                               "metrics": None if metrics is None else list(metrics),
+                               "bucketAggs": None if bucket_aggs is None else list(bucket_aggs)}, extra)
+
+
+def influx(query: str, *, alias: str | None = None, raw_query: bool | None = True,
+           result_format: str | None = "time_series", datasource=None, **extra) -> Query:
+    """An InfluxQL query as written in the raw editor; a Flux query is `influx(q,
+    raw_query=None, result_format=None)` (Grafana saves only the text)."""
+    return _query(datasource, {"query": query, "alias": alias, "rawQuery": raw_query,
+                               "resultFormat": result_format}, extra)
+
+
+def testdata(scenario: str = "random_walk", *, alias: str | None = None, datasource=None, **extra) -> Query:
+    """A query of Grafana's TestData data source: `scenario` is its scenarioId
+    (random_walk, csv_content, no_data_points, ...), its settings as `extra` keys."""
+    return _query(datasource, {"scenarioId": scenario, "alias": alias}, extra)
 
 
 def _targets(targets) -> list[g.Target]:
@@ -192,21 +255,65 @@ def timeseries(
         changes["options"] = {"legend": legend_extra}
     if links:
         changes["links"] = list(links)
-    changes.update(_panel_keys(panel_keys))
-    return _changed(base, changes, datasource)
+    return _keyed(_changed(base, changes, datasource), panel_keys)
 
 
 #: Panel settings every kind has, as factory keywords (repeat="instance", max_per_row=4, ...).
 PANEL_KEYWORDS = {"repeat": "repeat", "repeat_direction": "repeatDirection", "max_per_row": "maxPerRow",
                   "max_data_points": "maxDataPoints", "interval": "interval", "time_from": "timeFrom",
                   "time_shift": "timeShift", "hide_time_override": "hideTimeOverride", "transparent": "transparent"}
+_FIELD = ("fieldConfig", "defaults")
+#: Every factory's keywords and where each value goes in the panel's JSON: PANEL_KEYWORDS at the
+#: top, then Grafana's standard field options and the options several kinds share. A value
+#: replaces what the factory wrote there; None removes it. A factory's own parameter of the same
+#: name (a time series' `decimals`, a stat's `no_value`) comes first.
+KEYWORD_PATHS = {
+    **{k: (v,) for k, v in PANEL_KEYWORDS.items()},
+    "transformations": ("transformations",),
+    "overrides": ("fieldConfig", "overrides"),
+    "decimals": (*_FIELD, "decimals"), "min": (*_FIELD, "min"), "max": (*_FIELD, "max"),
+    "mappings": (*_FIELD, "mappings"), "no_value": (*_FIELD, "noValue"), "data_links": (*_FIELD, "links"),
+    "display_name": (*_FIELD, "displayName"),
+    "color": (*_FIELD, "color"),  # {"mode": "fixed", "fixedColor": "blue"}, {"mode": "continuous-GrYlRd"}, ...
+    "threshold_mode": (*_FIELD, "thresholds", "mode"),  # "percentage": steps in % of min..max
+    "filterable": (*_FIELD, "custom", "filterable"), "align": (*_FIELD, "custom", "align"),  # tables
+    "show_values": (*_FIELD, "custom", "showValues"), "axis_soft_min": (*_FIELD, "custom", "axisSoftMin"),
+    "axis_soft_max": (*_FIELD, "custom", "axisSoftMax"),
+    "orientation": ("options", "orientation"), "justify_mode": ("options", "justifyMode"),
+    "display_mode": ("options", "displayMode"),  # a bar gauge's "gradient", "lcd", "basic"
+    "min_viz_width": ("options", "minVizWidth"), "min_viz_height": ("options", "minVizHeight"),
+    "reduce_fields": ("options", "reduceOptions", "fields"), "reduce_values": ("options", "reduceOptions", "values"),
+    "footer": ("options", "footer"), "show_header": ("options", "showHeader"),
+}
 
 
 def _panel_keys(given: dict) -> dict:
-    unknown = sorted(set(given) - set(PANEL_KEYWORDS))
+    """The keywords as {JSON path: value} (KEYWORD_PATHS); an unknown one is a TypeError."""
+    unknown = sorted(set(given) - set(KEYWORD_PATHS))
     if unknown:
         raise TypeError(f"unexpected keyword argument(s): {', '.join(unknown)}")
-    return {PANEL_KEYWORDS[k]: v for k, v in given.items()}
+    return {KEYWORD_PATHS[k]: v for k, v in given.items()}
+
+
+def _set_paths(data: dict, keys: dict) -> dict:
+    """`data` with each {path: value} set (None: removed); objects on the way are copied."""
+    out = dict(data)
+    for path, value in keys.items():
+        node = out
+        for k in path[:-1]:
+            node[k] = dict(node[k]) if isinstance(node.get(k), dict) else {}
+            node = node[k]
+        if value is None:
+            node.pop(path[-1], None)
+        else:
+            node[path[-1]] = json.loads(json.dumps(value))  # the caller's value stays the caller's
+    return out
+
+
+def _keyed(panel, panel_keys: dict):
+    """`panel` with the factory keywords of KEYWORD_PATHS set (a RawPanel), or itself."""
+    keys = _panel_keys(panel_keys)
+    return RawPanel(_set_paths(panel_json(panel), keys), panel.gridPos) if keys else panel
 
 
 def _changed(base, changes: dict, datasource: dict | None):
@@ -297,7 +404,7 @@ def stat(
             "options": {"wideLayout": True, "showPercentChange": False, "justifyMode": "auto"},
         },
     )
-    return _changed(base, {**({"links": list(links)} if links else {}), **_panel_keys(panel_keys)}, datasource)
+    return _keyed(_changed(base, {"links": list(links)} if links else {}, datasource), panel_keys)
 
 
 def up_stat(title: str, description: str, selector: str, *, w: int = 4, h: int = 8) -> g.Stat:
@@ -317,25 +424,27 @@ def _dial(kind: str, base: g.Stat, options: dict) -> RawPanel:
 def gauge(title: str, description: str, targets, unit: str, thresholds: list[dict], *, w: int = 6, h: int = 6,
           reduce: str = "lastNotNull", min: float | None = None, max: float | None = None,
           decimals: int | None = None, mappings: list[dict] | None = None, datasource: dict | None = None,
-          overrides: Sequence[dict] = ()) -> RawPanel:
-    """One number on a dial from `min` to `max`, coloured by its thresholds, marked on the rim."""
-    return _dial("gauge", stat(title, description, targets, unit, thresholds, w=w, h=h, reduce=reduce,
+          overrides: Sequence[dict] = (), **panel_keys) -> RawPanel:
+    """One number on a dial from `min` to `max`, coloured by its thresholds, marked on the rim
+    (any KEYWORD_PATHS keyword too: orientation, color, threshold_mode, ...)."""
+    return _keyed(_dial("gauge", stat(title, description, targets, unit, thresholds, w=w, h=h, reduce=reduce,
                                min=min, max=max, decimals=decimals, mappings=mappings, datasource=datasource,
                                overrides=overrides),
                  {"orientation": "auto", "showThresholdLabels": False, "showThresholdMarkers": True,
-                  "sizing": "auto", "minVizHeight": 75, "minVizWidth": 75})
+                  "sizing": "auto", "minVizHeight": 75, "minVizWidth": 75}), panel_keys)
 
 
 def bargauge(title: str, description: str, targets, unit: str, thresholds: list[dict], *, w: int = 12,
              h: int = 8, reduce: str = "lastNotNull", min: float | None = None,
              max: float | None = None, decimals: int | None = None, datasource: dict | None = None,
-             overrides: Sequence[dict] = ()) -> RawPanel:
-    """One horizontal bar per series, from `min` to `max`, coloured by the thresholds."""
-    return _dial("bargauge", stat(title, description, targets, unit, thresholds, w=w, h=h, reduce=reduce,
+             overrides: Sequence[dict] = (), **panel_keys) -> RawPanel:
+    """One horizontal bar per series, from `min` to `max`, coloured by the thresholds (any
+    KEYWORD_PATHS keyword too: display_mode, orientation, min_viz_height, ...)."""
+    return _keyed(_dial("bargauge", stat(title, description, targets, unit, thresholds, w=w, h=h, reduce=reduce,
                                   min=min, max=max, decimals=decimals, datasource=datasource, overrides=overrides),
                  {"displayMode": "gradient", "orientation": "horizontal", "showUnfilled": True,
                   "valueMode": "color", "namePlacement": "auto", "sizing": "auto",
-                  "minVizHeight": 16, "minVizWidth": 8, "maxVizHeight": 300})
+                  "minVizHeight": 16, "minVizWidth": 8, "maxVizHeight": 300}), panel_keys)
 
 
 def table(
@@ -349,12 +458,17 @@ def table(
     h: int = 8,
     columns: dict[str, str] | None = None,
     sort_by: str | None = None,
+    sort_desc: bool = True,
     hide: Sequence[str] = ("Time",),
     datasource: dict | None = None,
+    **panel_keys,
 ) -> g.Table | RawPanel:
-    """An instant-query table; `columns` renames fields (label or `Value #X`) for reading.
+    """An instant-query table; `columns` renames fields (label or `Value #X`) for reading,
+    `hide` leaves fields out, `sort_by` sorts by a column (descending unless `sort_desc=False`).
 
     The unit and thresholds apply to every number column, so keep one kind of number per table.
+    Any KEYWORD_PATHS keyword too: `transformations` (instead of the merge and organize the
+    table makes of `columns` and `hide`), `overrides`, `filterable`, `decimals`, `no_value`, ...
     """
     targets = _targets(targets)
     transformations = [{"id": "merge", "options": {}}] if len(targets) > 1 else []
@@ -365,7 +479,7 @@ def table(
             "renameByName": dict(columns or {}),
         },
     })
-    return _changed(g.Table(
+    return _keyed(_changed(g.Table(
         title=title,
         description=description,
         dataSource=PROMETHEUS_DS,
@@ -374,16 +488,15 @@ def table(
         thresholds=thresholds,
         thresholdType="absolute",
         transformations=transformations,
-        sortBy=[g.TableSortByField(displayName=sort_by, desc=True)] if sort_by else [],
+        sortBy=[g.TableSortByField(displayName=sort_by, desc=sort_desc)] if sort_by else [],
         gridPos=_size(w, h),
-        extraJson={"options": {"cellHeight": "sm", "footer": {"show": False, "reducer": ["sum"]}}},
-    ), {}, datasource)
+    ), {}, datasource), panel_keys)
 
 
 def heatmap(title: str, description: str, targets, unit: str, *, w: int = 12, h: int = 8,
-            datasource: dict | None = None) -> g.Heatmap | RawPanel:
+            datasource: dict | None = None, **panel_keys) -> g.Heatmap | RawPanel:
     """A heatmap of pre-bucketed histogram data (format=heatmap, le buckets on the y axis)."""
-    return _changed(g.Heatmap(
+    return _keyed(_changed(g.Heatmap(
         title=title,
         description=description,
         dataSource=PROMETHEUS_DS,
@@ -403,15 +516,15 @@ def heatmap(title: str, description: str, targets, unit: str, *, w: int = 12, h:
             "exemplars": {"color": "rgba(255,0,255,0.7)"},
         },
         extraJson={"fieldConfig": {"defaults": {"unit": unit}}},
-    ), {}, datasource)
+    ), {}, datasource), panel_keys)
 
 
 TEXT_MODES = ("markdown", "html", "code")
 
 
 def _target_json(t: g.Target) -> dict:
-    """A target as a panel holds it: grafanalib's legacy query keys left out, `p.target`'s extra ones kept."""
-    return {**target_from_grafanalib(g.Target.to_json_data(t)), **json.loads(json.dumps(getattr(t, "extra", {})))}
+    """A query as a panel holds it (without grafanalib's legacy keys)."""
+    return target_from_grafanalib(t.to_json_data())
 
 
 def text(title: str, content: str, *, mode: str = "markdown", description: str = "", w: int = 24, h: int = 3,
@@ -425,12 +538,12 @@ def text(title: str, content: str, *, mode: str = "markdown", description: str =
     if language is not None:
         options["code"] = {"language": language, "showLineNumbers": False, "showMiniMap": False}
     data = {"type": "text", "title": title, "description": description, "options": options,
-            "gridPos": {"h": h, "w": w, "x": 0, "y": 0}, **_panel_keys(panel_keys)}
+            "gridPos": {"h": h, "w": w, "x": 0, "y": 0}}
     if targets:
         items = [targets] if isinstance(targets, (str, dict, g.Target)) else list(targets)
         # a dict is a query as Grafana JSON (another kind of data source), kept as it is
         data["targets"] = [t if isinstance(t, dict) else _target_json(_targets(t)[0]) for t in items]
-    return _changed(RawPanel(data, _size(w, h)), {}, datasource)
+    return _keyed(_changed(RawPanel(data, _size(w, h)), {}, datasource), panel_keys)
 
 
 # --- variables ---------------------------------------------------------------------------

@@ -88,12 +88,7 @@ def grafanalib_panel_json(panel) -> dict:
     """One grafanalib panel as `dashboard_json` writes it inside a dashboard (for
     `panels.imported_dashboard`, which mixes factory panels with raw JSON)."""
     raw = plain({"panels": [panel.to_json_data()]})
-    out = from_grafanalib(_fix_grafanalib(raw))["panels"][0]
-    # from_grafanalib drops the legacy query keys grafanalib writes on every target (step,
-    # intervalFactor, ...); the ones an imported query sets itself (`p.target(**extra)`) stay.
-    for target, made in zip(getattr(panel, "targets", None) or [], out.get("targets") or []):
-        made.update(json.loads(json.dumps(getattr(target, "extra", None) or {})))
-    return out
+    return from_grafanalib(_fix_grafanalib(raw))["panels"][0]
 
 
 def dashboard_json(dash, *, consume: bool = False) -> dict:

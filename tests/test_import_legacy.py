@@ -4,6 +4,7 @@ panels migrated the way Grafana migrates them, DATASOURCE reuse, re-import into 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -310,3 +311,112 @@ def test_reimport_refuses_what_it_cannot_patch_and_shows_the_semantic_diff(proje
     assert cli("import", str(edited_business(project, extra=True)), "--out", str(module), "--force",
                root=project).exit_code == 0
     assert module.read_text() != before
+
+
+# --- queries of other data sources, keywords for what Grafana sets ------------------------------
+
+
+LOKI = {"type": "loki", "uid": "logs"}
+
+
+def test_typed_query_helpers_write_what_grafanas_query_editors_save():
+    assert P.loki('{job="api"} |= "error"', "{{level}}", datasource=LOKI).to_json_data() == {
+        "expr": '{job="api"} |= "error"', "legendFormat": "{{level}}", "queryType": "range", "datasource": LOKI}
+    assert P.loki("{job=\"api\"}", query_type=None).to_json_data() == {"expr": "{job=\"api\"}"}  # as older Grafanas saved it
+    es = P.elasticsearch("level:error", alias="errors").to_json_data()
+    assert es["query"] == "level:error" and es["metrics"] == [{"id": "1", "type": "count"}]
+    assert es["bucketAggs"][0]["type"] == "date_histogram" and es["timeField"] == "@timestamp"
+    assert P.influx('SELECT mean("v") FROM "m"').to_json_data() == {
+        "query": 'SELECT mean("v") FROM "m"', "rawQuery": True, "resultFormat": "time_series"}
+    assert P.influx("from(bucket: \"b\")", raw_query=None, result_format=None).to_json_data() == {
+        "query": "from(bucket: \"b\")"}  # Flux
+    assert P.testdata("random_walk", seriesCount=4).to_json_data() == {"scenarioId": "random_walk", "seriesCount": 4}
+    assert P.query({"type": "jaeger", "uid": "j"}, queryType="search", service="api").to_json_data() == {
+        "queryType": "search", "service": "api", "datasource": {"type": "jaeger", "uid": "j"}}
+
+
+def test_a_typed_query_keeps_every_key_in_a_house_dashboard_too():
+    """The renderer strips grafanalib's legacy query keys, not the keys a query helper sets."""
+    from generator.render import dashboard_json
+
+    panel = P.timeseries("Errors", "Error lines.", [P.loki('{job="api"}', query="x", datasource=LOKI),
+                                                    P.target("sum(up)", step=30)], "short", P.neutral())
+    d = dashboard_json(P.dashboard(CONFIG, "t", "T", "", [P.row("R", panel)]))
+    loki, prom = [p for p in d["panels"] if p["type"] == "timeseries"][0]["targets"]
+    assert loki["query"] == "x" and loki["datasource"] == LOKI and loki["queryType"] == "range"
+    assert prom["step"] == 30 and "intervalFactor" not in prom and "metric" not in prom
+
+
+def test_queries_of_other_data_sources_import_as_typed_helper_calls():
+    es = {"refId": "A", "datasource": {"type": "elasticsearch", "uid": "es"}, "query": "level:error",
+          "metrics": [{"id": "1", "type": "count"}], "timeField": "@timestamp",
+          "bucketAggs": [{"id": "2", "type": "terms", "field": "service"}]}
+    jaeger = {"refId": "B", "datasource": {"type": "jaeger", "uid": "j"}, "queryType": "search", "service": "$svc"}
+    panels = [
+        ts("Log lines", '{job="api"}', {"x": 0, "y": 0, "w": 12, "h": 8}, unit="short"),
+        {**ts("Errors", "x", {"x": 12, "y": 0, "w": 12, "h": 8}, unit="short"), "targets": [es, jaeger]}]
+    panels[0]["targets"][0]["datasource"] = LOKI
+    panels[0]["targets"][0]["queryType"] = "range"
+    d = {"uid": "q", "title": "Q", "panels": panels}
+    result = import_dashboard(d)
+    assert [r.factory for r in result.panels] == ["p.timeseries", "p.timeseries"], result.report()
+    assert "p.loki(" in result.source and "C.sel" not in result.source.split("p.loki(")[1].split(")")[0]
+    assert re.search(r'p\.elasticsearch\(\s*"level:error",', result.source)
+    assert "bucket_aggs=" in result.source and "metrics=" not in result.source  # the default count stays implicit
+    assert "p.query(" in result.source and 'service="$svc"' in result.source
+    assert render_module(result.source) == normalize_dashboard(d)
+
+
+def test_what_grafana_sets_beyond_a_factorys_own_arguments_becomes_keywords_not_an_override():
+    panel = P.panel_json(P.gauge("Disk", "Disk used.", P.target("max(up)"), "percentunit", P.bad_above(0.8, 0.9)))
+    panel["fieldConfig"]["defaults"]["color"] = {"mode": "fixed", "fixedColor": "blue"}
+    panel["fieldConfig"]["defaults"]["thresholds"]["mode"] = "percentage"
+    panel["fieldConfig"]["defaults"]["noValue"] = "no disk"
+    panel["options"]["orientation"] = "horizontal"
+    result = import_dashboard({"uid": "k", "title": "K", "panels": [panel]})
+    assert [r.factory for r in result.panels] == ["p.gauge"]
+    source = result.source
+    assert 'color={"mode": "fixed", "fixedColor": "blue"}' in source
+    assert 'threshold_mode="percentage"' in source and 'no_value="no disk"' in source
+    assert 'orientation="horizontal"' in source and "p.override(" not in source
+    assert render_module(source) == normalize_dashboard({"uid": "k", "title": "K", "panels": [panel]})
+
+
+def test_factory_keywords_set_their_json_path_and_unknown_ones_fail():
+    panel = P.panel_json(P.table("T", "", P.target("up", fmt="table", instant=True), "short", P.neutral(),
+                                 filterable=True, no_value="none yet", transformations=[{"id": "reduce"}],
+                                 sort_by="Value", sort_desc=False))
+    assert panel["fieldConfig"]["defaults"]["custom"]["filterable"] is True
+    assert panel["fieldConfig"]["defaults"]["noValue"] == "none yet"
+    assert panel["transformations"] == [{"id": "reduce"}]  # instead of the organize the table makes
+    assert panel["options"]["sortBy"] == [{"displayName": "Value", "desc": False}]
+    removed = P.panel_json(P.stat("S", "", "up", "short", P.neutral(), orientation="auto", reduce_fields=None))
+    assert "fields" not in removed["options"]["reduceOptions"]  # None removes what the factory wrote
+    with pytest.raises(TypeError, match="unexpected keyword argument.*colour"):
+        P.gauge("G", "", "up", "short", P.neutral(), colour="red")
+
+
+def test_defaults_grafana_writes_on_save_normalise_away():
+    """Table, gauge and bar gauge option defaults (their panelcfg schemas), Grafana 12.2's
+    `showValues: false` and a `fieldMinMax: false` are what a panel without them shows."""
+    def one(panel):
+        return normalize_dashboard({"uid": "n", "panels": [panel]})["panels"][0]
+
+    table = {"type": "table", "title": "T", "fieldConfig": {"defaults": {"custom": {
+        "align": "auto", "cellOptions": {"type": "auto", "wrapText": False}, "inspect": False, "filterable": False,
+        "footer": {"reducers": []}}, "color": {"mode": "thresholds"}, "fieldMinMax": False}, "overrides": []},
+        "options": {"showHeader": True, "cellHeight": "sm", "frameIndex": 0, "sortBy": [],
+                    "footer": {"show": False, "countRows": False, "reducer": [], "fields": ""}}}
+    assert one(table) == one({"type": "table", "title": "T"})
+    assert one({**table, "options": {"footer": {"show": True, "reducer": ["sum"]}}})["options"]["footer"] == {
+        "show": True, "reducer": ["sum"]}  # a shown footer stays
+    gauge = {"type": "gauge", "title": "G", "options": {"sizing": "auto", "orientation": "auto"},
+             "fieldConfig": {"defaults": {"color": {"mode": "thresholds"}}, "overrides": []}}
+    assert one(gauge) == one({"type": "gauge", "title": "G"})
+    bar = {"type": "bargauge", "title": "B", "options": {"displayMode": "gradient", "valueMode": "color",
+                                                         "showUnfilled": True, "minVizHeight": 16, "minVizWidth": 8}}
+    assert one(bar) == one({"type": "bargauge", "title": "B"})
+    assert one({**bar, "options": {"displayMode": "lcd"}})["options"] == {"displayMode": "lcd"}
+    series = ts("S", "up", {"x": 0, "y": 0, "w": 12, "h": 8})
+    series["fieldConfig"]["defaults"]["custom"] = {"showValues": False}
+    assert one(series) == one(ts("S", "up", {"x": 0, "y": 0, "w": 12, "h": 8}))

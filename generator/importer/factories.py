@@ -8,6 +8,7 @@ is kept as raw JSON (`p.raw`) and the first differences are reported.
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import re
@@ -189,19 +190,95 @@ TARGET_FACTORY_KEYS = {"expr", "legendFormat", "instant", "format", "refId"}
 TARGET_PARAMS = {"expr", "legend", "instant", "fmt", "extra"}
 
 
+@dataclass(frozen=True)
+class Typed:
+    """A typed query helper: its fields as (parameter, JSON key, the helper's default); the
+    first is written positionally. `blank_omits`: parameters whose empty value writes no key."""
+
+    factory: str
+    fields: tuple
+    blank_omits: frozenset = frozenset()
+
+    def params(self) -> set[str]:
+        return {f[0] for f in self.fields} | {"datasource", "extra"}
+
+    def writes(self, param: str, value):
+        """The JSON value the helper writes for a parameter value (None: no key)."""
+        return None if value is None or (param in self.blank_omits and value == "") else value
+
+
+_LOKI = Typed("p.loki", (("expr", "expr", ...), ("legend", "legendFormat", ""), ("query_type", "queryType", "range")),
+              frozenset({"legend"}))
+_ES = Typed("p.elasticsearch", (("query", "query", ""), ("metrics", "metrics", list(P.ES_COUNT)),
+                                ("bucket_aggs", "bucketAggs", list(P.ES_BY_TIME)), ("time_field", "timeField", "@timestamp"),
+                                ("alias", "alias", None)))
+_INFLUX = Typed("p.influx", (("query", "query", ...), ("alias", "alias", None), ("raw_query", "rawQuery", True),
+                             ("result_format", "resultFormat", "time_series")))
+_TESTDATA = Typed("p.testdata", (("scenario", "scenarioId", "random_walk"), ("alias", "alias", None)))
+#: Data source types (plugin ids) with a typed helper.
+TYPED_QUERIES = {"loki": _LOKI, "elasticsearch": _ES, "grafana-opensearch-datasource": _ES, "influxdb": _INFLUX,
+                 "testdata": _TESTDATA, "grafana-testdata-datasource": _TESTDATA}
+#: Any other query that is not PromQL: `p.query(datasource, **keys)`.
+_ANY = Typed("p.query", ())
+
+
+def _query_kind(t: dict, panel: dict) -> Typed | None:
+    """The helper that writes a query: its data source's typed one, `p.query` for a query
+    without PromQL, None for `p.target` (PromQL)."""
+    ds = t.get("datasource") if isinstance(t.get("datasource"), dict) else panel.get("datasource")
+    kind = TYPED_QUERIES.get(ds.get("type")) if isinstance(ds, dict) else None
+    if kind is _INFLUX and not isinstance(t.get("query"), str) or kind is _LOKI and not isinstance(t.get("expr"), str):
+        kind = _ANY  # the query builder's form (select/tags), not the text: kept as written
+    if kind is None and not isinstance(t.get("expr"), str):
+        kind = _ANY
+    return kind
+
+
 def target_problem(panel: dict) -> str | None:
-    """Why `p.target` cannot write one of the panel's queries, if it cannot."""
+    """Why the query helpers cannot write one of the panel's queries, if they cannot."""
     for t in panel.get("targets") or []:
-        if not isinstance(t.get("expr"), str):
-            return f"query {t.get('refId', '?')} is not PromQL"
-        odd = sorted(k for k in set(t) - TARGET_FACTORY_KEYS if not is_identifier(k) or k in TARGET_PARAMS)
+        if not isinstance(t, dict):
+            return "a query is not an object"
+        kind = _query_kind(t, panel)
+        if kind is None:
+            odd = sorted(k for k in set(t) - TARGET_FACTORY_KEYS if not is_identifier(k) or k in TARGET_PARAMS)
+        else:
+            keys = {f[1] for f in kind.fields} | {"datasource"}
+            odd = sorted(k for k in set(t) - keys if not is_identifier(k) or k in kind.params())
         if odd:
             return f"query {t.get('refId', '?')} sets {', '.join(odd)}"
     return None
 
 
+def _typed_query(t: dict, kind: Typed, usual: str, ctx: Context) -> Call:
+    """A query as its typed helper's call: a field at the helper's default is left out, a
+    field Grafana saved without is None, what no parameter writes goes through **extra."""
+    args, kwargs, extra = [], [], []
+    for i, (param, key, default) in enumerate(kind.fields):
+        if key not in t:
+            if default is not ... and kind.writes(param, default) is not None:
+                kwargs.append((param, literal(None)))
+            continue
+        value = t[key]
+        if default is not ... and kind.writes(param, default) == value:
+            continue
+        if kind.writes(param, value) != value:
+            extra.append((key, literal(value)))
+        elif i == 0:
+            args.append(literal(value))
+        else:
+            kwargs.append((param, literal(value)))
+    if "datasource" in t:
+        ds = ctx.datasource(t["datasource"])
+        (args if kind is _ANY else kwargs).append(ds if kind is _ANY else ("datasource", ds))
+    keys = {f[1] for f in kind.fields} | {"datasource"}
+    extra += [(k, literal(v)) for k, v in t.items() if k not in keys and not (k == "refId" and v == usual)]
+    return Call(kind.factory, args, kwargs + extra)
+
+
 def targets(panel: dict, ctx: Context) -> list:
-    """The panel's targets as `p.target(...)` calls, with TODO comments (see target_problem).
+    """The panel's targets as `p.target(...)` calls (PromQL, with TODO comments; see
+    target_problem) or calls of the typed query helpers (`p.loki`, `p.elasticsearch`, ...).
     Query keys the house target does not set (step, queryType, another data source, ...)
     pass through as keywords."""
     out, used = [], set()
@@ -209,6 +286,10 @@ def targets(panel: dict, ctx: Context) -> list:
         # The normaliser names a query without refId A, B, ... (the first letters not taken yet).
         usual = next(ref_id(i) for i in range(len(used) + 1) if ref_id(i) not in used)
         used.add(t.get("refId") or usual)
+        kind = _query_kind(t, panel)
+        if kind is not None:
+            out.append(_typed_query(t, kind, usual, ctx))
+            continue
         code, unknown = expr(t["expr"], ctx)
         out += _todo(unknown)
         kwargs = []
@@ -374,6 +455,7 @@ def table(panel: dict, ctx: Context, tgt: list) -> list[Call]:
     sort = (panel.get("options") or {}).get("sortBy") or []
     if sort and isinstance(sort[0], dict):
         _kw(kwargs, "sort_by", sort[0].get("displayName"), None)
+        _kw(kwargs, "sort_desc", sort[0].get("desc", True), True)
     hide = list((organize.get("excludeByName") or {}).keys())
     if hide != ["Time"]:
         kwargs.append(("hide", literal(hide)))
@@ -498,14 +580,68 @@ def _size_of(value) -> int:
     return len(json.dumps(value, sort_keys=True))
 
 
-def _near_miss(call: Call, got: dict, want: dict) -> tuple[int, Call] | None:
-    """(size, `p.override(call, changes)`) when the changes are few enough to read
-    (IMPORT_OVERRIDE_SHARE) and leave what the call says alone."""
+def _at(data, path: tuple):
+    for k in path:
+        if not isinstance(data, dict) or k not in data:
+            return None
+        data = data[k]
+    return data
+
+
+def _prune(delta: dict) -> dict:
+    """`delta` without the objects the keywords emptied."""
+    out = {}
+    for k, v in delta.items():
+        if isinstance(v, dict):
+            v = _prune(v)
+            if not v:
+                continue
+        out[k] = v
+    return out
+
+
+def _keywords(call: Call, delta: dict, want: dict) -> tuple[Call, dict]:
+    """`call` with what `delta` changes at a keyword's path (P.KEYWORD_PATHS) given as that
+    keyword where the factory takes it (the value `want` has there; None removes it), and
+    what is left of `delta`. Deeper paths first: `threshold_mode` before a whole `color`."""
+    func = getattr(P, call.func.split(".", 1)[1], None)
+    if func is None:
+        return call, delta
+    params = inspect.signature(func).parameters
+    any_keyword = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    given = {k for k, _ in call.kwargs}
+    rest = json.loads(json.dumps(delta))
+    kwargs = list(call.kwargs)
+    for kw, path in sorted(P.KEYWORD_PATHS.items(), key=lambda item: -len(item[1])):
+        if kw in given or not (any_keyword or kw in params):
+            continue
+        parent = _at(rest, path[:-1])
+        if isinstance(parent, dict) and path[-1] in parent:
+            kwargs.append((kw, literal(_at(want, path))))
+            del parent[path[-1]]
+    if len(kwargs) == len(call.kwargs):
+        return call, delta
+    return Call(call.func, call.args, kwargs), _prune(rest)
+
+
+def _near_misses(call: Call, got: dict, want: dict) -> list[tuple[int, Call]]:
+    """What may build `want` from a call that comes close, best first, each with the size of
+    its override (0: none): the call with keywords for what they cover (and an override for
+    the rest), then `p.override(call, changes)`; an override only when the changes are few
+    enough to read (IMPORT_OVERRIDE_SHARE) and leave what the call says alone."""
     delta = changes(got, want)
-    size = _size_of(delta)
-    if any(k in delta for k in NOT_OVERRIDDEN) or size > IMPORT_OVERRIDE_SHARE * _size_of(want):
-        return None
-    return size, Call("p.override", [call, literal(delta)])
+    if any(k in delta for k in NOT_OVERRIDDEN):
+        return []
+    out = []
+    keyed, rest = _keywords(call, delta, want)
+    limit = IMPORT_OVERRIDE_SHARE * _size_of(want)
+    if keyed is not call and not rest:
+        out.append((0, keyed))
+    elif keyed is not call and _size_of(rest) <= limit:
+        out.append((_size_of(rest), Call("p.override", [keyed, literal(rest)])))
+    if _size_of(delta) <= limit:
+        out.append((_size_of(delta), Call("p.override", [call, literal(delta)])))
+    return out
 
 
 def _build(call: Call, ctx: Context) -> dict:
@@ -556,11 +692,13 @@ def match(panel: dict, ctx: Context) -> Match:
                 if got == want:
                     return _chosen(Match(call, call.func), ctx, saved[3])
                 reason = f"{call.func} differs at {', '.join(differences(got, want))}"
-                tuned = _near_miss(call, got, want)
-                if tuned is not None and _builds_to(tuned[1], want, ctx):
-                    near.append((tuned[0], i, tuned[1]))
+                for size, tuned in _near_misses(call, got, want):
+                    if _builds_to(tuned, want, ctx):
+                        near.append((size, i, tuned))
+                        break
             if near:
                 best = min(near, key=lambda n: n[:2])[2]
-                return _chosen(Match(best, f"{best.args[0].func} + override"), ctx, saved[3])
+                label = f"{best.args[0].func} + override" if best.func == "p.override" else best.func
+                return _chosen(Match(best, label), ctx, saved[3])
         ctx.unknown, ctx.helpers, ctx.uses_catalog, ctx.uses_thresholds = saved
     return Match(Call("p.raw", [raw(panel, ctx)]), "p.raw", reason)
