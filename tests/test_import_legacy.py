@@ -106,7 +106,7 @@ def test_a_float_axis_max_is_a_factory_argument_not_a_silent_fallback():
 # --- legacy panels, migrated as Grafana migrates them -------------------------------------------
 
 from generator.importer.migrate import (graph_to_timeseries, migrate_dashboard, singlestat_to_stat,  # noqa: E402
-                                        text_options)
+                                        single_stat_field_options, table_old_to_table, text_options)
 
 
 GRAPH = {
@@ -253,6 +253,94 @@ def test_unit_scale_true_is_what_every_grafana_does_and_imports_as_a_plain_call(
         import_dashboard({"uid": "u", "title": "U", "panels": [plain]}).source
 
 
+ANGULAR_TABLE = {
+    "type": "table", "title": "Offsets", "transform": "timeseries_aggregations",
+    "columns": [{"text": "Current", "value": "current"}, {"text": "Max", "value": "max"}],
+    "sort": {"col": 2, "desc": True}, "pageSize": 10, "fontSize": "100%", "scroll": True, "showHeader": True,
+    "targets": [{"expr": "sum by (topic) (kafka_consumergroup_lag)", "refId": "A"}],
+    "styles": [
+        {"pattern": "Time", "type": "date", "alias": "When", "dateFormat": "YYYY-MM-DD HH:mm"},
+        {"pattern": "/lag.*/", "type": "number", "unit": "short", "decimals": 0, "colorMode": "cell",
+         "thresholds": ["100", "1000.5"], "colors": ["green", "orange", "red"], "align": "right"},
+        {"pattern": "secret", "type": "hidden"},
+        {"pattern": "/.*/", "type": "number", "unit": "none", "decimals": 2, "thresholds": [], "align": "auto",
+         "mappingType": 1}]}
+
+
+def test_an_angular_table_becomes_the_table_grafana_makes_of_it():
+    lost: list[str] = []
+    table = table_old_to_table(ANGULAR_TABLE, lost)
+    assert table["type"] == "table" and not {"styles", "transform", "columns", "sort"} & table.keys()
+    assert table["transformations"] == [{"id": "reduce", "options": {"reducers": ["lastNotNull", "max"],
+                                                                     "includeTimeField": False}}]
+    assert table["fieldConfig"]["defaults"] == {"unit": "none", "decimals": 2}
+    when, lag, secret = table["fieldConfig"]["overrides"]
+    assert when == {"matcher": {"id": "byName", "options": "Time"}, "properties": [
+        {"id": "displayName", "value": "When"}, {"id": "unit", "value": "time: YYYY-MM-DD HH:mm"}]}
+    assert lag["matcher"] == {"id": "byRegexp", "options": "/lag.*/"}
+    assert {"id": "custom.cellOptions", "value": {"type": "color-background"}} in lag["properties"]
+    assert {"id": "custom.align", "value": "right"} in lag["properties"]
+    assert {"id": "thresholds", "value": {"mode": "absolute", "steps": [
+        {"color": "green", "value": None}, {"color": "orange", "value": 100}, {"color": "red", "value": 1000}]}} \
+        in lag["properties"]
+    assert secret["properties"] == []
+    assert "style '/lag.*/': threshold '1000.5' read as 1000, as Grafana reads it" in lost
+    assert "style 'secret': type hidden (Grafana's migration shows the column)" in lost
+    assert "sort (the table sorts by a column's name: set sort_by)" in lost and "pageSize 10 (no table option)" in lost
+    assert "style '/.*/': mappingType" in lost
+
+
+def test_a_react_table_loses_only_the_angular_keys_it_never_read():
+    modern = {"type": "table", "title": "T", "styles": [{"pattern": "/.*/"}], "transform": "table", "pageSize": 10,
+              "fieldConfig": {"defaults": {"unit": "short"}, "overrides": []}, "options": {"showHeader": True}}
+    lost: list[str] = []
+    table = table_old_to_table(modern, lost)
+    assert table == {"type": "table", "title": "T", "fieldConfig": modern["fieldConfig"],
+                     "options": {"showHeader": True}}
+    assert lost == ["styles, transform, pageSize (the Angular table's; the table has not read them since Grafana 7.0)"]
+    assert table_old_to_table({"type": "table", "title": "T", "options": {}}, []) is None
+
+
+def test_a_gauge_saved_before_grafana_7_gets_its_field_options_moved():
+    old = {"type": "gauge", "title": "CPU Busy", "targets": [{"expr": "up", "refId": "A"}],
+           "options": {"orientation": "horizontal", "showThresholdMarkers": True, "fieldOptions": {
+               "calcs": ["lastNotNull"], "values": False, "overrides": [],
+               "defaults": {"unit": "percent", "title": "Busy", "nullValueMode": "null", "color": "blue",
+                            "mappings": [{"id": 0, "op": "=", "text": "N/A", "type": 1, "value": "null"},
+                                         {"id": 1, "op": "=", "text": "idle", "type": 1, "value": "0"},
+                                         {"id": 2, "text": "high", "type": 2, "from": "90", "to": "100"}],
+                            "thresholds": [{"color": "green", "value": None}, {"color": "red", "value": 95}]}}}}
+    lost: list[str] = []
+    gauge = single_stat_field_options(old, lost)
+    d = gauge["fieldConfig"]["defaults"]
+    assert "fieldOptions" not in gauge["options"] and gauge["options"]["orientation"] == "horizontal"
+    assert gauge["options"]["reduceOptions"] == {"values": False, "calcs": ["lastNotNull"]}
+    assert d["thresholds"] == {"mode": "absolute", "steps": [{"color": "green", "value": None},
+                                                             {"color": "red", "value": 95}]}
+    assert d["color"] == {"mode": "fixed", "fixedColor": "blue"} and d["displayName"] == "Busy"
+    assert (d["min"], d["max"]) == (0, 100)  # a percent unit's range, as Grafana 8 reads an old one
+    assert d["mappings"] == [{"type": "value", "options": {"0": {"text": "idle", "index": 1}}},
+                             {"type": "special", "options": {"match": "null", "result": {"text": "N/A", "index": 0}}},
+                             {"type": "range", "options": {"from": 90, "to": 100,
+                                                           "result": {"text": "high", "index": 2}}}]
+    assert lost == ["nullValueMode 'null' (no field option since 7.0)"]
+    assert single_stat_field_options({"type": "gauge", "options": {"reduceOptions": {}}}, []) is None
+
+
+def test_migrated_tables_and_gauges_import_as_factory_calls():
+    old_gauge = {"type": "gauge", "title": "Busy", "gridPos": {"x": 0, "y": 0, "w": 6, "h": 6}, "datasource": PROM,
+                 "targets": [{"expr": "max(up)", "refId": "A", "datasource": PROM}],
+                 "options": {"fieldOptions": {"calcs": ["lastNotNull"], "defaults": {"unit": "percent"}}}}
+    table = {**ANGULAR_TABLE, "gridPos": {"x": 6, "y": 0, "w": 18, "h": 6}, "datasource": PROM,
+             "targets": [{**ANGULAR_TABLE["targets"][0], "datasource": PROM}]}
+    d = {"uid": "old", "title": "Old", "schemaVersion": 22, "panels": [old_gauge, table]}
+    result = import_dashboard(d)
+    assert [r.factory for r in result.panels] == ["p.gauge", "p.table"], [(r.title, r.reason) for r in result.panels]
+    assert [(m.old_type, m.new_type) for m in result.migrations] == [("gauge", "gauge"), ("table", "table")]
+    assert "transformations=" in result.source and "overrides=" in result.source
+    assert render_module(result.source) == migrate_dashboard(normalize_dashboard(d))[0]
+
+
 # --- re-import into the module that defines the dashboard -----------------------------------------
 
 
@@ -359,7 +447,7 @@ def test_queries_of_other_data_sources_import_as_typed_helper_calls():
     panels[0]["targets"][0]["queryType"] = "range"
     d = {"uid": "q", "title": "Q", "panels": panels}
     result = import_dashboard(d)
-    assert [r.factory for r in result.panels] == ["p.timeseries", "p.timeseries"], result.report()
+    assert [r.factory for r in result.panels] == ["p.timeseries", "p.timeseries"], [(r.title, r.reason) for r in result.panels]
     assert "p.loki(" in result.source and "C.sel" not in result.source.split("p.loki(")[1].split(")")[0]
     assert re.search(r'p\.elasticsearch\(\s*"level:error",', result.source)
     assert "bucket_aggs=" in result.source and "metrics=" not in result.source  # the default count stays implicit

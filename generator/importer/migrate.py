@@ -1,8 +1,10 @@
 """Legacy panels as Grafana migrates them when it loads an old dashboard.
 
-Grafana no longer draws the Angular `graph` and `singlestat` panels: on load it turns a graph
-into a time series and a singlestat into a stat (or a gauge), and moves an old text panel's
-content and mode into its options. `dashgen import` does the same
+Grafana no longer draws the Angular `graph`, `singlestat` and table panels: on load it turns a
+graph into a time series, a singlestat into a stat (or a gauge) and an Angular table (its
+styles) into a table with field overrides; it moves an old text panel's content and mode into
+its options, and a pre-7.0 stat's, gauge's or bar gauge's `fieldOptions` into its field
+config. `dashgen import` does the same
 before it writes the module, so the module holds modern panels that house factories can
 build (`p.timeseries`, `p.stat`, `p.gauge`), not pages of raw legacy JSON. The facts follow
 Grafana's own migration (the time series panel's graph migration and the shared single-stat
@@ -16,6 +18,7 @@ Input and output are normalised dashboards (`normalize_dashboard`); the input is
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 #: Panel keys every panel kind shares: carried over unchanged.
@@ -388,7 +391,208 @@ def text_options(panel: dict, lost: list[str]) -> dict | None:
     return out
 
 
-MIGRATIONS = {"graph": graph_to_timeseries, "singlestat": singlestat_to_stat, "text": text_options}
+def old_mappings(items: list) -> list[dict]:
+    """Value mappings in the form Grafana used before 8.0 ({type: 1, value, text} and
+    {type: 2, from, to, text}) as Grafana 8 converts them: the value ones in one value map
+    first, "null" as a special match, then the ranges; indexes in the old order."""
+    values: dict = {}
+    out: list[dict] = []
+    for i, m in enumerate(items):
+        if not isinstance(m, dict):
+            continue
+        result = {"text": str(m.get("text", "")), "index": i}
+        if m.get("type") in (1, "value") and m.get("value") == "null":
+            out.append({"type": "special", "options": {"match": "null", "result": result}})
+        elif m.get("type") in (1, "value") and "value" in m:
+            values[str(m["value"])] = result
+        elif m.get("type") in (2, "range"):
+            out.append({"type": "range", "options": {"from": _number(m.get("from")), "to": _number(m.get("to")),
+                                                     "result": result}})
+        else:
+            out.append(m)  # already the new form
+    return ([{"type": "value", "options": values}] if values else []) + out
+
+
+def single_stat_field_options(panel: dict, lost: list[str]) -> dict | None:
+    """A stat, gauge or bar gauge saved before Grafana 7.0 (its field settings in
+    `options.fieldOptions`) as the shared single-stat migration moves them: defaults and
+    overrides into the field config, values/limit/calcs into `reduceOptions`, a threshold list
+    into steps, a colour string into a fixed colour, `title` into `displayName`, a percent
+    unit's missing min/max as 0..100 (0..1). Old value mappings take the new form. None when
+    the panel is current."""
+    options = panel.get("options")
+    fo = options.get("fieldOptions") if isinstance(options, dict) else None
+    if not isinstance(fo, dict):
+        return None
+    defaults = dict(fo.get("defaults") or {}) if isinstance(fo.get("defaults") or {}, dict) else {}
+    steps = defaults.get("thresholds", fo.get("thresholds"))
+    if isinstance(steps, list):
+        defaults["thresholds"] = {"mode": "absolute", "steps": steps}
+    if isinstance(defaults.get("color"), str):
+        defaults["color"] = {"mode": "fixed", "fixedColor": defaults["color"]}
+    if isinstance(defaults.get("mappings"), list):
+        defaults["mappings"] = old_mappings(defaults["mappings"])
+    if "title" in defaults:
+        title = defaults.pop("title")
+        if title is not None:
+            defaults["displayName"] = title
+    if "nullValueMode" in defaults:
+        lost.append(f"nullValueMode {defaults.pop('nullValueMode')!r} (no field option since 7.0)")
+    for unit, top in (("percent", 100), ("percentunit", 1)):
+        if defaults.get("unit") == unit:
+            defaults.setdefault("min", 0)
+            defaults.setdefault("max", top)
+    if fo.get("override"):
+        lost.append("fieldOptions.override (Grafana 6.6 discarded it)")
+    fc = panel.get("fieldConfig") if isinstance(panel.get("fieldConfig"), dict) else {}
+    overrides = [o for o in fo.get("overrides") or [] if isinstance(o, dict)]
+    out = {k: v for k, v in panel.items() if k not in ("options", "fieldConfig")}
+    out["fieldConfig"] = {"defaults": {**(fc.get("defaults") or {}), **defaults},
+                          "overrides": [*(fc.get("overrides") or []), *overrides]}
+    out["options"] = {**{k: v for k, v in options.items() if k != "fieldOptions"},
+                      "reduceOptions": {k: fo[k] for k in ("values", "limit", "calcs") if k in fo}}
+    return out
+
+
+#: The Angular table's keys: what the table panel has not read since Grafana 7.0.
+TABLE_ANGULAR_KEYS = ("styles", "transform", "columns", "sort", "scroll", "fontSize", "pageSize", "showHeader")
+#: The Angular table's `transform` -> a transformation; its aggregation columns -> reducers.
+TABLE_TRANSFORMS = {"timeseries_to_rows": "seriesToRows", "timeseries_to_columns": "seriesToColumns",
+                    "timeseries_aggregations": "reduce", "table": "merge"}
+TABLE_COLUMNS = {"avg": "mean", "min": "min", "max": "max", "total": "sum", "current": "lastNotNull",
+                 "count": "count"}
+#: A style's colorMode -> the cell type that colours.
+TABLE_CELL_COLORS = {"cell": "color-background", "row": "color-background", "value": "color-text"}
+#: Style keys the migration reads; any other a style sets is reported.
+_STYLE_READ = {"pattern", "alias", "unit", "decimals", "type", "dateFormat", "link", "linkUrl", "linkTooltip",
+               "linkTargetBlank", "colorMode", "align", "thresholds", "colors"}
+
+
+def _parse_int(value):
+    """JavaScript's parseInt(value, 10): the leading integer of a string (None: not a number)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return int(value) if math.isfinite(value) else None
+    match = re.match(r"\s*([+-]?\d+)", value) if isinstance(value, str) else None
+    return int(match.group(1)) if match else None
+
+
+def _style_steps(style: dict, where: str, lost: list[str]) -> list[dict]:
+    colors = [c for c in style.get("colors") or [] if isinstance(c, str)] or ["green"]
+    steps = [{"color": colors[0], "value": None}]
+    for i, t in enumerate(style.get("thresholds") or [], 1):
+        value = _parse_int(t)
+        if value is None:
+            lost.append(f"{where}: threshold {t!r} (not a number)")
+            continue
+        if _number(t) != value:
+            lost.append(f"{where}: threshold {t!r} read as {value}, as Grafana reads it")
+        steps.append({"color": colors[min(i, len(colors) - 1)], "value": value})
+    return steps
+
+
+def _style_properties(style: dict, where: str, lost: list[str]) -> list[dict]:
+    props = []
+    if style.get("alias"):
+        props.append({"id": "displayName", "value": style["alias"]})
+    if style.get("unit"):
+        props.append({"id": "unit", "value": style["unit"]})
+    if style.get("decimals"):
+        props.append({"id": "decimals", "value": style["decimals"]})
+    if style.get("type") == "date":
+        props.append({"id": "unit", "value": f"time: {style.get('dateFormat', 'YYYY-MM-DD HH:mm:ss')}"})
+    elif style.get("type") == "hidden":
+        lost.append(f"{where}: type hidden (Grafana's migration shows the column)")
+    if style.get("link"):
+        props.append({"id": "links", "value": [{"title": style.get("linkTooltip") or "",
+                                                 "url": style.get("linkUrl") or "",
+                                                 "targetBlank": bool(style.get("linkTargetBlank", False))}]})
+    if style.get("colorMode") in TABLE_CELL_COLORS:
+        props.append({"id": "custom.cellOptions", "value": {"type": TABLE_CELL_COLORS[style["colorMode"]]}})
+    if style.get("align") and style["align"] != "auto":
+        props.append({"id": "custom.align", "value": style["align"]})
+    if style.get("thresholds"):
+        props.append({"id": "thresholds", "value": {"mode": "absolute", "steps": _style_steps(style, where, lost)}})
+    for k in sorted(set(style) - _STYLE_READ):
+        if style[k] not in (None, "", [], {}, False, 0):
+            lost.append(f"{where}: {k}")
+    return props
+
+
+def table_old_to_table(panel: dict, lost: list[str]) -> dict | None:
+    """An Angular table (`table-old`, or a `table` of a dashboard saved before Grafana 7.0,
+    with `styles` and no field config) as the table panel's migration makes it: the transform
+    as a transformation, the `/.*/` style as the field defaults, every other style as an
+    override of the fields its pattern names. A table of Grafana 7 or later that still carries
+    the Angular keys loses them (it never read them). None when the panel is current."""
+    fc = panel.get("fieldConfig") if isinstance(panel.get("fieldConfig"), dict) else {}
+    angular = panel.get("type") == "table-old" or (
+        isinstance(panel.get("styles"), list) and not fc.get("defaults") and not fc.get("overrides"))
+    if not angular:
+        if not any(k in panel for k in TABLE_ANGULAR_KEYS):
+            return None
+        unread = [k for k in TABLE_ANGULAR_KEYS if panel.get(k) not in (None, "", [], {})]
+        if unread:
+            lost.append(f"{', '.join(unread)} (the Angular table's; the table has not read them since Grafana 7.0)")
+        return {k: v for k, v in panel.items() if k not in TABLE_ANGULAR_KEYS}
+    out = {k: v for k, v in panel.items() if k in COMMON_KEYS}
+    out["type"] = "table"
+    transformations = list(panel.get("transformations") or [])
+    transform = panel.get("transform")
+    if transform in TABLE_TRANSFORMS:
+        options: dict = {"reducers": []}
+        if transform == "timeseries_aggregations":
+            columns = [c.get("value") for c in panel.get("columns") or [] if isinstance(c, dict)]
+            options = {"reducers": [TABLE_COLUMNS[c] for c in columns if c in TABLE_COLUMNS], "includeTimeField": False}
+            lost += [f"column {c!r} (no reducer for it)" for c in columns if c not in TABLE_COLUMNS]
+        transformations.append({"id": TABLE_TRANSFORMS[transform], "options": options})
+    elif transform:
+        lost.append(f"transform {transform!r} (no transformation for it)")
+    if transformations:
+        out["transformations"] = transformations
+    styles = [s for s in panel.get("styles") or [] if isinstance(s, dict)]
+    base = next((s for s in styles if s.get("pattern") == "/.*/"), None)
+    defaults: dict = {}
+    if base is not None:
+        where = "style '/.*/'"
+        defaults = {k: v for k, v in (("unit", base.get("unit")), ("decimals", base.get("decimals")),
+                                      ("displayName", base.get("alias"))) if v not in (None, "")}
+        custom = {}
+        if base.get("align") and base["align"] != "auto":
+            custom["align"] = base["align"]
+        if base.get("colorMode") in TABLE_CELL_COLORS:
+            custom["cellOptions"] = {"type": TABLE_CELL_COLORS[base["colorMode"]]}
+        if custom:
+            defaults["custom"] = custom
+        if base.get("thresholds"):
+            defaults["thresholds"] = {"mode": "absolute", "steps": _style_steps(base, where, lost)}
+        if base.get("type") == "hidden":
+            lost.append(f"{where}: type hidden (Grafana's migration shows the column)")
+        lost += [f"{where}: {k}" for k in sorted(set(base) - _STYLE_READ)
+                 if base[k] not in (None, "", [], {}, False, 0)]
+    overrides = []
+    for s in styles:
+        if s is base:
+            continue
+        pattern = str(s.get("pattern", ""))
+        matcher = "byRegexp" if re.fullmatch(r"/.*/", pattern, re.S) else "byName"
+        overrides.append({"matcher": {"id": matcher, "options": pattern},
+                          "properties": _style_properties(s, f"style {pattern!r}", lost)})
+    out["fieldConfig"] = {"defaults": defaults, "overrides": overrides}
+    if panel.get("sort") not in (None, {}) and (panel["sort"] or {}).get("col") is not None:
+        lost.append("sort (the table sorts by a column's name: set sort_by)")
+    for k in ("pageSize", "fontSize"):
+        if panel.get(k) not in (None, "", "100%"):
+            lost.append(f"{k} {panel[k]!r} (no table option)")
+    if panel.get("showHeader") is False:
+        lost.append("showHeader false (the header shows)")
+    return out
+
+
+MIGRATIONS = {"graph": graph_to_timeseries, "singlestat": singlestat_to_stat, "text": text_options,
+              "table": table_old_to_table, "table-old": table_old_to_table, "gauge": single_stat_field_options,
+              "bargauge": single_stat_field_options, "stat": single_stat_field_options}
 
 
 def migrate_dashboard(norm: dict) -> tuple[dict, list[Migration]]:
