@@ -449,16 +449,21 @@ def table(panel: dict, ctx: Context, tgt: list) -> list[Call]:
     _d, _title, args = _common(panel, ctx, tgt)
     kwargs: list = []
     _size(kwargs, panel, 24, 8)
-    organize = next((t.get("options") or {} for t in panel.get("transformations") or []
-                     if t.get("id") == "organize"), {})
-    _kw(kwargs, "columns", organize.get("renameByName") or None, None)
+    steps = [t for t in panel.get("transformations") or [] if isinstance(t, dict)]
+    organize = steps[-1].get("options") if steps and steps[-1].get("id") == "organize" else None
+    house = (isinstance(organize, dict) and set(organize) <= {"excludeByName", "renameByName"}
+             and steps[:-1] == ([{"id": "merge", "options": {}}] if len(panel.get("targets") or []) > 1 else []))
+    if house:  # the merge and organize the table makes of `columns` and `hide`
+        _kw(kwargs, "columns", organize.get("renameByName") or None, None)
+        hide = list((organize.get("excludeByName") or {}).keys())
+        if hide != ["Time"]:
+            kwargs.append(("hide", literal(hide)))
+    else:
+        kwargs.append(("transformations", literal(steps or None)))
     sort = (panel.get("options") or {}).get("sortBy") or []
     if sort and isinstance(sort[0], dict):
         _kw(kwargs, "sort_by", sort[0].get("displayName"), None)
         _kw(kwargs, "sort_desc", sort[0].get("desc", True), True)
-    hide = list((organize.get("excludeByName") or {}).keys())
-    if hide != ["Time"]:
-        kwargs.append(("hide", literal(hide)))
     _panel_datasource(kwargs, panel, ctx)
     return [Call("p.table", args, kwargs)]
 
