@@ -24,3 +24,59 @@ def test_schema_catches_a_legacy_key(schema_dir):
     schema = json.loads((schema_dir / "dashboard.jsonschema.json").read_text())
     bad = {"schemaVersion": 42, "templating": {"list": []}, "annotations": {"list": []}, "rows": []}
     assert list(jsonschema.Draft7Validator(schema).iter_errors(bad))
+
+
+def _findings(d: dict) -> list[list[str]]:
+    from generator.checks.schema import PROMETHEUS_SCHEMA, DASHBOARD_SCHEMA, _dashboard_errors, _validator, shipped
+
+    board, target = _validator(shipped(DASHBOARD_SCHEMA)), _validator(shipped(PROMETHEUS_SCHEMA))
+    return _dashboard_errors(lambda: board, lambda: target, d)
+
+
+BOARD = {"schemaVersion": 42, "title": "T", "templating": {"list": []}, "annotations": {"list": []}}
+
+
+def test_the_check_names_the_key_and_panel_that_fail_not_the_whole_panel():
+    """A panel that fails Grafana's panel schema is reported by the key that fails and the
+    panel's title (the row panel's branch of the schema is not the one meant)."""
+    panel = {"type": "timeseries", "title": "Rate", "id": 1, "gridPos": {"h": 8, "w": 12, "x": 0, "y": 0},
+             "targets": [{"expr": "up", "refId": "A", "datasource": {"type": "prometheus", "uid": "p"}}],
+             "description": "x" * 500, "nullPointMode": "null"}
+    found = _findings({**BOARD, "panels": [panel]})
+    assert found == [["Rate", "panels/0: Additional properties are not allowed ('nullPointMode' was unexpected)"]]
+    row = {"type": "row", "title": "R", "id": 2, "collapsed": False, "panels": [], "targets": [{"refId": "A"}],
+           "gridPos": {"h": 1, "w": 24, "x": 0, "y": 0}}
+    assert _findings({**BOARD, "panels": [row]}) == [
+        ["R", "panels/0: Additional properties are not allowed ('targets' was unexpected)"]]
+    long = _findings({**BOARD, "refresh": {"every": "x" * 400}})
+    assert len(long[0][1]) < 200 and "..." in long[0][1]
+
+
+def test_the_check_accepts_what_grafana_writes_where_the_sdk_schema_is_narrower():
+    """Matcher options and override values are any value in Grafana's dashboard kind, a
+    variable's query may be the Prometheus editor's object, panel and field links are data
+    links, a property with a default may be absent, and the query builder's keys are fine."""
+    panel = {"type": "timeseries", "title": "Rate", "id": 1, "gridPos": {"h": 8, "w": 12, "x": 0, "y": 0},
+             "links": [{"title": "Runbook", "url": "https://example.com"}],
+             "fieldConfig": {"defaults": {"links": [{"title": "Pod", "url": "/d/x?var-pod=${__field.labels.pod}"}]},
+                             "overrides": [{"matcher": {"id": "byName", "options": "errors"},
+                                            "properties": [{"id": "unit", "value": "reqps"}]}]},
+             "targets": [{"expr": "up", "refId": "A", "datasource": {"type": "prometheus", "uid": "p"},
+                          "useBackend": False, "fullMetaSearch": False, "includeNullMetadata": True,
+                          "disableTextWrap": False}]}
+    variable = {"type": "query", "name": "job", "datasource": {"type": "prometheus", "uid": "p"},
+                "query": {"qryType": 1, "query": "label_values(up, job)", "refId": "PrometheusVariableQueryEditor"}}
+    board = {**BOARD, "panels": [panel], "templating": {"list": [variable]},
+             "links": [{"title": "Docs", "type": "link", "url": "https://example.com", "icon": "doc",
+                        "tooltip": "", "tags": []}]}
+    assert _findings(board) == []
+
+
+def test_only_prometheus_queries_are_checked_against_the_prometheus_query_schema():
+    loki = {"refId": "A", "expr": '{job="api"}', "queryType": "range", "datasource": {"type": "loki", "uid": "l"}}
+    es = {"refId": "B", "query": "level:error", "datasource": {"type": "elasticsearch", "uid": "e"}}
+    legacy = {"refId": "C", "expr": "up", "step": 30}  # no data source type to go by: it has PromQL
+    panel = {"type": "timeseries", "title": "Logs", "id": 1, "gridPos": {"h": 8, "w": 12, "x": 0, "y": 0},
+             "targets": [loki, es, legacy]}
+    assert _findings({**BOARD, "panels": [panel]}) == [
+        ["Logs", "target C (root): Additional properties are not allowed ('step' was unexpected)"]]

@@ -6,6 +6,13 @@ check runs in every clone and every user's CI. `--schema-dir` (or DASHGEN_SCHEMA
 another folder, e.g. to try a newer schema. The schema is stricter than the server, so a failure
 here is about dashgen's output, not about what Grafana would accept (Grafana itself only insists
 on a title and a well-formed uid). Prometheus targets are validated against the query schema too.
+
+Where the SDK's schema is narrower than Grafana's own dashboard kind (values the kind leaves
+open, data links typed as dashboard links, required properties that have a default), the check
+reads it as Grafana does (`_as_grafana_reads`), so a dashboard Grafana wrote is not reported
+for what Grafana writes; the tests validate our own output against the unchanged schema. A
+panel that fails is reported by the key that fails and the panel's title, never as the whole
+panel's JSON.
 """
 
 from __future__ import annotations
@@ -59,26 +66,122 @@ def _schema_bytes(folder: Path | None, name: str) -> bytes:
 def _validator(data: bytes):
     import jsonschema
 
-    return jsonschema.Draft7Validator(json.loads(data))
+    return jsonschema.Draft7Validator(_as_grafana_reads(json.loads(data)))
+
+
+#: Values Grafana's dashboard kind leaves open that the SDK's JSON schema renders too narrowly,
+#: as (definition, property, what Grafana's CUE says): a field matcher's `options` and an
+#: override property's `value` are `_` (any value: byName takes a string, a unit is a string),
+#: a variable's `query` is `string | {...}` (an open object: the Prometheus editor saves
+#: {qryType: 1, query: "...", refId: "..."}), which the SDK renders as an object of objects.
+#: Panel links and a field's data links are data links ({title, url, targetBlank}, what the
+#: link editors write), which the SDK types as dashboard links (icon, tooltip, tags required).
+_DATA_LINKS = {"type": "array", "items": {"type": "object", "properties": {
+    "title": {"type": "string"}, "url": {"type": "string"}, "targetBlank": {"type": "boolean"}}}}
+_OPEN_VALUES = (
+    ("MatcherConfig", "options", {}),
+    ("DynamicConfigValue", "value", {}),
+    ("VariableModel", "query", {"oneOf": [{"type": "string"}, {"type": "object"}]}),
+    ("Panel", "links", _DATA_LINKS),
+    ("FieldConfig", "links", _DATA_LINKS),
+)
+#: Keys the Prometheus query builder (its metrics browser) saves on every query it touched,
+#: which the query schema does not list.
+_QUERY_BUILDER_KEYS = ("disableTextWrap", "fullMetaSearch", "includeNullMetadata", "useBackend")
+
+
+def _as_grafana_reads(schema: dict) -> dict:
+    """The schema as Grafana reads a dashboard: the open values of _OPEN_VALUES as its CUE has
+    them, a property with a default not required (Grafana fills the default in), and the
+    query builder's keys allowed on a Prometheus query."""
+    defs = schema.get("definitions") if isinstance(schema, dict) else None
+    for name, prop, open_value in _OPEN_VALUES:
+        props = ((defs or {}).get(name) or {}).get("properties")
+        if isinstance(props, dict) and prop in props:
+            props[prop] = {**open_value, "description": props[prop].get("description", "")}
+    for definition in (defs or {}).values():
+        props = definition.get("properties") if isinstance(definition, dict) else None
+        if isinstance(props, dict) and isinstance(definition.get("required"), list):
+            definition["required"] = [r for r in definition["required"] if "default" not in (props.get(r) or {})]
+    query = (defs or {}).get("Dataquery") or {}
+    if isinstance(query.get("properties"), dict):
+        query["properties"].update({k: {"type": "boolean"} for k in _QUERY_BUILDER_KEYS})
+    return schema
+
+
+def _prometheus_targets(panel: dict):
+    """The panel's queries that go to Prometheus: their own data source's type, else the
+    panel's, is prometheus; with no type to go by, those that have an `expr`."""
+    panel_ds = panel.get("datasource")
+    for t in panel.get("targets") or []:
+        if not isinstance(t, dict):
+            continue
+        ds = t.get("datasource") if isinstance(t.get("datasource"), dict) else panel_ds
+        kind = ds.get("type") if isinstance(ds, dict) else None
+        if kind == "prometheus" or (kind is None and "expr" in t):
+            yield t
 
 
 def _path(error) -> str:
     return "/".join(str(p) for p in error.absolute_path) or "(root)"
 
 
+def _explained(error) -> list:
+    """The errors that say why `error` failed. For an anyOf/oneOf ("not valid under any of the
+    given schemas") those of the branch that was meant: not one whose `type` the value does not
+    have (a row panel's for a time series), then the one with the fewest errors; recursively."""
+    if not error.context:
+        return [error]
+    branches: dict = {}
+    for c in error.context:
+        branches.setdefault(c.relative_schema_path[0] if c.relative_schema_path else 0, []).append(c)
+    meant = [errs for errs in branches.values() if not any(list(c.relative_path)[:1] == ["type"] for c in errs)]
+    best = min(meant or list(branches.values()), key=lambda errs: sum(map(_weight, errs)))
+    return [x for c in best for x in _explained(c)]
+
+
+def _weight(error) -> int:
+    """How far a value is from a schema branch: an unexpected key each, else one per error."""
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = (error.schema.get("properties") or {}) if isinstance(error.schema, dict) else {}
+        return max(1, sum(1 for k in error.instance if k not in known))
+    return 1
+
+
+def _message(error) -> str:
+    """The error's message with a long value cut short (never a whole panel)."""
+    text = error.message
+    shown = repr(error.instance)
+    if len(shown) > 80 and shown in text:
+        text = text.replace(shown, shown[:60] + "...", 1)
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _panel_title(d: dict, path: list) -> str:
+    """The title of the (innermost) panel a JSON path is in, or ""."""
+    title, node = "", d
+    for i, key in enumerate(path):
+        node = node.get(key) if isinstance(node, dict) else (
+            node[key] if isinstance(node, list) and isinstance(key, int) and key < len(node) else None)
+        if isinstance(node, dict) and i > 0 and path[i - 1] == "panels":
+            title = str(node.get("title", ""))
+    return title
+
+
 def _dashboard_errors(board, target, d: dict) -> list[list[str]]:
     """[panel title or "", message] for one dashboard, as the check reports them."""
     out = []
-    errors = sorted(board().iter_errors(d), key=lambda e: list(map(str, e.absolute_path)))
+    errors = [x for e in board().iter_errors(d) for x in _explained(e)]
+    errors.sort(key=lambda e: list(map(str, e.absolute_path)))
     for e in errors[:MAX_PER_DASHBOARD]:
-        out.append(["", f"{_path(e)}: {e.message}"])
+        out.append([_panel_title(d, list(e.absolute_path)), f"{_path(e)}: {_message(e)}"])
     if len(errors) > MAX_PER_DASHBOARD:
         out.append(["", f"... and {len(errors) - MAX_PER_DASHBOARD} more schema errors"])
     if target() is not None:
         for p in iter_panels(d):
-            for t in p.get("targets", []):
-                for e in target().iter_errors(t):
-                    out.append([str(p.get("title", "")), f"target {t.get('refId', '?')} {_path(e)}: {e.message}"])
+            for t in _prometheus_targets(p):
+                for e in (x for err in target().iter_errors(t) for x in _explained(err)):
+                    out.append([str(p.get("title", "")), f"target {t.get('refId', '?')} {_path(e)}: {_message(e)}"])
     return out
 
 
