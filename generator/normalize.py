@@ -104,6 +104,9 @@ PANEL_DEFAULTS = {
     "gauge": {("options",): {"showThresholdLabels": False, "showThresholdMarkers": True, "orientation": "auto",
                              "minVizWidth": 75, "minVizHeight": 75, "text": {}, "sizing": "auto"},
               ("fieldConfig", "defaults"): {"color": {"mode": "thresholds"}}},
+    # The heatmap's field config defaults (heatmap panelcfg): shown everywhere, a linear scale.
+    "heatmap": {("fieldConfig", "defaults", "custom"): {
+        "hideFrom": {"legend": False, "tooltip": False, "viz": False}, "scaleDistribution": {"type": "linear"}}},
     # bargauge panelcfg's option defaults.
     "bargauge": {("options",): {"displayMode": "gradient", "valueMode": "color", "namePlacement": "auto",
                                 "showUnfilled": True, "sizing": "auto", "minVizWidth": 8, "minVizHeight": 16,

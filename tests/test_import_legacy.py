@@ -106,7 +106,8 @@ def test_a_float_axis_max_is_a_factory_argument_not_a_silent_fallback():
 # --- legacy panels, migrated as Grafana migrates them -------------------------------------------
 
 from generator.importer.migrate import (graph_to_timeseries, migrate_dashboard, singlestat_to_stat,  # noqa: E402
-                                        single_stat_field_options, table_old_to_table, text_options)
+                                        heatmap_leftovers, single_stat_field_options, table_old_to_table,
+                                        text_options)
 
 
 GRAPH = {
@@ -339,6 +340,19 @@ def test_migrated_tables_and_gauges_import_as_factory_calls():
     assert [(m.old_type, m.new_type) for m in result.migrations] == [("gauge", "gauge"), ("table", "table")]
     assert "transformations=" in result.source and "overrides=" in result.source
     assert render_module(result.source) == migrate_dashboard(normalize_dashboard(d))[0]
+
+
+def test_a_migrated_heatmap_loses_the_angular_keys_and_an_unmigrated_one_is_kept():
+    options = {"calculate": False, "color": {"mode": "scheme", "scheme": "Spectral"}}
+    saved = {"type": "heatmap", "title": "H", "options": options, "cards": {"cardPadding": 0},
+             "dataFormat": "tsbuckets", "yAxis": {"format": "s"}, "fieldConfig": {"defaults": {}, "overrides": []}}
+    lost: list[str] = []
+    assert heatmap_leftovers(saved, lost) == {"type": "heatmap", "title": "H", "options": options,
+                                              "fieldConfig": {"defaults": {}, "overrides": []}}
+    assert lost == ["cards, dataFormat, yAxis (the Angular heatmap's; the heatmap reads its options instead)"]
+    angular = {"type": "heatmap", "title": "H", "cards": {}, "dataFormat": "tsbuckets"}
+    assert heatmap_leftovers(angular, []) is None  # never migrated: kept as it is
+    assert heatmap_leftovers({"type": "heatmap", "options": options}, []) is None
 
 
 # --- re-import into the module that defines the dashboard -----------------------------------------

@@ -590,7 +590,25 @@ def table_old_to_table(panel: dict, lost: list[str]) -> dict | None:
     return out
 
 
-MIGRATIONS = {"graph": graph_to_timeseries, "singlestat": singlestat_to_stat, "text": text_options,
+#: The Angular heatmap's keys (on the panel itself; the heatmap since 9.0 keeps its settings in options).
+HEATMAP_ANGULAR_KEYS = ("cards", "color", "dataFormat", "heatmap", "hideZeroBuckets", "highlightCards", "legend",
+                        "reverseYBuckets", "tooltip", "tooltipDecimals", "xAxis", "yAxis", "yBucketBound",
+                        "yBucketNumber", "yBucketSize", "xBucketNumber", "xBucketSize")
+
+
+def heatmap_leftovers(panel: dict, lost: list[str]) -> dict | None:
+    """A heatmap Grafana has migrated (its settings in `options`) that still carries the
+    Angular heatmap's keys, without them: Grafana reads only the options once there are any.
+    An Angular heatmap that was never migrated (no options) is left as it is (kept raw, so
+    nothing is lost); None when there is nothing to drop."""
+    if not panel.get("options") or not any(k in panel for k in HEATMAP_ANGULAR_KEYS):
+        return None
+    unread = [k for k in HEATMAP_ANGULAR_KEYS if k in panel]
+    lost.append(f"{', '.join(unread)} (the Angular heatmap's; the heatmap reads its options instead)")
+    return {k: v for k, v in panel.items() if k not in HEATMAP_ANGULAR_KEYS}
+
+
+MIGRATIONS = {"graph": graph_to_timeseries, "heatmap": heatmap_leftovers, "singlestat": singlestat_to_stat, "text": text_options,
               "table": table_old_to_table, "table-old": table_old_to_table, "gauge": single_stat_field_options,
               "bargauge": single_stat_field_options, "stat": single_stat_field_options}
 
