@@ -28,6 +28,7 @@ import os
 import secrets
 import stat
 import tempfile
+import time
 from pathlib import Path
 
 FOLDER = Path(".cache") / "dashgen"  # under the project root; .gitignore lists /.cache/
@@ -36,6 +37,10 @@ ENV = "DASHGEN_CACHE"  # "off" (or 0/no/false) turns the cache off
 # keyed by content (and, for bytecode, by the module's path), so several projects may share it.
 DIR_ENV = "DASHGEN_CACHE_DIR"
 MAX_ENTRY = 8 * 1024 * 1024  # bytes: a larger file is not read at all
+#: Entries of one kind kept at most: a new entry beyond it removes the least recently used
+#: ones (an entry read is marked used at most once a day) down to KEEP_ENTRIES.
+MAX_ENTRIES, KEEP_ENTRIES = 2000, 1600
+_TOUCH_AFTER = 86400  # seconds
 _MAC = 32
 _KEY_BYTES = 32
 
@@ -211,7 +216,14 @@ class ProjectCache:
         finally:
             os.close(fd)
         mac, data = raw[:_MAC], raw[_MAC:]
-        return data if hmac.compare_digest(mac, self._mac(kind, key, data)) else None
+        if not hmac.compare_digest(mac, self._mac(kind, key, data)):
+            return None
+        if time.time() - st.st_mtime > _TOUCH_AFTER:  # used: kept when old entries are pruned
+            try:
+                os.utime(path)
+            except OSError:
+                pass
+        return data
 
     def put(self, kind: str, key: str, data: bytes) -> None:
         """Store `data`, atomically (a reader sees the old entry, the new one, or none)."""
@@ -224,6 +236,7 @@ class ProjectCache:
                 ignore = self.folder / ".gitignore"  # ignored in any project, whatever its .gitignore says
                 if not ignore.exists():
                     ignore.write_text("# written by dashgen: a cache, never committed\n*\n", encoding="utf-8")
+            new = not path.exists()
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".new-")
             try:
                 with os.fdopen(fd, "wb") as f:
@@ -232,5 +245,22 @@ class ProjectCache:
             except BaseException:
                 os.unlink(tmp)
                 raise
+            if new:
+                self._prune(path.parent)
         except OSError:
             pass
+
+    @staticmethod
+    def _prune(folder: Path) -> None:
+        """Keep a kind's folder to MAX_ENTRIES: beyond it, the least recently used entries go
+        (down to KEEP_ENTRIES), so a cache that sees ever new content does not grow forever."""
+        with os.scandir(folder) as it:
+            entries = [e for e in it if e.name.endswith(".bin") and e.is_file(follow_symlinks=False)]
+        if len(entries) <= MAX_ENTRIES:
+            return
+        entries.sort(key=lambda e: e.stat(follow_symlinks=False).st_mtime)
+        for e in entries[:len(entries) - KEEP_ENTRIES]:
+            try:
+                os.unlink(e.path)
+            except OSError:
+                pass

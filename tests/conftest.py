@@ -32,6 +32,24 @@ os.environ["XDG_CACHE_HOME"] = str(RUN_CACHE / "user")
 def pytest_sessionfinish(session):
     if not hasattr(session.config, "workerinput"):  # the controller (or a run without xdist)
         shutil.rmtree(RUN_CACHE, ignore_errors=True)
+        prune_pycache(sys.pycache_prefix, ROOT)
+
+
+def prune_pycache(prefix: str | None, root: Path) -> None:
+    """`make test` keeps the tests' bytecode under the project's .cache/pycache
+    (PYTHONPYCACHEPREFIX), which mirrors absolute paths. Only the checkout's own (its
+    sources and its .venv) is of use to the next run; the bytecode of files in temporary
+    folders (pytest's, pip's build environments) would pile up run after run, so it goes."""
+    if not prefix or Path(prefix).resolve() != (root / ".cache" / "pycache").resolve():
+        return  # somebody else's prefix (or none): not ours to tidy
+    folder, keep = Path(prefix).resolve(), root.resolve().parts[1:]
+    for i, part in enumerate(keep):
+        if not folder.is_dir():
+            return
+        for child in folder.iterdir():
+            if child.name != part:
+                shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
+        folder = folder / part
 
 
 def make_targets() -> set[str]:

@@ -403,3 +403,40 @@ def test_amtool_is_asked_again_when_the_configuration_or_the_template_changes(tm
     config.write_text(config.read_text().replace('slack_colour_other="#808080"', 'slack_colour_other="#808081"', 1))
     assert asked() == 3  # the template's text changed
     assert asked() == 3
+
+
+def test_a_kind_keeps_at_most_its_share_of_entries_the_least_recently_used_go(tmp_path, on, monkeypatch):
+    monkeypatch.setattr(cache, "MAX_ENTRIES", 10)
+    monkeypatch.setattr(cache, "KEEP_ENTRIES", 6)
+    store = cache.ProjectCache.for_root(tmp_path)
+    keys = [cache.digest(str(i)) for i in range(11)]
+    for i, key in enumerate(keys[:10]):
+        store.put("promtool-check", key, b"answer %d" % i)
+        os.utime(store._path("promtool-check", key), (1_000_000 + i, 1_000_000 + i))  # written long ago, in order
+    assert store.get("promtool-check", keys[0]) == b"answer 0"  # read now: used, so kept
+    store.put("promtool-check", keys[0], b"answer 0")  # rewriting an entry prunes nothing
+    assert len(list((tmp_path / cache.FOLDER / "promtool-check").glob("*.bin"))) == 10
+    store.put("promtool-check", keys[10], b"answer 10")  # the eleventh: back to six
+    kept = [i for i, key in enumerate(keys) if store.get("promtool-check", key) is not None]
+    assert kept == [0, 6, 7, 8, 9, 10]
+    assert len(list((tmp_path / cache.FOLDER / "promtool-check").iterdir())) == 6  # nothing else left behind
+
+
+def test_make_test_keeps_only_the_checkouts_own_bytecode(tmp_path):
+    from conftest import prune_pycache
+
+    root = tmp_path / "work" / "main"
+    prefix = root / ".cache" / "pycache"
+    own = prefix / root.relative_to("/") / "generator" / "__pycache__" / "cli.cpython-311.pyc"
+    venv = prefix / root.relative_to("/") / ".venv" / "lib" / "x.pyc"
+    temp = prefix / "tmp" / "pytest-of-root" / "pytest-7" / "m.pyc"
+    beside = prefix / root.relative_to("/").parent / "other" / "y.pyc"
+    for f in (own, venv, temp, beside):
+        f.parent.mkdir(parents=True)
+        f.write_bytes(b"pyc")
+    prune_pycache(str(tmp_path / "elsewhere"), root)  # not the project's prefix: left alone
+    assert temp.exists()
+    prune_pycache(str(prefix), root)
+    assert own.exists() and venv.exists() and not temp.exists() and not beside.exists()
+    left = sorted(str(f.relative_to(prefix)) for f in prefix.rglob("*") if f.is_file())
+    assert left == sorted(str(f.relative_to(prefix)) for f in (own, venv))
