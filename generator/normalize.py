@@ -406,8 +406,8 @@ def migrate_rows(d: dict) -> dict:
         for pi, p in enumerate(_objects(row.get("panels") or [], f"rows[{ri}].panels", "panels")):
             p = dict(p)
             span = p.pop("span", DEFAULT_PANEL_SPAN)
-            if not isinstance(span, (int, float)) or isinstance(span, bool):
-                raise DashboardInputError(f"rows[{ri}].panels[{pi}].span", "span must be a number")
+            if not isinstance(span, (int, float)) or isinstance(span, bool) or not math.isfinite(span * GRID_COLUMNS):
+                raise DashboardInputError(f"rows[{ri}].panels[{pi}].span", "span must be a finite number")
             w = math.floor(span * GRID_COLUMNS / 12)
             h = _grid_height(p.pop("height")) if "height" in p else h_row
             x, py = area.place(w)
@@ -420,9 +420,15 @@ def migrate_rows(d: dict) -> dict:
         if not (row_panel is not None and collapsed):
             y += h_row
     # Grafana sorts panels by position on load: the row panel comes before its panels.
-    panels.sort(key=lambda p: ((p.get("gridPos") or {}).get("y", 0), (p.get("gridPos") or {}).get("x", 0)))
+    def position(p: dict) -> tuple:  # a position of another type is reported by _normalize_panel
+        grid = p.get("gridPos") if isinstance(p.get("gridPos"), dict) else {}
+        return tuple(v if isinstance(v, (int, float)) and not isinstance(v, bool) else 0
+                     for v in (grid.get("y", 0), grid.get("x", 0)))
+
+    panels.sort(key=position)
     d["panels"] = panels
-    d["schemaVersion"] = max(d.get("schemaVersion") or 0, 16)
+    version = d.get("schemaVersion") or 0
+    d["schemaVersion"] = max(_want(version, (int, float), "schemaVersion", "schemaVersion"), 16)
     return d
 
 

@@ -562,3 +562,53 @@ def test_the_guard_knows_every_factory_the_importer_writes():
     written |= {"UP_DOWN_MAPPINGS"}
     assert written and written <= guard.PANEL_NAMES, written - guard.PANEL_NAMES
     assert all(hasattr(P, n) for n in guard.PANEL_NAMES)
+
+
+# --- wrongly typed values in real dashboards ------------------------------------------------
+
+#: Values of the wrong type for any key: what a hand-edited or generated dashboard may hold.
+ODD_VALUES = [None, 0, -1, 1.5, "", "x", [], {}, [1], {"a": 1}, True, "null", "/.*/", 1e308]
+
+
+def _mutated(d: dict, rnd: random.Random, changes: int = 3) -> dict:
+    """A copy of `d` with `changes` values anywhere in it replaced by ODD_VALUES or left out."""
+    d = copy.deepcopy(d)
+    slots = []
+
+    def walk(o):
+        items = o.items() if isinstance(o, dict) else enumerate(o) if isinstance(o, list) else ()
+        for k, v in items:
+            slots.append((o, k))
+            walk(v)
+
+    walk(d)
+    for parent, key in rnd.sample(slots, min(changes, len(slots))):
+        if isinstance(parent, dict) and rnd.random() < 0.25:
+            parent.pop(key, None)
+        else:
+            try:
+                parent[key] = rnd.choice(ODD_VALUES)
+            except (IndexError, KeyError):
+                pass  # gone with an earlier change
+    return d
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_real_dashboards_with_wrongly_typed_values_import_or_fail_clearly(seed):
+    """Every key of a real dashboard may hold a value of another type: the import writes a
+    module that renders the dashboard back (a panel it cannot read kept as JSON), or fails
+    with the importer's own error naming what is wrong; never a traceback."""
+    rnd = random.Random(seed)
+    files = sorted((ROOT / "tests" / "fixtures" / "realworld" / "dashboards").glob("*.json"))
+    imported = failed = 0
+    for path in rnd.sample(files, 8):
+        d = _mutated(json.loads(path.read_text()), rnd)
+        try:
+            result = import_dashboard(d, file_name=path.name)
+        except DashgenError as exc:  # ImportFailed, DashboardInputError: a clear message
+            assert str(exc).strip(), path.name
+            failed += 1
+            continue
+        assert render_module(result.source)["panels"] is not None, path.name
+        imported += 1
+    assert imported + failed == 8 and imported, (imported, failed)  # some still import

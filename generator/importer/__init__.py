@@ -306,8 +306,10 @@ def _selector_field(cfg: Config, value) -> str | None:
 
 def _house_args(norm: dict, cfg: Config) -> tuple[list, list] | None:
     """(args, kwargs) of `p.dashboard` for the frame, when the dashboard might be ours."""
-    tags = norm.get("tags") or []
-    variables = (norm.get("templating") or {}).get("list") or []
+    tags = norm.get("tags") if isinstance(norm.get("tags"), list) else []
+    templating = norm.get("templating") if isinstance(norm.get("templating"), dict) else {}
+    variables = [v for v in templating.get("list") or [] if isinstance(v, dict)] \
+        if isinstance(templating.get("list"), list) else []
     if not tags or tags[0] != cfg.tag or not variables or variables[0].get("name") != "datasource":
         return None
     var_calls = []

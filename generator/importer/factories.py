@@ -60,7 +60,8 @@ def shared_datasource(dashboard: dict) -> dict | None:
     seen: dict[str, list] = {}
     panels = [c for p in dashboard.get("panels") or [] for c in [p, *(p.get("panels") or [])]]
     named = [p.get("datasource") for p in panels if p.get("type") != "row"]
-    named += [t.get("datasource") for p in panels for t in p.get("targets") or [] if isinstance(t, dict)]
+    named += [t.get("datasource") for p in panels for t in (p.get("targets") if isinstance(p.get("targets"), list)
+                                                             else []) if isinstance(t, dict)]
     for ds in named:
         if isinstance(ds, dict) and ds != PROMETHEUS_DS:
             seen.setdefault(json.dumps(ds, sort_keys=True), [ds, 0])[1] += 1
@@ -226,7 +227,8 @@ def _query_kind(t: dict, panel: dict) -> Typed | None:
     """The helper that writes a query: its data source's typed one, `p.query` for a query
     without PromQL, None for `p.target` (PromQL)."""
     ds = t.get("datasource") if isinstance(t.get("datasource"), dict) else panel.get("datasource")
-    kind = TYPED_QUERIES.get(ds.get("type")) if isinstance(ds, dict) else None
+    plugin = ds.get("type") if isinstance(ds, dict) else None
+    kind = TYPED_QUERIES.get(plugin) if isinstance(plugin, str) else None
     if kind is _INFLUX and not isinstance(t.get("query"), str) or kind is _LOKI and not isinstance(t.get("expr"), str):
         kind = _ANY  # the query builder's form (select/tags), not the text: kept as written
     if kind is None and not isinstance(t.get("expr"), str):
@@ -676,7 +678,7 @@ def match(panel: dict, ctx: Context) -> Match:
     factory call with a few keys overridden, or its raw JSON."""
     want = panel_key(panel)
     kind = panel.get("type")
-    builder = CANDIDATES.get(kind)
+    builder = CANDIDATES.get(kind) if isinstance(kind, str) else None
     reason = f"no factory for {kind!r} panels"
     if builder is not None:
         saved = (dict(ctx.unknown), set(ctx.helpers), ctx.uses_catalog, ctx.uses_thresholds)
@@ -684,9 +686,14 @@ def match(panel: dict, ctx: Context) -> Match:
         if problem and kind not in ANY_QUERIES:
             reason = problem
         else:
-            tgt = targets(panel, ctx) if not problem else None
+            try:
+                tgt = targets(panel, ctx) if not problem else None
+                calls = builder(panel, ctx, tgt)
+            except (TypeError, AttributeError, ValueError, KeyError, IndexError, OverflowError) as exc:
+                # A setting of a type Grafana never writes: kept as JSON, the reason reported.
+                calls, reason = [], f"{kind} panel not read: {type(exc).__name__}: {str(exc)[:80]}"
             near: list[tuple[int, int, Call]] = []
-            for i, call in enumerate(builder(panel, ctx, tgt)):
+            for i, call in enumerate(calls):
                 try:
                     got = _build(call, ctx)
                 except UnsafeCode:
