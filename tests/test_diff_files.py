@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
@@ -101,3 +102,32 @@ def test_textconv_never_fails_on_a_dashboard_it_cannot_model():
     deep = ("[" * 200 + "]" * 200).encode()
     out = textconv(b'{"uid": "x", "panels": ' + deep + b"}", "d.json")
     assert out.startswith(b"# dashgen textconv:")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_diff_against_a_wrongly_typed_copy_never_tracebacks(seed):
+    """A real dashboard against a copy with three values anywhere replaced by odd ones (a
+    list of tags holding numbers, an override that is a string, a variable named by a list):
+    the diff reports it in every format, or the normaliser names what it cannot read."""
+    import random
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_import_hostile import _mutated
+
+    from generator.diff.render import format_json, format_markdown
+    from generator.errors import DashgenError
+
+    rnd = random.Random(seed)
+    files = sorted((Path(__file__).parent / "fixtures" / "realworld" / "dashboards").glob("*.json"))
+    compared = 0
+    for path in rnd.sample(files, 12):
+        a = json.loads(path.read_text())
+        try:
+            old, new = normalize_dashboard(a), normalize_dashboard(_mutated(a, rnd))
+        except DashgenError:
+            continue
+        changes = diff_dashboard(old, new, path.name)
+        assert format_text(changes) is not None and format_markdown(changes) and format_json(changes)
+        compared += 1
+    assert compared

@@ -128,7 +128,8 @@ def diff_dashboard(old: dict, new: dict, path: str) -> list[Change]:
         if a == b:
             continue
         if k == "tags" and isinstance(a, list) and isinstance(b, list):
-            more, less = [t for t in b if t not in a], [t for t in a if t not in b]
+            more = [t if isinstance(t, str) else show(t) for t in b if t not in a]
+            less = [t if isinstance(t, str) else show(t) for t in a if t not in b]
             msg = "; ".join(x for x in (more and f"tags added: {', '.join(more)}",
                                         less and f"tags removed: {', '.join(less)}") if x) or "tags reordered"
             add("changed", "dashboard", msg, field="tags", old=a, new=b)
@@ -140,8 +141,12 @@ def diff_dashboard(old: dict, new: dict, path: str) -> list[Change]:
                 add("changed", "dashboard", _text_change(p, o, n)[0], field=p, old=o, new=n)
 
     # Template variables, by name.
-    ov = _keyed(old.get("templating", {}).get("list", []), lambda v: v.get("name", "?"))
-    nv = _keyed(new.get("templating", {}).get("list", []), lambda v: v.get("name", "?"))
+    def name_of(v) -> str:
+        name = v.get("name", "?") if isinstance(v, dict) else v
+        return name if isinstance(name, str) else show(name)
+
+    ov = _keyed(old.get("templating", {}).get("list", []), name_of)
+    nv = _keyed(new.get("templating", {}).get("list", []), name_of)
     for name in sorted(set(ov) | set(nv)):
         a, b = ov.get(name), nv.get(name)
         if a is None:
@@ -409,23 +414,33 @@ def _threshold_changes(a: dict | None, b: dict | None, ua, ub, add, at: dict) ->
         field="thresholds", old=sa, new=sb, **at)
 
 
-def _matcher(o: dict) -> str:
-    m = o.get("matcher") or {}
+def _matcher(o) -> str:
+    m = o.get("matcher") if isinstance(o, dict) else None
+    if not isinstance(m, dict):
+        return show(o)  # not an override Grafana writes: named by its whole value
     opts = m.get("options", "")
     return f"{m.get('id', '?')}={opts if isinstance(opts, str) else show(opts)}"
 
 
+def _properties(o) -> dict:
+    """An override's properties as {id: value}; a property that is not {id, value} by its place."""
+    props = o.get("properties") if isinstance(o, dict) else None
+    if not isinstance(props, list):
+        return {"properties": props} if props is not None else {}
+    return {(p.get("id") if isinstance(p, dict) and isinstance(p.get("id"), str) else f"[{i}]"):
+            (p.get("value") if isinstance(p, dict) else p) for i, p in enumerate(props)}
+
+
 def _override_changes(oa: list, ob: list, add, at: dict) -> None:
+    oa, ob = (x if isinstance(x, list) else [x] for x in (oa, ob))
     ka, kb = _keyed(oa, _matcher), _keyed(ob, _matcher)
     for k in sorted(set(ka) | set(kb)):
         if k not in ka:
-            add("added", "panel", f"override for {k} added: {show(kb[k].get('properties'))}", field="overrides",
+            add("added", "panel", f"override for {k} added: {show(_properties(kb[k]))}", field="overrides",
                 new=kb[k], **at)
         elif k not in kb:
             add("removed", "panel", f"override for {k} removed", field="overrides", old=ka[k], **at)
         elif ka[k] != kb[k]:
-            pa = {p.get("id"): p.get("value") for p in ka[k].get("properties", [])}
-            pb = {p.get("id"): p.get("value") for p in kb[k].get("properties", [])}
-            for p, o, n in leaves(pa, pb):
+            for p, o, n in leaves(_properties(ka[k]), _properties(kb[k])):
                 add("changed", "panel", _text_change(f"override for {k}: {p}", o, n)[0],
                     field=f"overrides.{k}.{p}", old=o, new=n, **at)

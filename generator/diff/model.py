@@ -239,6 +239,10 @@ def _keyed(items: Iterable, key) -> dict:
     seen: Counter = Counter()
     for it in items:
         k = key(it)
+        try:
+            hash(k)
+        except TypeError:  # a name of another type (a list where Grafana writes a string)
+            k = show(k)
         seen[k] += 1
         if seen[k] > 1:
             k = (*k[:-1], f"{k[-1]} #{seen[k]}") if isinstance(k, tuple) else f"{k} #{seen[k]}"
