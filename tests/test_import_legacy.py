@@ -444,7 +444,7 @@ def test_a_typed_query_keeps_every_key_in_a_house_dashboard_too():
     panel = P.timeseries("Errors", "Error lines.", [P.loki('{job="api"}', query="x", datasource=LOKI),
                                                     P.target("sum(up)", step=30)], "short", P.neutral())
     d = dashboard_json(P.dashboard(CONFIG, "t", "T", "", [P.row("R", panel)]))
-    loki, prom = [p for p in d["panels"] if p["type"] == "timeseries"][0]["targets"]
+    loki, prom = next(p for p in d["panels"] if p["type"] == "timeseries")["targets"]
     assert loki["query"] == "x" and loki["datasource"] == LOKI and loki["queryType"] == "range"
     assert prom["step"] == 30 and "intervalFactor" not in prom and "metric" not in prom
 

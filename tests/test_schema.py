@@ -27,7 +27,13 @@ def test_schema_catches_a_legacy_key(schema_dir):
 
 
 def _findings(d: dict) -> list[list[str]]:
-    from generator.checks.schema import PROMETHEUS_SCHEMA, DASHBOARD_SCHEMA, _dashboard_errors, _validator, shipped
+    from generator.checks.schema import (
+        DASHBOARD_SCHEMA,
+        PROMETHEUS_SCHEMA,
+        _dashboard_errors,
+        _validator,
+        shipped,
+    )
 
     board, target = _validator(shipped(DASHBOARD_SCHEMA)), _validator(shipped(PROMETHEUS_SCHEMA))
     return _dashboard_errors(lambda: board, lambda: target, d)

@@ -576,7 +576,7 @@ def table_old_to_table(panel: dict, lost: list[str]) -> dict | None:
         if s is base:
             continue
         pattern = str(s.get("pattern", ""))
-        matcher = "byRegexp" if re.fullmatch(r"/.*/", pattern, re.S) else "byName"
+        matcher = "byRegexp" if re.fullmatch(r"/.*/", pattern, re.DOTALL) else "byName"
         overrides.append({"matcher": {"id": matcher, "options": pattern},
                           "properties": _style_properties(s, f"style {pattern!r}", lost)})
     out["fieldConfig"] = {"defaults": defaults, "overrides": overrides}
