@@ -128,3 +128,17 @@ def test_probe_macros_map_back_to_their_names():
     assert window_text(timedelta(seconds=PROBE_TIME.range_seconds)) == "$__range"
     assert window_text(timedelta(seconds=PROBE_TIME.interval_seconds)) == "$__interval"
     assert window_text(timedelta(minutes=5)) == "5m"
+
+
+def test_queries_of_other_data_sources_are_not_checked_as_promql():
+    """A Loki query has an `expr` too, in LogQL: neither promql/parse nor the catalog checks
+    read it; a query with no data source type to go by is PromQL when it has an `expr`."""
+    d = real_dashboard()
+    panel = next(p for p in d["panels"] if p.get("targets"))
+    loki = {"refId": "Z", "expr": '{job="raymontology-backend"} |= "error" | json', "queryType": "range",
+            "datasource": {"type": "loki", "uid": "logs"}}
+    untyped = {"refId": "Y", "expr": "sum(rate(no_such_metric_total[5m])) by (", "datasource": "Prometheus"}
+    panel["targets"] = [*panel["targets"], loki, untyped]
+    parse = findings("promql/parse", project([d]))
+    assert [f.location.panel for f in parse] == [panel["title"]]  # the untyped one only
+    assert "no_such_metric_total" in parse[0].message and "json" not in parse[0].message

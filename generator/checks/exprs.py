@@ -51,6 +51,20 @@ def queries(project) -> list[Query]:
     return project.queries
 
 
+def prometheus_targets(panel: dict) -> Iterator[dict]:
+    """The panel's queries that go to Prometheus: their own data source's type, else the
+    panel's, is prometheus; with no type to go by, those that have an `expr`. A Loki query has
+    an `expr` too, in LogQL: it is not PromQL to check."""
+    panel_ds = panel.get("datasource")
+    for t in panel.get("targets") or []:
+        if not isinstance(t, dict):
+            continue
+        ds = t.get("datasource") if isinstance(t.get("datasource"), dict) else panel_ds
+        kind = ds.get("type") if isinstance(ds, dict) else None
+        if kind == "prometheus" or (kind is None and "expr" in t):
+            yield t
+
+
 def project_queries(project) -> list[Query]:
     """Every panel target and rule expression of the project, in reading order."""
     from generator.checks import Location
@@ -58,7 +72,7 @@ def project_queries(project) -> list[Query]:
     out = []
     for rel, d in project.dashboards:
         for p in iter_panels(d):
-            for t in p.get("targets", []):
+            for t in prometheus_targets(p):
                 raw = t.get("expr")
                 if not isinstance(raw, str) or t.get("hide"):
                     continue

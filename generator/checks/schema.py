@@ -23,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 
 from generator.checks import Issue, Location, cached, check
-from generator.checks.exprs import iter_panels
+from generator.checks.exprs import iter_panels, prometheus_targets
 from generator.errors import ConfigError
 
 ENV = "DASHGEN_SCHEMA_DIR"
@@ -109,19 +109,6 @@ def _as_grafana_reads(schema: dict) -> dict:
     return schema
 
 
-def _prometheus_targets(panel: dict):
-    """The panel's queries that go to Prometheus: their own data source's type, else the
-    panel's, is prometheus; with no type to go by, those that have an `expr`."""
-    panel_ds = panel.get("datasource")
-    for t in panel.get("targets") or []:
-        if not isinstance(t, dict):
-            continue
-        ds = t.get("datasource") if isinstance(t.get("datasource"), dict) else panel_ds
-        kind = ds.get("type") if isinstance(ds, dict) else None
-        if kind == "prometheus" or (kind is None and "expr" in t):
-            yield t
-
-
 def _path(error) -> str:
     return "/".join(str(p) for p in error.absolute_path) or "(root)"
 
@@ -179,7 +166,7 @@ def _dashboard_errors(board, target, d: dict) -> list[list[str]]:
         out.append(["", f"... and {len(errors) - MAX_PER_DASHBOARD} more schema errors"])
     if target() is not None:
         for p in iter_panels(d):
-            for t in _prometheus_targets(p):
+            for t in prometheus_targets(p):
                 for e in (x for err in target().iter_errors(t) for x in _explained(err)):
                     out.append([str(p.get("title", "")), f"target {t.get('refId', '?')} {_path(e)}: {_message(e)}"])
     return out
