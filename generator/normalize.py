@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from typing import Any
 
 from generator.errors import ConfigError
@@ -639,6 +640,20 @@ def normalize_dashboard(dashboard: dict, *, consume: bool = False) -> dict:
     if out.get("description") == "":
         del out["description"]
     return out
+
+
+def prometheus_targets(panel: dict) -> Iterator[dict]:
+    """The panel's queries that go to Prometheus: their own data source's type, else the
+    panel's, is prometheus; with no type to go by, those that have an `expr`. A Loki query has
+    an `expr` too, in LogQL: it is not PromQL to check."""
+    panel_ds = panel.get("datasource")
+    for t in panel.get("targets") or []:
+        if not isinstance(t, dict):
+            continue
+        ds = t.get("datasource") if isinstance(t.get("datasource"), dict) else panel_ds
+        kind = ds.get("type") if isinstance(ds, dict) else None
+        if kind == "prometheus" or (kind is None and "expr" in t):
+            yield t
 
 
 #: Keys grafanalib's Target writes on every query and Grafana no longer reads: a query that has

@@ -16,7 +16,14 @@ from pathlib import Path
 
 from generator.durations import duration, seconds
 from generator.errors import ConfigError
-from generator.templating import DEFAULT_SCRAPE_SECONDS, TimeContext, expand, used_variables, variable_values
+from generator.normalize import prometheus_targets
+from generator.templating import (
+    DEFAULT_SCRAPE_SECONDS,
+    TimeContext,
+    expand,
+    used_variables,
+    variable_values,
+)
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,7 @@ def panel_queries(dashboard: dict, panel: dict, overrides: dict | None = None,
                   time: TimeContext = TimeContext()) -> list[PanelQuery]:
     return [PanelQuery(t.get("refId", ""), t.get("legendFormat", ""), expand(t["expr"], dashboard, time=time,
                                                                                overrides=overrides))
-            for t in panel.get("targets", []) if t.get("expr")]
+            for t in prometheus_targets(panel) if t.get("expr") and isinstance(t["expr"], str)]
 
 
 def header(dashboard: dict, panel: dict, overrides: dict | None, time: TimeContext) -> list[str]:

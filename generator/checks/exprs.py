@@ -14,6 +14,7 @@ from typing import Iterator
 import promql_parser as pp
 
 from generator.catalog import Metric
+from generator.normalize import prometheus_targets
 from generator.templating import TimeContext, expand
 
 #: Macros resolve to values no one writes by hand: 26 s, 68 s, 25207 s.
@@ -49,20 +50,6 @@ def iter_panels(dashboard: dict) -> Iterator[dict]:
 def queries(project) -> list[Query]:
     """Every panel target and rule expression of the project (`project.queries`, built once)."""
     return project.queries
-
-
-def prometheus_targets(panel: dict) -> Iterator[dict]:
-    """The panel's queries that go to Prometheus: their own data source's type, else the
-    panel's, is prometheus; with no type to go by, those that have an `expr`. A Loki query has
-    an `expr` too, in LogQL: it is not PromQL to check."""
-    panel_ds = panel.get("datasource")
-    for t in panel.get("targets") or []:
-        if not isinstance(t, dict):
-            continue
-        ds = t.get("datasource") if isinstance(t.get("datasource"), dict) else panel_ds
-        kind = ds.get("type") if isinstance(ds, dict) else None
-        if kind == "prometheus" or (kind is None and "expr" in t):
-            yield t
 
 
 def project_queries(project) -> list[Query]:

@@ -23,8 +23,9 @@ from importlib import resources
 from pathlib import Path
 
 from generator.checks import Issue, Location, cached, check
-from generator.checks.exprs import iter_panels, prometheus_targets
+from generator.checks.exprs import iter_panels
 from generator.errors import ConfigError
+from generator.normalize import prometheus_targets
 
 ENV = "DASHGEN_SCHEMA_DIR"
 DASHBOARD_SCHEMA = "dashboard.jsonschema.json"
