@@ -393,6 +393,47 @@ def test_reimport_rewrites_an_edited_literal_in_place_and_keeps_the_rest(project
     assert rendered == normalize_dashboard(json.loads(src.read_text()))
 
 
+def test_reimport_adds_a_setting_the_ui_added_as_the_factorys_keyword(project):
+    """noValue and a fixed colour set in the UI on a panel whose call has its title as a literal
+    become keywords of that call (P.KEYWORD_PATHS), and nothing else in the module changes."""
+    module = project / "dashboards" / "database.py"
+    before = module.read_text()
+    d = json.loads((project / "rendered" / "dashboards" / "raymontology-database.json").read_text())
+    panel = next(p for p in d["panels"] if p.get("title") == "Connections used vs max")
+    panel["fieldConfig"]["defaults"].update(noValue="no data yet", color={"mode": "fixed", "fixedColor": "blue"})
+    src = project / "edited.json"
+    src.write_text(json.dumps(d))
+    r = cli("import", str(src), "--out", str(module), root=project)
+    assert r.exit_code == 0, r.output
+    assert "added as no_value='no data yet'" in r.stderr and "added as color=" in r.stderr
+    after = module.read_text()
+    changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines()) if a != b]
+    assert len(changed) == 1 and 'no_value="no data yet"' in changed[0][1]
+    assert cli("render", root=project).exit_code == 0
+    rendered = json.loads((project / "rendered" / "dashboards" / "raymontology-database.json").read_text())
+    assert rendered == normalize_dashboard(d)
+
+
+def test_reimport_adds_a_keyword_on_its_own_line_in_an_imported_module(project):
+    src = Path(__file__).parent / "fixtures" / "realworld" / "dashboards" / "nginx-rhp.json"
+    module = project / "dashboards" / "nginx_rhp.py"
+    assert cli("import", str(src), "--out", str(module), root=project).exit_code == 0
+    before = module.read_text()
+    assert cli("render", root=project).exit_code == 0
+    uid = json.loads(src.read_text())["uid"]
+    d = json.loads((project / "rendered" / "dashboards" / f"{uid}.json").read_text())
+    panel = next(p for p in d["panels"] if p.get("type") == "timeseries")
+    panel["fieldConfig"]["defaults"]["noValue"] = "idle"
+    edited = project / "edited.json"
+    edited.write_text(json.dumps(d))
+    r = cli("import", str(edited), "--out", str(module), root=project)
+    assert r.exit_code == 0, r.output
+    added = [line for line in module.read_text().splitlines() if line not in before.splitlines()]
+    assert [line.strip() for line in added] == ['no_value="idle",']
+    assert cli("render", root=project).exit_code == 0
+    assert json.loads((project / "rendered" / "dashboards" / f"{uid}.json").read_text()) == normalize_dashboard(d)
+
+
 def test_reimport_names_the_config_field_a_ui_change_belongs_to(project):
     module = project / "dashboards" / "business.py"
     before = module.read_text()

@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 import difflib
 import os
+import re
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 
@@ -163,11 +164,84 @@ def plan_patch(source: str, current: dict, incoming: dict, cfg: Config) -> Patch
             continue
         spans[span] = (path, new)
         patch.edits.append(f"{path}: {_short(old)} -> {_short(new)}")
+    inserts = _keyword_inserts(tree, source, starts, incoming, patch)
     text = source
-    for (a, b), (_path, new) in sorted(spans.items(), reverse=True):
-        text = text[:a] + flat(literal(new)) + text[b:]
+    edits = [(a, b, flat(literal(new))) for (a, b), (_path, new) in spans.items()] + inserts
+    for a, b, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+        text = text[:a] + replacement + text[b:]
     patch.source = text
     return patch
+
+
+_PANEL_KEY = re.compile(r"panels\[(\d+)\](?:\.panels\[(\d+)\])?\.(.+) added")
+
+
+def _keyword_inserts(tree: ast.AST, source: str, starts: list[int], incoming: dict, patch: Patch) -> list:
+    """A setting the UI added to a panel that a factory keyword writes (P.KEYWORD_PATHS:
+    noValue, orientation, a colour, ...) as that keyword added to the panel's call, when one
+    call in the module has the panel's title as its first argument and takes the keyword.
+    Returns the insertions as (start, end, text); what it adds leaves `patch.blocked`."""
+    from generator import panels as P
+
+    by_path = {".".join(path): kw for kw, path in P.KEYWORD_PATHS.items()}
+    calls: dict[int, tuple[ast.Call, list[tuple[str, object]]]] = {}
+    for entry in list(patch.blocked):
+        m = _PANEL_KEY.fullmatch(entry)
+        kw = by_path.get(m.group(3)) if m else None
+        if kw is None:
+            continue
+        try:
+            panel = incoming["panels"][int(m.group(1))]
+            if m.group(2) is not None:
+                panel = panel["panels"][int(m.group(2))]
+            value = panel
+            for k in m.group(3).split("."):
+                value = value[k]
+        except (KeyError, IndexError, TypeError):
+            continue
+        call = _call_for(tree, panel.get("title"))
+        if call is None or not _takes(P, call, kw) or any(k.arg == kw for k in call.keywords):
+            continue
+        calls.setdefault(id(call), (call, []))[1].append((kw, value))
+        patch.blocked.remove(entry)
+        patch.edits.append(f"{entry.removesuffix(' added')}: added as {kw}={_short(value)}")
+    out = []
+    for call, added in calls.values():
+        close = starts[call.end_lineno - 1] + call.end_col_offset - 1  # the call's ")"
+        line_start = source.rfind("\n", 0, close) + 1
+        last = (call.keywords or call.args)[-1]
+        words = "".join(f"{kw}={flat(literal(v))}, " for kw, v in added).rstrip(", ")
+        if source[line_start:close].strip() == "" and last.lineno != call.end_lineno:  # ")" on its own line
+            indent = " " * last.col_offset
+            out.append((line_start, line_start, "".join(f"{indent}{kw}={flat(literal(v))},\n" for kw, v in added)))
+        elif source[:close].rstrip().endswith((",", "(")):
+            out.append((close, close, f"{words}, " if not source[:close].rstrip().endswith("(") else words))
+        else:
+            out.append((close, close, f", {words}"))
+    return out
+
+
+def _call_for(tree: ast.AST, title) -> ast.Call | None:
+    """The one `p.<factory>(title, ...)` call of the module with this literal title."""
+    if not isinstance(title, str):
+        return None
+    found = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+             and isinstance(n.func.value, ast.Name) and n.func.value.id == "p" and n.args
+             and isinstance(n.args[0], ast.Constant) and n.args[0].value == title]
+    return found[0] if len(found) == 1 else None
+
+
+def _takes(P, call: ast.Call, kw: str) -> bool:
+    import inspect
+
+    func = getattr(P, call.func.attr, None)
+    if not callable(func):
+        return False
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
+    return kw in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 def unified(old: str, new: str, name: str) -> str:
