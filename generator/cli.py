@@ -504,7 +504,7 @@ def pull(ctx: Context, env_name: str, out: Path | None, uids: tuple[str, ...]) -
               help="Write the module here (default: print it).")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @click.option("--keep-legacy", is_flag=True,
-              help="Keep legacy panels (graph, singlestat, Angular table, text and heatmap settings, pre-7.0 "
+              help="Keep legacy panels (graph, singlestat, Angular table, heatmap and text settings, pre-7.0 "
                    "field options) as they are (default: migrate them as Grafana does on load).")
 @click.option("--dry-run", is_flag=True, help="Print the change to --out as a unified diff; write nothing.")
 @pass_ctx

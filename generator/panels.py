@@ -284,6 +284,13 @@ KEYWORD_PATHS = {
     "min_viz_width": ("options", "minVizWidth"), "min_viz_height": ("options", "minVizHeight"),
     "reduce_fields": ("options", "reduceOptions", "fields"), "reduce_values": ("options", "reduceOptions", "values"),
     "footer": ("options", "footer"), "show_header": ("options", "showHeader"),
+    "field_unit": (*_FIELD, "unit"),  # where it differs from the unit a factory writes (None: no unit)
+    # a heatmap's
+    "calculation": ("options", "calculation"), "cell_gap": ("options", "cellGap"),
+    "cell_values": ("options", "cellValues"), "color_scheme": ("options", "color", "scheme"),
+    "color_steps": ("options", "color", "steps"), "color_fill": ("options", "color", "fill"),
+    "rows_layout": ("options", "rowsFrame", "layout"), "show_value": ("options", "showValue"),
+    "y_histogram": ("options", "tooltip", "yHistogram"), "legend_show": ("options", "legend", "show"),
 }
 
 

@@ -105,7 +105,7 @@ def test_a_float_axis_max_is_a_factory_argument_not_a_silent_fallback():
 
 # --- legacy panels, migrated as Grafana migrates them -------------------------------------------
 
-from generator.importer.migrate import (graph_to_timeseries, migrate_dashboard, singlestat_to_stat,  # noqa: E402
+from generator.importer.migrate import (angular_heatmap, graph_to_timeseries, migrate_dashboard, singlestat_to_stat,  # noqa: E402
                                         heatmap_leftovers, single_stat_field_options, table_old_to_table,
                                         text_options)
 
@@ -351,8 +351,36 @@ def test_a_migrated_heatmap_loses_the_angular_keys_and_an_unmigrated_one_is_kept
                                               "fieldConfig": {"defaults": {}, "overrides": []}}
     assert lost == ["cards, dataFormat, yAxis (the Angular heatmap's; the heatmap reads its options instead)"]
     angular = {"type": "heatmap", "title": "H", "cards": {}, "dataFormat": "tsbuckets"}
-    assert heatmap_leftovers(angular, []) is None  # never migrated: kept as it is
+    assert heatmap_leftovers(angular, [])["options"]["calculate"] is False  # never migrated: migrated now
     assert heatmap_leftovers({"type": "heatmap", "options": options}, []) is None
+
+
+def test_an_angular_heatmap_becomes_the_heatmap_grafana_makes_of_it():
+    old = {"type": "heatmap", "title": "Latency", "targets": [{"expr": "up", "refId": "A"}],
+           "dataFormat": "timeseries", "yBucketSize": 0.5, "xBucketNumber": 30, "cards": {"cardPadding": 0, "cardRound": 2},
+           "color": {"mode": "spectrum", "colorScheme": "interpolateRdYlGn", "cardColor": "#b4ff00", "colorScale": "linear",
+                     "min": 10, "max": 1},
+           "yAxis": {"format": "s", "logBase": 2, "splitFactor": 3, "show": True, "decimals": 1, "min": "0"},
+           "reverseYBuckets": True, "tooltip": {"show": True, "showHistogram": False}, "tooltipDecimals": 2,
+           "legend": {"show": False}, "hideZeroBuckets": True, "yBucketBound": "upper", "xAxis": {"show": False},
+           "highlightCards": True}
+    lost: list[str] = []
+    new = angular_heatmap(old, lost)
+    o = new["options"]
+    assert new["type"] == "heatmap" and new["fieldConfig"] == {"defaults": {}, "overrides": []}
+    assert o["calculate"] is True and o["calculation"] == {
+        "xBuckets": {"mode": "count", "value": "30"},
+        "yBuckets": {"mode": "count", "value": "3", "scale": {"type": "log", "log": 2}}}  # a log axis wins
+    assert o["cellGap"] == 1 and o["cellRadius"] == 2  # no padding: the smallest gap
+    assert o["color"]["scheme"] == "RdYlGn" and o["color"]["fill"] == "#b4ff00" and o["color"]["steps"] == 128
+    assert (o["color"]["min"], o["color"]["max"], o["color"]["reverse"]) == (1, 10, True)  # swapped: reversed
+    assert o["yAxis"] == {"axisPlacement": "left", "reverse": True, "unit": "s", "decimals": 1, "min": "0"}
+    assert o["rowsFrame"] == {"layout": "ge"} and o["filterValues"] == {"le": 1e-9} and o["legend"] == {"show": False}
+    assert o["tooltip"] == {"show": True, "yHistogram": False} and o["cellValues"] == {"decimals": 2}
+    assert lost == ["color.colorScale 'linear' (the scheme's scale is exponential)",
+                    "xAxis hidden (the heatmap always shows its time axis)"]
+    opacity = angular_heatmap({"type": "heatmap", "color": {"mode": "opacity", "cardColor": "red"}}, [])
+    assert opacity["options"]["color"]["mode"] == "opacity" and "scale" not in opacity["options"]["color"]
 
 
 # --- re-import into the module that defines the dashboard -----------------------------------------

@@ -1,8 +1,8 @@
 """Legacy panels as Grafana migrates them when it loads an old dashboard.
 
-Grafana no longer draws the Angular `graph`, `singlestat` and table panels: on load it turns a
-graph into a time series, a singlestat into a stat (or a gauge) and an Angular table (its
-styles) into a table with field overrides; it moves an old text panel's content and mode into
+Grafana no longer draws the Angular `graph`, `singlestat`, table and heatmap panels: on load it
+turns a graph into a time series, a singlestat into a stat (or a gauge), an Angular table (its
+styles) into a table with field overrides and an Angular heatmap into the heatmap's options; it moves an old text panel's content and mode into
 its options, and a pre-7.0 stat's, gauge's or bar gauge's `fieldOptions` into its field
 config. `dashgen import` does the same
 before it writes the module, so the module holds modern panels that house factories can
@@ -596,13 +596,115 @@ HEATMAP_ANGULAR_KEYS = ("cards", "color", "dataFormat", "heatmap", "hideZeroBuck
                         "yBucketNumber", "yBucketSize", "xBucketNumber", "xBucketSize")
 
 
+#: The heatmap's option defaults its Angular migration starts from (the heatmap panel's
+#: defaultPanelOptions), and the colour schemes it offers (d3's, by name).
+HEATMAP_COLOR = {"mode": "scheme", "scheme": "Oranges", "fill": "dark-orange", "scale": "exponential",
+                 "exponent": 0.5, "steps": 64, "reverse": False}
+HEATMAP_SCHEMES = ("Blues", "Greens", "Greys", "Oranges", "Purples", "Reds", "BuGn", "BuPu", "GnBu", "OrRd",
+                   "PuBuGn", "PuBu", "PuRd", "RdPu", "YlGnBu", "YlGn", "YlOrBr", "YlOrRd", "BrBG", "PiYG", "PRGn",
+                   "PuOr", "RdBu", "RdGy", "RdYlBu", "RdYlGn", "Spectral", "Turbo", "Cividis", "Viridis", "Magma",
+                   "Inferno", "Plasma", "Warm", "Cool", "CubehelixDefault", "Rainbow", "Sinebow")
+HEATMAP_LAYOUTS = {"upper": "ge", "lower": "le", "middle": "unknown"}
+#: Angular heatmap keys the migration reads (the rest it reports).
+_HEATMAP_READ = {"cards", "color", "dataFormat", "legend", "reverseYBuckets", "tooltip", "tooltipDecimals", "yAxis",
+                 "yBucketBound", "yBucketNumber", "yBucketSize", "xBucketNumber", "xBucketSize", "hideZeroBuckets"}
+
+
+def _plus(value, default=None):
+    """JavaScript's `+value` for the migration's numbers: null or "" is the default, NaN too."""
+    if value is None or value == "" or isinstance(value, bool):
+        return default
+    n = _number(value)
+    return default if n is None else n
+
+
+def angular_heatmap(panel: dict, lost: list[str]) -> dict:
+    """An Angular heatmap (settings on the panel, no options) as the heatmap panel's Angular
+    migration makes it: pre-bucketed data (`tsbuckets`) shown as is, else buckets calculated
+    from the old bucket sizes or counts (a log y axis: log buckets); the cards' padding as the
+    cell gap; the y axis, tooltip, legend and zero-bucket filter as options; a spectrum colour
+    as the scheme whose name its d3 interpolator carries, an opacity colour as opacity."""
+    calculate = panel.get("dataFormat") != "tsbuckets"
+    y_axis = {"logBase": 1, **(panel.get("yAxis") if isinstance(panel.get("yAxis"), dict) else {})}
+    calculation: dict = {}
+    if calculate:
+        if panel.get("xBucketSize"):
+            calculation["xBuckets"] = {"mode": "size", "value": str(panel["xBucketSize"])}
+        elif panel.get("xBucketNumber"):
+            calculation["xBuckets"] = {"mode": "count", "value": str(panel["xBucketNumber"])}
+        if panel.get("yBucketSize"):
+            calculation["yBuckets"] = {"mode": "size", "value": str(panel["yBucketSize"])}
+        elif panel.get("xBucketNumber") and panel.get("yBucketNumber") is not None:  # Grafana tests x here
+            calculation["yBuckets"] = {"mode": "count", "value": str(panel["yBucketNumber"])}
+        log = _plus(y_axis.get("logBase"), 1)
+        if log > 1:
+            split = _plus(y_axis.get("splitFactor"))
+            calculation["yBuckets"] = {"mode": "count", **({"value": str(split)} if split and split > 0 else {}),
+                                       "scale": {"type": "log", "log": log}}
+    cards = panel.get("cards") if isinstance(panel.get("cards"), dict) else {}
+    gap = _plus(cards.get("cardPadding"), 2)
+    color_in = panel.get("color") if isinstance(panel.get("color"), dict) else {}
+    color = {**HEATMAP_COLOR, "steps": 128}
+    if color_in.get("mode") == "spectrum":
+        current = str(color_in.get("colorScheme") or "")
+        # The longest scheme name the interpolator's carries: interpolateRdYlGn is RdYlGn, not YlGn.
+        color["scheme"] = max((n for n in HEATMAP_SCHEMES if n in current), key=len, default=HEATMAP_COLOR["scheme"])
+        if color_in.get("colorScale") not in (None, "sqrt"):
+            lost.append(f"color.colorScale {color_in['colorScale']!r} (the scheme's scale is exponential)")
+    elif color_in.get("mode") == "opacity":
+        color["mode"] = "opacity"
+        color.pop("scale")
+        if "scale" in color_in:
+            color["scale"] = color_in["scale"]
+    color.pop("fill")
+    if color_in.get("cardColor") is not None:
+        color["fill"] = color_in["cardColor"]
+    for k in ("min", "max"):
+        if color_in.get(k) is not None:
+            color[k] = color_in[k]
+    if isinstance(color.get("min"), (int, float)) and isinstance(color.get("max"), (int, float)) \
+            and color["min"] > color["max"]:
+        color["min"], color["max"], color["reverse"] = color["max"], color["min"], True
+    y_options = {"axisPlacement": "hidden" if y_axis.get("show") is False else "left",
+                 "reverse": bool(panel.get("reverseYBuckets")), "axisWidth": _plus(y_axis.get("width")),
+                 "min": y_axis.get("min"), "max": y_axis.get("max"), "unit": y_axis.get("format"),
+                 "decimals": y_axis.get("decimals")}
+    legend = panel.get("legend") if isinstance(panel.get("legend"), dict) else {}
+    tooltip = panel.get("tooltip") if isinstance(panel.get("tooltip"), dict) else {}
+    options = {"calculate": calculate, "calculation": calculation, "color": color, "cellGap": gap or 1,
+               "yAxis": {k: v for k, v in y_options.items() if v is not None},
+               "cellValues": {k: v for k, v in (("decimals", _plus(panel.get("tooltipDecimals"))),) if v is not None},
+               "rowsFrame": {"layout": HEATMAP_LAYOUTS.get(panel.get("yBucketBound"), "auto")},
+               "legend": {"show": bool(legend.get("show"))}, "showValue": "never",
+               "tooltip": {"show": bool(tooltip.get("show")), "yHistogram": bool(tooltip.get("showHistogram"))},
+               "exemplars": {"color": "rgba(255,0,255,0.7)"}}
+    radius = _plus(cards.get("cardRound"))
+    if radius is not None:
+        options["cellRadius"] = radius
+    if panel.get("hideZeroBuckets"):
+        options["filterValues"] = {"le": 1e-9}
+    out = {k: v for k, v in panel.items() if k in COMMON_KEYS}
+    out.update(type="heatmap", options=options, fieldConfig={"defaults": {}, "overrides": []})
+    x_axis = panel.get("xAxis") if isinstance(panel.get("xAxis"), dict) else {}
+    if x_axis.get("show") is False:
+        lost.append("xAxis hidden (the heatmap always shows its time axis)")
+    # highlightCards: the heatmap always highlights the cell under the pointer.
+    unread = sorted(k for k in panel if k not in COMMON_KEYS and k not in _HEATMAP_READ
+                    and k not in ("options", "fieldConfig", "xAxis", "highlightCards")
+                    and panel[k] not in (None, "", [], {}, False))
+    lost += [f"{k} (no heatmap option)" for k in unread]
+    return out
+
+
 def heatmap_leftovers(panel: dict, lost: list[str]) -> dict | None:
-    """A heatmap Grafana has migrated (its settings in `options`) that still carries the
-    Angular heatmap's keys, without them: Grafana reads only the options once there are any.
-    An Angular heatmap that was never migrated (no options) is left as it is (kept raw, so
-    nothing is lost); None when there is nothing to drop."""
-    if not panel.get("options") or not any(k in panel for k in HEATMAP_ANGULAR_KEYS):
+    """An Angular heatmap (settings on the panel, no options) migrated as Grafana migrates it
+    (`angular_heatmap`); a heatmap Grafana has migrated (its settings in `options`) that still
+    carries the Angular heatmap's keys, without them: Grafana reads only the options once
+    there are any. None when there is nothing to do."""
+    if not any(k in panel for k in HEATMAP_ANGULAR_KEYS):
         return None
+    if not panel.get("options"):
+        return angular_heatmap(panel, lost)
     unread = [k for k in HEATMAP_ANGULAR_KEYS if k in panel]
     lost.append(f"{', '.join(unread)} (the Angular heatmap's; the heatmap reads its options instead)")
     return {k: v for k, v in panel.items() if k not in HEATMAP_ANGULAR_KEYS}
