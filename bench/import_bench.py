@@ -56,9 +56,10 @@ def _measure(src: Path) -> tuple[float, float, float, subprocess.CompletedProces
         _pid, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
         err.seek(0)
-        done = subprocess.CompletedProcess(proc.args, proc.returncode, out.read().decode(), err.read().decode())
+        # Not the module printed (100+ MB for the big case): kept here, it would swell this process
+        # and with it the next child's peak, which counts the memory it was started from.
+        done = subprocess.CompletedProcess(proc.args, proc.returncode, f"{out.tell()} bytes", err.read().decode())
     return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, done
 
 
