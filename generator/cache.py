@@ -25,9 +25,7 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
 import stat
-import tempfile
 import time
 from pathlib import Path
 
@@ -149,6 +147,9 @@ def _user_key() -> bytes | None:
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         except FileNotFoundError:
+            import secrets  # here: only the first run on a machine makes a key
+            import tempfile
+
             key = secrets.token_bytes(_KEY_BYTES)
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=".key-")
             try:
@@ -237,6 +238,8 @@ class ProjectCache:
                 if not ignore.exists():
                     ignore.write_text("# written by dashgen: a cache, never committed\n*\n", encoding="utf-8")
             new = not path.exists()
+            import tempfile  # here: a warm run writes nothing (tempfile imports shutil, random, ...)
+
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".new-")
             try:
                 with os.fdopen(fd, "wb") as f:
