@@ -108,6 +108,13 @@ PANEL_DEFAULTS = {
     # The heatmap's field config defaults (heatmap panelcfg): shown everywhere, a linear scale.
     "heatmap": {("fieldConfig", "defaults", "custom"): {
         "hideFrom": {"legend": False, "tooltip": False, "viz": False}, "scaleDistribution": {"type": "linear"}}},
+    # The pie chart's defaults (piechart panelcfg): a pie, no labels on the slices, a bottom list
+    # legend without values, one series' tooltip; the palette colours.
+    "piechart": {("options",): {"pieType": "pie", "displayLabels": []},
+                 ("options", "legend"): {"displayMode": "list", "placement": "bottom", "values": []},
+                 ("options", "tooltip"): {"mode": "single", "sort": "none"},
+                 ("fieldConfig", "defaults", "custom"): {"hideFrom": {"legend": False, "tooltip": False, "viz": False}},
+                 ("fieldConfig", "defaults"): {"color": {"mode": "palette-classic"}}},
     # bargauge panelcfg's option defaults.
     "bargauge": {("options",): {"displayMode": "gradient", "valueMode": "color", "namePlacement": "auto",
                                 "showUnfilled": True, "sizing": "auto", "minVizWidth": 8, "minVizHeight": 16,

@@ -526,6 +526,26 @@ def heatmap(title: str, description: str, targets, unit: str, *, w: int = 12, h:
     ), {}, datasource), panel_keys)
 
 
+def piechart(title: str, description: str, targets, unit: str, *, w: int = 8, h: int = 8, reduce: str = "lastNotNull",
+             pie_type: str = "pie", legend: str = "list", legend_placement: str = "bottom", legend_values=(),
+             labels=(), tooltip: str = "single", tooltip_sort: str = "none", datasource: dict | None = None,
+             **panel_keys) -> RawPanel:
+    """Shares of a whole: one slice per series, sized by its `reduce` value (mean, lastNotNull,
+    ...); `pie_type="donut"`, `legend_values` ("percent", "value") beside the names in the legend,
+    `labels` ("name", "percent", "value") on the slices. Any KEYWORD_PATHS keyword too."""
+    options = {"reduceOptions": {"calcs": [reduce], "fields": "", "values": False}, "pieType": pie_type,
+               "legend": {"displayMode": legend, "placement": legend_placement, "showLegend": True,
+                          "values": list(legend_values)},
+               "tooltip": {"mode": tooltip, "sort": tooltip_sort}, "displayLabels": list(labels)}
+    defaults = {"unit": unit, "color": {"mode": "palette-classic"},
+                "custom": {"hideFrom": {"legend": False, "tooltip": False, "viz": False}}}
+    data = {"type": "piechart", "title": title, "description": description, "datasource": PROMETHEUS_DS,
+            "targets": [_target_json(t) for t in _targets(targets)],
+            "fieldConfig": {"defaults": defaults, "overrides": []}, "options": options,
+            "gridPos": {"h": h, "w": w, "x": 0, "y": 0}}
+    return _keyed(_changed(RawPanel(data, _size(w, h)), {}, datasource), panel_keys)
+
+
 TEXT_MODES = ("markdown", "html", "code")
 
 

@@ -383,6 +383,29 @@ def test_an_angular_heatmap_becomes_the_heatmap_grafana_makes_of_it():
     assert opacity["options"]["color"]["mode"] == "opacity" and "scale" not in opacity["options"]["color"]
 
 
+def test_pie_charts_are_p_piechart_calls_and_their_defaults_normalise_away():
+    pie = P.panel_json(P.piechart("Codes", "Requests by status code.", P.target("sum by (code) (up)", "{{code}}"),
+                                  "reqps", reduce="mean", legend_placement="right", legend_values=["percent"],
+                                  pie_type="donut"))
+    assert pie["type"] == "piechart" and pie["options"]["pieType"] == "donut"
+    assert pie["options"]["reduceOptions"]["calcs"] == ["mean"]
+    assert pie["options"]["legend"] == {"displayMode": "list", "placement": "right", "showLegend": True,
+                                        "values": ["percent"]}
+    saved = {"type": "piechart", "title": "P", "options": {"pieType": "pie", "displayLabels": [],
+                                                           "legend": {"displayMode": "list", "placement": "bottom",
+                                                                      "values": [], "showLegend": True},
+                                                           "tooltip": {"mode": "single", "sort": "none"}},
+             "fieldConfig": {"defaults": {"color": {"mode": "palette-classic"}, "custom": {
+                 "hideFrom": {"legend": False, "tooltip": False, "viz": False}}}, "overrides": []}}
+    bare = {"type": "piechart", "title": "P", "options": {"legend": {"showLegend": True}}}
+    assert normalize_dashboard({"uid": "n", "panels": [saved]}) == normalize_dashboard({"uid": "n", "panels": [bare]})
+    d = {"uid": "pie", "title": "Pie", "panels": [{**pie, "gridPos": {"x": 0, "y": 0, "w": 12, "h": 6}}]}
+    result = import_dashboard(d)
+    assert [r.factory for r in result.panels] == ["p.piechart"]
+    assert 'pie_type="donut"' in result.source and 'legend_values=["percent"]' in result.source
+    assert render_module(result.source) == normalize_dashboard(d)
+
+
 # --- re-import into the module that defines the dashboard -----------------------------------------
 
 

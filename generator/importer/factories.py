@@ -503,6 +503,27 @@ def bargauge(panel: dict, ctx: Context, tgt: list) -> list[Call]:
     return _dial("p.bargauge", panel, ctx, tgt, 12, 8)
 
 
+def piechart(panel: dict, ctx: Context, tgt: list) -> list[Call]:
+    _d, _title, args = _common(panel, ctx, tgt)
+    options = panel.get("options") or {}
+    legend = options.get("legend") or {}
+    tooltip = options.get("tooltip") or {}
+    kwargs: list = []
+    _size(kwargs, panel, 8, 8)
+    calcs = (options.get("reduceOptions") or {}).get("calcs") or ["lastNotNull"]
+    _kw(kwargs, "reduce", calcs[0] if isinstance(calcs, list) and len(calcs) == 1 else None, "lastNotNull")
+    _kw(kwargs, "pie_type", options.get("pieType", "pie"), "pie")
+    _kw(kwargs, "legend", legend.get("displayMode", "list"), "list")
+    _kw(kwargs, "legend_placement", legend.get("placement", "bottom"), "bottom")
+    _kw(kwargs, "legend_values", legend.get("values") or None, None)
+    _kw(kwargs, "labels", options.get("displayLabels") or None, None)
+    _kw(kwargs, "tooltip", tooltip.get("mode", "single"), "single")
+    _kw(kwargs, "tooltip_sort", tooltip.get("sort", "none"), "none")
+    _panel_datasource(kwargs, panel, ctx)
+    _panel_keys(kwargs, panel)
+    return [Call("p.piechart", args[:4], kwargs)]
+
+
 def text(panel: dict, ctx: Context, tgt: list | None) -> list[Call]:
     """`p.text`: its queries (Grafana saves them on a text panel too) as `p.target` calls when
     they are PromQL (`tgt`), else as they are."""
@@ -524,7 +545,7 @@ def text(panel: dict, ctx: Context, tgt: list | None) -> list[Call]:
 
 
 CANDIDATES = {"timeseries": timeseries, "stat": stat, "table": table, "heatmap": heatmap, "gauge": gauge,
-              "bargauge": bargauge, "text": text}
+              "bargauge": bargauge, "text": text, "piechart": piechart}
 #: Kinds whose queries need not be PromQL (the panel does not run them): kept as written.
 ANY_QUERIES = {"text"}
 

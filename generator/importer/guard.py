@@ -52,7 +52,7 @@ class UnsafeCode(ImportFailed):
 PANEL_NAMES = frozenset({
     "dashboard", "imported_dashboard", "row", "at", "raw", "override", "target", "query_variable",
     "timeseries", "stat", "up_stat", "table", "heatmap", "gauge", "bargauge", "text",
-    "query", "loki", "elasticsearch", "influx", "testdata",
+    "query", "loki", "elasticsearch", "influx", "testdata", "piechart",
     "neutral", "up_down", "bad_above", "good_above", "UP_DOWN_MAPPINGS",
 })
 PANEL_CONSTANTS = frozenset({"UP_DOWN_MAPPINGS"})
