@@ -144,6 +144,7 @@ def fields(s: str) -> dict:
     """Field name -> dashboard with `s` in that field."""
     q = promql_string(s)
     ts, stat = house_panel(), house_panel("stat")
+    ours = {"datasource": ts["datasource"], "targets": ts["targets"]}  # the house data source: the factory path
     out = {
         "dashboard title": base() | {"title": s or "t"},
         "dashboard description": base() | {"description": s},
@@ -183,6 +184,27 @@ def fields(s: str) -> dict:
                               "gridPos": {"h": 1, "w": 24, "x": 0, "y": 0}}, ts),
         "collapsed row child": base({"type": "row", "title": s, "collapsed": True,
                                      "gridPos": {"h": 1, "w": 24, "x": 0, "y": 0}, "panels": [ts | {"title": s}]}),
+        # issue 20's new ways in: text content, typed queries of other data sources (their keys
+        # become keyword names), legacy tables and heatmaps (their values reach overrides and
+        # options), pie chart legends
+        "text content": base({"type": "text", "title": "t", "gridPos": {"h": 3, "w": 24, "x": 0, "y": 0},
+                              "options": {"mode": "markdown", "content": s}}),
+        "loki query": base(ts | {"targets": [{"refId": "A", "expr": s, "legendFormat": s, "queryType": "range",
+                                              "datasource": {"type": "loki", "uid": s}, s or "k": s}]}),
+        "other data source query": base(ts | {"targets": [{"refId": "A", "service": s, s or "k": [s],
+                                                           "datasource": {"type": "jaeger", "uid": s}}]}),
+        "angular table style": base({"type": "table", "title": "T", "transform": "table",
+                                     "gridPos": {"h": 8, "w": 24, "x": 0, "y": 0}, **ours,
+                                     "styles": [{"pattern": s, "alias": s, "unit": s, "type": "date", "dateFormat": s,
+                                                 "link": True, "linkUrl": s, "thresholds": [s, "1"],
+                                                 "colors": [s, "red", "green"], s or "k": s},
+                                                {"pattern": "/.*/", "unit": s, "decimals": 2}]}),
+        "angular heatmap": base({"type": "heatmap", "title": "H", "gridPos": {"h": 8, "w": 12, "x": 0, "y": 0},
+                                 "dataFormat": "tsbuckets", **ours,
+                                 "color": {"mode": "spectrum", "colorScheme": s, "cardColor": s},
+                                 "yAxis": {"format": s, "min": s}, "cards": {"cardPadding": s}, s or "k": s}),
+        "pie chart": base({"type": "piechart", "title": s, "gridPos": {"h": 8, "w": 8, "x": 0, "y": 0}, **ours,
+                           "options": {"legend": {"values": [s], "showLegend": True}, "displayLabels": [s]}}),
     }
     house = house_dashboard()
     house["title"], house["description"] = s or "t", s
