@@ -8,6 +8,7 @@ is kept as raw JSON (`p.raw`) and the first differences are reported.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import io
 import json
@@ -628,20 +629,32 @@ def _prune(delta: dict) -> dict:
     return out
 
 
+@functools.cache
+def _parameters(factory: str) -> tuple[frozenset, bool]:
+    """(parameter names, whether it takes any keyword) of `p.<factory>`; nothing when no such factory."""
+    func = getattr(P, factory, None)
+    if not callable(func):
+        return frozenset(), False
+    params = inspect.signature(func).parameters
+    return frozenset(params), any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def takes_keyword(factory: str, kw: str) -> bool:
+    """Whether `p.<factory>` accepts the keyword `kw` (its own parameter, or KEYWORD_PATHS through **)."""
+    names, any_keyword = _parameters(factory)
+    return kw in names or (any_keyword and kw in P.KEYWORD_PATHS)
+
+
 def _keywords(call: Call, delta: dict, want: dict) -> tuple[Call, dict]:
     """`call` with what `delta` changes at a keyword's path (P.KEYWORD_PATHS) given as that
     keyword where the factory takes it (the value `want` has there; None removes it), and
     what is left of `delta`. Deeper paths first: `threshold_mode` before a whole `color`."""
-    func = getattr(P, call.func.split(".", 1)[1], None)
-    if func is None:
-        return call, delta
-    params = inspect.signature(func).parameters
-    any_keyword = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    factory = call.func.split(".", 1)[1]
     given = {k for k, _ in call.kwargs}
     rest = json.loads(json.dumps(delta))
     kwargs = list(call.kwargs)
-    for kw, path in sorted(P.KEYWORD_PATHS.items(), key=lambda item: -len(item[1])):
-        if kw in given or not (any_keyword or kw in params):
+    for kw, path in _KEYWORDS_DEEPEST_FIRST:
+        if kw in given or not takes_keyword(factory, kw):
             continue
         parent = _at(rest, path[:-1])
         if isinstance(parent, dict) and path[-1] in parent:
@@ -650,6 +663,9 @@ def _keywords(call: Call, delta: dict, want: dict) -> tuple[Call, dict]:
     if len(kwargs) == len(call.kwargs):
         return call, delta
     return Call(call.func, call.args, kwargs), _prune(rest)
+
+
+_KEYWORDS_DEEPEST_FIRST = sorted(P.KEYWORD_PATHS.items(), key=lambda item: -len(item[1]))
 
 
 def _near_misses(call: Call, got: dict, want: dict) -> list[tuple[int, Call]]:

@@ -182,6 +182,7 @@ def _keyword_inserts(tree: ast.AST, source: str, starts: list[int], incoming: di
     call in the module has the panel's title as its first argument and takes the keyword.
     Returns the insertions as (start, end, text); what it adds leaves `patch.blocked`."""
     from generator import panels as P
+    from generator.importer.factories import takes_keyword
 
     by_path = {".".join(path): kw for kw, path in P.KEYWORD_PATHS.items()}
     calls: dict[int, tuple[ast.Call, list[tuple[str, object]]]] = {}
@@ -200,7 +201,7 @@ def _keyword_inserts(tree: ast.AST, source: str, starts: list[int], incoming: di
         except (KeyError, IndexError, TypeError):
             continue
         call = _call_for(tree, panel.get("title"))
-        if call is None or not _takes(P, call, kw) or any(k.arg == kw for k in call.keywords):
+        if call is None or not takes_keyword(call.func.attr, kw) or any(k.arg == kw for k in call.keywords):
             continue
         calls.setdefault(id(call), (call, []))[1].append((kw, value))
         patch.blocked.remove(entry)
@@ -229,19 +230,6 @@ def _call_for(tree: ast.AST, title) -> ast.Call | None:
              and isinstance(n.func.value, ast.Name) and n.func.value.id == "p" and n.args
              and isinstance(n.args[0], ast.Constant) and n.args[0].value == title]
     return found[0] if len(found) == 1 else None
-
-
-def _takes(P, call: ast.Call, kw: str) -> bool:
-    import inspect
-
-    func = getattr(P, call.func.attr, None)
-    if not callable(func):
-        return False
-    try:
-        params = inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return False
-    return kw in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 def unified(old: str, new: str, name: str) -> str:
