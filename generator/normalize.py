@@ -65,6 +65,8 @@ EMPTY_DEFAULTS = {
     "links": [], "transformations": [], "description": "", "transparent": False,
     "hideTimeOverride": False, "repeat": "", "interval": "", "timeFrom": "", "timeShift": "", "title": "",
 }
+#: The text panel's modes (text panelcfg); an old panel's other mode ("text") reads as Markdown.
+TEXT_MODES = ("markdown", "html", "code")
 #: What a panel of each type assumes for a key that is absent (the UI writes them all on save),
 #: as {type: {path: {key: default}}}, so the key can go. Read in Grafana's source: the axis
 #: options editor (grafana-ui options/builder/axis.tsx) defaults axisColorMode to "text" and

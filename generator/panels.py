@@ -17,7 +17,7 @@ import attr
 from grafanalib import core as g
 
 from generator.config import Config
-from generator.normalize import GRID_COLUMNS, PROMETHEUS_DS, target_from_grafanalib
+from generator.normalize import GRID_COLUMNS, PROMETHEUS_DS, TEXT_MODES, target_from_grafanalib
 
 GREEN, ORANGE, RED, BLUE = "green", "orange", "red", "blue"
 
@@ -544,9 +544,6 @@ def piechart(title: str, description: str, targets, unit: str, *, w: int = 8, h:
             "fieldConfig": {"defaults": defaults, "overrides": []}, "options": options,
             "gridPos": {"h": h, "w": w, "x": 0, "y": 0}}
     return _keyed(_changed(RawPanel(data, _size(w, h)), {}, datasource), panel_keys)
-
-
-TEXT_MODES = ("markdown", "html", "code")
 
 
 def _target_json(t: g.Target) -> dict:

@@ -167,6 +167,9 @@ def test_a_singlestat_becomes_a_stat_or_a_gauge():
                                         {"color": "red", "value": 80}]
     assert d["mappings"] == [{"type": "value", "options": {"0": {"text": "Down", "index": 0}}}]
     assert any("postfix 'x'" in x for x in lost)
+    nulls = singlestat_to_stat({**ss, "valueMaps": [{"op": "=", "value": "null", "text": "N/A"}]}, [])
+    assert nulls["fieldConfig"]["defaults"]["mappings"] == [  # as Grafana 8 converts old maps: a special match
+        {"type": "special", "options": {"match": "null", "result": {"text": "N/A", "index": 0}}}]
     gauge = singlestat_to_stat({**ss, "gauge": {"show": True, "minValue": 0, "maxValue": 100}}, [])
     assert gauge["type"] == "gauge" and gauge["fieldConfig"]["defaults"]["max"] == 100
 

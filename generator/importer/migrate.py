@@ -21,6 +21,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from generator.normalize import TEXT_MODES, normalize_dashboard
+
 #: Panel keys every panel kind shares: carried over unchanged.
 COMMON_KEYS = {
     "type", "id", "title", "description", "datasource", "targets", "gridPos", "links", "repeat",
@@ -285,21 +287,16 @@ SINGLESTAT_KEYS = {
 
 
 def _singlestat_mappings(panel: dict) -> list[dict]:
-    out: list[dict] = []
+    """A singlestat's value and range maps (as its mappingType selects them) in Grafana 8's
+    form, through `old_mappings`: the value maps first, then the ranges."""
+    items: list = []
     if panel.get("mappingType") in (1, None):
-        values = {}
-        for m in panel.get("valueMaps") or []:
-            if isinstance(m, dict) and m.get("op", "=") == "=" and "value" in m:
-                key = "null" if m["value"] == "null" else str(m["value"])
-                values[key] = {"text": str(m.get("text", "")), "index": len(values)}
-        if values:
-            out.append({"type": "value", "options": values})
+        items += [{"type": 1, "value": m["value"], "text": m.get("text", "")} for m in panel.get("valueMaps") or []
+                  if isinstance(m, dict) and m.get("op", "=") == "=" and "value" in m]
     if panel.get("mappingType") in (2, None):
-        for m in panel.get("rangeMaps") or []:
-            if isinstance(m, dict):
-                out.append({"type": "range", "options": {"from": _number(m.get("from")), "to": _number(m.get("to")),
-                                                         "result": {"text": str(m.get("text", "")), "index": len(out)}}})
-    return out
+        items += [{"type": 2, "from": m.get("from"), "to": m.get("to"), "text": m.get("text", "")}
+                  for m in panel.get("rangeMaps") or [] if isinstance(m, dict)]
+    return old_mappings(items)
 
 
 def singlestat_to_stat(panel: dict, lost: list[str]) -> dict:
@@ -360,8 +357,6 @@ def singlestat_to_stat(panel: dict, lost: list[str]) -> dict:
     return out
 
 
-#: The text panel's modes; any other (the old "text") reads as Markdown.
-TEXT_MODES = ("markdown", "html", "code")
 #: Keys of the Angular text panel that mean nothing on the grid or are never saved.
 TEXT_GONE = {"height": "height (the grid sets the size)", "span": "span (the grid sets the size)",
              "scopedVars": "scopedVars (Grafana does not save them)"}
@@ -718,8 +713,6 @@ MIGRATIONS = {"graph": graph_to_timeseries, "heatmap": heatmap_leftovers, "singl
 def migrate_dashboard(norm: dict) -> tuple[dict, list[Migration]]:
     """The normalised dashboard with its legacy panels migrated (a new dict), and what each
     migration could not keep."""
-    from generator.normalize import normalize_dashboard
-
     done: list[Migration] = []
     row_title = None
 
