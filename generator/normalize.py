@@ -65,6 +65,12 @@ EMPTY_DEFAULTS = {
     "links": [], "transformations": [], "description": "", "transparent": False,
     "hideTimeOverride": False, "repeat": "", "interval": "", "timeFrom": "", "timeShift": "", "title": "",
 }
+#: The heatmap's option defaults (its defaultPanelOptions) that dashgen writes too: the colour
+#: scheme, the exemplar colour and the filter that hides empty buckets.
+HEATMAP_COLOR = {"mode": "scheme", "scheme": "Oranges", "fill": "dark-orange", "scale": "exponential",
+                 "exponent": 0.5, "steps": 64, "reverse": False}
+HEATMAP_EXEMPLARS = {"color": "rgba(255,0,255,0.7)"}
+HEATMAP_HIDE_EMPTY = {"le": 1e-9}
 #: The text panel's modes (text panelcfg); an old panel's other mode ("text") reads as Markdown.
 TEXT_MODES = ("markdown", "html", "code")
 #: What a panel of each type assumes for a key that is absent (the UI writes them all on save),

@@ -17,7 +17,8 @@ import attr
 from grafanalib import core as g
 
 from generator.config import Config
-from generator.normalize import GRID_COLUMNS, PROMETHEUS_DS, TEXT_MODES, target_from_grafanalib
+from generator.normalize import (GRID_COLUMNS, HEATMAP_COLOR, HEATMAP_EXEMPLARS, HEATMAP_HIDE_EMPTY, PROMETHEUS_DS,
+                                 TEXT_MODES, target_from_grafanalib)
 
 GREEN, ORANGE, RED, BLUE = "green", "orange", "red", "blue"
 
@@ -512,15 +513,14 @@ def heatmap(title: str, description: str, targets, unit: str, *, w: int = 12, h:
         options={
             "calculate": False,
             "cellGap": 1,
-            "color": {"mode": "scheme", "scheme": "Oranges", "scale": "exponential", "exponent": 0.5,
-                      "steps": 64, "fill": "dark-orange", "reverse": False},
+            "color": dict(HEATMAP_COLOR),
             "yAxis": {"axisPlacement": "left", "unit": unit, "reverse": False},
             "rowsFrame": {"layout": "auto"},
             "tooltip": {"mode": "single", "yHistogram": True, "showColorScale": False},
             "legend": {"show": True},
-            "filterValues": {"le": 1e-9},
+            "filterValues": dict(HEATMAP_HIDE_EMPTY),
             "cellValues": {"unit": "short"},
-            "exemplars": {"color": "rgba(255,0,255,0.7)"},
+            "exemplars": dict(HEATMAP_EXEMPLARS),
         },
         extraJson={"fieldConfig": {"defaults": {"unit": unit}}},
     ), {}, datasource), panel_keys)

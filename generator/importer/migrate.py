@@ -21,7 +21,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from generator.normalize import TEXT_MODES, normalize_dashboard
+from generator.normalize import HEATMAP_COLOR, HEATMAP_EXEMPLARS, HEATMAP_HIDE_EMPTY, TEXT_MODES, normalize_dashboard
 
 #: Panel keys every panel kind shares: carried over unchanged.
 COMMON_KEYS = {
@@ -451,11 +451,9 @@ def single_stat_field_options(panel: dict, lost: list[str]) -> dict | None:
 
 #: The Angular table's keys: what the table panel has not read since Grafana 7.0.
 TABLE_ANGULAR_KEYS = ("styles", "transform", "columns", "sort", "scroll", "fontSize", "pageSize", "showHeader")
-#: The Angular table's `transform` -> a transformation; its aggregation columns -> reducers.
+#: The Angular table's `transform` -> a transformation (its aggregation columns: REDUCERS).
 TABLE_TRANSFORMS = {"timeseries_to_rows": "seriesToRows", "timeseries_to_columns": "seriesToColumns",
                     "timeseries_aggregations": "reduce", "table": "merge"}
-TABLE_COLUMNS = {"avg": "mean", "min": "min", "max": "max", "total": "sum", "current": "lastNotNull",
-                 "count": "count"}
 #: A style's colorMode -> the cell type that colours.
 TABLE_CELL_COLORS = {"cell": "color-background", "row": "color-background", "value": "color-text"}
 #: Style keys the migration reads; any other a style sets is reported.
@@ -539,8 +537,8 @@ def table_old_to_table(panel: dict, lost: list[str]) -> dict | None:
         options: dict = {"reducers": []}
         if transform == "timeseries_aggregations":
             columns = [c.get("value") for c in panel.get("columns") or [] if isinstance(c, dict)]
-            options = {"reducers": [TABLE_COLUMNS[c] for c in columns if c in TABLE_COLUMNS], "includeTimeField": False}
-            lost += [f"column {c!r} (no reducer for it)" for c in columns if c not in TABLE_COLUMNS]
+            options = {"reducers": [REDUCERS[c] for c in columns if c in REDUCERS], "includeTimeField": False}
+            lost += [f"column {c!r} (no reducer for it)" for c in columns if c not in REDUCERS]
         transformations.append({"id": TABLE_TRANSFORMS[transform], "options": options})
     elif transform:
         lost.append(f"transform {transform!r} (no transformation for it)")
@@ -591,10 +589,7 @@ HEATMAP_ANGULAR_KEYS = ("cards", "color", "dataFormat", "heatmap", "hideZeroBuck
                         "yBucketNumber", "yBucketSize", "xBucketNumber", "xBucketSize")
 
 
-#: The heatmap's option defaults its Angular migration starts from (the heatmap panel's
-#: defaultPanelOptions), and the colour schemes it offers (d3's, by name).
-HEATMAP_COLOR = {"mode": "scheme", "scheme": "Oranges", "fill": "dark-orange", "scale": "exponential",
-                 "exponent": 0.5, "steps": 64, "reverse": False}
+#: The colour schemes the heatmap offers (d3's, by name).
 HEATMAP_SCHEMES = ("Blues", "Greens", "Greys", "Oranges", "Purples", "Reds", "BuGn", "BuPu", "GnBu", "OrRd",
                    "PuBuGn", "PuBu", "PuRd", "RdPu", "YlGnBu", "YlGn", "YlOrBr", "YlOrRd", "BrBG", "PiYG", "PRGn",
                    "PuOr", "RdBu", "RdGy", "RdYlBu", "RdYlGn", "Spectral", "Turbo", "Cividis", "Viridis", "Magma",
@@ -672,12 +667,12 @@ def angular_heatmap(panel: dict, lost: list[str]) -> dict:
                "rowsFrame": {"layout": HEATMAP_LAYOUTS.get(panel.get("yBucketBound"), "auto")},
                "legend": {"show": bool(legend.get("show"))}, "showValue": "never",
                "tooltip": {"show": bool(tooltip.get("show")), "yHistogram": bool(tooltip.get("showHistogram"))},
-               "exemplars": {"color": "rgba(255,0,255,0.7)"}}
+               "exemplars": dict(HEATMAP_EXEMPLARS)}
     radius = _plus(cards.get("cardRound"))
     if radius is not None:
         options["cellRadius"] = radius
     if panel.get("hideZeroBuckets"):
-        options["filterValues"] = {"le": 1e-9}
+        options["filterValues"] = dict(HEATMAP_HIDE_EMPTY)
     out = {k: v for k, v in panel.items() if k in COMMON_KEYS}
     out.update(type="heatmap", options=options, fieldConfig={"defaults": {}, "overrides": []})
     x_axis = panel.get("xAxis") if isinstance(panel.get("xAxis"), dict) else {}
