@@ -71,6 +71,8 @@ HEATMAP_COLOR = {"mode": "scheme", "scheme": "Oranges", "fill": "dark-orange", "
                  "exponent": 0.5, "steps": 64, "reverse": False}
 HEATMAP_EXEMPLARS = {"color": "rgba(255,0,255,0.7)"}
 HEATMAP_HIDE_EMPTY = {"le": 1e-9}
+#: A field shown in the legend, the tooltip and the drawing: what `hideFrom` means when every flag is off.
+HIDE_NOTHING = {"legend": False, "tooltip": False, "viz": False}
 #: The text panel's modes (text panelcfg); an old panel's other mode ("text") reads as Markdown.
 TEXT_MODES = ("markdown", "html", "code")
 #: What a panel of each type assumes for a key that is absent (the UI writes them all on save),
@@ -94,7 +96,7 @@ PANEL_DEFAULTS = {
             "gradientMode": "none", "barAlignment": 0, "stacking": {"mode": "none", "group": "A"},
             "spanNulls": False, "showPoints": "auto", "pointSize": 5, "thresholdsStyle": {"mode": "off"},
             "axisPlacement": "auto", "axisLabel": "", "axisGridShow": True, "scaleDistribution": {"type": "linear"},
-            "hideFrom": {"legend": False, "tooltip": False, "viz": False}, "lineStyle": {"fill": "solid"},
+            "hideFrom": HIDE_NOTHING, "lineStyle": {"fill": "solid"},
             "showValues": False,  # Grafana 12.2's "show values" on the line, off unless set
         },
         ("fieldConfig", "defaults"): {"color": {"mode": "palette-classic"}},
@@ -115,13 +117,13 @@ PANEL_DEFAULTS = {
               ("fieldConfig", "defaults"): {"color": {"mode": "thresholds"}}},
     # The heatmap's field config defaults (heatmap panelcfg): shown everywhere, a linear scale.
     "heatmap": {("fieldConfig", "defaults", "custom"): {
-        "hideFrom": {"legend": False, "tooltip": False, "viz": False}, "scaleDistribution": {"type": "linear"}}},
+        "hideFrom": HIDE_NOTHING, "scaleDistribution": {"type": "linear"}}},
     # The pie chart's defaults (piechart panelcfg): a pie, no labels on the slices, a bottom list
     # legend without values, one series' tooltip; the palette colours.
     "piechart": {("options",): {"pieType": "pie", "displayLabels": []},
                  ("options", "legend"): {"displayMode": "list", "placement": "bottom", "values": []},
                  ("options", "tooltip"): {"mode": "single", "sort": "none"},
-                 ("fieldConfig", "defaults", "custom"): {"hideFrom": {"legend": False, "tooltip": False, "viz": False}},
+                 ("fieldConfig", "defaults", "custom"): {"hideFrom": HIDE_NOTHING},
                  ("fieldConfig", "defaults"): {"color": {"mode": "palette-classic"}}},
     # bargauge panelcfg's option defaults.
     "bargauge": {("options",): {"displayMode": "gradient", "valueMode": "color", "namePlacement": "auto",

@@ -17,8 +17,16 @@ import attr
 from grafanalib import core as g
 
 from generator.config import Config
-from generator.normalize import (GRID_COLUMNS, HEATMAP_COLOR, HEATMAP_EXEMPLARS, HEATMAP_HIDE_EMPTY, PROMETHEUS_DS,
-                                 TEXT_MODES, target_from_grafanalib)
+from generator.normalize import (
+    GRID_COLUMNS,
+    HEATMAP_COLOR,
+    HEATMAP_EXEMPLARS,
+    HEATMAP_HIDE_EMPTY,
+    HIDE_NOTHING,
+    PROMETHEUS_DS,
+    TEXT_MODES,
+    target_from_grafanalib,
+)
 
 GREEN, ORANGE, RED, BLUE = "green", "orange", "red", "blue"
 
@@ -538,7 +546,7 @@ def piechart(title: str, description: str, targets, unit: str, *, w: int = 8, h:
                           "values": list(legend_values)},
                "tooltip": {"mode": tooltip, "sort": tooltip_sort}, "displayLabels": list(labels)}
     defaults = {"unit": unit, "color": {"mode": "palette-classic"},
-                "custom": {"hideFrom": {"legend": False, "tooltip": False, "viz": False}}}
+                "custom": {"hideFrom": dict(HIDE_NOTHING)}}
     data = {"type": "piechart", "title": title, "description": description, "datasource": PROMETHEUS_DS,
             "targets": [_target_json(t) for t in _targets(targets)],
             "fieldConfig": {"defaults": defaults, "overrides": []}, "options": options,
