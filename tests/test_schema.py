@@ -86,3 +86,16 @@ def test_only_prometheus_queries_are_checked_against_the_prometheus_query_schema
              "targets": [loki, es, legacy]}
     assert _findings({**BOARD, "panels": [panel]}) == [
         ["Logs", "target C (root): Additional properties are not allowed ('step' was unexpected)"]]
+
+
+def test_an_odd_schema_from_schema_dir_is_read_without_a_traceback():
+    """--schema-dir may name any folder: definitions of odd shapes are left as they are."""
+    from generator.checks.schema import _as_grafana_reads
+
+    odd = {"definitions": {"MatcherConfig": {"properties": {"options": "x"}, "required": ["options", 3]},
+                           "Panel": [], "DynamicConfigValue": {"properties": {"value": 1}, "required": ["value"]},
+                           "Dataquery": {"properties": []}, "Other": {"properties": {"a": 5}, "required": ["a"]}}}
+    got = _as_grafana_reads(odd)
+    assert got["definitions"]["MatcherConfig"]["properties"]["options"] == {"description": ""}
+    assert got["definitions"]["Other"]["required"] == ["a"]  # no default: still required
+    assert _as_grafana_reads([]) == [] and _as_grafana_reads({"definitions": "x"}) == {"definitions": "x"}

@@ -96,16 +96,21 @@ def _as_grafana_reads(schema: dict) -> dict:
     them, a property with a default not required (Grafana fills the default in), and the
     query builder's keys allowed on a Prometheus query."""
     defs = schema.get("definitions") if isinstance(schema, dict) else None
+    if not isinstance(defs, dict):
+        return schema
     for name, prop, open_value in _OPEN_VALUES:
-        props = ((defs or {}).get(name) or {}).get("properties")
+        definition = defs.get(name)
+        props = definition.get("properties") if isinstance(definition, dict) else None
         if isinstance(props, dict) and prop in props:
-            props[prop] = {**open_value, "description": props[prop].get("description", "")}
-    for definition in (defs or {}).values():
+            old = props[prop] if isinstance(props[prop], dict) else {}
+            props[prop] = {**open_value, "description": old.get("description", "")}
+    for definition in defs.values():
         props = definition.get("properties") if isinstance(definition, dict) else None
         if isinstance(props, dict) and isinstance(definition.get("required"), list):
-            definition["required"] = [r for r in definition["required"] if "default" not in (props.get(r) or {})]
-    query = (defs or {}).get("Dataquery") or {}
-    if isinstance(query.get("properties"), dict):
+            definition["required"] = [r for r in definition["required"] if not (
+                isinstance(r, str) and isinstance(props.get(r), dict) and "default" in props[r])]
+    query = defs.get("Dataquery")
+    if isinstance(query, dict) and isinstance(query.get("properties"), dict):
         query["properties"].update({k: {"type": "boolean"} for k in _QUERY_BUILDER_KEYS})
     return schema
 
@@ -117,7 +122,8 @@ def _path(error) -> str:
 def _explained(error) -> list:
     """The errors that say why `error` failed. For an anyOf/oneOf ("not valid under any of the
     given schemas") those of the branch that was meant: not one whose `type` the value does not
-    have (a row panel's for a time series), then the one with the fewest errors; recursively."""
+    have (a row panel's for a time series), then the one the value is least far from
+    (`_weight`); recursively."""
     if not error.context:
         return [error]
     branches: dict = {}
