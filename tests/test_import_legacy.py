@@ -617,3 +617,23 @@ def test_defaults_grafana_writes_on_save_normalise_away():
     series = ts("S", "up", {"x": 0, "y": 0, "w": 12, "h": 8})
     series["fieldConfig"]["defaults"]["custom"] = {"showValues": False}
     assert one(series) == one(ts("S", "up", {"x": 0, "y": 0, "w": 12, "h": 8}))
+
+
+@pytest.mark.parametrize("call, written", [
+    ('p.stat("T", "d", "up", "short", [])', 'p.stat("T", "d", "up", "short", [], no_value="n")'),
+    ('p.stat("T", "d", "up", "short", [],)', 'p.stat("T", "d", "up", "short", [], no_value="n",)'),
+    ('p.stat(\n    "T",\n    "d",\n    "up",\n    "short",\n    [],\n)',
+     'p.stat(\n    "T",\n    "d",\n    "up",\n    "short",\n    [],\n    no_value="n",\n)'),
+])
+def test_a_keyword_the_ui_added_goes_where_the_calls_layout_wants_it(call, written):
+    import ast
+
+    from generator.importer import reimport
+
+    source = f"x = {call}\n"
+    patch = reimport.Patch(source, blocked=["panels[0].fieldConfig.defaults.noValue added"])
+    incoming = {"panels": [{"title": "T", "fieldConfig": {"defaults": {"noValue": "n"}}}]}
+    inserts = reimport._keyword_inserts(ast.parse(source), source, reimport._offsets(source), incoming, patch)
+    for a, b, text in sorted(inserts, reverse=True):
+        source = source[:a] + text + source[b:]
+    assert source == f"x = {written}\n" and patch.blocked == []

@@ -21,7 +21,13 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from generator.normalize import HEATMAP_COLOR, HEATMAP_EXEMPLARS, HEATMAP_HIDE_EMPTY, TEXT_MODES, normalize_dashboard
+from generator.normalize import (
+    HEATMAP_COLOR,
+    HEATMAP_EXEMPLARS,
+    HEATMAP_HIDE_EMPTY,
+    TEXT_MODES,
+    normalize_dashboard,
+)
 
 #: Panel keys every panel kind shares: carried over unchanged.
 COMMON_KEYS = {

@@ -118,20 +118,27 @@ def _short(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _where(path: str, dashboard: dict) -> str:
-    """A JSON path with the panel it is in named by title: 'panel "Errors" (panels[3]...)'."""
-    import re
+_PANEL_PATH = re.compile(r"panels\[(\d+)\](?:\.panels\[(\d+)\])?(?:\.(.+))?")
 
-    m = re.match(r"panels\[(\d+)\](?:\.panels\[(\d+)\])?", path)
+
+def _panel_at(dashboard: dict, path: str) -> tuple[dict | None, str]:
+    """The panel a JSON path ("panels[3].panels[1].options.x") is in, and the rest of the path."""
+    m = _PANEL_PATH.fullmatch(path) or _PANEL_PATH.match(path)
     if not m:
-        return path
+        return None, path
     try:
         panel = dashboard["panels"][int(m.group(1))]
         if m.group(2) is not None:
             panel = panel["panels"][int(m.group(2))]
     except (KeyError, IndexError, TypeError):
-        return path
-    return f'panel {panel.get("title", "")!r} {path}'
+        return None, path
+    return (panel if isinstance(panel, dict) else None), m.group(3) or ""
+
+
+def _where(path: str, dashboard: dict) -> str:
+    """A JSON path with the panel it is in named by title: 'panel "Errors" (panels[3]...)'."""
+    panel, _rest = _panel_at(dashboard, path)
+    return path if panel is None else f'panel {panel.get("title", "")!r} {path}'
 
 
 def plan_patch(source: str, current: dict, incoming: dict, cfg: Config) -> Patch:
@@ -173,9 +180,6 @@ def plan_patch(source: str, current: dict, incoming: dict, cfg: Config) -> Patch
     return patch
 
 
-_PANEL_KEY = re.compile(r"panels\[(\d+)\](?:\.panels\[(\d+)\])?\.(.+) added")
-
-
 def _keyword_inserts(tree: ast.AST, source: str, starts: list[int], incoming: dict, patch: Patch) -> list:
     """A setting the UI added to a panel that a factory keyword writes (P.KEYWORD_PATHS:
     noValue, orientation, a colour, ...) as that keyword added to the panel's call, when one
@@ -187,19 +191,15 @@ def _keyword_inserts(tree: ast.AST, source: str, starts: list[int], incoming: di
     by_path = {".".join(path): kw for kw, path in P.KEYWORD_PATHS.items()}
     calls: dict[int, tuple[ast.Call, list[tuple[str, object]]]] = {}
     for entry in list(patch.blocked):
-        m = _PANEL_KEY.fullmatch(entry)
-        kw = by_path.get(m.group(3)) if m else None
+        if not entry.endswith(" added"):
+            continue
+        panel, rest = _panel_at(incoming, entry.removesuffix(" added"))
+        kw = by_path.get(rest) if panel is not None else None
         if kw is None:
             continue
-        try:
-            panel = incoming["panels"][int(m.group(1))]
-            if m.group(2) is not None:
-                panel = panel["panels"][int(m.group(2))]
-            value = panel
-            for k in m.group(3).split("."):
-                value = value[k]
-        except (KeyError, IndexError, TypeError):
-            continue
+        value = panel
+        for k in rest.split("."):
+            value = value.get(k) if isinstance(value, dict) else None
         call = _call_for(tree, panel.get("title"))
         if call is None or not takes_keyword(call.func.attr, kw) or any(k.arg == kw for k in call.keywords):
             continue
@@ -211,14 +211,13 @@ def _keyword_inserts(tree: ast.AST, source: str, starts: list[int], incoming: di
         close = starts[call.end_lineno - 1] + call.end_col_offset - 1  # the call's ")"
         line_start = source.rfind("\n", 0, close) + 1
         last = (call.keywords or call.args)[-1]
-        words = "".join(f"{kw}={flat(literal(v))}, " for kw, v in added).rstrip(", ")
+        words = [f"{kw}={flat(literal(v))}" for kw, v in added]
+        before = source[:close].rstrip()
         if source[line_start:close].strip() == "" and last.lineno != call.end_lineno:  # ")" on its own line
-            indent = " " * last.col_offset
-            out.append((line_start, line_start, "".join(f"{indent}{kw}={flat(literal(v))},\n" for kw, v in added)))
-        elif source[:close].rstrip().endswith((",", "(")):
-            out.append((close, close, f"{words}, " if not source[:close].rstrip().endswith("(") else words))
-        else:
-            out.append((close, close, f", {words}"))
+            out.append((line_start, line_start, "".join(f"{' ' * last.col_offset}{w},\n" for w in words)))
+        else:  # after "(" or the last argument (keeping a trailing comma a trailing comma)
+            sep, trail = (" ", ",") if before.endswith(",") else ("", "") if before.endswith("(") else (", ", "")
+            out.append((close, close, sep + ", ".join(words) + trail))
     return out
 
 
