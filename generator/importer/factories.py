@@ -529,12 +529,10 @@ def text(panel: dict, ctx: Context, tgt: list | None) -> list[Call]:
     """`p.text`: its queries (Grafana saves them on a text panel too) as `p.target` calls when
     they are PromQL (`tgt`), else as they are."""
     options = panel.get("options") or {}
-    grid = panel.get("gridPos") or {}
     kwargs: list = []
     _kw(kwargs, "mode", options.get("mode", "markdown"), "markdown")
     _kw(kwargs, "description", panel.get("description", ""), "")
-    _kw(kwargs, "w", grid.get("w"), 24)
-    _kw(kwargs, "h", grid.get("h"), 3)
+    _size(kwargs, panel, 24, 3)
     code = options.get("code")
     if isinstance(code, dict):
         _kw(kwargs, "language", code.get("language"), None)
